@@ -1,0 +1,41 @@
+# The two set-up commands of the README. Both create .venv when it is missing and
+# (re)install the project when pyproject.toml changes.
+PYTHON ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+STAMP := $(VENV)/.installed
+PYTEST_WORKERS ?= 2
+
+.PHONY: demo test lint typecheck unit install clean
+
+$(BIN)/python:
+	$(PYTHON) -m venv $(VENV)
+
+$(STAMP): pyproject.toml | $(BIN)/python
+	$(BIN)/python -m pip install --quiet --disable-pip-version-check --upgrade pip
+	$(BIN)/python -m pip install --quiet --disable-pip-version-check -e '.[dev]'
+	touch $(STAMP)
+
+install: $(STAMP)
+
+## make demo: the whole governed lifecycle on the embedded default, in a temporary home.
+demo: $(STAMP)
+	$(BIN)/steward demo
+
+## make test: lint, types, and every test against SQLite and a real PostgreSQL server.
+test: lint typecheck unit
+
+lint: $(STAMP)
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
+
+typecheck: $(STAMP)
+	$(BIN)/mypy src
+
+# pytest exits 5 when it collected no test; that is not a failure of the code under test.
+unit: $(STAMP)
+	STEWARD_REQUIRE_PG=1 scripts/with-postgres $(BIN)/pytest -n $(PYTEST_WORKERS) -q \
+		|| { status=$$?; if [ $$status -eq 5 ]; then echo "pytest: no tests ran"; else exit $$status; fi; }
+
+clean:
+	rm -rf $(VENV) .mypy_cache .ruff_cache .pytest_cache src/*.egg-info

@@ -1,0 +1,70 @@
+"""What every command shares: settings, opening the application, output, errors."""
+
+from __future__ import annotations
+
+import json
+import sys
+from collections.abc import Iterator
+from contextlib import contextmanager
+from typing import Any
+
+import typer
+
+from steward.domain import Actor
+from steward.errors import InvalidInput
+from steward.services import Application
+from steward.settings import Settings
+
+__all__ = ["JSON_OPTION", "bad", "emit_json", "err", "load_settings", "ok", "open_app", "out"]
+
+JSON_OPTION = typer.Option(False, "--json", help="Print one JSON document on stdout.")
+
+
+def load_settings() -> Settings:
+    from pydantic import ValidationError
+
+    try:
+        return Settings()
+    except ValidationError as exc:
+        first = exc.errors()[0]
+        field = ".".join(str(part) for part in first["loc"])
+        raise InvalidInput(f"invalid setting STEWARD_{field.upper()}: {first['msg']}") from None
+
+
+@contextmanager
+def open_app() -> Iterator[tuple[Application, Actor]]:
+    """Open the home from the environment and authenticate the caller."""
+    app = Application.open(load_settings())
+    try:
+        yield app, app.authenticate()
+    finally:
+        app.close()
+
+
+def out(message: str = "") -> None:
+    """A line of human output on stdout. Plain text: Rich is imported only for tables."""
+    sys.stdout.write(message + "\n")
+
+
+def _mark(symbol: str, colour: str, message: str) -> None:
+    if sys.stdout.isatty():
+        symbol = f"\033[{colour}m{symbol}\033[0m"
+    out(f"{symbol} {message}")
+
+
+def ok(message: str) -> None:
+    """A success line, with a green check mark on a terminal."""
+    _mark("✓", "32", message)
+
+
+def bad(message: str) -> None:
+    """A failure line, with a red cross on a terminal."""
+    _mark("✗", "31", message)
+
+
+def err(message: str) -> None:
+    sys.stderr.write(message.rstrip("\n") + "\n")
+
+
+def emit_json(document: Any) -> None:
+    sys.stdout.write(json.dumps(document, indent=2, sort_keys=True, default=str) + "\n")

@@ -1,0 +1,179 @@
+"""``steward init``, ``login``, ``whoami``, ``user …`` and ``token …``."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import typer
+
+from steward.cli._common import JSON_OPTION, emit_json, load_settings, ok, open_app, out
+from steward.domain import ApiToken, User
+from steward.services import Application, initialize, save_token
+
+__all__ = ["register"]
+
+user_app = typer.Typer(help="Manage users and their roles.", no_args_is_help=True)
+token_app = typer.Typer(help="Issue, list and revoke API tokens.", no_args_is_help=True)
+
+
+def _user_dict(user: User) -> dict[str, Any]:
+    return {
+        "name": user.name,
+        "roles": sorted(user.roles),
+        "created_at": user.created_at.isoformat(),
+        "created_by": user.created_by,
+    }
+
+
+def _token_dict(token: ApiToken) -> dict[str, Any]:
+    return {
+        "id": token.id,
+        "user": token.user_name,
+        "created_at": token.created_at.isoformat(),
+        "revoked_at": token.revoked_at.isoformat() if token.revoked_at else None,
+        "active": token.active,
+    }
+
+
+def init(
+    force: bool = typer.Option(
+        False, "--force", help="Re-create an existing home (destroys its store, ledger, keys)."
+    ),
+    admin: str = typer.Option("admin", "--admin", help="Name of the first administrator."),
+) -> None:
+    """Create the home, the store at the current schema, a signing key and an admin."""
+    settings = load_settings()
+    result = initialize(settings, admin=admin, force=force)
+    ok(f"Steward home created at {result.home}")
+    out(f"  store        {result.database_url}")
+    out(f"  signing key  {settings.signing_key_path} (key id {result.key_id[:16]}…)")
+    out(f"  admin        {result.admin}; token saved to {settings.token_path} (mode 0600)")
+
+
+def login(token: str = typer.Argument(..., help="An API token (stw_…).")) -> None:
+    """Check a token against the store and save it as this home's identity."""
+    settings = load_settings()
+    with Application.open(settings) as app:
+        actor = app.authenticate(token)
+        path = save_token(settings, token)
+    ok(f"logged in as {actor.name}; token saved to {path}")
+
+
+def whoami(as_json: bool = JSON_OPTION) -> None:
+    """Show the identity the current token stands for."""
+    with open_app() as (app, actor):
+        roles = sorted(actor.roles)
+        permissions = sorted(actor.permissions)
+        store = app.store.engine.url.render_as_string(hide_password=True)
+        home = str(app.settings.home)
+    if as_json:
+        emit_json(
+            {
+                "name": actor.name,
+                "roles": roles,
+                "permissions": permissions,
+                "token_id": actor.token_id,
+                "home": home,
+                "store": store,
+            }
+        )
+        return
+    out(f"{actor.name}  roles: {', '.join(roles)}")
+    out(f"  permissions: {', '.join(permissions)}")
+    out(f"  token {actor.token_id}  store {store}")
+
+
+@user_app.command("add")
+def user_add(
+    name: str = typer.Argument(..., help="User name: lower-case letters, digits, _ . -"),
+    role: list[str] = typer.Option(..., "--role", help="Role to grant; repeat for several."),
+    as_json: bool = JSON_OPTION,
+) -> None:
+    """Add a user; prints its API token once (it is stored only as a hash)."""
+    with open_app() as (app, actor):
+        user, token = app.identity.add_user(actor, name, role)
+    if as_json:
+        emit_json({**_user_dict(user), "token": token})
+        return
+    ok(f"user {user.name} ({', '.join(sorted(user.roles))}) created")
+    out(f"  token (shown once): {token}")
+
+
+@user_app.command("list")
+def user_list(as_json: bool = JSON_OPTION) -> None:
+    """List users and their roles."""
+    with open_app() as (app, actor):
+        users = app.identity.list_users(actor)
+    if as_json:
+        emit_json([_user_dict(user) for user in users])
+        return
+    from rich.table import Table
+
+    table = Table("user", "roles", "created", "by")
+    for user in users:
+        table.add_row(
+            user.name,
+            ", ".join(sorted(user.roles)),
+            f"{user.created_at:%Y-%m-%d %H:%M}",
+            user.created_by or "",
+        )
+    _print_table(table)
+
+
+@token_app.command("issue")
+def token_issue(
+    name: str = typer.Argument(..., help="The user the token is for."),
+    as_json: bool = JSON_OPTION,
+) -> None:
+    """Issue a new API token (admins for anyone, others for themselves)."""
+    with open_app() as (app, actor):
+        record, token = app.identity.issue_token(actor, name)
+    if as_json:
+        emit_json({**_token_dict(record), "token": token})
+        return
+    ok(f"token {record.id} issued for {name}")
+    out(f"  token (shown once): {token}")
+
+
+@token_app.command("revoke")
+def token_revoke(
+    token_id: str = typer.Argument(..., help="The token's id (see token list)."),
+) -> None:
+    """Revoke an API token; it stops working at once."""
+    with open_app() as (app, actor):
+        record = app.identity.revoke_token(actor, token_id)
+    ok(f"token {record.id} of {record.user_name} revoked")
+
+
+@token_app.command("list")
+def token_list(
+    user: str | None = typer.Option(None, "--user", help="Only this user's tokens."),
+    as_json: bool = JSON_OPTION,
+) -> None:
+    """List API tokens (never their secrets)."""
+    with open_app() as (app, actor):
+        tokens = app.identity.list_tokens(actor, user)
+    if as_json:
+        emit_json([_token_dict(token) for token in tokens])
+        return
+    from rich.table import Table
+
+    table = Table("id", "user", "created", "status")
+    for token in tokens:
+        status = "active" if token.active else f"revoked {token.revoked_at:%Y-%m-%d %H:%M}"
+        table.add_row(token.id, token.user_name, f"{token.created_at:%Y-%m-%d %H:%M}", status)
+    _print_table(table)
+
+
+def _print_table(table: Any) -> None:
+    from rich.console import Console
+
+    Console(highlight=False).print(table)
+
+
+def register(app: typer.Typer) -> None:
+    app.command()(init)
+    app.command()(login)
+    app.command()(whoami)
+    app.add_typer(user_app, name="user")
+    app.add_typer(token_app, name="token")

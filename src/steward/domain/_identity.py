@@ -1,0 +1,113 @@
+"""Identities, roles and permissions: who may do what, as data."""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from datetime import datetime
+from enum import StrEnum
+
+__all__ = [
+    "ROLE_PERMISSIONS",
+    "Actor",
+    "ApiToken",
+    "Permission",
+    "Role",
+    "User",
+    "validate_user_name",
+]
+
+
+class Role(StrEnum):
+    """The roles of the product. A user holds one or more."""
+
+    ADMIN = "admin"
+    DATA_SCIENTIST = "data_scientist"
+    ML_ENGINEER = "ml_engineer"
+    STEWARD = "steward"
+    AUDITOR = "auditor"
+
+
+class Permission(StrEnum):
+    """What an operation needs. Services check these; edges never decide access."""
+
+    USER_READ = "user:read"
+    USER_MANAGE = "user:manage"
+    AUDIT_READ = "audit:read"
+    AUDIT_EXPORT = "audit:export"
+
+
+# The access matrix, documented in docs/access.md (a test keeps both in step). Reading the
+# ledger is open to every role: the audit trail is the product's transparency, and it holds
+# facts about changes, not the data itself.
+ROLE_PERMISSIONS: dict[Role, frozenset[Permission]] = {
+    Role.ADMIN: frozenset(
+        {
+            Permission.USER_READ,
+            Permission.USER_MANAGE,
+            Permission.AUDIT_READ,
+            Permission.AUDIT_EXPORT,
+        }
+    ),
+    Role.DATA_SCIENTIST: frozenset({Permission.AUDIT_READ}),
+    Role.ML_ENGINEER: frozenset({Permission.AUDIT_READ}),
+    Role.STEWARD: frozenset({Permission.USER_READ, Permission.AUDIT_READ}),
+    Role.AUDITOR: frozenset({Permission.USER_READ, Permission.AUDIT_READ, Permission.AUDIT_EXPORT}),
+}
+
+_USER_NAME = re.compile(r"^[a-z][a-z0-9_.-]{1,62}$")
+
+
+def validate_user_name(name: str) -> str:
+    """Return ``name`` if it is a valid user name, else raise ``ValueError`` saying why."""
+    if not _USER_NAME.fullmatch(name):
+        raise ValueError(
+            f"invalid user name {name!r}: use 2-63 characters, lower-case letters, digits, "
+            "'_', '.' or '-', starting with a letter"
+        )
+    return name
+
+
+@dataclass(frozen=True, slots=True)
+class User:
+    """A person or service account known to Steward."""
+
+    id: int
+    name: str
+    roles: frozenset[Role]
+    created_at: datetime
+    created_by: str | None
+
+
+@dataclass(frozen=True, slots=True)
+class ApiToken:
+    """An API token's public record; the secret itself is never stored."""
+
+    id: str
+    user_name: str
+    created_at: datetime
+    revoked_at: datetime | None
+
+    @property
+    def active(self) -> bool:
+        return self.revoked_at is None
+
+
+@dataclass(frozen=True, slots=True)
+class Actor:
+    """An authenticated identity acting on Steward. Every service call takes one."""
+
+    user_id: int
+    name: str
+    roles: frozenset[Role]
+    token_id: str | None = None
+
+    @property
+    def permissions(self) -> frozenset[Permission]:
+        granted: set[Permission] = set()
+        for role in self.roles:
+            granted |= ROLE_PERMISSIONS[role]
+        return frozenset(granted)
+
+    def can(self, permission: Permission) -> bool:
+        return permission in self.permissions

@@ -1,0 +1,48 @@
+"""Ledger events and signed tree heads as values."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from enum import StrEnum
+from typing import Any
+
+__all__ = ["EventType", "LedgerEvent", "TreeHead"]
+
+
+class EventType(StrEnum):
+    """Every kind of state change Steward records. Documented in docs/audit.md."""
+
+    LEDGER_STARTED = "ledger.started"
+    USER_CREATED = "user.created"
+    TOKEN_ISSUED = "token.issued"  # noqa: S105 - an event name, not a secret
+    TOKEN_REVOKED = "token.revoked"  # noqa: S105
+    ACCESS_DENIED = "access.denied"
+
+
+@dataclass(frozen=True, slots=True)
+class LedgerEvent:
+    """One entry of the audit ledger.
+
+    ``body`` is the canonical encoding the Merkle leaf is computed from; the other fields are
+    read from it and kept alongside for querying.
+    """
+
+    seq: int
+    ts: str
+    type: str
+    actor: str
+    subject: str | None
+    payload: dict[str, Any]
+    body: str
+    leaf_hash: bytes
+
+
+@dataclass(frozen=True, slots=True)
+class TreeHead:
+    """A signed statement: "the ledger had ``size`` events with this Merkle root"."""
+
+    size: int
+    root_hash: bytes
+    timestamp: str
+    key_id: str
+    signature: bytes

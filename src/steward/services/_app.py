@@ -1,0 +1,72 @@
+"""The in-process application: services wired to one store, built from ``Settings``."""
+
+from __future__ import annotations
+
+from functools import cached_property
+from types import TracebackType
+
+from steward.artifacts import ArtifactStore
+from steward.domain import Actor
+from steward.ledger import Signer
+from steward.services._audit import AuditService
+from steward.services._home import read_saved_token, require_home, trusted_public_key
+from steward.services._identity import IdentityService
+from steward.settings import Settings
+from steward.store import Store
+from steward.types import Clock, SystemClock
+
+__all__ = ["Application"]
+
+
+class Application:
+    """Everything the edges (CLI, API, UI, model server) call. Close it when done."""
+
+    def __init__(self, settings: Settings, store: Store) -> None:
+        self.settings = settings
+        self.store = store
+
+    @classmethod
+    def open(cls, settings: Settings, *, clock: Clock | None = None) -> Application:
+        """Open the home named by ``settings``; refuse a non-home or an out-of-date store."""
+        require_home(settings)
+        key_path = settings.signing_key_path
+
+        def load_signer() -> Signer:
+            return Signer.from_file(key_path)
+
+        store = Store.open(settings.database_url, signer=load_signer, clock=clock or SystemClock())
+        return cls(settings, store)
+
+    def close(self) -> None:
+        self.store.close()
+
+    def __enter__(self) -> Application:
+        return self
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        self.close()
+
+    @cached_property
+    def identity(self) -> IdentityService:
+        return IdentityService(self.store)
+
+    @cached_property
+    def audit(self) -> AuditService:
+        return AuditService(self.store, trusted_public_key(self.settings))
+
+    @cached_property
+    def artifacts(self) -> ArtifactStore:
+        return ArtifactStore(self.settings.artifacts_location)
+
+    def authenticate(self, token: str | None = None) -> Actor:
+        """The actor for ``token``, else ``STEWARD_TOKEN``, else the token saved by init/login."""
+        if token is None and self.settings.token is not None:
+            token = self.settings.token.get_secret_value()
+        if token is None:
+            token = read_saved_token(self.settings)
+        return self.identity.authenticate(token)

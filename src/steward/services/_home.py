@@ -1,0 +1,221 @@
+"""The Steward home: creating one (``steward init``), recognising one, upgrading its store."""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import uuid
+from dataclasses import dataclass
+from pathlib import Path
+
+from steward._version import __version__
+from steward.domain import EventType, Role
+from steward.errors import AlreadyExists, InvalidInput, NotAStewardHome, NotFound
+from steward.ledger import PublicKey, Signer, generate_key_file
+from steward.services._identity import create_user_in
+from steward.settings import Settings
+from steward.store import SCHEMA_HEAD, Store, current_revision, make_engine, migrate
+from steward.types import Clock, SystemClock
+
+__all__ = [
+    "HOME_FORMAT",
+    "SYSTEM_ACTOR",
+    "InitResult",
+    "initialize",
+    "public_key_path",
+    "read_saved_token",
+    "require_home",
+    "save_token",
+    "trusted_public_key",
+    "upgrade_store",
+]
+
+HOME_FORMAT = "steward.home/v1"
+# Actor name of changes made by Steward itself; '@' cannot start a user name.
+SYSTEM_ACTOR = "@system"
+
+
+@dataclass(frozen=True, slots=True)
+class InitResult:
+    home: Path
+    database_url: str
+    admin: str
+    token: str
+    key_id: str
+
+
+def public_key_path(settings: Settings) -> Path:
+    return settings.signing_key_path.with_suffix(".pub")
+
+
+def require_home(settings: Settings) -> None:
+    """Refuse to go on unless ``settings.home`` was made by ``steward init``."""
+    home = settings.home
+    if not home.exists():
+        raise NotAStewardHome(f"{home} does not exist: run `steward init` or set STEWARD_HOME")
+    try:
+        marker = json.loads(settings.marker_path.read_text("utf-8"))
+    except (OSError, ValueError):
+        raise NotAStewardHome(
+            f"{home} is not a Steward home (no valid steward.json): run `steward init` "
+            "or set STEWARD_HOME"
+        ) from None
+    if not isinstance(marker, dict) or marker.get("format") != HOME_FORMAT:
+        raise NotAStewardHome(f"{home} holds a steward.json of an unknown format")
+
+
+def save_token(settings: Settings, token: str) -> Path:
+    """Save the local identity's token, readable by its owner only."""
+    return _write_private(settings.token_path, token + "\n")
+
+
+def read_saved_token(settings: Settings) -> str | None:
+    try:
+        return settings.token_path.read_text("ascii").strip() or None
+    except FileNotFoundError:
+        return None
+
+
+def _write_private(path: Path, text: str) -> Path:
+    tmp = path.with_name(f".{path.name}.{uuid.uuid4().hex}")
+    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    with os.fdopen(fd, "w", encoding="utf-8") as handle:
+        handle.write(text)
+    tmp.replace(path)
+    return path
+
+
+def initialize(
+    settings: Settings,
+    *,
+    admin: str = "admin",
+    force: bool = False,
+    clock: Clock | None = None,
+) -> InitResult:
+    """Create a Steward home: folder, signing key, store at head, admin identity and token.
+
+    The folder is assembled under a temporary name and renamed into place, so a failure leaves
+    no half-made home. ``force`` re-creates an existing Steward home (its store, ledger and
+    keys are destroyed); it never deletes a folder Steward did not make.
+    """
+    home = settings.home
+    existing = home.exists()
+    if existing and not home.is_dir():
+        raise InvalidInput(f"{home} exists and is not a folder")
+    is_home = settings.marker_path.exists()
+    if is_home and not force:
+        raise AlreadyExists(
+            f"{home} is already a Steward home: use --force to re-create it "
+            "(destroys its store, ledger and keys)"
+        )
+    if existing and not is_home and any(home.iterdir()):
+        raise InvalidInput(
+            f"{home} is not empty and is not a Steward home: choose an empty or new folder"
+        )
+    if not home.parent.is_dir():
+        raise NotFound(f"{home.parent} does not exist")
+
+    staging = home.parent / f".{home.name}.init-{uuid.uuid4().hex[:8]}"
+    staging.mkdir(mode=0o700)
+    try:
+        staged = Settings(
+            home=staging,
+            db_url=settings.db_url,
+            artifacts_url=settings.artifacts_url,
+            signing_key=settings.signing_key,
+        )
+        result = _build(staged, admin=admin, force=force, clock=clock or SystemClock())
+        _swap_into_place(staging, home, replace=is_home)
+    except BaseException:
+        shutil.rmtree(staging, ignore_errors=True)
+        raise
+    return InitResult(home, settings.database_url, result[0], result[1], result[2])
+
+
+def _build(settings: Settings, *, admin: str, force: bool, clock: Clock) -> tuple[str, str, str]:
+    key_path = settings.signing_key_path
+    if settings.signing_key is not None and key_path.exists():
+        signer = Signer.from_file(key_path)  # a mounted secret shared by a team's servers
+    else:
+        signer = generate_key_file(key_path)
+    public_key_path(settings).write_bytes(signer.public_key.to_pem())
+    (settings.home / "artifacts").mkdir(mode=0o700, exist_ok=True)
+    settings.marker_path.write_text(
+        json.dumps({"format": HOME_FORMAT, "created_by": f"steward {__version__}"}) + "\n",
+        "utf-8",
+    )
+
+    engine = make_engine(settings.database_url)
+    try:
+        if current_revision(engine) is not None:
+            if not force:
+                raise AlreadyExists(
+                    f"the database {engine.url.render_as_string(hide_password=True)} already "
+                    "holds a Steward store: use --force to drop and re-create it"
+                )
+            migrate(engine, "base")
+        migrate(engine)
+    finally:
+        engine.dispose()
+
+    store = Store.open(settings.database_url, signer=lambda: signer, clock=clock)
+    try:
+        with store.write(SYSTEM_ACTOR) as tx:
+            tx.record(
+                EventType.LEDGER_STARTED,
+                subject="ledger",
+                payload={
+                    "key_id": signer.key_id,
+                    "public_key": signer.public_key.raw.hex(),
+                    "schema": SCHEMA_HEAD,
+                    "steward_version": __version__,
+                },
+            )
+        with store.write(SYSTEM_ACTOR) as tx:
+            _, token = create_user_in(tx, admin, frozenset({Role.ADMIN}))
+    finally:
+        store.close()
+    save_token(settings, token)
+    return admin, token, signer.key_id
+
+
+def _swap_into_place(staging: Path, home: Path, *, replace: bool) -> None:
+    if replace:
+        old = home.parent / f".{home.name}.old-{uuid.uuid4().hex[:8]}"
+        home.rename(old)
+        staging.rename(home)
+        shutil.rmtree(old, ignore_errors=True)
+    elif home.exists():
+        home.rmdir()  # empty, checked above
+        staging.rename(home)
+    else:
+        staging.rename(home)
+
+
+def upgrade_store(settings: Settings) -> tuple[str | None, str]:
+    """Migrate the store to this Steward's schema; return ``(before, after)`` revisions."""
+    require_home(settings)
+    engine = make_engine(settings.database_url)
+    try:
+        before = current_revision(engine)
+        if before is None:
+            raise NotAStewardHome(
+                f"no Steward store at {engine.url.render_as_string(hide_password=True)}: "
+                "run `steward init`"
+            )
+        migrate(engine)
+        return before, SCHEMA_HEAD
+    finally:
+        engine.dispose()
+
+
+def trusted_public_key(settings: Settings, path: Path | None = None) -> PublicKey:
+    """The key verification trusts: ``path`` if given, else this home's own key."""
+    candidate = path or public_key_path(settings)
+    try:
+        return PublicKey.from_file(candidate)
+    except FileNotFoundError:
+        raise NotFound(f"no public key at {candidate}") from None
+    except ValueError as exc:
+        raise InvalidInput(str(exc)) from None

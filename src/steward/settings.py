@@ -1,0 +1,80 @@
+"""Configuration: the one place Steward reads its environment.
+
+Sources, highest priority first: keyword arguments given to :class:`Settings` (tests, the
+SDK), then ``STEWARD_*`` environment variables, then the defaults below. Nothing else in the
+package reads ``os.environ``; every component receives a ``Settings`` (or the values it needs).
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from pydantic import Field, SecretStr, field_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+__all__ = ["Settings"]
+
+
+class Settings(BaseSettings):
+    """Typed settings; every field maps to a ``STEWARD_<FIELD>`` environment variable.
+
+    Documented field by field in ``docs/configuration.md`` (a test keeps the two in step).
+    """
+
+    model_config = SettingsConfigDict(env_prefix="STEWARD_", extra="forbid", frozen=True)
+
+    home: Path = Field(
+        default=Path(".steward"),
+        description="Folder holding config, the embedded database, artifacts, logs and keys.",
+    )
+    db_url: str | None = Field(
+        default=None,
+        description="SQLAlchemy URL of the metadata store; default sqlite:///$STEWARD_HOME/steward.db.",
+    )
+    artifacts_url: str | None = Field(
+        default=None,
+        description="fsspec URL or path of the artifact store; default $STEWARD_HOME/artifacts.",
+    )
+    token: SecretStr | None = Field(
+        default=None,
+        description="API token of the acting identity; default the token saved by init/login.",
+    )
+    url: str | None = Field(
+        default=None,
+        description="When set, the CLI and SDK talk to this server instead of the embedded store.",
+    )
+    signing_key: Path | None = Field(
+        default=None,
+        description="Ed25519 private key (PEM) that signs ledger tree heads; "
+        "default $STEWARD_HOME/keys/ledger_ed25519.pem.",
+    )
+
+    @field_validator("home", mode="after")
+    @classmethod
+    def _absolute_home(cls, value: Path) -> Path:
+        return value.expanduser().absolute()
+
+    @property
+    def database_url(self) -> str:
+        """The metadata store URL in force."""
+        return self.db_url or f"sqlite:///{self.home / 'steward.db'}"
+
+    @property
+    def artifacts_location(self) -> str:
+        """The artifact store URL or path in force."""
+        return self.artifacts_url or str(self.home / "artifacts")
+
+    @property
+    def signing_key_path(self) -> Path:
+        """Where the ledger signing key lives."""
+        return self.signing_key or self.home / "keys" / "ledger_ed25519.pem"
+
+    @property
+    def token_path(self) -> Path:
+        """Where ``init`` and ``login`` save the token of the local identity."""
+        return self.home / "token"
+
+    @property
+    def marker_path(self) -> Path:
+        """The file that makes a folder a Steward home."""
+        return self.home / "steward.json"

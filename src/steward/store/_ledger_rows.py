@@ -1,0 +1,190 @@
+"""Ledger rows: the one function that appends an event, and the queries that read them.
+
+``append_event`` is called by :meth:`Transaction.record` only; it runs inside the caller's
+write transaction, so an event and the state change it describes commit or vanish together.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterator
+from typing import Any
+
+from sqlalchemy import Connection, Row, func, insert, select, update
+
+from steward.domain import LedgerEvent, TreeHead
+from steward.errors import InvalidInput, LedgerTampered
+from steward.ledger import EventRow, Frontier, Signer, canonical_bytes, leaf_hash
+from steward.store._schema import ledger_events, ledger_head
+
+__all__ = [
+    "EVENT_VERSION",
+    "append_event",
+    "count_events",
+    "event_by_seq",
+    "iter_event_rows",
+    "leaf_hashes",
+    "read_head",
+    "recent_events",
+]
+
+EVENT_VERSION = 1
+
+
+def append_event(
+    conn: Connection,
+    signer: Signer,
+    *,
+    ts: str,
+    type_: str,
+    actor: str,
+    subject: str | None,
+    payload: dict[str, Any],
+) -> LedgerEvent:
+    """Append one event and re-sign the tree head, under the head row's lock."""
+    head = conn.execute(
+        select(
+            ledger_head.c.tree_size, ledger_head.c.frontier, ledger_head.c.root_hash
+        ).with_for_update()
+    ).one()
+    frontier = Frontier.from_bytes(head.tree_size, bytes(head.frontier))
+    if frontier.root() != bytes(head.root_hash):
+        raise LedgerTampered(
+            "the ledger head is inconsistent (frontier and root disagree): refusing to append; "
+            "run `steward audit verify`"
+        )
+    seq = head.tree_size + 1
+    try:
+        body = canonical_bytes(
+            {
+                "actor": actor,
+                "payload": payload,
+                "seq": seq,
+                "subject": subject,
+                "ts": ts,
+                "type": type_,
+                "v": EVENT_VERSION,
+            }
+        )
+    except ValueError as exc:
+        raise InvalidInput(f"event {type_} cannot be recorded: {exc}") from exc
+    leaf = leaf_hash(body)
+    frontier.append(leaf)
+    signed = signer.sign_tree_head(frontier.size, frontier.root(), ts)
+    text_body = body.decode("utf-8")
+    conn.execute(
+        insert(ledger_events).values(
+            seq=seq,
+            ts=ts,
+            type=type_,
+            actor=actor,
+            subject=subject,
+            body=text_body,
+            leaf_hash=leaf,
+        )
+    )
+    conn.execute(
+        update(ledger_head)
+        .where(ledger_head.c.id == 1)
+        .values(
+            tree_size=signed.size,
+            root_hash=signed.root_hash,
+            frontier=frontier.to_bytes(),
+            timestamp=signed.timestamp,
+            key_id=signed.key_id,
+            signature=signed.signature,
+        )
+    )
+    return LedgerEvent(seq, ts, type_, actor, subject, payload, text_body, leaf)
+
+
+def read_head(conn: Connection) -> TreeHead | None:
+    """The latest signed tree head, or ``None`` while the ledger is empty."""
+    row = conn.execute(select(ledger_head).where(ledger_head.c.id == 1)).one_or_none()
+    if row is None or (row.tree_size == 0 and row.signature is None):
+        return None
+    return TreeHead(
+        size=row.tree_size,
+        root_hash=bytes(row.root_hash),
+        timestamp=row.timestamp or "",
+        key_id=row.key_id or "",
+        signature=bytes(row.signature or b""),
+    )
+
+
+_ROW_COLUMNS = (
+    ledger_events.c.seq,
+    ledger_events.c.ts,
+    ledger_events.c.type,
+    ledger_events.c.actor,
+    ledger_events.c.subject,
+    ledger_events.c.body,
+    ledger_events.c.leaf_hash,
+)
+
+
+def iter_event_rows(conn: Connection, batch: int = 10_000) -> Iterator[EventRow]:
+    """Every event row in sequence order, streamed in batches by keyset pagination."""
+    last = 0
+    while True:
+        rows = conn.execute(
+            select(*_ROW_COLUMNS)
+            .where(ledger_events.c.seq > last)
+            .order_by(ledger_events.c.seq)
+            .limit(batch)
+        ).all()
+        for row in rows:
+            yield (row[0], row[1], row[2], row[3], row[4], row[5], bytes(row[6]))
+        if len(rows) < batch:
+            return
+        last = rows[-1][0]
+
+
+def _to_event(row: Row[Any]) -> LedgerEvent:
+    payload = json.loads(row.body).get("payload", {})
+    return LedgerEvent(
+        seq=row.seq,
+        ts=row.ts,
+        type=row.type,
+        actor=row.actor,
+        subject=row.subject,
+        payload=payload if isinstance(payload, dict) else {"value": payload},
+        body=row.body,
+        leaf_hash=bytes(row.leaf_hash),
+    )
+
+
+def recent_events(
+    conn: Connection,
+    *,
+    limit: int,
+    type_: str | None = None,
+    subject: str | None = None,
+) -> list[LedgerEvent]:
+    """The newest ``limit`` events (optionally of one type or subject), oldest first."""
+    query = select(ledger_events)
+    if type_ is not None:
+        query = query.where(ledger_events.c.type == type_)
+    if subject is not None:
+        query = query.where(ledger_events.c.subject == subject)
+    rows = conn.execute(query.order_by(ledger_events.c.seq.desc()).limit(limit)).all()
+    return [_to_event(row) for row in reversed(rows)]
+
+
+def event_by_seq(conn: Connection, seq: int) -> LedgerEvent | None:
+    row = conn.execute(select(ledger_events).where(ledger_events.c.seq == seq)).one_or_none()
+    return None if row is None else _to_event(row)
+
+
+def leaf_hashes(conn: Connection, up_to: int) -> list[bytes]:
+    """Recorded leaf hashes of events 1..``up_to``, in order."""
+    rows = conn.execute(
+        select(ledger_events.c.leaf_hash)
+        .where(ledger_events.c.seq <= up_to)
+        .order_by(ledger_events.c.seq)
+    ).scalars()
+    return [bytes(value) for value in rows]
+
+
+def count_events(conn: Connection) -> int:
+    return int(conn.execute(select(func.count()).select_from(ledger_events)).scalar_one())

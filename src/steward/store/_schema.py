@@ -1,0 +1,128 @@
+"""Table definitions (SQLAlchemy Core). The migrations in ``migrations/`` create exactly these;
+a test compares the migrated database with this metadata so the two cannot drift."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from typing import Any
+
+from sqlalchemy import (
+    BigInteger,
+    CheckConstraint,
+    Column,
+    DateTime,
+    Dialect,
+    ForeignKey,
+    Index,
+    Integer,
+    LargeBinary,
+    MetaData,
+    String,
+    Table,
+    Text,
+)
+from sqlalchemy.types import TypeDecorator
+
+__all__ = [
+    "KNOWN_REVISIONS",
+    "SCHEMA_HEAD",
+    "api_tokens",
+    "ledger_events",
+    "ledger_head",
+    "metadata",
+    "user_roles",
+    "users",
+]
+
+# Alembic revisions in order. Opening a store compares its revision with SCHEMA_HEAD without
+# importing Alembic (start-up time); a test checks these against the migration scripts.
+KNOWN_REVISIONS: tuple[str, ...] = ("0001_foundation",)
+SCHEMA_HEAD = KNOWN_REVISIONS[-1]
+
+
+class UTCDateTime(TypeDecorator[datetime]):
+    """Aware UTC datetimes on every backend (SQLite keeps no zone; we store UTC and say so)."""
+
+    impl = DateTime
+    cache_ok = True
+
+    def process_bind_param(self, value: datetime | None, dialect: Dialect) -> datetime | None:
+        if value is None:
+            return None
+        if value.tzinfo is None:
+            raise ValueError("naive datetime given to the store; pass an aware UTC datetime")
+        return value.astimezone(UTC).replace(tzinfo=None)
+
+    def process_result_value(self, value: Any, dialect: Dialect) -> datetime | None:
+        if value is None:
+            return None
+        assert isinstance(value, datetime)
+        return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
+
+
+_Seq = BigInteger().with_variant(Integer, "sqlite")
+
+metadata = MetaData(
+    naming_convention={
+        "ix": "ix_%(table_name)s_%(column_0_name)s",
+        "uq": "uq_%(table_name)s_%(column_0_name)s",
+        "ck": "ck_%(table_name)s_%(constraint_name)s",
+        "fk": "fk_%(table_name)s_%(column_0_name)s",
+        "pk": "pk_%(table_name)s",
+    }
+)
+
+users = Table(
+    "users",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("name", String(63), nullable=False, unique=True),
+    Column("created_at", UTCDateTime(), nullable=False),
+    Column("created_by", String(63), nullable=True),
+)
+
+user_roles = Table(
+    "user_roles",
+    metadata,
+    Column("user_id", ForeignKey("users.id", ondelete="CASCADE"), primary_key=True),
+    Column("role", String(32), primary_key=True),
+)
+
+api_tokens = Table(
+    "api_tokens",
+    metadata,
+    Column("id", String(16), primary_key=True),
+    Column("user_id", ForeignKey("users.id", ondelete="CASCADE"), nullable=False, index=True),
+    Column("secret_hash", String(64), nullable=False),
+    Column("created_at", UTCDateTime(), nullable=False),
+    Column("revoked_at", UTCDateTime(), nullable=True),
+)
+
+# Append-only: database triggers refuse UPDATE and DELETE (see the first migration).
+ledger_events = Table(
+    "ledger_events",
+    metadata,
+    Column("seq", _Seq, primary_key=True, autoincrement=False),
+    Column("ts", String(32), nullable=False),
+    Column("type", String(64), nullable=False),
+    Column("actor", String(63), nullable=False),
+    Column("subject", String(255), nullable=True),
+    Column("body", Text, nullable=False),
+    Column("leaf_hash", LargeBinary(32), nullable=False),
+    Index("ix_ledger_events_type", "type"),
+    Index("ix_ledger_events_subject", "subject"),
+)
+
+# One row (id = 1): the latest signed tree head and the Merkle frontier appends extend.
+ledger_head = Table(
+    "ledger_head",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=False),
+    Column("tree_size", _Seq, nullable=False),
+    Column("root_hash", LargeBinary(32), nullable=False),
+    Column("frontier", LargeBinary, nullable=False),
+    Column("timestamp", String(32), nullable=True),
+    Column("key_id", String(64), nullable=True),
+    Column("signature", LargeBinary(64), nullable=True),
+    CheckConstraint("id = 1", name="single_row"),
+)

@@ -1,0 +1,182 @@
+"""The metadata store: read and write transactions over SQLite or PostgreSQL.
+
+Every write goes through :meth:`Store.write`, whose :class:`Writer` enforces the ledger rule:
+a transaction that changes state records exactly one ledger event, in the same transaction,
+and a transaction records at most one. Readers and writers hand out frozen domain objects.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import Connection, Engine
+from sqlalchemy.exc import IntegrityError as SAIntegrityError
+
+from steward.domain import ApiToken, EventType, LedgerEvent, Role, TreeHead, User
+from steward.errors import AlreadyExists, InternalError
+from steward.ledger import EventRow, Signer
+from steward.store import _identity_rows as identity
+from steward.store import _ledger_rows as ledger
+from steward.store._engine import WRITE, make_engine, require_head
+from steward.types import Clock, SystemClock, utc_iso
+
+__all__ = ["Reader", "Store", "Writer"]
+
+
+class Reader:
+    """Queries inside one read transaction (a consistent snapshot)."""
+
+    def __init__(self, conn: Connection) -> None:
+        self._conn = conn
+
+    # identities
+    def user(self, name: str) -> User | None:
+        return identity.user_by_name(self._conn, name)
+
+    def users(self) -> list[User]:
+        return identity.list_users(self._conn)
+
+    def token_secret(self, token_id: str) -> tuple[str, datetime | None, str] | None:
+        return identity.token_secret_hash(self._conn, token_id)
+
+    def tokens(self, user_name: str | None = None) -> list[ApiToken]:
+        return identity.list_tokens(self._conn, user_name)
+
+    # ledger
+    def head(self) -> TreeHead | None:
+        return ledger.read_head(self._conn)
+
+    def event_rows(self) -> Iterator[EventRow]:
+        return ledger.iter_event_rows(self._conn)
+
+    def events(
+        self, *, limit: int, type_: str | None = None, subject: str | None = None
+    ) -> list[LedgerEvent]:
+        return ledger.recent_events(self._conn, limit=limit, type_=type_, subject=subject)
+
+    def event(self, seq: int) -> LedgerEvent | None:
+        return ledger.event_by_seq(self._conn, seq)
+
+    def leaf_hashes(self, up_to: int) -> list[bytes]:
+        return ledger.leaf_hashes(self._conn, up_to)
+
+    def event_count(self) -> int:
+        return ledger.count_events(self._conn)
+
+
+class Writer(Reader):
+    """A write transaction. State changes mark it changed; :meth:`record` ledgers them."""
+
+    def __init__(self, conn: Connection, signer: Signer, now: datetime, actor: str) -> None:
+        super().__init__(conn)
+        self._signer = signer
+        self.now = now
+        self._actor = actor
+        self._changed = False
+        self._event: LedgerEvent | None = None
+
+    def add_user(self, name: str, roles: frozenset[Role]) -> User:
+        self._changed = True
+        try:
+            with self._conn.begin_nested():
+                return identity.insert_user(
+                    self._conn, name=name, roles=roles, created_at=self.now, created_by=self._actor
+                )
+        except SAIntegrityError as exc:
+            raise AlreadyExists(f"user {name!r} already exists") from exc
+
+    def add_token(self, token_id: str, user: User, secret_hash: str) -> ApiToken:
+        self._changed = True
+        return identity.insert_token(
+            self._conn, token_id=token_id, user=user, secret_hash=secret_hash, created_at=self.now
+        )
+
+    def revoke_token(self, token_id: str) -> bool:
+        self._changed = True
+        return identity.mark_token_revoked(self._conn, token_id, self.now)
+
+    def record(
+        self, type_: EventType, *, subject: str | None, payload: dict[str, Any]
+    ) -> LedgerEvent:
+        """Append this transaction's ledger event. The only way anything writes the ledger."""
+        if self._event is not None:
+            raise InternalError(
+                f"a transaction records one ledger event; {self._event.type} was already recorded"
+            )
+        self._event = ledger.append_event(
+            self._conn,
+            self._signer,
+            ts=utc_iso(self.now),
+            type_=type_.value,
+            actor=self._actor,
+            subject=subject,
+            payload=payload,
+        )
+        return self._event
+
+    def _check_complete(self) -> None:
+        if self._changed and self._event is None:
+            raise InternalError("a state change was about to commit without its ledger event")
+
+
+class Store:
+    """Entry point to the metadata store. Opening never migrates (see ``require_head``)."""
+
+    def __init__(
+        self, engine: Engine, *, signer: Callable[[], Signer] | None, clock: Clock
+    ) -> None:
+        self.engine = engine
+        self._signer_factory = signer
+        self._signer: Signer | None = None
+        self._clock = clock
+
+    @classmethod
+    def open(
+        cls,
+        url: str,
+        *,
+        signer: Callable[[], Signer] | None = None,
+        clock: Clock | None = None,
+        check_schema: bool = True,
+    ) -> Store:
+        """Open the store at ``url``. ``signer`` loads the ledger key on the first write (reads
+        never need it); ``check_schema=False`` is for ``steward init`` and ``db upgrade`` only."""
+        engine = make_engine(url)
+        if check_schema:
+            try:
+                require_head(engine)
+            except BaseException:
+                engine.dispose()
+                raise
+        return cls(engine, signer=signer, clock=clock or SystemClock())
+
+    @property
+    def dialect(self) -> str:
+        return self.engine.dialect.name
+
+    def close(self) -> None:
+        self.engine.dispose()
+
+    @contextmanager
+    def read(self) -> Iterator[Reader]:
+        with self.engine.connect() as conn:
+            if self.dialect == "postgresql":
+                conn.execution_options(isolation_level="REPEATABLE READ")
+            with conn.begin():
+                yield Reader(conn)
+
+    @contextmanager
+    def write(self, actor: str) -> Iterator[Writer]:
+        if self._signer is None:
+            if self._signer_factory is None:
+                raise InternalError("this store was opened without the ledger signing key")
+            self._signer = self._signer_factory()
+        with self.engine.connect() as conn:
+            conn.execution_options(**{WRITE: True})
+            with conn.begin():
+                writer = Writer(conn, self._signer, self._clock.now(), actor)
+                yield writer
+                writer._check_complete()

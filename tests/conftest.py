@@ -1,0 +1,101 @@
+"""Shared fixtures: a deterministic clock, a store on each backend, an initialised home.
+
+Tests that take ``db_url`` (directly or through ``settings``/``home``/``app``) run once on
+SQLite and once on PostgreSQL. PostgreSQL comes from ``STEWARD_TEST_PG_URL`` (``make test``
+starts a throw-away server); without it those runs are skipped locally, and fail when
+``STEWARD_REQUIRE_PG=1`` (as in CI) so a missing server can never pass silently.
+"""
+
+from __future__ import annotations
+
+import os
+import uuid
+from collections.abc import Iterator
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+import pytest
+from sqlalchemy import create_engine, text
+from sqlalchemy.engine import make_url
+
+from steward.domain import Actor
+from steward.services import Application, InitResult, initialize
+from steward.settings import Settings
+
+PG_URL = os.environ.get("STEWARD_TEST_PG_URL")
+REQUIRE_PG = os.environ.get("STEWARD_REQUIRE_PG") == "1"
+
+
+class StepClock:
+    """A clock that starts at a fixed moment and advances one millisecond per reading."""
+
+    def __init__(self, start: datetime | None = None) -> None:
+        self.moment = start or datetime(2026, 1, 15, 9, 30, tzinfo=UTC)
+
+    def now(self) -> datetime:
+        self.moment += timedelta(milliseconds=1)
+        return self.moment
+
+
+@pytest.fixture
+def clock() -> StepClock:
+    return StepClock()
+
+
+def _pg_database() -> Iterator[str]:
+    if not PG_URL:
+        if REQUIRE_PG:
+            pytest.fail("STEWARD_REQUIRE_PG=1 but STEWARD_TEST_PG_URL is not set")
+        pytest.skip("no PostgreSQL server (set STEWARD_TEST_PG_URL or run `make test`)")
+    name = f"steward_test_{uuid.uuid4().hex[:12]}"
+    admin = create_engine(PG_URL, isolation_level="AUTOCOMMIT")
+    try:
+        with admin.connect() as conn:
+            conn.execute(text(f'CREATE DATABASE "{name}"'))
+        yield make_url(PG_URL).set(database=name).render_as_string(hide_password=False)
+        with admin.connect() as conn:
+            conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+    finally:
+        admin.dispose()
+
+
+@pytest.fixture(params=["sqlite", "postgresql"])
+def db_url(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str]:
+    """An empty database on each backend."""
+    if request.param == "sqlite":
+        yield f"sqlite:///{tmp_path / 'store.db'}"
+    else:
+        yield from _pg_database()
+
+
+@pytest.fixture
+def sqlite_url(tmp_path: Path) -> str:
+    return f"sqlite:///{tmp_path / 'store.db'}"
+
+
+@pytest.fixture
+def pg_url() -> Iterator[str]:
+    yield from _pg_database()
+
+
+@pytest.fixture
+def settings(tmp_path: Path, db_url: str) -> Settings:
+    """Settings of a home (not yet created) whose store is on the backend under test."""
+    url = None if db_url.startswith("sqlite") else db_url
+    return Settings(home=tmp_path / "home", db_url=url)
+
+
+@pytest.fixture
+def home(settings: Settings, clock: StepClock) -> InitResult:
+    return initialize(settings, clock=clock)
+
+
+@pytest.fixture
+def app(settings: Settings, home: InitResult, clock: StepClock) -> Iterator[Application]:
+    with Application.open(settings, clock=clock) as application:
+        yield application
+
+
+@pytest.fixture
+def admin(app: Application, home: InitResult) -> Actor:
+    return app.authenticate(home.token)

@@ -1,0 +1,214 @@
+"""The command line as a user meets it: exit codes, one-line errors, --json documents."""
+
+from __future__ import annotations
+
+import json
+import sqlite3
+import subprocess
+import sys
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+
+import pytest
+
+from steward.cli import main
+from steward.settings import Settings
+
+
+@dataclass
+class Result:
+    code: int
+    stdout: str
+    stderr: str
+
+    def json(self) -> object:
+        return json.loads(self.stdout)
+
+
+Run = Callable[..., Result]
+
+
+@pytest.fixture
+def cli(
+    settings: Settings, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> Run:
+    """Run ``steward ARGS`` in this process with the test home's environment."""
+
+    def run(*args: str, token: str | None = None) -> Result:
+        monkeypatch.setenv("STEWARD_HOME", str(settings.home))
+        if settings.db_url:
+            monkeypatch.setenv("STEWARD_DB_URL", settings.db_url)
+        if token is None:
+            monkeypatch.delenv("STEWARD_TOKEN", raising=False)
+        else:
+            monkeypatch.setenv("STEWARD_TOKEN", token)
+        monkeypatch.setattr(sys, "argv", ["steward", *args])
+        capsys.readouterr()
+        try:
+            main()
+            code = 0
+        except SystemExit as exc:
+            code = exc.code if isinstance(exc.code, int) else 1
+        captured = capsys.readouterr()
+        return Result(code, captured.out, captured.err)
+
+    return run
+
+
+@pytest.fixture
+def initialised(cli: Run) -> Run:
+    result = cli("init")
+    assert result.code == 0, result.stderr
+    return cli
+
+
+def test_init_then_whoami_works_at_once(initialised: Run) -> None:
+    result = initialised("whoami", "--json")
+    assert result.code == 0
+    document = result.json()
+    assert isinstance(document, dict)
+    assert document["name"] == "admin" and document["roles"] == ["admin"]
+
+
+def test_init_twice_is_a_usage_error_with_one_line(initialised: Run) -> None:
+    result = initialised("init")
+    assert result.code == 2
+    assert result.stderr.count("\n") == 1 and "already a Steward home" in result.stderr
+
+
+def test_a_data_scientist_adding_a_user_gets_exit_3_and_nothing_changes(
+    initialised: Run,
+) -> None:
+    created = initialised("user", "add", "dana", "--role", "data_scientist", "--json")
+    token = created.json()["token"]  # type: ignore[index]
+    before = initialised("audit", "log", "--json", "--limit", "100").stdout
+    result = initialised("user", "add", "eve", "--role", "admin", token=token)
+    assert result.code == 3
+    assert "may not add users" in result.stderr and result.stderr.count("\n") == 1
+    assert initialised("audit", "log", "--json", "--limit", "100").stdout == before
+    names = [u["name"] for u in initialised("user", "list", "--json").json()]  # type: ignore[union-attr, index]
+    assert names == ["admin", "dana"]
+
+
+@pytest.mark.parametrize(
+    ("args", "code", "message"),
+    [
+        (("user", "add", "carl", "--role", "wizard"), 2, "unknown role 'wizard'"),
+        (("user", "add", "admin", "--role", "steward"), 2, "already exists"),
+        (("user", "add", "x"), 2, "Missing option"),
+        (("audit", "proof", "999"), 2, "no ledger event 999"),
+        (("token", "revoke", "ffffffffffff"), 2, "no API token"),
+    ],
+)
+def test_bad_input_exits_2_with_a_reason(
+    initialised: Run, args: tuple[str, ...], code: int, message: str
+) -> None:
+    result = initialised(*args)
+    assert result.code == code
+    assert message in result.stderr
+
+
+@pytest.mark.parametrize("token", ["garbage", "stw_000000000000_" + "A" * 43])
+def test_an_invalid_token_exits_3(initialised: Run, token: str) -> None:
+    result = initialised("whoami", token=token)
+    assert result.code == 3 and "invalid API token" in result.stderr
+
+
+def test_a_revoked_token_exits_3(initialised: Run) -> None:
+    created = initialised("user", "add", "sam", "--role", "steward", "--json").json()
+    token = created["token"]  # type: ignore[index]
+    token_id = token.split("_")[1]
+    assert initialised("token", "revoke", token_id).code == 0
+    result = initialised("whoami", token=token)
+    assert result.code == 3 and "revoked" in result.stderr
+
+
+def test_login_saves_a_checked_token(initialised: Run, settings: Settings) -> None:
+    created = initialised("user", "add", "sam", "--role", "auditor", "--json").json()
+    token = created["token"]  # type: ignore[index]
+    assert initialised("login", "not-a-token").code == 3
+    assert initialised("login", token).code == 0
+    assert settings.token_path.read_text().strip() == token
+    assert initialised("whoami", "--json").json()["name"] == "sam"  # type: ignore[index]
+
+
+def test_a_folder_that_is_not_a_home_exits_2(cli: Run, settings: Settings) -> None:
+    settings.home.mkdir()
+    result = cli("whoami")
+    assert result.code == 2 and "is not a Steward home" in result.stderr
+
+
+def test_json_output_is_one_document_and_nothing_else(initialised: Run) -> None:
+    for args in (
+        ("whoami", "--json"),
+        ("user", "list", "--json"),
+        ("token", "list", "--json"),
+        ("audit", "verify", "--json"),
+        ("audit", "log", "--json"),
+        ("audit", "head", "--json"),
+        ("audit", "proof", "1", "--json"),
+        ("db", "status", "--json"),
+    ):
+        result = initialised(*args)
+        assert result.code == 0, (args, result.stderr)
+        json.loads(result.stdout)
+
+
+@pytest.mark.parametrize("db_url", ["sqlite"], indirect=True)  # edits the SQLite file itself
+def test_audit_verify_exits_1_and_names_an_edited_event(
+    initialised: Run, settings: Settings
+) -> None:
+    initialised("user", "add", "sam", "--role", "auditor")
+    db = sqlite3.connect(settings.home / "steward.db")
+    db.execute("DROP TRIGGER ledger_events_no_update")
+    db.execute("UPDATE ledger_events SET body = REPLACE(body, 'auditor', 'admin') WHERE seq = 3")
+    db.commit()
+    db.close()
+    result = initialised("audit", "verify")
+    assert result.code == 1
+    assert "TAMPERED at event 3" in result.stdout
+    document = initialised("audit", "verify", "--json").json()
+    assert document["first_bad_seq"] == 3 and document["ok"] is False  # type: ignore[index]
+
+
+def test_an_exported_ledger_verifies_offline_with_the_standard_library(
+    initialised: Run, settings: Settings, tmp_path: Path
+) -> None:
+    initialised("user", "add", "sam", "--role", "auditor")
+    export = tmp_path / "ledger.jsonl"
+    assert initialised("audit", "export", "--out", str(export)).code == 0
+    verifier = Path(__file__).parents[1] / "src" / "steward" / "ledger" / "verify_export.py"
+    key = settings.signing_key_path.with_suffix(".pub")
+    ok = subprocess.run(
+        [sys.executable, "-S", "-I", str(verifier), str(export), "--public-key", str(key)],
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    assert ok.returncode == 0, ok.stdout + ok.stderr
+    assert ok.stdout.startswith("OK: 3 events")
+    data = bytearray(export.read_bytes())
+    data[len(data) // 2] ^= 0x20
+    export.write_bytes(bytes(data))
+    tampered = subprocess.run(
+        [sys.executable, "-S", "-I", str(verifier), str(export), "--public-key", str(key)],
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    assert tampered.returncode == 1
+
+
+def test_db_status_and_upgrade_report_the_schema(initialised: Run) -> None:
+    status = initialised("db", "status", "--json").json()
+    assert status["ok"] is True  # type: ignore[index]
+    upgraded = initialised("db", "upgrade")
+    assert upgraded.code == 0 and "already at schema" in upgraded.stdout
+
+
+def test_the_installed_entry_point_runs(tmp_path: Path) -> None:
+    result = subprocess.run(
+        [sys.executable, "-m", "steward", "--version"], capture_output=True, text=True, check=False
+    )
+    assert result.returncode == 0 and result.stdout.startswith("steward ")
