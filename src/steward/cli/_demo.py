@@ -1,7 +1,24 @@
-"""``steward demo``: placeholder replaced below."""
+"""``steward demo``: the governed lifecycle, narrated."""
 
 from __future__ import annotations
 
+from pathlib import Path
 
-def demo() -> None:
-    """Run the governed lifecycle end to end in a temporary home, narrated."""
+import typer
+
+__all__ = ["demo"]
+
+
+def demo(
+    keep: Path | None = typer.Option(
+        None, "--keep", help="Build the demo home in this folder and keep it (default: a temp dir)."
+    ),
+) -> None:
+    """Run the governed lifecycle end to end in a fresh home on the embedded store, narrated."""
+    from rich.console import Console
+
+    from steward.demo import run_demo
+
+    result = run_demo(Console(highlight=False), keep=keep)
+    if not result.ok:
+        raise typer.Exit(1)

@@ -16,7 +16,6 @@ class EventType(StrEnum):
     USER_CREATED = "user.created"
     TOKEN_ISSUED = "token.issued"  # noqa: S105 - an event name, not a secret
     TOKEN_REVOKED = "token.revoked"  # noqa: S105
-    ACCESS_DENIED = "access.denied"
 
 
 @dataclass(frozen=True, slots=True)

@@ -1,0 +1,58 @@
+"""The root Typer application and the console entry point."""
+
+from __future__ import annotations
+
+import sys
+
+import typer
+
+from steward._version import __version__
+from steward.cli import _identity
+from steward.cli._audit import audit_app
+from steward.cli._common import err
+from steward.cli._db import db_app
+from steward.cli._demo import demo
+from steward.errors import StewardError
+
+__all__ = ["app", "main"]
+
+app = typer.Typer(
+    name="steward",
+    help="Steward: MLOps governance you can prove.",
+    no_args_is_help=True,
+    add_completion=False,
+    pretty_exceptions_enable=False,
+)
+
+
+def _version(value: bool) -> None:
+    if value:
+        sys.stdout.write(f"steward {__version__}\n")
+        raise typer.Exit()
+
+
+@app.callback()
+def _root(
+    version: bool = typer.Option(
+        False, "--version", callback=_version, is_eager=True, help="Print the version."
+    ),
+) -> None:
+    """Steward: MLOps governance you can prove."""
+
+
+_identity.register(app)
+app.add_typer(audit_app, name="audit")
+app.add_typer(db_app, name="db")
+app.command()(demo)
+
+
+def main() -> None:
+    """Console entry point: run a command, turning Steward errors into one line and an exit code."""
+    try:
+        app()
+    except StewardError as exc:
+        err(f"error: {exc.message}")
+        sys.exit(exc.exit_code)
+    except KeyboardInterrupt:
+        err("interrupted")
+        sys.exit(130)

@@ -1,0 +1,254 @@
+"""The demo as a list of narrated steps over one shared context.
+
+Each later capability adds its steps to ``STEPS``; every step talks to Steward through the
+services, exactly as the CLI does. The demo runs in a fresh temporary home on the embedded
+SQLite store and ends by verifying the ledger.
+"""
+
+from __future__ import annotations
+
+import shutil
+import sqlite3
+import tempfile
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+from steward.domain import Actor
+from steward.errors import AuthenticationError, PermissionDenied
+from steward.ledger import Verification
+from steward.services import Application, initialize, trusted_public_key
+from steward.settings import Settings
+
+if TYPE_CHECKING:
+    from rich.console import Console
+
+__all__ = ["STEPS", "DemoContext", "Step", "run_demo"]
+
+PEOPLE = [
+    ("dana", "data_scientist", "trains models"),
+    ("eli", "ml_engineer", "deploys and operates them"),
+    ("sofia", "steward", "reviews evidence and approves"),
+    ("sam", "steward", "a second approver"),
+    ("audra", "auditor", "reads everything, changes nothing"),
+]
+
+
+@dataclass
+class DemoContext:
+    """What the steps share: the console, the home, the application and who is who."""
+
+    console: Console
+    workdir: Path
+    settings: Settings
+    app: Application
+    admin: Actor
+    actors: dict[str, Actor] = field(default_factory=dict)
+    tokens: dict[str, str] = field(default_factory=dict)
+    verification: Verification | None = None
+
+
+@dataclass(frozen=True)
+class Step:
+    title: str
+    run: Callable[[DemoContext], None]
+
+
+def _say(ctx: DemoContext, text: str) -> None:
+    ctx.console.print(text, highlight=False)
+
+
+def step_home(ctx: DemoContext) -> None:
+    _say(
+        ctx,
+        f"A Steward home holds the store, artifacts and signing key: [bold]{ctx.settings.home}[/]",
+    )
+    _say(ctx, f"  store: {ctx.settings.database_url}")
+    _say(ctx, f"  ledger signing key: {ctx.settings.signing_key_path} (mode 0600)")
+    _say(ctx, f"  acting as: [bold]{ctx.admin.name}[/] (admin), token saved by init")
+
+
+def step_people(ctx: DemoContext) -> None:
+    from rich.table import Table
+
+    table = Table("user", "role", "what they do")
+    for name, role, what in PEOPLE:
+        _, token = ctx.app.identity.add_user(ctx.admin, name, [role])
+        ctx.tokens[name] = token
+        ctx.actors[name] = ctx.app.authenticate(token)
+        table.add_row(name, role, what)
+    _say(ctx, "The admin creates one identity per role; each gets a token shown once.")
+    ctx.console.print(table)
+
+
+def step_least_privilege(ctx: DemoContext) -> None:
+    dana = ctx.actors["dana"]
+    with ctx.app.store.read() as reader:
+        before = reader.event_count()
+    _say(ctx, "dana (data_scientist) tries to create an admin account for herself:")
+    try:
+        ctx.app.identity.add_user(dana, "dana-admin", ["admin"])
+    except PermissionDenied as exc:
+        _say(ctx, f"  [red]refused[/] (exit 3 on the CLI): {exc.message}")
+    with ctx.app.store.read() as reader:
+        after = reader.event_count()
+    _say(ctx, f"  nothing was written: {before} ledger events before, {after} after")
+
+
+def step_tokens(ctx: DemoContext) -> None:
+    eli = ctx.actors["eli"]
+    _say(ctx, "eli's laptop is lost; the admin revokes the token it held.")
+    ctx.app.identity.revoke_token(ctx.admin, eli.token_id or "")
+    try:
+        ctx.app.authenticate(ctx.tokens["eli"])
+    except AuthenticationError as exc:
+        _say(ctx, f"  the old token is dead at once: {exc.message}")
+    _, token = ctx.app.identity.issue_token(ctx.admin, "eli")
+    ctx.actors["eli"] = ctx.app.authenticate(token)
+    _say(
+        ctx,
+        f"  eli gets a new token ({ctx.actors['eli'].token_id}); tokens are stored only as hashes",
+    )
+
+
+def step_ledger(ctx: DemoContext) -> None:
+    from rich.table import Table
+
+    audra = ctx.actors["audra"]
+    events = ctx.app.audit.log(audra, limit=100)
+    table = Table("seq", "actor", "event", "subject", "leaf hash")
+    for event in events:
+        table.add_row(
+            str(event.seq), event.actor, event.type, event.subject or "", event.leaf_hash.hex()[:16]
+        )
+    _say(
+        ctx, "Every change above is one event in the append-only ledger (audra, auditor, reads it):"
+    )
+    ctx.console.print(table)
+
+
+def step_verify(ctx: DemoContext) -> None:
+    audra = ctx.actors["audra"]
+    result = ctx.app.audit.verify(audra)
+    _say(
+        ctx,
+        f"audra recomputes every leaf hash and the Merkle root, and checks the Ed25519 "
+        f"signature: [green]intact[/], {result.events_checked} events, root {result.root_hash}",
+    )
+    proof = ctx.app.audit.proof(audra, 3)
+    _say(
+        ctx,
+        f"  inclusion proof for event 3: {len(proof.path)} hashes prove it is in the signed "
+        f"tree of {proof.head.size} — {'valid' if proof.valid else 'INVALID'}",
+    )
+
+
+def step_export(ctx: DemoContext) -> None:
+    from steward.ledger.verify_export import verify_file
+
+    audra = ctx.actors["audra"]
+    export = ctx.workdir / "ledger-export.jsonl"
+    summary = ctx.app.audit.export(audra, export)
+    trusted = trusted_public_key(ctx.settings).raw
+    result = verify_file(export, trusted)
+    _say(ctx, f"audra exports the ledger ({summary.events} events) to {export.name}.")
+    _say(
+        ctx,
+        "  the standalone verifier (Python standard library only, plus the public key) says: "
+        f"[green]{'OK' if result.ok else 'TAMPERED'}[/]",
+    )
+    data = bytearray(export.read_bytes())
+    position = data.index(b'"dana"')
+    data[position + 2] = ord("D")
+    forged = ctx.workdir / "ledger-export-forged.jsonl"
+    forged.write_bytes(bytes(data))
+    bad = verify_file(forged, trusted)
+    _say(
+        ctx,
+        f"  one byte changed in a copy ('dana' → 'dDna'): "
+        f"[red]{'OK' if bad.ok else 'TAMPERED'}[/] — {bad.problem}",
+    )
+
+
+def step_tamper(ctx: DemoContext) -> None:
+    """Play the attacker on a copy of the database, never on the demo's own store."""
+    copy_home = ctx.workdir / "tampered-copy"
+    shutil.copytree(ctx.settings.home, copy_home)
+    database = copy_home / "steward.db"
+    connection = sqlite3.connect(database)
+    try:
+        connection.execute("DROP TRIGGER ledger_events_no_update")
+        connection.execute(
+            "UPDATE ledger_events SET body = REPLACE(body, '\"data_scientist\"', '\"admin\"') "
+            "WHERE type = 'user.created' AND subject = 'user:dana'"
+        )
+        seq = connection.execute(
+            "SELECT seq FROM ledger_events WHERE subject = 'user:dana'"
+        ).fetchone()[0]
+        connection.commit()
+    finally:
+        connection.close()
+    _say(
+        ctx,
+        f"An attacker with database access drops the append-only triggers and rewrites event "
+        f"{seq} to make dana an admin (on a copy of the store).",
+    )
+    with Application.open(Settings(home=copy_home)) as copy:
+        result = copy.audit.verify(copy.authenticate(ctx.tokens["audra"]))
+    _say(
+        ctx,
+        f"  audit verify on the copy: [red]TAMPERED[/] at event {result.first_bad_seq}: "
+        f"{result.problem}",
+    )
+
+
+def step_final_verify(ctx: DemoContext) -> None:
+    result = ctx.app.audit.verify(ctx.actors["audra"])
+    ctx.verification = result
+    if result.ok:
+        _say(
+            ctx,
+            f"[bold green]✓ ledger verified[/]: {result.events_checked} events, "
+            f"signed root {result.root_hash}",
+        )
+    else:
+        _say(
+            ctx,
+            f"[bold red]✗ ledger verification failed[/] at event {result.first_bad_seq}: "
+            f"{result.problem}",
+        )
+
+
+STEPS: list[Step] = [
+    Step("A new Steward home", step_home),
+    Step("People and roles", step_people),
+    Step("Least privilege, enforced in the service layer", step_least_privilege),
+    Step("Tokens: shown once, stored hashed, revocable", step_tokens),
+    Step("The audit ledger", step_ledger),
+    Step("Verification and inclusion proofs", step_verify),
+    Step("Export and offline verification", step_export),
+    Step("Tampering is detected", step_tamper),
+    Step("Final check", step_final_verify),
+]
+
+
+def run_demo(console: Console, *, keep: Path | None = None) -> Verification:
+    """Run every step in a fresh home (under ``keep`` if given, else a temporary folder)."""
+    workdir = keep if keep is not None else Path(tempfile.mkdtemp(prefix="steward-demo-"))
+    workdir.mkdir(parents=True, exist_ok=True)
+    settings = Settings(home=workdir / "home")
+    try:
+        result = initialize(settings)
+        with Application.open(settings) as app:
+            ctx = DemoContext(console, workdir, settings, app, app.authenticate(result.token))
+            for number, step in enumerate(STEPS, start=1):
+                console.rule(f"[bold]{number}. {step.title}")
+                step.run(ctx)
+        assert ctx.verification is not None
+        return ctx.verification
+    finally:
+        if keep is None:
+            shutil.rmtree(workdir, ignore_errors=True)
+        else:
+            console.print(f"\nThe demo home is kept at {settings.home}")

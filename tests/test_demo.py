@@ -1,0 +1,22 @@
+from __future__ import annotations
+
+import io
+from pathlib import Path
+
+from rich.console import Console
+
+from steward.demo import run_demo
+
+
+def test_demo_walks_through_and_ends_with_the_ledger_verified(tmp_path: Path) -> None:
+    buffer = io.StringIO()
+    result = run_demo(Console(file=buffer, width=120), keep=tmp_path / "demo")
+    text = buffer.getvalue()
+    assert result.ok
+    assert result.events_checked >= 9
+    assert "refused (exit 3 on the CLI)" in text
+    assert "nothing was written" in text
+    assert "standalone verifier" in text and "says: OK" in text
+    assert "TAMPERED at event 3" in text
+    assert "✓ ledger verified" in text.split("Final check")[1]
+    assert (tmp_path / "demo" / "home" / "steward.json").exists()
