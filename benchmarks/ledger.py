@@ -117,6 +117,7 @@ class BackendResult:
     baseline_rate: float
     baseline_ratio: float  # baseline rate / Steward rate: how many times slower Steward is
     mean_body_bytes: float
+    baseline_mean_body_bytes: float
     read_seconds: float
     read_rate: float
     verify_seconds: float
@@ -301,7 +302,8 @@ def _baseline_row(seq: int) -> tuple[tuple[Any, ...], tuple[Any, ...]]:
     return event, head
 
 
-def sqlite_baseline(path: Path, events: int, progress: Progress) -> float:
+def sqlite_baseline(path: Path, events: int, progress: Progress) -> tuple[float, float]:
+    """Seconds for ``events`` bare-driver appends, and their mean body size in bytes."""
     conn = sqlite3.connect(path, isolation_level=None)
     try:
         conn.execute("PRAGMA journal_mode=WAL")
@@ -314,9 +316,11 @@ def sqlite_baseline(path: Path, events: int, progress: Progress) -> float:
         )
         insert, update = _EVENT_INSERT.format(p="?"), _HEAD_UPDATE.format(p="?")
         ticker = Ticker(progress, "baseline sqlite3", events)
+        body_bytes = 0
         start = time.perf_counter()
         for seq in range(1, events + 1):
             event, head = _baseline_row(seq)
+            body_bytes += len(event[5])
             conn.execute("BEGIN IMMEDIATE")
             conn.execute(_HEAD_SELECT).fetchone()
             conn.execute(insert, event)
@@ -327,10 +331,11 @@ def sqlite_baseline(path: Path, events: int, progress: Progress) -> float:
         ticker.update(events)
     finally:
         conn.close()
-    return seconds
+    return seconds, body_bytes / events
 
 
-def pg_baseline(conninfo: str, events: int, progress: Progress) -> float:
+def pg_baseline(conninfo: str, events: int, progress: Progress) -> tuple[float, float]:
+    """Seconds for ``events`` bare-driver appends, and their mean body size in bytes."""
     with psycopg.connect(conninfo) as conn:
         with conn.transaction():
             for statement in _baseline_schema("BIGINT", "BYTEA"):
@@ -343,9 +348,11 @@ def pg_baseline(conninfo: str, events: int, progress: Progress) -> float:
         insert, update = _EVENT_INSERT.format(p="%s"), _HEAD_UPDATE.format(p="%s")
         select = _HEAD_SELECT + " FOR UPDATE"
         ticker = Ticker(progress, "baseline psycopg", events)
+        body_bytes = 0
         start = time.perf_counter()
         for seq in range(1, events + 1):
             event, head = _baseline_row(seq)
+            body_bytes += len(event[5])
             with conn.transaction():
                 conn.execute(select).fetchone()
                 conn.execute(insert, event)
@@ -353,7 +360,7 @@ def pg_baseline(conninfo: str, events: int, progress: Progress) -> float:
             ticker.tick(seq)
         seconds = time.perf_counter() - start
         ticker.update(events)
-    return seconds
+    return seconds, body_bytes / events
 
 
 # --------------------------------------------------------------------------- backends
@@ -364,7 +371,7 @@ def run_backend(
     url: str,
     signer: Signer,
     events: int,
-    baseline: Callable[[Progress], float],
+    baseline: Callable[[Progress], tuple[float, float]],
     settings: dict[str, str],
     profile: bool,
 ) -> BackendResult:
@@ -376,7 +383,7 @@ def run_backend(
     with make_progress() as progress:
         append_seconds, body = steward_append(url, signer, events, progress, profile)
         read_s, verify_s, memory_s = steward_verify(url, signer, events, progress, profile)
-        baseline_seconds = baseline(progress)
+        baseline_seconds, baseline_body_bytes = baseline(progress)
     append_rate = rate(events, append_seconds)
     baseline_rate = rate(events, baseline_seconds)
     return BackendResult(
@@ -388,6 +395,7 @@ def run_backend(
         baseline_rate=baseline_rate,
         baseline_ratio=baseline_rate / append_rate,
         mean_body_bytes=body,
+        baseline_mean_body_bytes=baseline_body_bytes,
         read_seconds=read_s,
         read_rate=rate(events, read_s),
         verify_seconds=verify_s,
@@ -498,7 +506,8 @@ def render(results: list[BackendResult], facts: dict[str, str]) -> None:
     row("append, bare driver (events/s)", lambda r: f"{r.baseline_rate:,.0f}")
     row("append, bare driver (s)", lambda r: f"{r.baseline_seconds:,.2f}")
     row("bare driver / Steward", lambda r: f"{r.baseline_ratio:.2f}x")
-    row("mean event body (bytes)", lambda r: f"{r.mean_body_bytes:.0f}")
+    row("mean event body, Steward (bytes)", lambda r: f"{r.mean_body_bytes:.0f}")
+    row("mean event body, bare driver (bytes)", lambda r: f"{r.baseline_mean_body_bytes:.0f}")
     table.add_section()
     row("read rows only (events/s)", lambda r: f"{r.read_rate:,.0f}")
     row("read rows only (s)", lambda r: f"{r.read_seconds:,.3f}")

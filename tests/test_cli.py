@@ -200,6 +200,37 @@ def test_an_exported_ledger_verifies_offline_with_the_standard_library(
     assert tampered.returncode == 1
 
 
+def test_a_store_at_an_older_schema_is_refused_naming_db_upgrade(
+    initialised: Run, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from steward.store import _engine
+
+    # Pretend this Steward is a release ahead, so the store's schema is a known older one.
+    monkeypatch.setattr(_engine, "KNOWN_REVISIONS", (*_engine.KNOWN_REVISIONS, "0099_next"))
+    monkeypatch.setattr(_engine, "SCHEMA_HEAD", "0099_next")
+    result = initialised("user", "add", "late", "--role", "auditor")
+    assert result.code == 2
+    assert "run `steward db upgrade`" in result.stderr and result.stderr.count("\n") == 1
+    monkeypatch.undo()
+    assert "late" not in initialised("user", "list").stdout
+
+
+@pytest.mark.parametrize(
+    ("url", "message"),
+    [
+        ("mysql://root@localhost/steward", "unsupported database 'mysql'"),
+        ("not a url", "invalid database URL"),
+    ],
+)
+def test_an_unusable_database_url_is_a_one_line_usage_error(
+    initialised: Run, monkeypatch: pytest.MonkeyPatch, url: str, message: str
+) -> None:
+    monkeypatch.setattr(Settings, "database_url", property(lambda self: url))
+    result = initialised("whoami")
+    assert result.code == 2
+    assert message in result.stderr and result.stderr.count("\n") == 1
+
+
 def test_db_status_and_upgrade_report_the_schema(initialised: Run) -> None:
     status = initialised("db", "status", "--json").json()
     assert status["ok"] is True  # type: ignore[index]

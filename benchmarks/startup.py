@@ -1,0 +1,314 @@
+"""Start-up benchmark: how long ``steward whoami`` takes compared with a bare interpreter.
+
+Runs ``python -c pass``, ``python -m steward whoami`` and the installed ``steward whoami``
+``--runs`` times each (default 20, interleaved, after two untimed warm-up runs each) against
+a freshly initialised temporary home, and reports median and minimum wall times and the
+difference to ``python -c pass`` (target: at most 0.5 s). Then runs
+``python -X importtime -m steward whoami`` once and lists the top-level packages with the
+largest cumulative import time.
+
+By default the children write and use bytecode caches (in a temporary
+``PYTHONPYCACHEPREFIX``, so the source tree stays untouched), as an installed Steward
+would; ``--as-is`` keeps the inherited environment instead (for instance
+``PYTHONDONTWRITEBYTECODE=1``, which makes every run recompile Steward's own modules).
+
+    .venv/bin/python benchmarks/startup.py [--runs N] [--json] [--as-is]
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import platform
+import shutil
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+
+from rich.console import Console
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+from rich.table import Table
+
+DEFAULT_RUNS = 20
+WARMUP_RUNS = 2
+TARGET_SECONDS = 0.5
+TOP_PACKAGES = 10
+BASELINE = "python -c pass"
+
+err_console = Console(stderr=True)
+
+
+@dataclass
+class Timing:
+    command: str
+    argv: list[str]
+    runs: int
+    median: float
+    minimum: float
+    mean: float
+    stdev: float
+    difference: float | None = None  # median minus the median of ``python -c pass``
+    within_target: bool | None = None
+
+
+@dataclass
+class PackageImport:
+    package: str
+    cumulative_ms: float  # wall time of its outermost imports, including what they import
+    self_ms: float  # time spent in its own modules only
+    modules: int
+
+
+@dataclass
+class Report:
+    runs: int
+    bytecode_cache: str
+    timings: list[Timing]
+    import_total_ms: float
+    packages: list[PackageImport]
+    machine: dict[str, str] = field(default_factory=dict)
+
+
+# --------------------------------------------------------------------------- running
+
+
+def child_env(home: Path, pycache: Path | None) -> dict[str, str]:
+    """The environment of every child: no inherited ``STEWARD_*``, the temporary home."""
+    env = {key: value for key, value in os.environ.items() if not key.startswith("STEWARD_")}
+    env["STEWARD_HOME"] = str(home)
+    if pycache is not None:
+        env.pop("PYTHONDONTWRITEBYTECODE", None)
+        env["PYTHONPYCACHEPREFIX"] = str(pycache)
+    return env
+
+
+def run(argv: list[str], env: dict[str, str]) -> subprocess.CompletedProcess[str]:
+    result = subprocess.run(argv, env=env, capture_output=True, text=True, check=False)
+    if result.returncode != 0:
+        raise RuntimeError(
+            f"{' '.join(argv)} exited with {result.returncode}:\n{result.stdout}{result.stderr}"
+        )
+    return result
+
+
+def timed(argv: list[str], env: dict[str, str]) -> float:
+    start = time.perf_counter()
+    run(argv, env)
+    return time.perf_counter() - start
+
+
+def commands() -> dict[str, list[str]]:
+    found: dict[str, list[str]] = {
+        BASELINE: [sys.executable, "-c", "pass"],
+        "python -m steward whoami": [sys.executable, "-m", "steward", "whoami"],
+    }
+    script = Path(sys.executable).parent / "steward"
+    located = str(script) if script.exists() else shutil.which("steward")
+    if located:
+        found["steward whoami (installed script)"] = [located, "whoami"]
+    else:
+        err_console.print("[yellow]no installed `steward` script found: skipping it[/]")
+    return found
+
+
+def measure(argvs: dict[str, list[str]], env: dict[str, str], runs: int) -> list[Timing]:
+    samples: dict[str, list[float]] = {name: [] for name in argvs}
+    with Progress(
+        TextColumn("[bold]{task.description:<36}"),
+        BarColumn(),
+        MofNCompleteColumn(),
+        TimeElapsedColumn(),
+        console=err_console,
+    ) as progress:
+        warm = progress.add_task("warm-up", total=WARMUP_RUNS * len(argvs))
+        for _ in range(WARMUP_RUNS):
+            for argv in argvs.values():
+                run(argv, env)
+                progress.advance(warm)
+        tasks = {name: progress.add_task(name, total=runs) for name in argvs}
+        for _ in range(runs):  # interleaved, so drifting machine load hits every command alike
+            for name, argv in argvs.items():
+                samples[name].append(timed(argv, env))
+                progress.advance(tasks[name])
+
+    base = statistics.median(samples[BASELINE])
+    timings = []
+    for name, values in samples.items():
+        median = statistics.median(values)
+        timing = Timing(
+            command=name,
+            argv=argvs[name],
+            runs=len(values),
+            median=median,
+            minimum=min(values),
+            mean=statistics.fmean(values),
+            stdev=statistics.stdev(values) if len(values) > 1 else 0.0,
+        )
+        if name != BASELINE:
+            timing.difference = median - base
+            timing.within_target = timing.difference <= TARGET_SECONDS
+        timings.append(timing)
+    return timings
+
+
+# --------------------------------------------------------------------------- importtime
+
+
+@dataclass
+class _Node:
+    name: str
+    level: int
+    self_us: int
+    cumulative_us: int
+    children: list[_Node] = field(default_factory=list)
+
+    @property
+    def package(self) -> str:
+        return self.name.split(".", 1)[0]
+
+
+def parse_importtime(stderr: str) -> list[_Node]:
+    """The import tree of ``-X importtime`` output (which lists children before parents)."""
+    stack: list[_Node] = []
+    for line in stderr.splitlines():
+        if not line.startswith("import time:") or "[us]" in line:
+            continue
+        _, self_us, cumulative_us, name = (part for part in line.split(":", 1)[1].split("|"))
+        raw = name.rstrip()
+        level = (len(raw) - len(raw.lstrip())) // 2
+        node = _Node(raw.strip(), level, int(self_us), int(cumulative_us))
+        children: list[_Node] = []
+        while stack and stack[-1].level > level:
+            children.append(stack.pop())
+        node.children = children[::-1]
+        stack.append(node)
+    return stack
+
+
+def packages_by_import_time(roots: list[_Node]) -> tuple[float, list[PackageImport]]:
+    """Per top-level package: cumulative time of its outermost imports, and its own time."""
+    cumulative: dict[str, int] = {}
+    own: dict[str, int] = {}
+    modules: dict[str, int] = {}
+
+    def walk(node: _Node, enclosing: frozenset[str]) -> None:
+        package = node.package
+        if package not in enclosing:
+            cumulative[package] = cumulative.get(package, 0) + node.cumulative_us
+        own[package] = own.get(package, 0) + node.self_us
+        modules[package] = modules.get(package, 0) + 1
+        inner = enclosing | {package}
+        for child in node.children:
+            walk(child, inner)
+
+    for root in roots:
+        walk(root, frozenset())
+    total_ms = sum(root.cumulative_us for root in roots) / 1000
+    ranked = sorted(cumulative, key=lambda name: cumulative[name], reverse=True)
+    return total_ms, [
+        PackageImport(name, cumulative[name] / 1000, own[name] / 1000, modules[name])
+        for name in ranked[:TOP_PACKAGES]
+    ]
+
+
+# --------------------------------------------------------------------------- output
+
+
+def machine() -> dict[str, str]:
+    return {
+        "nproc": str(os.cpu_count()),
+        "platform": platform.platform(),
+        "python": platform.python_version(),
+        "executable": sys.executable,
+    }
+
+
+def render(report: Report) -> None:
+    console = Console()
+    table = Table(
+        title=f"Steward start-up ({report.runs} runs each, bytecode cache: {report.bytecode_cache})"
+    )
+    for column in ("command", "median (s)", "min (s)", "mean ± stdev (s)", "− python -c pass"):
+        table.add_column(column, justify="left" if column == "command" else "right")
+    for timing in report.timings:
+        if timing.difference is None:
+            verdict = ""
+        else:
+            mark = "[green]ok[/]" if timing.within_target else "[red]over[/]"
+            verdict = f"{timing.difference:.3f} s ({mark}, target ≤ {TARGET_SECONDS} s)"
+        table.add_row(
+            timing.command,
+            f"{timing.median:.3f}",
+            f"{timing.minimum:.3f}",
+            f"{timing.mean:.3f} ± {timing.stdev:.3f}",
+            verdict,
+        )
+    console.print(table)
+
+    imports = Table(
+        title=f"python -X importtime -m steward whoami: top {TOP_PACKAGES} packages "
+        f"(all imports: {report.import_total_ms:.0f} ms)"
+    )
+    imports.add_column("package")
+    imports.add_column("cumulative (ms)", justify="right")
+    imports.add_column("own modules (ms)", justify="right")
+    imports.add_column("modules", justify="right")
+    for package in report.packages:
+        imports.add_row(
+            package.package,
+            f"{package.cumulative_ms:.1f}",
+            f"{package.self_ms:.1f}",
+            str(package.modules),
+        )
+    console.print(imports)
+    console.print(
+        "cumulative: time of the package's outermost imports, including everything they "
+        "import (so `steward` includes its dependencies); own: its modules alone.",
+        highlight=False,
+    )
+    console.print(", ".join(f"{key} {value}" for key, value in report.machine.items()))
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0] if __doc__ else None)
+    parser.add_argument("--runs", type=int, default=DEFAULT_RUNS, help="timed runs per command")
+    parser.add_argument("--json", action="store_true", help="print the results as JSON")
+    parser.add_argument(
+        "--as-is",
+        action="store_true",
+        help="keep the inherited environment (no temporary bytecode cache)",
+    )
+    args = parser.parse_args(argv)
+    if args.runs < 2:
+        parser.error("--runs must be at least 2")
+
+    with tempfile.TemporaryDirectory(prefix="steward-startup-") as tmp:
+        folder = Path(tmp)
+        pycache = None if args.as_is else folder / "pycache"
+        env = child_env(folder / "home", pycache)
+        run([sys.executable, "-m", "steward", "init"], env)
+        timings = measure(commands(), env, args.runs)
+        traced = run([sys.executable, "-X", "importtime", "-m", "steward", "whoami"], env)
+        total_ms, packages = packages_by_import_time(parse_importtime(traced.stderr))
+
+    if args.as_is:
+        cache = "as inherited"
+        if os.environ.get("PYTHONDONTWRITEBYTECODE"):
+            cache += " (PYTHONDONTWRITEBYTECODE set)"
+    else:
+        cache = "on (temporary PYTHONPYCACHEPREFIX, warmed)"
+    report = Report(args.runs, cache, timings, total_ms, packages, machine())
+    if args.json:
+        sys.stdout.write(json.dumps(asdict(report), indent=2) + "\n")
+    else:
+        render(report)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
