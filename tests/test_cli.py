@@ -243,3 +243,23 @@ def test_the_installed_entry_point_runs(tmp_path: Path) -> None:
         [sys.executable, "-m", "steward", "--version"], capture_output=True, text=True, check=False
     )
     assert result.returncode == 0 and result.stdout.startswith("steward ")
+
+
+def test_an_unreachable_postgres_server_is_a_one_line_error(
+    initialised: Run, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    url = "postgresql+psycopg://nobody@127.0.0.1:1/steward"
+    monkeypatch.setattr(Settings, "database_url", property(lambda self: url))
+    result = initialised("whoami")
+    assert result.code == 2
+    assert "cannot reach the store" in result.stderr and result.stderr.count("\n") == 1
+
+
+def test_a_missing_signing_key_is_named_and_nothing_is_written(
+    initialised: Run, settings: Settings
+) -> None:
+    before = initialised("audit", "log", "--json", "--limit", "100").stdout
+    settings.signing_key_path.unlink()
+    result = initialised("user", "add", "kim", "--role", "auditor")
+    assert result.code == 2 and "no ledger signing key" in result.stderr
+    assert initialised("audit", "log", "--json", "--limit", "100").stdout == before

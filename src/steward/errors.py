@@ -14,6 +14,7 @@ it), the HTTP status the API answers with, and the CLI exit code::
     ├── AuthenticationError           unauthenticated  401     3
     ├── PermissionDenied              forbidden        403     3
     ├── Refused                       refused          409     1   (the answer is "no")
+    ├── Unavailable                   unavailable      503     2   (the store cannot be reached)
     ├── IntegrityError                integrity        500     1   (stored data failed verification)
     │   └── LedgerTampered            ledger_tampered  500     1
     └── InternalError                 internal         500     4   (a fault of Steward itself)
@@ -39,6 +40,7 @@ __all__ = [
     "Refused",
     "SchemaOutOfDate",
     "StewardError",
+    "Unavailable",
     "UsageError",
 ]
 
@@ -125,6 +127,13 @@ class Refused(StewardError):
     code = "refused"
     http_status = 409
     exit_code = 1
+
+
+class Unavailable(StewardError):
+    """A service Steward depends on (the database server) cannot be reached."""
+
+    code = "unavailable"
+    http_status = 503
 
 
 class IntegrityError(StewardError):

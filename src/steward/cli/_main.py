@@ -12,7 +12,7 @@ from steward.cli._audit import audit_app
 from steward.cli._common import err
 from steward.cli._db import db_app
 from steward.cli._demo import demo
-from steward.errors import StewardError
+from steward.errors import InternalError, StewardError
 
 __all__ = ["app", "main"]
 
@@ -56,3 +56,6 @@ def main() -> None:
     except KeyboardInterrupt:
         err("interrupted")
         sys.exit(130)
+    except Exception as exc:  # a bug: say so in one line, keep the exit code distinct
+        err(f"internal error: {type(exc).__name__}: {exc} (a bug in Steward; please report it)")
+        sys.exit(InternalError.exit_code)

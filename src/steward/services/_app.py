@@ -7,6 +7,7 @@ from types import TracebackType
 
 from steward.artifacts import ArtifactStore
 from steward.domain import Actor
+from steward.errors import InvalidInput, NotFound
 from steward.ledger import Signer
 from steward.services._audit import AuditService
 from steward.services._home import read_saved_token, require_home, trusted_public_key
@@ -32,7 +33,15 @@ class Application:
         key_path = settings.signing_key_path
 
         def load_signer() -> Signer:
-            return Signer.from_file(key_path)
+            try:
+                return Signer.from_file(key_path)
+            except FileNotFoundError:
+                raise NotFound(
+                    f"no ledger signing key at {key_path}: changes cannot be recorded "
+                    "(set STEWARD_SIGNING_KEY to the team's key)"
+                ) from None
+            except ValueError as exc:
+                raise InvalidInput(f"unusable ledger signing key at {key_path}: {exc}") from None
 
         store = Store.open(settings.database_url, signer=load_signer, clock=clock or SystemClock())
         return cls(settings, store)

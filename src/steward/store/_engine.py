@@ -13,9 +13,9 @@ from typing import Any
 
 from sqlalchemy import Connection, Engine, create_engine, event, text
 from sqlalchemy.engine import make_url
-from sqlalchemy.exc import ArgumentError, DBAPIError, NoSuchModuleError
+from sqlalchemy.exc import ArgumentError, DBAPIError, NoSuchModuleError, OperationalError
 
-from steward.errors import InvalidInput, NotFound, SchemaOutOfDate
+from steward.errors import InvalidInput, NotFound, SchemaOutOfDate, Unavailable
 from steward.store._schema import KNOWN_REVISIONS, SCHEMA_HEAD
 
 __all__ = ["WRITE", "current_revision", "make_engine", "migrate", "require_head"]
@@ -75,6 +75,10 @@ def current_revision(engine: Engine) -> str | None:
     except DBAPIError as exc:
         if _is_missing_table(exc):
             return None
+        if isinstance(exc, OperationalError):
+            where = engine.url.render_as_string(hide_password=True)
+            reason = str(exc.orig).strip().splitlines()[0] if exc.orig else "no answer"
+            raise Unavailable(f"cannot reach the store at {where}: {reason}") from None
         raise
 
 
