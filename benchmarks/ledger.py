@@ -90,7 +90,7 @@ def event_for(i: int) -> tuple[EventType, str, dict[str, Any]]:
 
 
 def baseline_body(seq: int, ts: str) -> tuple[str, str, str]:
-    """``(type, subject, body)`` of the same shape and size as Steward's, without encoding."""
+    """``(type, subject, body)``: a body of about Steward's size, formatted without encoding."""
     type_, subject, payload = event_for(seq)
     body = (
         f'{{"actor":"{ACTOR}","payload":{{"user":"{payload["user"]}","token_id":"tok0000000000000",'
@@ -446,7 +446,7 @@ def run_postgres(pg_url: str, events: int, profile: bool) -> BackendResult:
         with admin.connect() as conn:
             conn.execute(text(f'CREATE DATABASE "{name}"'))
             settings = {
-                key: str(conn.execute(text(f"SHOW {key}")).scalar())
+                key: str(conn.execute(text(f"SHOW {key}")).scalar()).split(" ")[0]
                 for key in ("server_version", "fsync", "synchronous_commit", "wal_sync_method")
             }
         if settings["fsync"] != "on" or settings["synchronous_commit"] != "on":
@@ -506,15 +506,15 @@ def render(results: list[BackendResult], facts: dict[str, str]) -> None:
     row("append, bare driver (events/s)", lambda r: f"{r.baseline_rate:,.0f}")
     row("append, bare driver (s)", lambda r: f"{r.baseline_seconds:,.2f}")
     row("bare driver / Steward", lambda r: f"{r.baseline_ratio:.2f}x")
-    row("mean event body, Steward (bytes)", lambda r: f"{r.mean_body_bytes:.0f}")
-    row("mean event body, bare driver (bytes)", lambda r: f"{r.baseline_mean_body_bytes:.0f}")
+    row("body bytes, Steward (mean)", lambda r: f"{r.mean_body_bytes:.0f}")
+    row("body bytes, bare driver (mean)", lambda r: f"{r.baseline_mean_body_bytes:.0f}")
     table.add_section()
     row("read rows only (events/s)", lambda r: f"{r.read_rate:,.0f}")
     row("read rows only (s)", lambda r: f"{r.read_seconds:,.3f}")
     row("full verify (events/s)", lambda r: f"{r.verify_rate:,.0f}")
     row("full verify (s)", lambda r: f"{r.verify_seconds:,.3f}")
     row(
-        "  of which checking (s, verify - read)",
+        "  verify minus read (s)",
         lambda r: f"{r.verify_seconds - r.read_seconds:,.3f}",
     )
     row("verify rows in memory (events/s)", lambda r: f"{r.verify_in_memory_rate:,.0f}")

@@ -178,7 +178,7 @@ def parse_importtime(stderr: str) -> list[_Node]:
     for line in stderr.splitlines():
         if not line.startswith("import time:") or "[us]" in line:
             continue
-        _, self_us, cumulative_us, name = (part for part in line.split(":", 1)[1].split("|"))
+        self_us, cumulative_us, name = line.split(":", 1)[1].split("|", 2)
         raw = name.rstrip()
         level = (len(raw) - len(raw.lstrip())) // 2
         node = _Node(raw.strip(), level, int(self_us), int(cumulative_us))
@@ -231,16 +231,17 @@ def machine() -> dict[str, str]:
 def render(report: Report) -> None:
     console = Console()
     table = Table(
-        title=f"Steward start-up ({report.runs} runs each, bytecode cache: {report.bytecode_cache})"
+        title=f"Steward start-up: {report.runs} runs each, bytecode cache "
+        f"{report.bytecode_cache}; target: whoami − pass ≤ {TARGET_SECONDS} s"
     )
-    for column in ("command", "median (s)", "min (s)", "mean ± stdev (s)", "− python -c pass"):
+    for column in ("command", "median (s)", "min (s)", "mean ± sd (s)", "− pass (s)"):
         table.add_column(column, justify="left" if column == "command" else "right")
     for timing in report.timings:
         if timing.difference is None:
             verdict = ""
         else:
             mark = "[green]ok[/]" if timing.within_target else "[red]over[/]"
-            verdict = f"{timing.difference:.3f} s ({mark}, target ≤ {TARGET_SECONDS} s)"
+            verdict = f"{timing.difference:+.3f} {mark}"
         table.add_row(
             timing.command,
             f"{timing.median:.3f}",

@@ -64,7 +64,9 @@ def _sqlite_connect(dbapi_connection: Any, _record: Any) -> None:
 
 def _sqlite_begin(connection: Connection) -> None:
     mode = "IMMEDIATE" if connection.get_execution_options().get(WRITE) else "DEFERRED"
-    connection.exec_driver_sql(f"BEGIN {mode}")
+    driver = connection.connection.driver_connection
+    assert driver is not None
+    driver.execute(f"BEGIN {mode}")
 
 
 def current_revision(engine: Engine) -> str | None:

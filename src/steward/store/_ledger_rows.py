@@ -10,7 +10,7 @@ import json
 from collections.abc import Iterator
 from typing import Any
 
-from sqlalchemy import Connection, Row, func, insert, select, update
+from sqlalchemy import Connection, Row, func, select
 
 from steward.domain import LedgerEvent, TreeHead
 from steward.errors import InvalidInput, LedgerTampered
@@ -31,6 +31,27 @@ __all__ = [
 EVENT_VERSION = 1
 
 
+# The append path runs once per state change, so it speaks to the driver directly: building
+# SQLAlchemy statements cost several times the SQL itself (see docs/benchmarks.md). The
+# statements match the tables in _schema.py; the qmark and format styles are the two drivers'.
+_APPEND_SQL = {
+    "sqlite": (
+        "SELECT tree_size, frontier, root_hash FROM ledger_head WHERE id = 1",
+        "INSERT INTO ledger_events (seq, ts, type, actor, subject, body, leaf_hash) "
+        "VALUES (?, ?, ?, ?, ?, ?, ?)",
+        "UPDATE ledger_head SET tree_size = ?, root_hash = ?, frontier = ?, timestamp = ?, "
+        "key_id = ?, signature = ? WHERE id = 1",
+    ),
+    "postgresql": (
+        "SELECT tree_size, frontier, root_hash FROM ledger_head WHERE id = 1 FOR UPDATE",
+        "INSERT INTO ledger_events (seq, ts, type, actor, subject, body, leaf_hash) "
+        "VALUES (%s, %s, %s, %s, %s, %s, %s)",
+        "UPDATE ledger_head SET tree_size = %s, root_hash = %s, frontier = %s, timestamp = %s, "
+        "key_id = %s, signature = %s WHERE id = 1",
+    ),
+}
+
+
 def append_event(
     conn: Connection,
     signer: Signer,
@@ -42,18 +63,22 @@ def append_event(
     payload: dict[str, Any],
 ) -> LedgerEvent:
     """Append one event and re-sign the tree head, under the head row's lock."""
-    head = conn.execute(
-        select(
-            ledger_head.c.tree_size, ledger_head.c.frontier, ledger_head.c.root_hash
-        ).with_for_update()
-    ).one()
-    frontier = Frontier.from_bytes(head.tree_size, bytes(head.frontier))
-    if frontier.root() != bytes(head.root_hash):
+    select_head, insert_event, update_head = _APPEND_SQL[conn.dialect.name]
+    # The DBAPI cursor of the caller's connection: same transaction, no per-statement
+    # SQLAlchemy execution context (which costs more than the statement on SQLite).
+    cursor = conn.connection.cursor()
+    cursor.execute(select_head)
+    head = cursor.fetchone()
+    if head is None:
+        raise LedgerTampered("the ledger head row is missing: run `steward audit verify`")
+    size, frontier_bytes, root = head
+    frontier = Frontier.from_bytes(size, bytes(frontier_bytes))
+    if frontier.root() != bytes(root):
         raise LedgerTampered(
             "the ledger head is inconsistent (frontier and root disagree): refusing to append; "
             "run `steward audit verify`"
         )
-    seq = head.tree_size + 1
+    seq = size + 1
     try:
         body = canonical_bytes(
             {
@@ -72,29 +97,19 @@ def append_event(
     frontier.append(leaf)
     signed = signer.sign_tree_head(frontier.size, frontier.root(), ts)
     text_body = body.decode("utf-8")
-    conn.execute(
-        insert(ledger_events).values(
-            seq=seq,
-            ts=ts,
-            type=type_,
-            actor=actor,
-            subject=subject,
-            body=text_body,
-            leaf_hash=leaf,
-        )
+    cursor.execute(insert_event, (seq, ts, type_, actor, subject, text_body, leaf))
+    cursor.execute(
+        update_head,
+        (
+            signed.size,
+            signed.root_hash,
+            frontier.to_bytes(),
+            signed.timestamp,
+            signed.key_id,
+            signed.signature,
+        ),
     )
-    conn.execute(
-        update(ledger_head)
-        .where(ledger_head.c.id == 1)
-        .values(
-            tree_size=signed.size,
-            root_hash=signed.root_hash,
-            frontier=frontier.to_bytes(),
-            timestamp=signed.timestamp,
-            key_id=signed.key_id,
-            signature=signed.signature,
-        )
-    )
+    cursor.close()
     return LedgerEvent(seq, ts, type_, actor, subject, payload, text_body, leaf)
 
 
