@@ -105,6 +105,12 @@ def timed(argv: list[str], env: dict[str, str]) -> float:
 def commands() -> dict[str, list[str]]:
     found: dict[str, list[str]] = {
         BASELINE: [sys.executable, "-c", "pass"],
+        # The floor no CLI on this stack can go below: its three required libraries.
+        "import sqlalchemy, typer, pydantic_settings": [
+            sys.executable,
+            "-c",
+            "import sqlalchemy, typer, pydantic_settings",
+        ],
         "python -m steward whoami": [sys.executable, "-m", "steward", "whoami"],
     }
     script = Path(sys.executable).parent / "steward"

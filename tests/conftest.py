@@ -8,9 +8,12 @@ starts a throw-away server); without it those runs are skipped locally, and fail
 
 from __future__ import annotations
 
+import json
 import os
+import sys
 import uuid
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
@@ -18,6 +21,7 @@ import pytest
 from sqlalchemy import create_engine, text
 from sqlalchemy.engine import make_url
 
+from steward.cli import main
 from steward.domain import Actor
 from steward.services import Application, InitResult, initialize
 from steward.settings import Settings
@@ -99,3 +103,50 @@ def app(settings: Settings, home: InitResult, clock: StepClock) -> Iterator[Appl
 @pytest.fixture
 def admin(app: Application, home: InitResult) -> Actor:
     return app.authenticate(home.token)
+
+
+@dataclass
+class Result:
+    code: int
+    stdout: str
+    stderr: str
+
+    def json(self) -> object:
+        return json.loads(self.stdout)
+
+
+Run = Callable[..., Result]
+
+
+@pytest.fixture
+def cli(
+    settings: Settings, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> Run:
+    """Run ``steward ARGS`` in this process with the test home's environment."""
+
+    def run(*args: str, token: str | None = None) -> Result:
+        monkeypatch.setenv("STEWARD_HOME", str(settings.home))
+        if settings.db_url:
+            monkeypatch.setenv("STEWARD_DB_URL", settings.db_url)
+        if token is None:
+            monkeypatch.delenv("STEWARD_TOKEN", raising=False)
+        else:
+            monkeypatch.setenv("STEWARD_TOKEN", token)
+        monkeypatch.setattr(sys, "argv", ["steward", *args])
+        capsys.readouterr()
+        try:
+            main()
+            code = 0
+        except SystemExit as exc:
+            code = exc.code if isinstance(exc.code, int) else 1
+        captured = capsys.readouterr()
+        return Result(code, captured.out, captured.err)
+
+    return run
+
+
+@pytest.fixture
+def initialised(cli: Run) -> Run:
+    result = cli("init")
+    assert result.code == 0, result.stderr
+    return cli

@@ -6,61 +6,12 @@ import json
 import sqlite3
 import subprocess
 import sys
-from collections.abc import Callable
-from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
 
-from steward.cli import main
+from conftest import Run
 from steward.settings import Settings
-
-
-@dataclass
-class Result:
-    code: int
-    stdout: str
-    stderr: str
-
-    def json(self) -> object:
-        return json.loads(self.stdout)
-
-
-Run = Callable[..., Result]
-
-
-@pytest.fixture
-def cli(
-    settings: Settings, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
-) -> Run:
-    """Run ``steward ARGS`` in this process with the test home's environment."""
-
-    def run(*args: str, token: str | None = None) -> Result:
-        monkeypatch.setenv("STEWARD_HOME", str(settings.home))
-        if settings.db_url:
-            monkeypatch.setenv("STEWARD_DB_URL", settings.db_url)
-        if token is None:
-            monkeypatch.delenv("STEWARD_TOKEN", raising=False)
-        else:
-            monkeypatch.setenv("STEWARD_TOKEN", token)
-        monkeypatch.setattr(sys, "argv", ["steward", *args])
-        capsys.readouterr()
-        try:
-            main()
-            code = 0
-        except SystemExit as exc:
-            code = exc.code if isinstance(exc.code, int) else 1
-        captured = capsys.readouterr()
-        return Result(code, captured.out, captured.err)
-
-    return run
-
-
-@pytest.fixture
-def initialised(cli: Run) -> Run:
-    result = cli("init")
-    assert result.code == 0, result.stderr
-    return cli
 
 
 def test_init_then_whoami_works_at_once(initialised: Run) -> None:

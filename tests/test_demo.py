@@ -18,5 +18,10 @@ def test_demo_walks_through_and_ends_with_the_ledger_verified(tmp_path: Path) ->
     assert "nothing was written" in text
     assert "standalone verifier" in text and "says: OK" in text
     assert "TAMPERED at event 3" in text
+    assert "loans@1: 1,989 rows × 55 columns" in text
+    assert "identical to loans@1: no new version registered" in text
+    assert "PII columns marked on applicant-contacts@1: contact_email, phone, card_on_file" in text
+    assert "column 'emp' of the contract is missing" in text
+    assert "column 'race' has 1 new category: 'asian'" in text
     assert "✓ ledger verified" in text.split("Final check")[1]
     assert (tmp_path / "demo" / "home" / "steward.json").exists()

@@ -13,16 +13,26 @@ from typing import TYPE_CHECKING, Any
 from steward._version import __version__
 
 if TYPE_CHECKING:
+    from steward._sdk import load_dataset, register_dataset
     from steward.errors import StewardError
     from steward.services import Application
     from steward.settings import Settings
 
-__all__ = ["Application", "Settings", "StewardError", "__version__"]
+__all__ = [
+    "Application",
+    "Settings",
+    "StewardError",
+    "__version__",
+    "load_dataset",
+    "register_dataset",
+]
 
 _LAZY = {
     "Application": "steward.services",
     "Settings": "steward.settings",
     "StewardError": "steward.errors",
+    "load_dataset": "steward._sdk",
+    "register_dataset": "steward._sdk",
 }
 
 

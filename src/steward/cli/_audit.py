@@ -9,7 +9,7 @@ import typer
 from steward.cli._common import JSON_OPTION, bad, emit_json, ok, open_app, out
 from steward.errors import InvalidInput
 from steward.ledger import PublicKey, Verification
-from steward.services import tree_head_dict, trusted_public_key
+from steward.services import trusted_public_key
 
 __all__ = ["audit_app", "print_verification"]
 
@@ -20,7 +20,8 @@ def print_verification(result: Verification) -> None:
     if result.ok:
         root = (result.root_hash or "")[:16]
         ok(
-            f"ledger intact: {result.events_checked} events, root {root}…, "
+            f"ledger intact: {result.events_checked} events and {result.records_checked} "
+            f"records, root {root}…, "
             f"signed by key {(result.key_id or '')[:16]}…"
         )
         return
@@ -108,6 +109,8 @@ def proof(
 @audit_app.command("head")
 def head(as_json: bool = JSON_OPTION) -> None:
     """The latest signed tree head (publish it to witness the ledger's state)."""
+    from steward.services import tree_head_dict
+
     with open_app() as (app, actor):
         tree_head = app.audit.head(actor)
     document = tree_head_dict(tree_head) if tree_head else None

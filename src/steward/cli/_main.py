@@ -10,6 +10,7 @@ from steward._version import __version__
 from steward.cli import _identity
 from steward.cli._audit import audit_app
 from steward.cli._common import err
+from steward.cli._datasets import dataset_app
 from steward.cli._db import db_app
 from steward.cli._demo import demo
 from steward.errors import InternalError, StewardError
@@ -41,6 +42,7 @@ def _root(
 
 
 _identity.register(app)
+app.add_typer(dataset_app, name="dataset")
 app.add_typer(audit_app, name="audit")
 app.add_typer(db_app, name="db")
 app.command()(demo)

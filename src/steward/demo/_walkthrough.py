@@ -15,6 +15,12 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+from steward.demo._data_steps import (
+    step_contacts,
+    step_datasheet,
+    step_register,
+    step_revalidate,
+)
 from steward.domain import Actor
 from steward.errors import AuthenticationError, PermissionDenied
 from steward.ledger import Verification
@@ -133,8 +139,10 @@ def step_verify(ctx: DemoContext) -> None:
     result = ctx.app.audit.verify(audra)
     _say(
         ctx,
-        f"audra recomputes every leaf hash and the Merkle root, and checks the Ed25519 "
-        f"signature: [green]intact[/], {result.events_checked} events, root {result.root_hash}",
+        f"audra recomputes every leaf hash and the Merkle root, checks the Ed25519 signature, "
+        f"and checks {result.records_checked} stored records (dataset versions, evidence) "
+        f"against their events: [green]intact[/], {result.events_checked} events, "
+        f"root {result.root_hash}",
     )
     proof = ctx.app.audit.proof(audra, 3)
     _say(
@@ -225,6 +233,10 @@ STEPS: list[Step] = [
     Step("People and roles", step_people),
     Step("Least privilege, enforced in the service layer", step_least_privilege),
     Step("Tokens: shown once, stored hashed, revocable", step_tokens),
+    Step("Registering a data set: fingerprint, profile, missing values", step_register),
+    Step("Personal data is found and marked", step_contacts),
+    Step("A new version is validated against the contract", step_revalidate),
+    Step("A datasheet documents the data", step_datasheet),
     Step("The audit ledger", step_ledger),
     Step("Verification and inclusion proofs", step_verify),
     Step("Export and offline verification", step_export),

@@ -1,5 +1,22 @@
 """Pure, frozen value objects of Steward. No I/O, no frameworks."""
 
+from steward.domain._dataset import (
+    DATASHEET_FIELDS,
+    ColumnSchema,
+    ColumnType,
+    Dataset,
+    DatasetVersion,
+    MissingPolicy,
+    TableSchema,
+)
+from steward.domain._evidence import (
+    Evidence,
+    EvidenceStatus,
+    Finding,
+    Severity,
+    evidence_content,
+    status_from,
+)
 from steward.domain._identity import (
     ROLE_PERMISSIONS,
     Actor,
@@ -10,16 +27,32 @@ from steward.domain._identity import (
     validate_user_name,
 )
 from steward.domain._ledger import EventType, LedgerEvent, TreeHead
+from steward.domain._refs import Ref, validate_name
 
 __all__ = [
+    "DATASHEET_FIELDS",
     "ROLE_PERMISSIONS",
     "Actor",
     "ApiToken",
+    "ColumnSchema",
+    "ColumnType",
+    "Dataset",
+    "DatasetVersion",
     "EventType",
+    "Evidence",
+    "EvidenceStatus",
+    "Finding",
     "LedgerEvent",
+    "MissingPolicy",
     "Permission",
+    "Ref",
     "Role",
+    "Severity",
+    "TableSchema",
     "TreeHead",
     "User",
+    "evidence_content",
+    "status_from",
+    "validate_name",
     "validate_user_name",
 ]

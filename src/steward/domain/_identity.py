@@ -35,24 +35,20 @@ class Permission(StrEnum):
     USER_MANAGE = "user:manage"
     AUDIT_READ = "audit:read"
     AUDIT_EXPORT = "audit:export"
+    DATASET_READ = "dataset:read"
+    DATASET_WRITE = "dataset:write"
 
 
 # The access matrix, documented in docs/access.md (a test keeps both in step). Reading the
 # ledger is open to every role: the audit trail is the product's transparency, and it holds
 # facts about changes, not the data itself.
+_EVERYONE = frozenset({Permission.AUDIT_READ, Permission.DATASET_READ})
 ROLE_PERMISSIONS: dict[Role, frozenset[Permission]] = {
-    Role.ADMIN: frozenset(
-        {
-            Permission.USER_READ,
-            Permission.USER_MANAGE,
-            Permission.AUDIT_READ,
-            Permission.AUDIT_EXPORT,
-        }
-    ),
-    Role.DATA_SCIENTIST: frozenset({Permission.AUDIT_READ}),
-    Role.ML_ENGINEER: frozenset({Permission.AUDIT_READ}),
-    Role.STEWARD: frozenset({Permission.USER_READ, Permission.AUDIT_READ}),
-    Role.AUDITOR: frozenset({Permission.USER_READ, Permission.AUDIT_READ, Permission.AUDIT_EXPORT}),
+    Role.ADMIN: _EVERYONE | {Permission.USER_READ, Permission.USER_MANAGE, Permission.AUDIT_EXPORT},
+    Role.DATA_SCIENTIST: _EVERYONE | {Permission.DATASET_WRITE},
+    Role.ML_ENGINEER: _EVERYONE | {Permission.DATASET_WRITE},
+    Role.STEWARD: _EVERYONE | {Permission.USER_READ},
+    Role.AUDITOR: _EVERYONE | {Permission.USER_READ, Permission.AUDIT_EXPORT},
 }
 
 _USER_NAME = re.compile(r"^[a-z][a-z0-9_.-]{1,62}$")

@@ -16,6 +16,9 @@ class EventType(StrEnum):
     USER_CREATED = "user.created"
     TOKEN_ISSUED = "token.issued"  # noqa: S105 - an event name, not a secret
     TOKEN_REVOKED = "token.revoked"  # noqa: S105
+    DATASET_REGISTERED = "dataset.registered"
+    DATASHEET_UPDATED = "dataset.datasheet_updated"
+    CONTRACT_SET = "dataset.contract_set"
 
 
 @dataclass(frozen=True, slots=True)

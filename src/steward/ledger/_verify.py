@@ -30,12 +30,14 @@ class Verification:
     first_bad_seq: int | None = None
     problem: str | None = None
     key_id: str | None = None
+    records_checked: int = 0
     details: dict[str, Any] = field(default_factory=dict)
 
     def to_dict(self) -> dict[str, Any]:
         return {
             "ok": self.ok,
             "events_checked": self.events_checked,
+            "records_checked": self.records_checked,
             "tree_size": self.tree_size,
             "root_hash": self.root_hash,
             "first_bad_seq": self.first_bad_seq,

@@ -1,30 +1,72 @@
 """Use cases. Each takes an authenticated ``Actor``, checks permission, and writes through
-the store; the edges (CLI, API, UI, model server) are thin layers over these."""
+the store; the edges (CLI, API, UI, model server) are thin layers over these.
 
-from steward.services._access import require
-from steward.services._app import Application
-from steward.services._audit import AuditService, ExportSummary, InclusionProof, tree_head_dict
-from steward.services._home import (
-    SYSTEM_ACTOR,
-    InitResult,
-    initialize,
-    public_key_path,
-    read_saved_token,
-    require_home,
-    save_token,
-    trusted_public_key,
-    upgrade_store,
-)
-from steward.services._identity import IdentityService, hash_token, new_token, parse_roles
+Names load on first use (PEP 562): a command imports only the use cases it runs, which keeps
+CLI start-up short as the product grows.
+"""
+
+from __future__ import annotations
+
+from importlib import import_module
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from steward.services._access import require
+    from steward.services._app import Application
+    from steward.services._audit import (
+        AuditService,
+        ExportSummary,
+        InclusionProof,
+        tree_head_dict,
+    )
+    from steward.services._datasets import DatasetService, Registration
+    from steward.services._home import (
+        SYSTEM_ACTOR,
+        InitResult,
+        initialize,
+        public_key_path,
+        read_saved_token,
+        require_home,
+        save_token,
+        trusted_public_key,
+        upgrade_store,
+    )
+    from steward.services._identity import IdentityService, hash_token, new_token, parse_roles
+
+_WHERE = {
+    "SYSTEM_ACTOR": "_home",
+    "Application": "_app",
+    "AuditService": "_audit",
+    "DatasetService": "_datasets",
+    "ExportSummary": "_audit",
+    "IdentityService": "_identity",
+    "InclusionProof": "_audit",
+    "InitResult": "_home",
+    "Registration": "_datasets",
+    "hash_token": "_identity",
+    "initialize": "_home",
+    "new_token": "_identity",
+    "parse_roles": "_identity",
+    "public_key_path": "_home",
+    "read_saved_token": "_home",
+    "require": "_access",
+    "require_home": "_home",
+    "save_token": "_home",
+    "tree_head_dict": "_audit",
+    "trusted_public_key": "_home",
+    "upgrade_store": "_home",
+}
 
 __all__ = [
     "SYSTEM_ACTOR",
     "Application",
     "AuditService",
+    "DatasetService",
     "ExportSummary",
     "IdentityService",
     "InclusionProof",
     "InitResult",
+    "Registration",
     "hash_token",
     "initialize",
     "new_token",
@@ -38,3 +80,16 @@ __all__ = [
     "trusted_public_key",
     "upgrade_store",
 ]
+
+
+def __getattr__(name: str) -> Any:
+    module = _WHERE.get(name)
+    if module is None:
+        raise AttributeError(f"module 'steward.services' has no attribute {name!r}")
+    value = getattr(import_module(f"steward.services.{module}"), name)
+    globals()[name] = value
+    return value
+
+
+def __dir__() -> list[str]:
+    return sorted(__all__)

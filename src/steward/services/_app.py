@@ -4,17 +4,21 @@ from __future__ import annotations
 
 from functools import cached_property
 from types import TracebackType
+from typing import TYPE_CHECKING
 
-from steward.artifacts import ArtifactStore
 from steward.domain import Actor
 from steward.errors import InvalidInput, NotFound
 from steward.ledger import Signer
-from steward.services._audit import AuditService
 from steward.services._home import read_saved_token, require_home, trusted_public_key
 from steward.services._identity import IdentityService
 from steward.settings import Settings
 from steward.store import Store
 from steward.types import Clock, SystemClock
+
+if TYPE_CHECKING:
+    from steward.artifacts import ArtifactStore
+    from steward.services._audit import AuditService
+    from steward.services._datasets import DatasetService
 
 __all__ = ["Application"]
 
@@ -64,12 +68,23 @@ class Application:
     def identity(self) -> IdentityService:
         return IdentityService(self.store)
 
+    # Use cases are imported when first used, so a command loads only what it runs.
     @cached_property
     def audit(self) -> AuditService:
+        from steward.services._audit import AuditService
+
         return AuditService(self.store, trusted_public_key(self.settings))
 
     @cached_property
+    def datasets(self) -> DatasetService:
+        from steward.services._datasets import DatasetService
+
+        return DatasetService(self.store, self.artifacts)
+
+    @cached_property
     def artifacts(self) -> ArtifactStore:
+        from steward.artifacts import ArtifactStore
+
         return ArtifactStore(self.settings.artifacts_location)
 
     def authenticate(self, token: str | None = None) -> Actor:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import os
 import uuid
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
@@ -19,6 +19,7 @@ from steward.ledger import (
     verify_ledger,
 )
 from steward.services._access import require
+from steward.services._anchors import check_records
 from steward.store import Store
 
 __all__ = ["AuditService", "ExportSummary", "InclusionProof", "tree_head_dict"]
@@ -75,7 +76,19 @@ class AuditService:
         require(actor, Permission.AUDIT_READ, "verify the audit ledger")
         with self._store.read() as reader:
             head = reader.head()
-            return verify_ledger(reader.event_rows(), head, trusted_key or self._trusted_key)
+            result = verify_ledger(reader.event_rows(), head, trusted_key or self._trusted_key)
+            if not result.ok:
+                return result
+            checked, problem = check_records(reader)
+        if problem is not None:
+            return replace(
+                result,
+                ok=False,
+                first_bad_seq=problem.seq,
+                problem=problem.problem,
+                records_checked=checked,
+            )
+        return replace(result, records_checked=checked)
 
     def log(
         self,

@@ -22,6 +22,7 @@ __all__ = [
     "append_event",
     "count_events",
     "event_by_seq",
+    "events_of_types",
     "iter_event_rows",
     "leaf_hashes",
     "read_head",
@@ -184,6 +185,14 @@ def recent_events(
         query = query.where(ledger_events.c.subject == subject)
     rows = conn.execute(query.order_by(ledger_events.c.seq.desc()).limit(limit)).all()
     return [_to_event(row) for row in reversed(rows)]
+
+
+def events_of_types(conn: Connection, types: tuple[str, ...]) -> list[LedgerEvent]:
+    """Every event of the given types, in sequence order."""
+    rows = conn.execute(
+        select(ledger_events).where(ledger_events.c.type.in_(types)).order_by(ledger_events.c.seq)
+    ).all()
+    return [_to_event(row) for row in rows]
 
 
 def event_by_seq(conn: Connection, seq: int) -> LedgerEvent | None:

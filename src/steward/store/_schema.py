@@ -20,6 +20,7 @@ from sqlalchemy import (
     String,
     Table,
     Text,
+    UniqueConstraint,
 )
 from sqlalchemy.types import TypeDecorator
 
@@ -27,6 +28,9 @@ __all__ = [
     "KNOWN_REVISIONS",
     "SCHEMA_HEAD",
     "api_tokens",
+    "dataset_versions",
+    "datasets",
+    "evidence",
     "ledger_events",
     "ledger_head",
     "metadata",
@@ -36,7 +40,7 @@ __all__ = [
 
 # Alembic revisions in order. Opening a store compares its revision with SCHEMA_HEAD without
 # importing Alembic (start-up time); a test checks these against the migration scripts.
-KNOWN_REVISIONS: tuple[str, ...] = ("0001_foundation",)
+KNOWN_REVISIONS: tuple[str, ...] = ("0001_foundation", "0002_datasets")
 SCHEMA_HEAD = KNOWN_REVISIONS[-1]
 
 
@@ -125,4 +129,61 @@ ledger_head = Table(
     Column("key_id", String(64), nullable=True),
     Column("signature", LargeBinary(64), nullable=True),
     CheckConstraint("id = 1", name="single_row"),
+)
+
+
+# JSON documents are stored as canonical JSON text, so the content hashes recomputed from them
+# during verification are exact on every backend.
+datasets = Table(
+    "datasets",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("name", String(63), nullable=False, unique=True),
+    Column("created_at", String(32), nullable=False),
+    Column("created_by", String(63), nullable=False),
+    Column("datasheet", Text, nullable=False),
+    Column("contract", Text, nullable=True),
+)
+
+# Immutable once written (triggers refuse UPDATE and DELETE); content_hash is also in the
+# ledger event that recorded the row, and verification compares the two.
+dataset_versions = Table(
+    "dataset_versions",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("dataset_id", ForeignKey("datasets.id"), nullable=False),
+    Column("version", Integer, nullable=False),
+    Column("fingerprint", String(64), nullable=False, index=True),
+    Column("artifact", String(71), nullable=False),
+    Column("rows", _Seq, nullable=False),
+    Column("table_schema", Text, nullable=False),
+    Column("profile", Text, nullable=False),
+    Column("target", String(255), nullable=True),
+    Column("sensitive", Text, nullable=False),
+    Column("missing", Text, nullable=False),
+    Column("pii_columns", Text, nullable=False),
+    Column("source", Text, nullable=False),
+    Column("evidence_ids", Text, nullable=False),
+    Column("created_at", String(32), nullable=False),
+    Column("created_by", String(63), nullable=False),
+    Column("content_hash", String(64), nullable=False),
+    UniqueConstraint("dataset_id", "version", name="uq_dataset_versions_dataset_id_version"),
+)
+
+evidence = Table(
+    "evidence",
+    metadata,
+    Column("id", String(32), primary_key=True),
+    Column("subject", String(255), nullable=False, index=True),
+    Column("check_id", String(63), nullable=False),
+    Column("check_version", String(32), nullable=False),
+    Column("status", String(16), nullable=False),
+    Column("params", Text, nullable=False),
+    Column("inputs", Text, nullable=False),
+    Column("metrics", Text, nullable=False),
+    Column("findings", Text, nullable=False),
+    Column("artifacts", Text, nullable=False),
+    Column("created_at", String(32), nullable=False),
+    Column("created_by", String(63), nullable=False),
+    Column("content_hash", String(64), nullable=False),
 )

@@ -15,9 +15,20 @@ from typing import Any
 from sqlalchemy import Connection, Engine
 from sqlalchemy.exc import IntegrityError as SAIntegrityError
 
-from steward.domain import ApiToken, EventType, LedgerEvent, Role, TreeHead, User
+from steward.domain import (
+    ApiToken,
+    Dataset,
+    DatasetVersion,
+    EventType,
+    Evidence,
+    LedgerEvent,
+    Role,
+    TreeHead,
+    User,
+)
 from steward.errors import AlreadyExists, InternalError
 from steward.ledger import EventRow, Signer
+from steward.store import _dataset_rows as data
 from steward.store import _identity_rows as identity
 from steward.store import _ledger_rows as ledger
 from steward.store._engine import WRITE, make_engine, require_head
@@ -45,6 +56,34 @@ class Reader:
     def tokens(self, user_name: str | None = None) -> list[ApiToken]:
         return identity.list_tokens(self._conn, user_name)
 
+    # datasets and evidence
+    def dataset(self, name: str) -> Dataset | None:
+        return data.dataset_by_name(self._conn, name)
+
+    def datasets(self) -> list[Dataset]:
+        return data.list_datasets(self._conn)
+
+    def dataset_version(self, name: str, version: int) -> DatasetVersion | None:
+        return data.version_of(self._conn, name, version)
+
+    def dataset_versions(self, name: str | None = None) -> list[DatasetVersion]:
+        """Versions of one dataset in order, or of every dataset in insertion order."""
+        if name is None:
+            return data.iter_versions(self._conn)
+        return data.versions_of(self._conn, name)
+
+    def dataset_version_by_fingerprint(self, name: str, fingerprint: str) -> DatasetVersion | None:
+        return data.version_by_fingerprint(self._conn, name, fingerprint)
+
+    def evidence(self, evidence_id: str) -> Evidence | None:
+        return data.evidence_by_id(self._conn, evidence_id)
+
+    def evidence_for(self, subject: str | None = None) -> list[Evidence]:
+        """Evidence about one subject, or all evidence when ``subject`` is None."""
+        if subject is None:
+            return data.iter_evidence(self._conn)
+        return data.evidence_for(self._conn, subject)
+
     # ledger
     def head(self) -> TreeHead | None:
         return ledger.read_head(self._conn)
@@ -56,6 +95,9 @@ class Reader:
         self, *, limit: int, type_: str | None = None, subject: str | None = None
     ) -> list[LedgerEvent]:
         return ledger.recent_events(self._conn, limit=limit, type_=type_, subject=subject)
+
+    def events_of_types(self, *types: str) -> list[LedgerEvent]:
+        return ledger.events_of_types(self._conn, types)
 
     def event(self, seq: int) -> LedgerEvent | None:
         return ledger.event_by_seq(self._conn, seq)
@@ -97,6 +139,34 @@ class Writer(Reader):
     def revoke_token(self, token_id: str) -> bool:
         self._changed = True
         return identity.mark_token_revoked(self._conn, token_id, self.now)
+
+    def add_dataset(self, name: str) -> None:
+        self._changed = True
+        try:
+            with self._conn.begin_nested():
+                data.insert_dataset(self._conn, name, utc_iso(self.now), self._actor)
+        except SAIntegrityError as exc:
+            raise AlreadyExists(f"dataset {name!r} already exists") from exc
+
+    def add_dataset_version(self, version: DatasetVersion) -> None:
+        self._changed = True
+        try:
+            with self._conn.begin_nested():
+                data.insert_version(self._conn, version)
+        except SAIntegrityError as exc:
+            raise AlreadyExists(f"dataset version {version.ref} already exists") from exc
+
+    def set_datasheet(self, name: str, datasheet: dict[str, str]) -> None:
+        self._changed = True
+        data.set_datasheet(self._conn, name, datasheet)
+
+    def set_contract(self, name: str, contract: dict[str, Any] | None) -> None:
+        self._changed = True
+        data.set_contract(self._conn, name, contract)
+
+    def add_evidence(self, record: Evidence) -> None:
+        self._changed = True
+        data.insert_evidence(self._conn, record)
 
     def record(
         self, type_: EventType, *, subject: str | None, payload: dict[str, Any]

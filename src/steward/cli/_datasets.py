@@ -1,0 +1,301 @@
+"""``steward dataset …``: register, list, show, document and validate datasets."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import typer
+
+from steward.cli._common import JSON_OPTION, emit_json, ok, open_app, out
+from steward.domain import DATASHEET_FIELDS, DatasetVersion, Evidence
+from steward.errors import InvalidInput
+
+__all__ = ["dataset_app", "evidence_dict", "version_dict"]
+
+dataset_app = typer.Typer(help="Register, inspect and document datasets.", no_args_is_help=True)
+
+
+def evidence_dict(record: Evidence) -> dict[str, Any]:
+    return {
+        "id": record.id,
+        "subject": record.subject,
+        "check_id": record.check_id,
+        "check_version": record.check_version,
+        "status": record.status.value,
+        "params": record.params,
+        "inputs": record.inputs,
+        "metrics": record.metrics,
+        "findings": [f.to_dict() for f in record.findings],
+        "artifacts": record.artifacts,
+        "created_at": record.created_at,
+        "created_by": record.created_by,
+        "content_hash": record.content_hash,
+    }
+
+
+def version_dict(version: DatasetVersion) -> dict[str, Any]:
+    return {
+        "ref": version.ref,
+        **version.content(),
+        "content_hash": version.content_hash,
+    }
+
+
+def _print_version(version: DatasetVersion, evidence: list[Evidence]) -> None:
+    from rich.console import Console
+    from rich.table import Table
+
+    out(f"{version.ref}  {version.rows:,} rows × {len(version.schema.columns)} columns")
+    out(f"  fingerprint {version.fingerprint}")
+    out(f"  stored as   {version.artifact} (Parquet)")
+    out(f"  target {version.target or '-'}; sensitive {', '.join(version.sensitive) or '-'}")
+    out(f"  missing-data policy: {_policy(version)}")
+    out(f"  PII columns: {', '.join(version.pii_columns) or 'none found'}")
+    out(f"  registered {version.created_at} by {version.created_by}")
+    table = Table("column", "type", "missing", "distinct", "range / levels", "flags")
+    for column in version.schema.columns:
+        stats = version.profile["columns"][column.name]
+        flags = []
+        if column.name == version.target:
+            flags.append("target")
+        if column.name in version.sensitive:
+            flags.append("sensitive")
+        if column.name in version.pii_columns:
+            flags.append("PII")
+        if column.categories is not None:
+            shown = ", ".join(column.categories[:6])
+            span = shown + (" …" if len(column.categories) > 6 else "")
+        elif column.minimum is not None:
+            span = f"{_num(column.minimum)} .. {_num(column.maximum)}"
+        else:
+            span = ""
+        table.add_row(
+            column.name,
+            column.type.value,
+            f"{stats['missing_rate']:.1%}" if stats["missing"] else "",
+            str(stats["distinct"]),
+            span,
+            ", ".join(flags),
+        )
+    Console(highlight=False).print(table)
+    for record in evidence:
+        out(f"  evidence {record.check_id}: {record.status.value}")
+        for finding in record.findings:
+            out(f"    [{finding.severity.label}] {finding.message}")
+
+
+def _policy(version: DatasetVersion) -> str:
+    policy = version.missing
+    if policy.mode == "drop":
+        return "drop incomplete rows"
+    return (
+        f"impute (numeric: {policy.numeric_strategy}, categorical: {policy.categorical_strategy})"
+    )
+
+
+def _num(value: Any) -> str:
+    if isinstance(value, float):
+        return f"{value:.6g}"
+    return str(value)
+
+
+@dataset_app.command("register")
+def register(
+    path: Path = typer.Argument(..., help="A .csv (optionally .gz/.bz2) or .parquet file."),
+    name: str = typer.Option(..., "--name", help="Dataset name (versions are numbered per name)."),
+    target: str | None = typer.Option(None, "--target", help="The column a model will predict."),
+    sensitive: list[str] = typer.Option(
+        [], "--sensitive", help="A sensitive attribute (repeat for several)."
+    ),
+    missing: str = typer.Option(
+        "impute", "--missing", help="Missing-data policy for training: impute or drop."
+    ),
+    as_json: bool = JSON_OPTION,
+) -> None:
+    """Register a file as a new, immutable dataset version (fingerprinted, profiled, scanned)."""
+    with open_app() as (app, actor):
+        result = app.datasets.register(
+            actor, path, name=name, target=target, sensitive=sensitive, missing=missing
+        )
+    version = result.version
+    if as_json:
+        emit_json(
+            {
+                "created": result.created,
+                "note": result.note,
+                "version": version_dict(version),
+                "evidence": [evidence_dict(e) for e in result.evidence],
+            }
+        )
+        return
+    if not result.created:
+        ok(f"{path} is {result.note}")
+        return
+    ok(
+        f"registered {version.ref}: {version.rows:,} rows × {len(version.schema.columns)} "
+        f"columns, fingerprint {version.fingerprint[:16]}…"
+    )
+    if result.note:
+        out(f"  note: {result.note}")
+    missing_columns = [
+        (c.name, version.profile["columns"][c.name]["missing_rate"])
+        for c in version.schema.columns
+        if version.profile["columns"][c.name]["missing"]
+    ]
+    if missing_columns:
+        shown = ", ".join(f"{n} {r:.1%}" for n, r in missing_columns[:5])
+        more = f" and {len(missing_columns) - 5} more" if len(missing_columns) > 5 else ""
+        out(f"  missing values in {len(missing_columns)} column(s): {shown}{more}")
+    out(f"  missing-data policy: {_policy(version)}")
+    for record in result.evidence:
+        out(f"  {record.check_id}: {record.status.value}")
+        for finding in record.findings:
+            out(f"    [{finding.severity.label}] {finding.message}")
+
+
+@dataset_app.command("list")
+def list_datasets(as_json: bool = JSON_OPTION) -> None:
+    """List datasets with their latest version."""
+    with open_app() as (app, actor):
+        rows = app.datasets.list_datasets(actor)
+    if as_json:
+        emit_json(
+            [
+                {
+                    "name": d.name,
+                    "latest_version": d.latest_version,
+                    "rows": v.rows if v else None,
+                    "columns": len(v.schema.columns) if v else None,
+                    "fingerprint": v.fingerprint if v else None,
+                    "pii_columns": list(v.pii_columns) if v else [],
+                    "created_at": d.created_at,
+                    "created_by": d.created_by,
+                }
+                for d, v in rows
+            ]
+        )
+        return
+    from rich.console import Console
+    from rich.table import Table
+
+    table = Table("dataset", "latest", "rows", "columns", "fingerprint", "PII columns")
+    for dataset, version in rows:
+        table.add_row(
+            dataset.name,
+            f"@{dataset.latest_version}",
+            f"{version.rows:,}" if version else "",
+            str(len(version.schema.columns)) if version else "",
+            version.fingerprint[:16] if version else "",
+            ", ".join(version.pii_columns) if version else "",
+        )
+    Console(highlight=False).print(table)
+
+
+@dataset_app.command("show")
+def show(
+    ref: str = typer.Argument(..., help="NAME, NAME@N or NAME@latest."),
+    as_json: bool = JSON_OPTION,
+) -> None:
+    """Show a version: schema, profile, missing values, PII, evidence, datasheet."""
+    with open_app() as (app, actor):
+        version = app.datasets.get(actor, ref)
+        evidence = app.datasets.evidence(actor, ref)
+        dataset = app.datasets.dataset(actor, version.name)
+    if as_json:
+        emit_json(
+            {
+                **version_dict(version),
+                "evidence": [evidence_dict(e) for e in evidence],
+                "datasheet": dataset.datasheet,
+            }
+        )
+        return
+    _print_version(version, evidence)
+    if dataset.datasheet:
+        out("  datasheet:")
+        for field in DATASHEET_FIELDS:
+            if field in dataset.datasheet:
+                out(f"    {field}: {dataset.datasheet[field]}")
+
+
+@dataset_app.command("evidence")
+def evidence(
+    ref: str = typer.Argument(..., help="NAME, NAME@N or NAME@latest."),
+    as_json: bool = JSON_OPTION,
+) -> None:
+    """List the evidence recorded about a dataset version (validation, PII scan)."""
+    with open_app() as (app, actor):
+        records = app.datasets.evidence(actor, ref)
+    if as_json:
+        emit_json([evidence_dict(e) for e in records])
+        return
+    for record in records:
+        out(f"{record.check_id} v{record.check_version}: {record.status.value} ({record.id})")
+        for finding in record.findings:
+            out(f"  [{finding.severity.label}] {finding.message}")
+
+
+@dataset_app.command("datasheet")
+def datasheet(
+    name: str = typer.Argument(..., help="The dataset."),
+    motivation: str | None = typer.Option(None, "--motivation"),
+    composition: str | None = typer.Option(None, "--composition"),
+    collection_process: str | None = typer.Option(None, "--collection-process"),
+    preprocessing: str | None = typer.Option(None, "--preprocessing"),
+    uses: str | None = typer.Option(None, "--uses"),
+    maintenance: str | None = typer.Option(None, "--maintenance"),
+    as_json: bool = JSON_OPTION,
+) -> None:
+    """Set datasheet fields (an empty value clears one); with no field, show the datasheet."""
+    given = {
+        "motivation": motivation,
+        "composition": composition,
+        "collection_process": collection_process,
+        "preprocessing": preprocessing,
+        "uses": uses,
+        "maintenance": maintenance,
+    }
+    fields = {k: v for k, v in given.items() if v is not None}
+    with open_app() as (app, actor):
+        if fields:
+            dataset = app.datasets.update_datasheet(actor, name, fields)
+        else:
+            dataset = app.datasets.dataset(actor, name)
+    if as_json:
+        emit_json({"dataset": dataset.name, "datasheet": dataset.datasheet})
+        return
+    if fields:
+        ok(f"datasheet of {name} updated: {', '.join(sorted(fields))}")
+    for field in DATASHEET_FIELDS:
+        out(f"{field}: {dataset.datasheet.get(field, '')}")
+
+
+@dataset_app.command("contract")
+def contract(
+    ref: str = typer.Argument(..., help="NAME, NAME@N or NAME@latest."),
+    out_path: Path | None = typer.Option(None, "--out", help="Write the contract (YAML) here."),
+    set_from: Path | None = typer.Option(
+        None, "--set", help="Make this edited contract (YAML) the dataset's contract."
+    ),
+) -> None:
+    """Export the validation contract new versions must meet, or set an edited one."""
+    import yaml
+
+    with open_app() as (app, actor):
+        if set_from is not None:
+            try:
+                raw = yaml.safe_load(set_from.read_text("utf-8"))
+            except (OSError, yaml.YAMLError) as exc:
+                reason = str(exc).splitlines()[0]
+                raise InvalidInput(f"{set_from}: cannot read the contract ({reason})") from None
+            app.datasets.set_contract(actor, ref, raw, str(set_from))
+            ok(f"contract of {ref} set from {set_from}; new versions are validated against it")
+            return
+        document = app.datasets.contract(actor, ref)
+    text = yaml.safe_dump(document, sort_keys=False, allow_unicode=True)
+    if out_path is None:
+        out(text.rstrip())
+    else:
+        out_path.write_text(text, "utf-8")
+        ok(f"contract written to {out_path}")

@@ -1,0 +1,283 @@
+"""Reading tables, bringing them to one canonical form, and fingerprinting that form.
+
+The canonical form is an Arrow table whose columns have one of five types — int64, float64,
+bool, large_string, timestamp[us, UTC] (dates become their midnight) — with NaN read as
+missing and -0.0 as 0.0.
+The fingerprint hashes that form column by column (type, validity, values), so it does not
+depend on the file format, the Arrow chunking or the Parquet writer: the same table saved as
+CSV and as Parquet has the same fingerprint.
+
+Everything here raises ``InvalidInput`` with a one-line reason naming the source and the
+problem; messages never echo cell values (they may be personal data).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import re
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from steward.errors import InvalidInput, NotFound
+from steward.ledger import canonical_bytes
+
+if TYPE_CHECKING:
+    import pyarrow as pa
+
+__all__ = [
+    "FORMATS",
+    "canonicalize",
+    "detect_format",
+    "fingerprint",
+    "frame_to_arrow",
+    "logical_type",
+    "read_file",
+    "write_parquet",
+]
+
+FORMATS = {
+    ".csv": "csv",
+    ".csv.gz": "csv",
+    ".csv.bz2": "csv",
+    ".parquet": "parquet",
+    ".pq": "parquet",
+}
+_FINGERPRINT_FORMAT = "steward.table/v1"
+
+
+def detect_format(path: Path) -> str:
+    name = path.name.lower()
+    for suffix in sorted(FORMATS, key=len, reverse=True):
+        if name.endswith(suffix):
+            return FORMATS[suffix]
+    suffix = "".join(path.suffixes) or "(none)"
+    raise InvalidInput(
+        f"{path}: unknown format {suffix}: use .csv (optionally .gz/.bz2) or .parquet"
+    )
+
+
+def read_file(path: Path) -> pa.Table:
+    """Read a CSV or Parquet file into Arrow, refusing malformed input."""
+    fmt = detect_format(path)
+    if not path.is_file():
+        raise NotFound(f"{path}: no such file")
+    if path.stat().st_size == 0:
+        raise InvalidInput(f"{path}: the file is empty")
+    table = _read_csv(path) if fmt == "csv" else _read_parquet(path)
+    _check_shape(table, str(path))
+    return table
+
+
+def _read_csv(path: Path) -> pa.Table:
+    import pyarrow as pa
+    from pyarrow import csv
+
+    _check_csv_header(path)
+    try:
+        return csv.read_csv(
+            path,
+            read_options=csv.ReadOptions(block_size=1 << 24),
+            parse_options=csv.ParseOptions(newlines_in_values=True),
+            convert_options=csv.ConvertOptions(strings_can_be_null=True),
+        )
+    except pa.ArrowInvalid as exc:
+        raise InvalidInput(f"{path}: {_csv_problem(str(exc))}") from None
+
+
+def _check_csv_header(path: Path) -> None:
+    """Duplicate or empty column names, which Arrow would accept silently."""
+    import csv
+    import gzip
+
+    opener: Any = gzip.open if path.name.lower().endswith(".gz") else open
+    if path.name.lower().endswith(".bz2"):
+        import bz2
+
+        opener = bz2.open
+    try:
+        with opener(path, "rt", encoding="utf-8", newline="") as handle:
+            header = next(csv.reader(handle), None)
+    except UnicodeDecodeError:
+        raise InvalidInput(f"{path}: the header is not valid UTF-8") from None
+    except (OSError, EOFError) as exc:
+        raise InvalidInput(f"{path}: cannot be read ({exc})") from None
+    if not header:
+        raise InvalidInput(f"{path}: the file is empty")
+    _check_names(header, str(path))
+
+
+def _csv_problem(message: str) -> str:
+    first = message.strip().splitlines()[0]
+    if "Empty CSV file" in first:
+        return "the file is empty"
+    if "invalid UTF8" in first or "invalid utf-8" in first.lower():
+        return "the file is not valid UTF-8"
+    match = re.search(r"Expected (\d+) columns, got (\d+)", first)
+    if match:
+        return (
+            f"ragged rows: the header has {match.group(1)} columns but a row has {match.group(2)}"
+        )
+    # Arrow quotes the offending row after a colon; drop it (it may hold personal data).
+    return "cannot be parsed as CSV: " + first.split(":")[0].strip()
+
+
+def _read_parquet(path: Path) -> pa.Table:
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    try:
+        return pq.read_table(path)
+    except (pa.ArrowInvalid, OSError) as exc:
+        reason = str(exc).strip().splitlines()[0][:120]
+        raise InvalidInput(f"{path}: not a readable Parquet file ({reason})") from None
+
+
+def frame_to_arrow(frame: Any, origin: str = "the data frame") -> pa.Table:
+    """A pandas or polars DataFrame (or an Arrow table) as an Arrow table."""
+    import pyarrow as pa
+
+    if isinstance(frame, pa.Table):
+        table = frame
+    elif type(frame).__module__.startswith("polars"):
+        table = frame.to_arrow()
+    elif type(frame).__module__.startswith("pandas"):
+        names = [str(c) for c in frame.columns]
+        _check_names(names, origin)
+        table = pa.Table.from_pandas(frame, preserve_index=False)
+    else:
+        raise InvalidInput(f"{origin}: expected a pandas or polars DataFrame, got {type(frame)}")
+    _check_shape(table, origin)
+    return table
+
+
+def _check_names(names: list[str], origin: str) -> None:
+    seen: set[str] = set()
+    duplicates: list[str] = []
+    for index, name in enumerate(names, start=1):
+        if not str(name).strip():
+            raise InvalidInput(f"{origin}: column {index} has no name")
+        if name in seen and name not in duplicates:
+            duplicates.append(name)
+        seen.add(name)
+    if duplicates:
+        raise InvalidInput(f"{origin}: duplicate column names: {', '.join(duplicates)}")
+
+
+def _check_shape(table: pa.Table, origin: str) -> None:
+    _check_names([str(n) for n in table.column_names], origin)
+    if table.num_columns == 0:
+        raise InvalidInput(f"{origin}: the table has no columns")
+    if table.num_rows == 0:
+        raise InvalidInput(f"{origin}: the table has a header but no rows")
+
+
+def canonicalize(table: pa.Table, origin: str) -> pa.Table:
+    """Cast every column to its canonical type (see the module docstring)."""
+    import pyarrow as pa
+
+    columns = [
+        _canonical_column(table.column(i), str(name), origin)
+        for i, name in enumerate(table.column_names)
+    ]
+    return pa.table(columns, names=[str(n) for n in table.column_names])
+
+
+def _canonical_column(column: pa.ChunkedArray, name: str, origin: str) -> pa.ChunkedArray:
+    import pyarrow as pa
+    import pyarrow.compute as pc
+
+    kind = column.type
+    try:
+        if pa.types.is_integer(kind):
+            return column.cast(pa.int64())
+        if pa.types.is_floating(kind) or pa.types.is_decimal(kind):
+            values = column.cast(pa.float64())
+            values = pc.if_else(pc.is_nan(values), pa.scalar(None, pa.float64()), values)
+            return pc.add(values, pa.scalar(0.0))  # -0.0 + 0.0 == +0.0
+        if pa.types.is_boolean(kind):
+            return column
+        if pa.types.is_dictionary(kind):
+            return _canonical_column(column.cast(kind.value_type), name, origin)
+        if (
+            pa.types.is_string(kind)
+            or pa.types.is_large_string(kind)
+            or pa.types.is_string_view(kind)
+            or pa.types.is_null(kind)
+        ):
+            return column.cast(pa.large_string())
+        if pa.types.is_date(kind):
+            # A date is its midnight: pandas writes dates to Parquet as timestamps, and to
+            # CSV as plain dates, and the two must still fingerprint alike.
+            column = column.cast(pa.timestamp("us"))
+            kind = column.type
+        if pa.types.is_timestamp(kind):
+            if kind.tz is None:
+                column = pc.assume_timezone(column, "UTC")
+            return column.cast(pa.timestamp("us", tz="UTC"))
+    except (pa.ArrowInvalid, pa.ArrowNotImplementedError) as exc:
+        raise InvalidInput(f"{origin}: column {name!r} cannot be converted ({exc})") from None
+    raise InvalidInput(f"{origin}: column {name!r} has unsupported type {kind}")
+
+
+def logical_type(kind: pa.DataType) -> str:
+    """The ``ColumnType`` value of a canonical Arrow type."""
+    import pyarrow as pa
+
+    if pa.types.is_integer(kind):
+        return "integer"
+    if pa.types.is_floating(kind):
+        return "float"
+    if pa.types.is_boolean(kind):
+        return "boolean"
+    if pa.types.is_timestamp(kind):
+        return "datetime"
+    return "string"
+
+
+def fingerprint(table: pa.Table) -> str:
+    """SHA-256 of the canonical content: column names, types, validity and values, in order."""
+    columns = [
+        [str(name), logical_type(table.schema.field(i).type), _column_digest(table.column(i))]
+        for i, name in enumerate(table.column_names)
+    ]
+    header = {"columns": columns, "format": _FINGERPRINT_FORMAT, "rows": table.num_rows}
+    return hashlib.sha256(canonical_bytes(header)).hexdigest()
+
+
+def _column_digest(column: pa.ChunkedArray) -> str:
+    import numpy as np
+    import pyarrow as pa
+    import pyarrow.compute as pc
+
+    hasher = hashlib.sha256()
+    array = column.combine_chunks() if column.num_chunks != 1 else column.chunk(0)
+    validity = pc.is_valid(array).to_numpy(zero_copy_only=False).astype(np.uint8)
+    hasher.update(validity.tobytes())
+    kind = array.type
+    if pa.types.is_large_string(kind):
+        filled = pc.fill_null(array, "")
+        offsets = np.frombuffer(filled.buffers()[1], dtype=np.int64)[
+            filled.offset : filled.offset + len(filled) + 1
+        ]
+        hasher.update(np.diff(offsets).astype("<i8").tobytes())
+        data = filled.buffers()[2]
+        if data is not None:
+            hasher.update(memoryview(data)[int(offsets[0]) : int(offsets[-1])])
+        return hasher.hexdigest()
+    if pa.types.is_boolean(kind):
+        values = pc.fill_null(array, False).to_numpy(zero_copy_only=False).astype(np.uint8)
+    elif pa.types.is_timestamp(kind):
+        values = pc.fill_null(array.cast(pa.int64()), 0).to_numpy(zero_copy_only=False)
+        values = values.astype("<i8")
+    else:
+        zero = 0.0 if pa.types.is_floating(kind) else 0
+        values = pc.fill_null(array, zero).to_numpy(zero_copy_only=False)
+        values = values.astype("<f8" if pa.types.is_floating(kind) else "<i8")
+    hasher.update(values.tobytes())
+    return hasher.hexdigest()
+
+
+def write_parquet(table: pa.Table, path: Path) -> None:
+    import pyarrow.parquet as pq
+
+    pq.write_table(table, path, compression="zstd")

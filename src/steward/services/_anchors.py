@@ -1,0 +1,70 @@
+"""Immutable records (dataset versions, evidence) checked against the ledger.
+
+Each such record keeps a content hash, and the ledger event that created it carries the same
+hash. ``check_records`` recomputes every record's hash from its stored fields and compares it
+with both, so editing a record — even with its stored hash rewritten — is detected, as is a
+record with no ledger event (inserted) or a ledger event whose record is gone (deleted).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from steward.domain import EventType
+from steward.services._records import content_hash
+from steward.store import Reader
+
+__all__ = ["RecordProblem", "check_records"]
+
+
+@dataclass(frozen=True, slots=True)
+class RecordProblem:
+    seq: int | None
+    problem: str
+
+
+def check_records(reader: Reader) -> tuple[int, RecordProblem | None]:
+    """``(records checked, first problem or None)``."""
+    expected: dict[str, tuple[int, str]] = {}
+    for event in reader.events_of_types(EventType.DATASET_REGISTERED.value):
+        payload = event.payload
+        expected[f"dataset:{payload['dataset']}@{payload['version']}"] = (
+            event.seq,
+            payload["content_hash"],
+        )
+        for item in payload.get("evidence", []):
+            expected[f"evidence:{item['id']}"] = (event.seq, item["content_hash"])
+
+    checked = 0
+    seen: set[str] = set()
+    records = [
+        (f"dataset:{v.ref}", f"dataset version {v.ref}", v.content_hash, v.content())
+        for v in reader.dataset_versions()
+    ] + [
+        (
+            f"evidence:{e.id}",
+            f"evidence {e.id} ({e.check_id} on {e.subject})",
+            e.content_hash,
+            e.content(),
+        )
+        for e in reader.evidence_for()
+    ]
+    for key, label, stored, content in records:
+        checked += 1
+        seen.add(key)
+        actual = content_hash(content)
+        anchor = expected.get(key)
+        if anchor is None:
+            return checked, RecordProblem(None, f"{label} has no ledger event (inserted)")
+        seq, recorded = anchor
+        if actual != recorded or stored != recorded:
+            return checked, RecordProblem(
+                seq, f"{label} does not match the content recorded by event {seq} (edited)"
+            )
+    missing = sorted(set(expected) - seen, key=lambda k: expected[k][0])
+    if missing:
+        seq = expected[missing[0]][0]
+        return checked, RecordProblem(
+            seq, f"{missing[0]} recorded by event {seq} is gone (deleted)"
+        )
+    return checked, None

@@ -1,0 +1,504 @@
+"""Dataset governance: register versions, read them, document them, set their contracts."""
+
+from __future__ import annotations
+
+import hashlib
+import tempfile
+from collections.abc import Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from steward.artifacts import ArtifactStore
+from steward.domain import (
+    DATASHEET_FIELDS,
+    Actor,
+    Dataset,
+    DatasetVersion,
+    EventType,
+    Evidence,
+    Finding,
+    MissingPolicy,
+    Permission,
+    Ref,
+    Severity,
+    validate_name,
+)
+from steward.errors import IntegrityError, InvalidInput, NotFound
+from steward.ledger import canonical_bytes
+from steward.services._access import require
+from steward.services._records import content_hash, make_evidence, sealed_version
+from steward.store import Store
+from steward.types import utc_iso
+
+if TYPE_CHECKING:
+    import pyarrow as pa
+
+__all__ = ["DatasetService", "Registration"]
+
+VALIDATION_CHECK = "data.validation"
+PII_CHECK = "data.pii"
+CHECK_VERSION = "1"
+PII_MIN_SHARE = 0.8
+
+
+@dataclass(frozen=True, slots=True)
+class Registration:
+    """The outcome of ``register``: the version, and whether it is new."""
+
+    version: DatasetVersion
+    created: bool
+    evidence: tuple[Evidence, ...]
+    note: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class _Prepared:
+    table: pa.Table
+    fingerprint: str
+    origin: str
+    source: dict[str, Any]
+
+
+class DatasetService:
+    """Every method takes the acting identity and checks its permission first."""
+
+    def __init__(self, store: Store, artifacts: ArtifactStore) -> None:
+        self._store = store
+        self._artifacts = artifacts
+
+    # --- registration -------------------------------------------------------------------
+
+    def register(
+        self,
+        actor: Actor,
+        data: Path | Any,
+        *,
+        name: str,
+        target: str | None = None,
+        sensitive: Sequence[str] = (),
+        missing: str = "impute",
+    ) -> Registration:
+        """Register ``data`` (a CSV/Parquet path or a pandas/polars frame) as a new version.
+
+        Identical content with identical declarations is reported, not duplicated. Nothing
+        is written — no version, no artifact, no ledger event — when any check refuses.
+        """
+        require(actor, Permission.DATASET_WRITE, "register datasets")
+        try:
+            validate_name("dataset", name)
+            policy = MissingPolicy(missing)
+        except ValueError as exc:
+            raise InvalidInput(str(exc)) from None
+        prepared = _prepare(data)
+        declared = _check_declarations(prepared, target, tuple(sensitive))
+
+        with self._store.read() as reader:
+            dataset = reader.dataset(name)
+            previous = (
+                reader.dataset_version(name, dataset.latest_version)
+                if dataset and dataset.latest_version
+                else None
+            )
+            same = reader.dataset_version_by_fingerprint(name, prepared.fingerprint)
+        if same is not None and (same.target, same.sensitive, same.missing) == (
+            target,
+            declared,
+            policy,
+        ):
+            with self._store.read() as reader:
+                evidence = tuple(
+                    e for i in same.evidence_ids if (e := reader.evidence(i)) is not None
+                )
+            return Registration(
+                same, False, evidence, f"identical to {same.ref}: no new version registered"
+            )
+        return self._register_new(
+            actor, name, prepared, target, declared, policy, dataset, previous, same
+        )
+
+    def _register_new(
+        self,
+        actor: Actor,
+        name: str,
+        prepared: _Prepared,
+        target: str | None,
+        sensitive: tuple[str, ...],
+        policy: MissingPolicy,
+        dataset: Dataset | None,
+        previous: DatasetVersion | None,
+        same: DatasetVersion | None,
+    ) -> Registration:
+        from steward.data import (
+            check_contract,
+            contract_from_version,
+            profile_table,
+            scan_pii,
+            write_parquet,
+        )
+
+        frame = _polars(prepared.table)
+        scan = scan_pii(frame, min_share=PII_MIN_SHARE)
+        # Columns whose values are personal data; a name alone only raises a finding.
+        private = tuple(dict.fromkeys(f.column for f in scan.findings if f.source == "values"))
+        schema, profile = profile_table(prepared.table, private=frozenset(private))
+        contract = None
+        if dataset is not None and dataset.contract is not None:
+            contract = dataset.contract
+        elif previous is not None:
+            contract = contract_from_version(previous)
+        contract_findings = check_contract(prepared.table, contract) if contract else ()
+
+        with tempfile.TemporaryDirectory(prefix="steward-register-") as tmp:
+            parquet = Path(tmp) / "table.parquet"
+            write_parquet(prepared.table, parquet)
+            key = "sha256:" + _file_sha256(parquet)
+            existed = self._artifacts.exists(key)
+            self._artifacts.put_file(parquet)
+        try:
+            with self._store.write(actor.name) as tx:
+                if tx.dataset(name) is None:
+                    tx.add_dataset(name)
+                current = tx.dataset(name)
+                assert current is not None
+                number = current.latest_version + 1
+                subject = f"dataset:{name}@{number}"
+                when = utc_iso(tx.now)
+                base = {"dataset": f"{name}@{number}", "fingerprint": prepared.fingerprint}
+                validation = make_evidence(
+                    subject=subject,
+                    check_id=VALIDATION_CHECK,
+                    check_version=CHECK_VERSION,
+                    params={"contract_source": _contract_source(dataset, previous)},
+                    inputs={
+                        **base,
+                        "contract_hash": content_hash(contract) if contract else None,
+                    },
+                    metrics={
+                        "findings": len(contract_findings),
+                        "columns": len(schema.columns),
+                    },
+                    findings=contract_findings or _first_version_findings(previous, contract),
+                    created_at=when,
+                    created_by=actor.name,
+                )
+                pii = make_evidence(
+                    subject=subject,
+                    check_id=PII_CHECK,
+                    check_version=CHECK_VERSION,
+                    params={
+                        "sample_size": scan.sample_size,
+                        "min_share": PII_MIN_SHARE,
+                        "entities": list(_entities()),
+                    },
+                    inputs=base,
+                    metrics={
+                        "columns_scanned": scan.columns_scanned,
+                        "columns_flagged": len(private),
+                        "truncated": scan.truncated,
+                    },
+                    findings=_pii_findings(scan),
+                    created_at=when,
+                    created_by=actor.name,
+                )
+                version = sealed_version(
+                    DatasetVersion(
+                        name=name,
+                        version=number,
+                        fingerprint=prepared.fingerprint,
+                        artifact=key,
+                        rows=prepared.table.num_rows,
+                        schema=schema,
+                        profile=profile,
+                        target=target,
+                        sensitive=sensitive,
+                        missing=policy,
+                        pii_columns=private,
+                        source=prepared.source,
+                        created_at=when,
+                        created_by=actor.name,
+                        evidence_ids=(validation.id, pii.id),
+                    )
+                )
+                tx.add_evidence(validation)
+                tx.add_evidence(pii)
+                tx.add_dataset_version(version)
+                tx.record(
+                    EventType.DATASET_REGISTERED,
+                    subject=subject,
+                    payload={
+                        "dataset": name,
+                        "version": number,
+                        "fingerprint": prepared.fingerprint,
+                        "artifact": key,
+                        "rows": version.rows,
+                        "columns": len(schema.columns),
+                        "target": target,
+                        "sensitive": list(sensitive),
+                        "pii_columns": list(private),
+                        "content_hash": version.content_hash,
+                        "evidence": [
+                            {
+                                "id": e.id,
+                                "check_id": e.check_id,
+                                "status": e.status.value,
+                                "content_hash": e.content_hash,
+                            }
+                            for e in (validation, pii)
+                        ],
+                    },
+                )
+        except BaseException:
+            if not existed:
+                self._artifacts.delete(key)
+            raise
+        note = f"same content as {same.ref}, new declarations" if same else None
+        return Registration(version, True, (validation, pii), note)
+
+    # --- reading ------------------------------------------------------------------------
+
+    def list_datasets(self, actor: Actor) -> list[tuple[Dataset, DatasetVersion | None]]:
+        require(actor, Permission.DATASET_READ, "list datasets")
+        with self._store.read() as reader:
+            return [
+                (d, reader.dataset_version(d.name, d.latest_version) if d.latest_version else None)
+                for d in reader.datasets()
+            ]
+
+    def get(self, actor: Actor, ref: str) -> DatasetVersion:
+        require(actor, Permission.DATASET_READ, "read datasets")
+        with self._store.read() as reader:
+            return _resolve(reader, ref)
+
+    def dataset(self, actor: Actor, name: str) -> Dataset:
+        require(actor, Permission.DATASET_READ, "read datasets")
+        with self._store.read() as reader:
+            found = reader.dataset(name)
+        if found is None:
+            raise NotFound(f"no dataset named {name!r}")
+        return found
+
+    def evidence(self, actor: Actor, ref: str) -> list[Evidence]:
+        require(actor, Permission.DATASET_READ, "read datasets")
+        with self._store.read() as reader:
+            version = _resolve(reader, ref)
+            return reader.evidence_for(version.subject)
+
+    def load(self, actor: Actor, ref: str) -> pa.Table:
+        """The version's table, after checking its artifact hash and its fingerprint."""
+        import pyarrow.parquet as pq
+
+        from steward.data import fingerprint
+
+        version = self.get(actor, ref)
+        with tempfile.TemporaryDirectory(prefix="steward-load-") as tmp:
+            path = self._artifacts.copy_to(version.artifact, Path(tmp) / "table.parquet")
+            table = pq.read_table(path)
+        actual = fingerprint(table)
+        if actual != version.fingerprint:
+            raise IntegrityError(
+                f"{version.ref}: stored table has fingerprint {actual[:16]}…, "
+                f"registered {version.fingerprint[:16]}…"
+            )
+        return table
+
+    # --- documentation and contracts ----------------------------------------------------
+
+    def update_datasheet(self, actor: Actor, name: str, fields: dict[str, str]) -> Dataset:
+        require(actor, Permission.DATASET_WRITE, "edit datasheets")
+        unknown = set(fields) - set(DATASHEET_FIELDS)
+        if unknown:
+            raise InvalidInput(
+                f"unknown datasheet field(s) {', '.join(sorted(unknown))}: use "
+                f"{', '.join(DATASHEET_FIELDS)}"
+            )
+        if not fields:
+            raise InvalidInput("no datasheet field given")
+        with self._store.write(actor.name) as tx:
+            dataset = tx.dataset(name)
+            if dataset is None:
+                raise NotFound(f"no dataset named {name!r}")
+            sheet = {**dataset.datasheet, **fields}
+            sheet = {k: v for k, v in sheet.items() if v != ""}
+            tx.set_datasheet(name, sheet)
+            tx.record(
+                EventType.DATASHEET_UPDATED,
+                subject=f"dataset:{name}",
+                payload={"dataset": name, "fields": fields},
+            )
+            updated = tx.dataset(name)
+        assert updated is not None
+        return updated
+
+    def contract(self, actor: Actor, ref: str) -> dict[str, Any]:
+        """The contract the next version of the dataset will be validated against."""
+        from steward.data import contract_from_version
+
+        require(actor, Permission.DATASET_READ, "read datasets")
+        with self._store.read() as reader:
+            version = _resolve(reader, ref)
+            dataset = reader.dataset(version.name)
+        assert dataset is not None
+        if dataset.contract is not None and Ref.parse(ref).alias == "latest":
+            return dataset.contract
+        return contract_from_version(version)
+
+    def set_contract(self, actor: Actor, name: str, raw: Any, origin: str) -> dict[str, Any]:
+        """Replace the contract new versions of ``name`` are validated against."""
+        from steward.data import parse_contract
+
+        require(actor, Permission.DATASET_WRITE, "set dataset contracts")
+        contract = parse_contract(raw, origin)
+        if contract.get("dataset") not in (None, name):
+            raise InvalidInput(f"{origin}: the contract is for dataset {contract['dataset']!r}")
+        try:
+            canonical_bytes(contract)
+        except ValueError as exc:
+            raise InvalidInput(f"{origin}: {exc}") from None
+        with self._store.write(actor.name) as tx:
+            if tx.dataset(name) is None:
+                raise NotFound(f"no dataset named {name!r}")
+            tx.set_contract(name, contract)
+            tx.record(
+                EventType.CONTRACT_SET,
+                subject=f"dataset:{name}",
+                payload={"dataset": name, "contract_hash": content_hash(contract)},
+            )
+        return contract
+
+
+def _resolve(reader: Any, ref: str) -> DatasetVersion:
+    try:
+        parsed = Ref.parse(ref)
+    except ValueError as exc:
+        raise InvalidInput(str(exc)) from None
+    dataset = reader.dataset(parsed.name)
+    if dataset is None:
+        raise NotFound(f"no dataset named {parsed.name!r}")
+    if parsed.version is None and parsed.alias != "latest":
+        raise InvalidInput(f"datasets have no stage {parsed.alias!r}: use NAME@N or NAME@latest")
+    number = parsed.version or dataset.latest_version
+    version = reader.dataset_version(parsed.name, number)
+    if version is None:
+        raise NotFound(
+            f"dataset {parsed.name!r} has no version {number} (latest is {dataset.latest_version})"
+        )
+    assert isinstance(version, DatasetVersion)
+    return version
+
+
+def _prepare(data: Path | Any) -> _Prepared:
+    from steward.data import canonicalize, fingerprint, frame_to_arrow, read_file
+
+    if isinstance(data, str | Path):
+        path = Path(data)
+        raw = read_file(path)
+        origin = str(path)
+        source = {"kind": "file", "name": path.name, "bytes": path.stat().st_size}
+    else:
+        origin = "the data frame"
+        raw = frame_to_arrow(data, origin)
+        source = {"kind": "frame", "library": type(data).__module__.split(".")[0]}
+    table = canonicalize(raw, origin)
+    source["columns"] = table.num_columns
+    return _Prepared(table, fingerprint(table), origin, source)
+
+
+def _check_declarations(
+    prepared: _Prepared, target: str | None, sensitive: tuple[str, ...]
+) -> tuple[str, ...]:
+    names = prepared.table.column_names
+    for column, role in [(target, "target"), *((s, "sensitive") for s in sensitive)]:
+        if column is not None and column not in names:
+            raise InvalidInput(
+                f"{prepared.origin}: {role} column {column!r} is not in the table "
+                f"(columns: {', '.join(names[:20])}{' …' if len(names) > 20 else ''})"
+            )
+    if len(set(sensitive)) != len(sensitive):
+        raise InvalidInput(f"{prepared.origin}: a sensitive column is declared twice")
+    if target is not None and target in sensitive:
+        raise InvalidInput(f"{prepared.origin}: {target!r} cannot be both target and sensitive")
+    if target is not None and prepared.table.column(target).null_count == prepared.table.num_rows:
+        raise InvalidInput(f"{prepared.origin}: target column {target!r} is entirely missing")
+    return sensitive
+
+
+def _polars(table: pa.Table) -> Any:
+    import polars as pl
+
+    return pl.from_arrow(table)
+
+
+def _file_sha256(path: Path) -> str:
+    hasher = hashlib.sha256()
+    with path.open("rb") as handle:
+        for chunk in iter(lambda: handle.read(1 << 20), b""):
+            hasher.update(chunk)
+    return hasher.hexdigest()
+
+
+def _entities() -> tuple[str, ...]:
+    from steward.data import ENTITIES
+
+    return ENTITIES
+
+
+def _contract_source(dataset: Dataset | None, previous: DatasetVersion | None) -> str | None:
+    if dataset is not None and dataset.contract is not None:
+        return "dataset contract"
+    return previous.ref if previous else None
+
+
+def _first_version_findings(
+    previous: DatasetVersion | None, contract: dict[str, Any] | None
+) -> tuple[Finding, ...]:
+    if contract is None:
+        return (
+            Finding(
+                "contract_established",
+                Severity.INFO,
+                "first version: its schema becomes the contract later versions are checked against",
+            ),
+        )
+    return ()
+
+
+def _pii_findings(scan: Any) -> tuple[Finding, ...]:
+    findings = []
+    for found in scan.findings:
+        if found.source == "values":
+            findings.append(
+                Finding(
+                    "pii_values",
+                    Severity.HIGH,
+                    f"column {found.column!r} holds {found.entity} values "
+                    f"({found.matched} of {found.sampled} sampled cells, e.g. {found.example})",
+                    column=found.column,
+                    data={
+                        "entity": found.entity,
+                        "share": round(found.share, 4),
+                        "sampled": found.sampled,
+                        "example": found.example,
+                    },
+                )
+            )
+        else:
+            findings.append(
+                Finding(
+                    "pii_column_name",
+                    Severity.LOW,
+                    f"column {found.column!r} is named like {found.entity}; its values do not "
+                    "confirm it",
+                    column=found.column,
+                    data={"entity": found.entity},
+                )
+            )
+    if scan.truncated:
+        findings.append(
+            Finding(
+                "pii_scan_truncated",
+                Severity.MEDIUM,
+                "the PII scan hit its time budget; some columns were not scanned",
+            )
+        )
+    return tuple(findings)
