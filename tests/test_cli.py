@@ -182,6 +182,24 @@ def test_an_unusable_database_url_is_a_one_line_usage_error(
     assert message in result.stderr and result.stderr.count("\n") == 1
 
 
+def test_db_upgrade_brings_an_older_store_to_the_current_schema(
+    initialised: Run, settings: Settings
+) -> None:
+    from steward.store import KNOWN_REVISIONS, make_engine, migrate
+
+    engine = make_engine(settings.database_url)
+    migrate(engine, KNOWN_REVISIONS[-2])  # as if written by the previous release
+    engine.dispose()
+    refused = initialised("whoami")
+    assert refused.code == 2 and "run `steward db upgrade`" in refused.stderr
+    status = initialised("db", "status", "--json")
+    assert status.code == 1 and status.json()["current"] == KNOWN_REVISIONS[-2]  # type: ignore[index]
+    upgraded = initialised("db", "upgrade")
+    assert upgraded.code == 0 and "upgraded the store" in upgraded.stdout
+    assert initialised("whoami").code == 0
+    assert initialised("audit", "verify").code == 0
+
+
 def test_db_status_and_upgrade_report_the_schema(initialised: Run) -> None:
     status = initialised("db", "status", "--json").json()
     assert status["ok"] is True  # type: ignore[index]

@@ -167,3 +167,16 @@ def test_reads_return_the_latest_committed_events(store: Store) -> None:
         assert reader.events(limit=10, subject="x") == events
     with store.engine.connect() as conn:
         assert conn.execute(select(ledger_events.c.actor)).scalar_one() == "alice"
+
+
+def test_a_store_at_the_previous_schema_is_refused_then_upgraded(db_url: str) -> None:
+    engine = make_engine(db_url)
+    migrate(engine, KNOWN_REVISIONS[-2])
+    with pytest.raises(SchemaOutOfDate, match="run `steward db upgrade`"):
+        Store.open(db_url)
+    migrate(engine)
+    assert engine_module.current_revision(engine) == SCHEMA_HEAD
+    Store.open(db_url).close()
+    migrate(engine, "base")  # and every migration can be undone
+    assert engine_module.current_revision(engine) is None
+    engine.dispose()

@@ -22,10 +22,11 @@ from steward.ledger._signing import (
     generate_key_file,
     tree_head_message,
 )
-from steward.ledger._verify import EventRow, Verification, verify_ledger
+from steward.ledger._verify import EVENT_VERSION, EventRow, Verification, verify_ledger
 
 __all__ = [
     "EMPTY_ROOT",
+    "EVENT_VERSION",
     "EXPORT_FORMAT",
     "TREE_HEAD_KIND",
     "EventRow",

@@ -111,17 +111,26 @@ def require_head(engine: Engine) -> None:
 
 
 def migrate(engine: Engine, target: str = "heads") -> None:
-    """Run Alembic migrations up (or down, with ``target='base'``) on ``engine``."""
-    from alembic import command
+    """Move the schema to ``target``: ``"heads"`` (this release), a revision, or ``"base"``.
+
+    Upgrades or downgrades as needed; used by ``steward init``, ``steward db upgrade`` and tests.
+    """
+    from alembic import command  # Alembic is slow to import; only here
     from alembic.config import Config
 
+    current = current_revision(engine)
+    downgrade = target == "base" or (
+        target in KNOWN_REVISIONS
+        and current in KNOWN_REVISIONS
+        and KNOWN_REVISIONS.index(current) > KNOWN_REVISIONS.index(target)
+    )
     config = Config()
     config.set_main_option("script_location", str(Path(__file__).parent / "migrations"))
     with engine.connect() as conn:
         conn.execution_options(**{WRITE: True})
         config.attributes["connection"] = conn
-        if target == "base":
-            command.downgrade(config, "base")
+        if downgrade:
+            command.downgrade(config, target)
         else:
             command.upgrade(config, target)
         conn.commit()

@@ -14,11 +14,10 @@ from sqlalchemy import Connection, Row, func, select
 
 from steward.domain import LedgerEvent, TreeHead
 from steward.errors import InvalidInput, LedgerTampered
-from steward.ledger import EventRow, Frontier, Signer, canonical_bytes, leaf_hash
+from steward.ledger import EVENT_VERSION, EventRow, Frontier, Signer, canonical_bytes, leaf_hash
 from steward.store._schema import ledger_events, ledger_head
 
 __all__ = [
-    "EVENT_VERSION",
     "append_event",
     "count_events",
     "event_by_seq",
@@ -28,8 +27,6 @@ __all__ = [
     "read_head",
     "recent_events",
 ]
-
-EVENT_VERSION = 1
 
 
 # The append path runs once per state change, so it speaks to the driver directly: building
