@@ -29,4 +29,6 @@ def utc_iso(moment: datetime) -> str:
     """``2026-11-30T01:02:03.123456Z``: the one timestamp spelling in ledger events."""
     if moment.tzinfo is None:
         raise ValueError("timestamps must be timezone-aware")
-    return moment.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
+    if moment.utcoffset():
+        moment = moment.astimezone(UTC)
+    return moment.replace(tzinfo=None).isoformat(timespec="microseconds") + "Z"

@@ -27,22 +27,41 @@ _encoder = json.JSONEncoder(
 )
 
 
+_SCALARS = (type(None), bool, int, str)
+
+
 def _check(value: Any, path: str) -> None:
-    if value is None or isinstance(value, bool | int | str):
+    # Exact type tests first: this runs on every ledger append, and most values are scalars.
+    kind = type(value)
+    if kind in _SCALARS:
         return
-    if isinstance(value, float):
+    if kind is float:
         if not math.isfinite(value):
             raise ValueError(f"{path}: {value!r} has no canonical JSON form")
         return
-    if isinstance(value, list | tuple):
+    if kind is dict:
+        for key, item in value.items():
+            if type(key) is not str:
+                raise ValueError(f"{path}: key {key!r} is not a string")
+            if type(item) not in _SCALARS:
+                _check(item, f"{path}.{key}")
+        return
+    if kind is list or kind is tuple:
         for index, item in enumerate(value):
-            _check(item, f"{path}[{index}]")
+            if type(item) not in _SCALARS:
+                _check(item, f"{path}[{index}]")
+        return
+    # Subclasses (IntEnum, StrEnum, OrderedDict…) are checked by their base type.
+    if isinstance(value, bool | int | str):
+        return
+    if isinstance(value, float):
+        _check(float(value), path)
         return
     if isinstance(value, dict):
-        for key, item in value.items():
-            if not isinstance(key, str):
-                raise ValueError(f"{path}: key {key!r} is not a string")
-            _check(item, f"{path}.{key}")
+        _check(dict(value), path)
+        return
+    if isinstance(value, list | tuple):
+        _check(list(value), path)
         return
     raise ValueError(f"{path}: {type(value).__name__} is not a JSON value")
 
