@@ -134,9 +134,24 @@ def test_a_ledger_checked_against_another_key_fails(busy: Application, tmp_path:
     assert not result.ok and "not by the trusted key" in (result.problem or "")
 
 
-def test_appending_to_a_ledger_with_a_forged_head_is_refused(busy: Application) -> None:
+@pytest.mark.parametrize(
+    "change",
+    [
+        "UPDATE ledger_head SET frontier = :f",  # a rewritten history's frontier
+        "UPDATE ledger_head SET mac = :f",
+    ],
+)
+def test_appending_to_a_head_rewritten_without_the_key_is_refused(
+    busy: Application, change: str
+) -> None:
     from steward.errors import LedgerTampered
 
-    run(busy, "UPDATE ledger_head SET root_hash = :r", r=bytes(32))
-    with pytest.raises(LedgerTampered, match="refusing to append"):
+    with busy.store.engine.begin() as conn:
+        frontier = conn.execute(text("SELECT frontier FROM ledger_head")).scalar_one()
+    forged = bytes(b ^ 0x55 for b in frontier)[:32] if "frontier" in change else bytes(32)
+    forged = forged + bytes(frontier)[32:] if "frontier" in change else forged
+    run(busy, change, f=forged)
+    before = verify(busy)
+    with pytest.raises(LedgerTampered, match="changed outside Steward"):
         busy.identity.add_user(busy.authenticate(), "late", ["auditor"])
+    assert verify(busy) == before  # nothing was appended

@@ -98,3 +98,19 @@ def test_a_proof_fails_for_another_leaf_index_size_or_a_changed_node() -> None:
 def test_frontier_refuses_bytes_that_do_not_fit_its_size() -> None:
     with pytest.raises(ValueError, match="do not match"):
         Frontier.from_bytes(3, b"\x00" * 32)
+
+
+def test_the_tree_head_message_is_canonical_json() -> None:
+    from steward.ledger import canonical_bytes, tree_head_message
+
+    for timestamp, key_id in [("2026-01-02T03:04:05.000006Z", "ab" * 32), ('odd "ts"', "k")]:
+        expected = canonical_bytes(
+            {
+                "key_id": key_id,
+                "kind": "steward.tree_head/v1",
+                "root_hash": (b"\x01" * 32).hex(),
+                "timestamp": timestamp,
+                "tree_size": 7,
+            }
+        )
+        assert tree_head_message(7, b"\x01" * 32, timestamp, key_id) == expected

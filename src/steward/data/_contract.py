@@ -142,12 +142,18 @@ def _schema(contract: dict[str, Any]) -> Any:
     return pa.DataFrameSchema(columns, strict=bool(contract.get("strict", True)))
 
 
-def check_contract(table: pa.Table, contract: dict[str, Any]) -> tuple[Finding, ...]:
-    """Validate ``table`` against ``contract``; one finding per broken rule and column."""
+def check_contract(
+    table: pa.Table, contract: dict[str, Any], frame: Any = None
+) -> tuple[Finding, ...]:
+    """Validate ``table`` against ``contract``; one finding per broken rule and column.
+
+    ``frame`` is the same table as a polars frame, when the caller already has one.
+    """
     import pandera.errors
     import polars as pl
 
-    frame = pl.from_arrow(table)
+    if frame is None:
+        frame = pl.from_arrow(table, rechunk=False)
     assert isinstance(frame, pl.DataFrame)
     try:
         _schema(contract).validate(frame, lazy=True)

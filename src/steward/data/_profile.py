@@ -51,13 +51,18 @@ def _is_categorical(distinct: int, non_null: int) -> bool:
 
 
 def profile_table(
-    table: pa.Table, *, private: frozenset[str] = frozenset()
+    table: pa.Table, *, private: frozenset[str] = frozenset(), frame: pl.DataFrame | None = None
 ) -> tuple[TableSchema, dict[str, Any]]:
-    """Infer the schema and profile every column; ``private`` columns keep no values."""
+    """Infer the schema and profile every column; ``private`` columns keep no values.
+
+    ``frame`` is the same table as a polars frame, when the caller already has one.
+    """
     import polars as pl
 
-    frame = pl.from_arrow(table)
-    assert isinstance(frame, pl.DataFrame)
+    if frame is None:
+        converted = pl.from_arrow(table, rechunk=False)
+        assert isinstance(converted, pl.DataFrame)
+        frame = converted
     rows = frame.height
     basics = frame.select(
         [pl.col(c).null_count().alias(f"{i}:missing") for i, c in enumerate(frame.columns)]
@@ -126,18 +131,20 @@ def _numeric_profile(column: pl.Series) -> dict[str, Any]:
     import numpy as np
 
     values = column.drop_nulls()
+    array = values.to_numpy().astype(float, copy=False)
+    # One partial sort for all quantiles (numpy's default "linear" interpolation).
+    quantiles = np.quantile(array, QUANTILES)
+    low, high = float(array.min()), float(array.max())
     stats: dict[str, Any] = {
         "min": _finite(values.min()),
         "max": _finite(values.max()),
         "mean": _finite(values.mean()),
         "std": _finite(values.std()),
         "quantiles": {
-            f"p{round(q * 100):02d}": _finite(values.quantile(q, interpolation="linear"))
-            for q in QUANTILES
+            f"p{round(q * 100):02d}": _finite(float(v))
+            for q, v in zip(QUANTILES, quantiles, strict=True)
         },
     }
-    array = values.to_numpy().astype(float)
-    low, high = float(array.min()), float(array.max())
     if low == high:
         high = low + 1.0
     counts, edges = np.histogram(array, bins=HISTOGRAM_BINS, range=(low, high))

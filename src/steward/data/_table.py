@@ -2,7 +2,7 @@
 
 The canonical form is an Arrow table whose columns have one of five types — int64, float64,
 bool, large_string, timestamp[us, UTC] (dates become their midnight) — with NaN read as
-missing and -0.0 as 0.0.
+missing. The fingerprint reads -0.0 as 0.0.
 The fingerprint hashes that form column by column (type, validity, values), so it does not
 depend on the file format, the Arrow chunking or the Parquet writer: the same table saved as
 CSV and as Parquet has the same fingerprint.
@@ -43,6 +43,7 @@ FORMATS = {
     ".pq": "parquet",
 }
 _FINGERPRINT_FORMAT = "steward.table/v1"
+_MAX_WIDENINGS = 64
 
 
 def detect_format(path: Path) -> str:
@@ -68,20 +69,48 @@ def read_file(path: Path) -> pa.Table:
     return table
 
 
+_CONVERSION = re.compile(r"In CSV column #(\d+): CSV conversion error to (\w+)")
+_NUMBER = re.compile(r"^\s*[-+]?(\d+\.?\d*|\.\d+)([eE][-+]?\d+)?\s*$")
+
+
 def _read_csv(path: Path) -> pa.Table:
+    """Stream the file in 16 MiB blocks: peak memory stays near the table's own size.
+
+    Arrow infers column types from the first block; when a later block does not fit (a
+    decimal in a column that started with integers, text in a numeric column), the column's
+    type is widened — integer to float, anything to text — and the file is read again.
+    """
     import pyarrow as pa
     from pyarrow import csv
 
     _check_csv_header(path)
-    try:
-        return csv.read_csv(
-            path,
-            read_options=csv.ReadOptions(block_size=1 << 24),
-            parse_options=csv.ParseOptions(newlines_in_values=True),
-            convert_options=csv.ConvertOptions(strings_can_be_null=True),
-        )
-    except pa.ArrowInvalid as exc:
-        raise InvalidInput(f"{path}: {_csv_problem(str(exc))}") from None
+    overrides: dict[str, pa.DataType] = {}
+    for _ in range(_MAX_WIDENINGS):
+        names: list[str] = []
+        try:
+            reader = csv.open_csv(
+                path,
+                read_options=csv.ReadOptions(block_size=1 << 24),
+                parse_options=csv.ParseOptions(newlines_in_values=True),
+                convert_options=csv.ConvertOptions(
+                    strings_can_be_null=True, column_types=overrides
+                ),
+            )
+            names = list(reader.schema.names)
+            table = pa.Table.from_batches(list(reader), schema=reader.schema)
+        except pa.ArrowInvalid as exc:
+            message = str(exc)
+            match = _CONVERSION.search(message)
+            if match is None or not names:
+                raise InvalidInput(f"{path}: {_csv_problem(message)}") from None
+            column = names[int(match.group(1))]
+            value = message.rsplit("invalid value", 1)[-1].strip(" '")
+            numeric = match.group(2) in ("int64", "null") and _NUMBER.fullmatch(value)
+            overrides[column] = pa.float64() if numeric else pa.large_string()
+            continue
+        pa.default_memory_pool().release_unused()
+        return table
+    raise InvalidInput(f"{path}: column types keep changing along the file; cannot read it")
 
 
 def _check_csv_header(path: Path) -> None:
@@ -192,8 +221,9 @@ def _canonical_column(column: pa.ChunkedArray, name: str, origin: str) -> pa.Chu
             return column.cast(pa.int64())
         if pa.types.is_floating(kind) or pa.types.is_decimal(kind):
             values = column.cast(pa.float64())
-            values = pc.if_else(pc.is_nan(values), pa.scalar(None, pa.float64()), values)
-            return pc.add(values, pa.scalar(0.0))  # -0.0 + 0.0 == +0.0
+            if pc.any(pc.is_nan(values)).as_py():
+                values = pc.if_else(pc.is_nan(values), pa.scalar(None, pa.float64()), values)
+            return values
         if pa.types.is_boolean(kind):
             return column
         if pa.types.is_dictionary(kind):
@@ -235,9 +265,19 @@ def logical_type(kind: pa.DataType) -> str:
 
 
 def fingerprint(table: pa.Table) -> str:
-    """SHA-256 of the canonical content: column names, types, validity and values, in order."""
+    """SHA-256 of the canonical content: column names, types, validity and values, in order.
+
+    Per column, the digest covers the validity of every row (one byte each), then the values
+    in row order — int64, float64 (with -0.0 read as 0.0) or uint8 little-endian, missing
+    values as zero; text as the int64 byte lengths of all rows followed by their UTF-8 bytes.
+    The column digests are computed in parallel threads (hashing releases the GIL).
+    """
+    from concurrent.futures import ThreadPoolExecutor
+
+    with ThreadPoolExecutor(max_workers=2) as pool:
+        digests = list(pool.map(_column_digest, table.columns))
     columns = [
-        [str(name), logical_type(table.schema.field(i).type), _column_digest(table.column(i))]
+        [str(name), logical_type(table.schema.field(i).type), digests[i]]
         for i, name in enumerate(table.column_names)
     ]
     header = {"columns": columns, "format": _FINGERPRINT_FORMAT, "rows": table.num_rows}
@@ -245,36 +285,63 @@ def fingerprint(table: pa.Table) -> str:
 
 
 def _column_digest(column: pa.ChunkedArray) -> str:
+    """Chunk by chunk, in the same byte order as one contiguous array would give."""
     import numpy as np
     import pyarrow as pa
     import pyarrow.compute as pc
 
     hasher = hashlib.sha256()
-    array = column.combine_chunks() if column.num_chunks != 1 else column.chunk(0)
-    validity = pc.is_valid(array).to_numpy(zero_copy_only=False).astype(np.uint8)
-    hasher.update(validity.tobytes())
-    kind = array.type
+    chunks = [chunk for chunk in column.chunks if len(chunk)]
+    for chunk in chunks:
+        if chunk.null_count == 0:
+            hasher.update(_ones(len(chunk)))
+        else:
+            valid = pc.is_valid(chunk).to_numpy(zero_copy_only=False)
+            hasher.update(valid.view(np.uint8))
+    kind = column.type
     if pa.types.is_large_string(kind):
-        filled = pc.fill_null(array, "")
-        offsets = np.frombuffer(filled.buffers()[1], dtype=np.int64)[
-            filled.offset : filled.offset + len(filled) + 1
-        ]
-        hasher.update(np.diff(offsets).astype("<i8").tobytes())
-        data = filled.buffers()[2]
-        if data is not None:
-            hasher.update(memoryview(data)[int(offsets[0]) : int(offsets[-1])])
+        # Missing text becomes "" so that its length is 0 and it adds no bytes.
+        filled = [pc.fill_null(chunk, "") if chunk.null_count else chunk for chunk in chunks]
+        spans = [_string_span(chunk) for chunk in filled]
+        for offsets in spans:
+            hasher.update(np.diff(offsets).astype("<i8").view(np.uint8))
+        for chunk, offsets in zip(filled, spans, strict=True):
+            data = chunk.buffers()[2]
+            if data is not None and offsets[-1] > offsets[0]:
+                hasher.update(memoryview(data)[int(offsets[0]) : int(offsets[-1])])
         return hasher.hexdigest()
-    if pa.types.is_boolean(kind):
-        values = pc.fill_null(array, False).to_numpy(zero_copy_only=False).astype(np.uint8)
-    elif pa.types.is_timestamp(kind):
-        values = pc.fill_null(array.cast(pa.int64()), 0).to_numpy(zero_copy_only=False)
-        values = values.astype("<i8")
-    else:
-        zero = 0.0 if pa.types.is_floating(kind) else 0
-        values = pc.fill_null(array, zero).to_numpy(zero_copy_only=False)
-        values = values.astype("<f8" if pa.types.is_floating(kind) else "<i8")
-    hasher.update(values.tobytes())
+    for chunk in chunks:
+        if pa.types.is_boolean(kind):
+            values = pc.fill_null(chunk, False).to_numpy(zero_copy_only=False).view(np.uint8)
+        else:
+            storage = chunk.cast(pa.int64()) if pa.types.is_timestamp(kind) else chunk
+            if storage.null_count:
+                storage = pc.fill_null(storage, 0.0 if pa.types.is_floating(kind) else 0)
+            values = storage.to_numpy(zero_copy_only=False)
+            if pa.types.is_floating(kind):
+                values = values + 0.0  # -0.0 + 0.0 == +0.0
+        buffer: Any = np.ascontiguousarray(values)  # numpy arrays are buffers; stubs disagree
+        hasher.update(buffer)
     return hasher.hexdigest()
+
+
+def _string_span(chunk: pa.Array) -> Any:
+    """The offsets of a large-string chunk's rows into its data buffer."""
+    import numpy as np
+
+    return np.frombuffer(chunk.buffers()[1], dtype="<i8")[
+        chunk.offset : chunk.offset + len(chunk) + 1
+    ]
+
+
+_ONES: dict[int, bytes] = {}
+
+
+def _ones(count: int) -> bytes:
+    if count not in _ONES:
+        _ONES.clear()
+        _ONES[count] = b"\x01" * count
+    return _ONES[count]
 
 
 def write_parquet(table: pa.Table, path: Path) -> None:

@@ -137,17 +137,19 @@ class DatasetService:
             write_parquet,
         )
 
+        # One polars view of the table serves the scan, the profile and the contract check.
         frame = _polars(prepared.table)
         scan = scan_pii(frame, min_share=PII_MIN_SHARE)
         # Columns whose values are personal data; a name alone only raises a finding.
         private = tuple(dict.fromkeys(f.column for f in scan.findings if f.source == "values"))
-        schema, profile = profile_table(prepared.table, private=frozenset(private))
+        schema, profile = profile_table(prepared.table, private=frozenset(private), frame=frame)
         contract = None
         if dataset is not None and dataset.contract is not None:
             contract = dataset.contract
         elif previous is not None:
             contract = contract_from_version(previous)
-        contract_findings = check_contract(prepared.table, contract) if contract else ()
+        contract_findings = check_contract(prepared.table, contract, frame) if contract else ()
+        del frame
 
         with tempfile.TemporaryDirectory(prefix="steward-register-") as tmp:
             parquet = Path(tmp) / "table.parquet"
@@ -426,7 +428,7 @@ def _check_declarations(
 def _polars(table: pa.Table) -> Any:
     import polars as pl
 
-    return pl.from_arrow(table)
+    return pl.from_arrow(table, rechunk=False)
 
 
 def _file_sha256(path: Path) -> str:

@@ -6,6 +6,7 @@ write transaction, so an event and the state change it describes commit or vanis
 
 from __future__ import annotations
 
+import hmac
 import json
 from collections.abc import Iterator
 from typing import Any
@@ -34,18 +35,18 @@ __all__ = [
 # statements match the tables in _schema.py; the qmark and format styles are the two drivers'.
 _APPEND_SQL = {
     "sqlite": (
-        "SELECT tree_size, frontier, root_hash FROM ledger_head WHERE id = 1",
+        "SELECT tree_size, frontier, mac FROM ledger_head WHERE id = 1",
         "INSERT INTO ledger_events (seq, ts, type, actor, subject, body, leaf_hash) "
         "VALUES (?, ?, ?, ?, ?, ?, ?)",
         "UPDATE ledger_head SET tree_size = ?, root_hash = ?, frontier = ?, timestamp = ?, "
-        "key_id = ?, signature = ? WHERE id = 1",
+        "key_id = ?, signature = ?, mac = ? WHERE id = 1",
     ),
     "postgresql": (
-        "SELECT tree_size, frontier, root_hash FROM ledger_head WHERE id = 1 FOR UPDATE",
+        "SELECT tree_size, frontier, mac FROM ledger_head WHERE id = 1 FOR UPDATE",
         "INSERT INTO ledger_events (seq, ts, type, actor, subject, body, leaf_hash) "
         "VALUES (%s, %s, %s, %s, %s, %s, %s)",
         "UPDATE ledger_head SET tree_size = %s, root_hash = %s, frontier = %s, timestamp = %s, "
-        "key_id = %s, signature = %s WHERE id = 1",
+        "key_id = %s, signature = %s, mac = %s WHERE id = 1",
     ),
 }
 
@@ -69,13 +70,24 @@ def append_event(
     head = cursor.fetchone()
     if head is None:
         raise LedgerTampered("the ledger head row is missing: run `steward audit verify`")
-    size, frontier_bytes, root = head
-    frontier = Frontier.from_bytes(size, bytes(frontier_bytes))
-    if frontier.root() != bytes(root):
+    size, frontier_bytes, mac = head
+    frontier_bytes = bytes(frontier_bytes)
+    # Only a holder of the signing key can have written this head: refuse one rewritten by
+    # anyone else, so that a forged history is never extended and re-signed.
+    if size and not (
+        mac and hmac.compare_digest(bytes(mac), signer.head_mac(size, frontier_bytes))
+    ):
         raise LedgerTampered(
-            "the ledger head is inconsistent (frontier and root disagree): refusing to append; "
+            "the ledger head was changed outside Steward: refusing to append; "
             "run `steward audit verify`"
         )
+    try:
+        frontier = Frontier.from_bytes(size, frontier_bytes)
+    except ValueError:
+        raise LedgerTampered(
+            "the ledger head is damaged (its frontier does not fit its size): refusing to "
+            "append; run `steward audit verify`"
+        ) from None
     seq = size + 1
     try:
         body = canonical_bytes(
@@ -96,15 +108,17 @@ def append_event(
     signed = signer.sign_tree_head(frontier.size, frontier.root(), ts)
     text_body = body.decode("utf-8")
     cursor.execute(insert_event, (seq, ts, type_, actor, subject, text_body, leaf))
+    new_frontier = frontier.to_bytes()
     cursor.execute(
         update_head,
         (
             signed.size,
             signed.root_hash,
-            frontier.to_bytes(),
+            new_frontier,
             signed.timestamp,
             signed.key_id,
             signed.signature,
+            signer.head_mac(signed.size, new_frontier),
         ),
     )
     cursor.close()
@@ -137,20 +151,30 @@ _ROW_COLUMNS = (
 
 
 def iter_event_rows(conn: Connection, batch: int = 10_000) -> Iterator[EventRow]:
-    """Every event row in sequence order, streamed in batches by keyset pagination."""
-    last = 0
-    while True:
-        rows = conn.execute(
-            select(*_ROW_COLUMNS)
-            .where(ledger_events.c.seq > last)
-            .order_by(ledger_events.c.seq)
-            .limit(batch)
-        ).all()
-        for row in rows:
-            yield (row[0], row[1], row[2], row[3], row[4], row[5], bytes(row[6]))
-        if len(rows) < batch:
-            return
-        last = rows[-1][0]
+    """Every event row in sequence order, streamed in batches by keyset pagination.
+
+    Read through the DBAPI cursor of ``conn`` (same transaction and snapshot): verification
+    reads every row, and SQLAlchemy's per-row result processing would double its cost.
+    """
+    mark = "?" if conn.dialect.name == "sqlite" else "%s"
+    # Only the driver's placeholder and an int are interpolated; values go as parameters.
+    query = (
+        "SELECT seq, ts, type, actor, subject, body, leaf_hash FROM ledger_events "  # noqa: S608
+        f"WHERE seq > {mark} ORDER BY seq LIMIT {int(batch)}"
+    )
+    cursor = conn.connection.cursor()
+    try:
+        last = 0
+        while True:
+            cursor.execute(query, (last,))
+            rows = cursor.fetchall()
+            for seq, ts, type_, actor, subject, body, leaf in rows:
+                yield (seq, ts, type_, actor, subject, body, bytes(leaf))
+            if len(rows) < batch:
+                return
+            last = rows[-1][0]
+    finally:
+        cursor.close()
 
 
 def _to_event(row: Row[Any]) -> LedgerEvent:

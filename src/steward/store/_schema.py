@@ -128,6 +128,9 @@ ledger_head = Table(
     Column("timestamp", String(32), nullable=True),
     Column("key_id", String(64), nullable=True),
     Column("signature", LargeBinary(64), nullable=True),
+    # HMAC of (size, frontier) under a key derived from the signing key: an append refuses a
+    # head that someone without the key has rewritten, so a forged history is never re-signed.
+    Column("mac", LargeBinary(32), nullable=True),
     CheckConstraint("id = 1", name="single_row"),
 )
 

@@ -76,6 +76,7 @@ def upgrade() -> None:
         sa.Column("timestamp", sa.String(32), nullable=True),
         sa.Column("key_id", sa.String(64), nullable=True),
         sa.Column("signature", sa.LargeBinary(64), nullable=True),
+        sa.Column("mac", sa.LargeBinary(32), nullable=True),
         sa.PrimaryKeyConstraint("id", name="pk_ledger_head"),
         sa.CheckConstraint("id = 1", name="ck_ledger_head_single_row"),
     )
