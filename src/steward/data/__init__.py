@@ -28,6 +28,7 @@ from steward.data._table import (
     frame_to_arrow,
     logical_type,
     read_file,
+    sample_rows,
     write_parquet,
 )
 
@@ -53,6 +54,7 @@ __all__ = [
     "parse_contract",
     "profile_table",
     "read_file",
+    "sample_rows",
     "scan_pii",
     "write_parquet",
 ]

@@ -128,7 +128,7 @@ def _schema(contract: dict[str, Any]) -> Any:
             checks.append(
                 pa.Check(
                     lambda data, limit=limit: data.lazyframe.select(
-                        pl.col(data.key).null_count() / pl.len() <= limit
+                        (pl.len() == 0) | (pl.col(data.key).null_count() / pl.len() <= limit)
                     ),
                     error=f"max_missing_rate({limit})",
                 )
@@ -142,41 +142,62 @@ def _schema(contract: dict[str, Any]) -> Any:
     return pa.DataFrameSchema(columns, strict=bool(contract.get("strict", True)))
 
 
-def check_contract(
-    table: pa.Table, contract: dict[str, Any], frame: Any = None
-) -> tuple[Finding, ...]:
+def check_contract(table: pa.Table, contract: dict[str, Any]) -> tuple[Finding, ...]:
     """Validate ``table`` against ``contract``; one finding per broken rule and column.
 
-    ``frame`` is the same table as a polars frame, when the caller already has one.
+    Pandera checks the table's structure (columns present, none unlisted, types) on an empty
+    frame of the same schema, then each column's values on that column alone: at most one
+    column is copied into polars at a time.
     """
     import pandera.errors
     import polars as pl
 
-    if frame is None:
-        frame = pl.from_arrow(table, rechunk=False)
-    assert isinstance(frame, pl.DataFrame)
+    schema = _schema(contract)
+    empty = pl.from_arrow(table.slice(0, 0))
+    failures = []
     try:
-        _schema(contract).validate(frame, lazy=True)
+        schema.validate(empty, lazy=True)
     except pandera.errors.SchemaErrors as errors:
-        return _findings(errors.failure_cases, frame, contract)
-    return ()
+        failures.append(errors.failure_cases)
+    broken = {row[0] for row in _failed_columns(failures)}
+    for name, column_schema in schema.columns.items():
+        if name not in table.column_names or name in broken:
+            continue
+        single = type(schema)({name: column_schema}, strict=False)
+        try:
+            single.validate(pl.from_arrow(table.select([name])), lazy=True)
+        except pandera.errors.SchemaErrors as errors:
+            failures.append(errors.failure_cases)
+    if not failures:
+        return ()
+    return _findings(pl.concat(failures, how="diagonal_relaxed"), table, contract)
 
 
-def _findings(failures: Any, frame: Any, contract: dict[str, Any]) -> tuple[Finding, ...]:
+def _failed_columns(failures: list[Any]) -> list[tuple[str]]:
+    """Columns whose type is wrong (their values are not checked against typed rules)."""
+    found = []
+    for frame in failures:
+        for column, check in frame.select(["column", "check"]).iter_rows():
+            if column is not None and str(check).startswith("dtype("):
+                found.append((column,))
+    return found
+
+
+def _findings(failures: Any, table: pa.Table, contract: dict[str, Any]) -> tuple[Finding, ...]:
     rules = {rule["name"]: rule for rule in contract["columns"]}
     grouped: dict[tuple[str | None, str], list[Any]] = defaultdict(list)
     for case, column, check in failures.select(["failure_case", "column", "check"]).iter_rows():
         grouped[(column, check)].append(case)
     findings: list[Finding] = []
     for (column, check), cases in grouped.items():
-        findings.append(_finding(column, check, cases, frame, rules))
-    order = {name: i for i, name in enumerate(frame.columns)}
+        findings.append(_finding(column, check, cases, table, rules))
+    order = {name: i for i, name in enumerate(table.column_names)}
     findings.sort(key=lambda f: (-f.severity, order.get(f.column or "", -1), f.code))
     return tuple(findings)
 
 
 def _finding(
-    column: str | None, check: str, cases: list[Any], frame: Any, rules: dict[str, Any]
+    column: str | None, check: str, cases: list[Any], table: pa.Table, rules: dict[str, Any]
 ) -> Finding:
     if check == "column_in_dataframe":
         name = str(cases[0])
@@ -199,7 +220,7 @@ def _finding(
     if check.startswith("dtype("):
         from steward.data._table import logical_type
 
-        actual = logical_type(frame.get_column(column).to_arrow().type)
+        actual = logical_type(table.schema.field(column).type)
         widening = {actual, rule["type"]} == {"integer", "float"}
         return Finding(
             "type_changed",
@@ -220,17 +241,19 @@ def _finding(
             data={"new_categories": new[:100], "rows": len(cases)},
         )
     if check.startswith("in_range("):
-        series = frame.get_column(column).drop_nulls()
+        import pyarrow.compute as pc
+
+        span = pc.min_max(table.column(column))
         return Finding(
             "out_of_range",
             Severity.MEDIUM,
             f"column {column!r}: {len(cases)} value(s) outside [{rule['min']}, {rule['max']}] "
-            f"(observed {series.min()}..{series.max()})",
+            f"(observed {span['min'].as_py()}..{span['max'].as_py()})",
             column=column,
             data={"rows": len(cases), "min": rule["min"], "max": rule["max"]},
         )
     if check.startswith("max_missing_rate("):
-        rate = frame.get_column(column).null_count() / max(frame.height, 1)
+        rate = table.column(column).null_count / max(table.num_rows, 1)
         return Finding(
             "missing_rate_jump",
             Severity.MEDIUM,

@@ -51,32 +51,33 @@ def _is_categorical(distinct: int, non_null: int) -> bool:
 
 
 def profile_table(
-    table: pa.Table, *, private: frozenset[str] = frozenset(), frame: pl.DataFrame | None = None
+    table: pa.Table, *, private: frozenset[str] = frozenset()
 ) -> tuple[TableSchema, dict[str, Any]]:
     """Infer the schema and profile every column; ``private`` columns keep no values.
 
-    ``frame`` is the same table as a polars frame, when the caller already has one.
+    Columns are converted to polars one at a time, so at most one column's copy exists next
+    to the Arrow table (text columns are copied on conversion; numbers are not).
     """
     import polars as pl
+    import pyarrow.compute as pc
 
-    if frame is None:
-        converted = pl.from_arrow(table, rechunk=False)
-        assert isinstance(converted, pl.DataFrame)
-        frame = converted
-    rows = frame.height
-    basics = frame.select(
-        [pl.col(c).null_count().alias(f"{i}:missing") for i, c in enumerate(frame.columns)]
-        + [pl.col(c).n_unique().alias(f"{i}:distinct") for i, c in enumerate(frame.columns)]
-    ).row(0)
-    width = frame.width
+    rows = table.num_rows
+    kinds = [ColumnType(logical_type(field.type)) for field in table.schema]
     columns: dict[str, Any] = {}
     schema: list[ColumnSchema] = []
-    for index, name in enumerate(frame.columns):
-        kind = ColumnType(logical_type(table.schema.field(index).type))
-        missing = int(basics[index])
+    for index, name in enumerate(table.column_names):
+        kind = kinds[index]
+        missing = int(table.column(index).null_count)
         non_null = rows - missing
-        # n_unique counts null as a value when present.
-        distinct = int(basics[width + index]) - (1 if missing else 0)
+        column = pl.Series(name, table.column(index))
+        numeric = _numeric_profile(column) if kind.numeric and non_null else None
+        if numeric is not None:
+            distinct = numeric.pop("distinct")
+        elif kind.numeric:
+            distinct = 0
+        else:
+            # n_unique counts null as a value when present.
+            distinct = int(column.n_unique()) - (1 if missing else 0)
         entry: dict[str, Any] = {
             "type": kind.value,
             "count": rows,
@@ -84,7 +85,6 @@ def profile_table(
             "missing_rate": missing / rows if rows else 0.0,
             "distinct": distinct,
         }
-        column = frame.get_column(name)
         categorical = (
             kind in (ColumnType.STRING, ColumnType.BOOLEAN)
             and name not in private
@@ -95,8 +95,8 @@ def profile_table(
         maximum: Any = None
         if name in private:
             pass  # personal data: counts only, no values, ranges or frequencies
-        elif kind.numeric and non_null:
-            entry.update(_numeric_profile(column))
+        elif numeric is not None:
+            entry.update(numeric)
             minimum, maximum = entry["min"], entry["max"]
             if distinct <= 20:
                 entry["frequencies"] = _frequencies(column)
@@ -117,7 +117,14 @@ def profile_table(
             entry["private"] = True
         columns[name] = entry
         schema.append(ColumnSchema(name, kind, missing > 0, categories, minimum, maximum))
-    complete = rows - int(frame.select(pl.any_horizontal(pl.all().is_null()).sum()).item())
+        del column
+    complete = rows
+    incomplete = [pc.is_null(c) for c in table.columns if c.null_count]
+    if incomplete:
+        any_missing = incomplete[0]
+        for other in incomplete[1:]:
+            any_missing = pc.or_(any_missing, other)
+        complete = rows - int(pc.sum(any_missing).as_py() or 0)
     profile = {
         "format": PROFILE_FORMAT,
         "rows": rows,
@@ -128,13 +135,19 @@ def profile_table(
 
 
 def _numeric_profile(column: pl.Series) -> dict[str, Any]:
+    """Statistics of a numeric column, from one sort of its values.
+
+    The sorted values give the quantiles (numpy's "linear" interpolation), the distinct
+    count, and the histogram: counting by binary search against ``np.linspace`` edges puts
+    each value in the same bin as ``np.histogram`` does (left-closed bins, the last one
+    closed on both sides).
+    """
     import numpy as np
 
     values = column.drop_nulls()
-    array = values.to_numpy().astype(float, copy=False)
-    # One partial sort for all quantiles (numpy's default "linear" interpolation).
-    quantiles = np.quantile(array, QUANTILES)
-    low, high = float(array.min()), float(array.max())
+    ordered = np.sort(values.to_numpy().astype(float, copy=False))
+    quantiles = np.quantile(ordered, QUANTILES)
+    low, high = float(ordered[0]), float(ordered[-1])
     stats: dict[str, Any] = {
         "min": _finite(values.min()),
         "max": _finite(values.max()),
@@ -144,13 +157,16 @@ def _numeric_profile(column: pl.Series) -> dict[str, Any]:
             f"p{round(q * 100):02d}": _finite(float(v))
             for q, v in zip(QUANTILES, quantiles, strict=True)
         },
+        "distinct": int(np.count_nonzero(np.diff(ordered))) + 1,
     }
     if low == high:
         high = low + 1.0
-    counts, edges = np.histogram(array, bins=HISTOGRAM_BINS, range=(low, high))
+    edges = np.linspace(low, high, HISTOGRAM_BINS + 1)
+    starts = np.searchsorted(ordered, edges, side="left")
+    starts[-1] = np.searchsorted(ordered, edges[-1], side="right")
     stats["histogram"] = {
         "edges": [_finite(e) for e in edges],
-        "counts": [int(c) for c in counts],
+        "counts": [int(c) for c in np.diff(starts)],
     }
     return stats
 

@@ -40,6 +40,7 @@ VALIDATION_CHECK = "data.validation"
 PII_CHECK = "data.pii"
 CHECK_VERSION = "1"
 PII_MIN_SHARE = 0.8
+PII_SAMPLE_ROWS = 20_000
 
 
 @dataclass(frozen=True, slots=True)
@@ -133,23 +134,25 @@ class DatasetService:
             check_contract,
             contract_from_version,
             profile_table,
+            sample_rows,
             scan_pii,
             write_parquet,
         )
 
-        # One polars view of the table serves the scan, the profile and the contract check.
-        frame = _polars(prepared.table)
-        scan = scan_pii(frame, min_share=PII_MIN_SHARE)
+        # The scan reads a seeded sample of rows (it samples each column again from those),
+        # so its cost does not grow with the table.
+        scan = scan_pii(
+            _polars(sample_rows(prepared.table, PII_SAMPLE_ROWS)), min_share=PII_MIN_SHARE
+        )
         # Columns whose values are personal data; a name alone only raises a finding.
         private = tuple(dict.fromkeys(f.column for f in scan.findings if f.source == "values"))
-        schema, profile = profile_table(prepared.table, private=frozenset(private), frame=frame)
+        schema, profile = profile_table(prepared.table, private=frozenset(private))
         contract = None
         if dataset is not None and dataset.contract is not None:
             contract = dataset.contract
         elif previous is not None:
             contract = contract_from_version(previous)
-        contract_findings = check_contract(prepared.table, contract, frame) if contract else ()
-        del frame
+        contract_findings = check_contract(prepared.table, contract) if contract else ()
 
         with tempfile.TemporaryDirectory(prefix="steward-register-") as tmp:
             parquet = Path(tmp) / "table.parquet"
@@ -189,6 +192,7 @@ class DatasetService:
                     check_id=PII_CHECK,
                     check_version=CHECK_VERSION,
                     params={
+                        "sample_rows": PII_SAMPLE_ROWS,
                         "sample_size": scan.sample_size,
                         "min_share": PII_MIN_SHARE,
                         "entities": list(_entities()),
@@ -290,12 +294,12 @@ class DatasetService:
         """The version's table, after checking its artifact hash and its fingerprint."""
         import pyarrow.parquet as pq
 
-        from steward.data import fingerprint
+        from steward.data import canonicalize, fingerprint
 
         version = self.get(actor, ref)
         with tempfile.TemporaryDirectory(prefix="steward-load-") as tmp:
             path = self._artifacts.copy_to(version.artifact, Path(tmp) / "table.parquet")
-            table = pq.read_table(path)
+            table = canonicalize(pq.read_table(path), version.ref)
         actual = fingerprint(table)
         if actual != version.fingerprint:
             raise IntegrityError(
