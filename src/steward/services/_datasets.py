@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import hashlib
 import tempfile
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -17,16 +16,27 @@ from steward.domain import (
     DatasetVersion,
     EventType,
     Evidence,
-    Finding,
     MissingPolicy,
     Permission,
     Ref,
-    Severity,
     validate_name,
 )
 from steward.errors import IntegrityError, InvalidInput, NotFound
 from steward.ledger import canonical_bytes
 from steward.services._access import require
+from steward.services._data_evidence import (
+    contract_source,
+    entities,
+    first_version_findings,
+    pii_findings,
+)
+from steward.services._dataset_inputs import (
+    Prepared,
+    check_declarations,
+    file_sha256,
+    prepare,
+    to_polars,
+)
 from steward.services._records import content_hash, make_evidence, sealed_version
 from steward.store import Store
 from steward.types import utc_iso
@@ -51,14 +61,6 @@ class Registration:
     created: bool
     evidence: tuple[Evidence, ...]
     note: str | None = None
-
-
-@dataclass(frozen=True, slots=True)
-class _Prepared:
-    table: pa.Table
-    fingerprint: str
-    origin: str
-    source: dict[str, Any]
 
 
 class DatasetService:
@@ -91,8 +93,8 @@ class DatasetService:
             policy = MissingPolicy(missing)
         except ValueError as exc:
             raise InvalidInput(str(exc)) from None
-        prepared = _prepare(data)
-        declared = _check_declarations(prepared, target, tuple(sensitive))
+        prepared = prepare(data)
+        declared = check_declarations(prepared, target, tuple(sensitive))
 
         with self._store.read() as reader:
             dataset = reader.dataset(name)
@@ -122,7 +124,7 @@ class DatasetService:
         self,
         actor: Actor,
         name: str,
-        prepared: _Prepared,
+        prepared: Prepared,
         target: str | None,
         sensitive: tuple[str, ...],
         policy: MissingPolicy,
@@ -142,7 +144,7 @@ class DatasetService:
         # The scan reads a seeded sample of rows (it samples each column again from those),
         # so its cost does not grow with the table.
         scan = scan_pii(
-            _polars(sample_rows(prepared.table, PII_SAMPLE_ROWS)), min_share=PII_MIN_SHARE
+            to_polars(sample_rows(prepared.table, PII_SAMPLE_ROWS)), min_share=PII_MIN_SHARE
         )
         # Columns whose values are personal data; a name alone only raises a finding.
         private = tuple(dict.fromkeys(f.column for f in scan.findings if f.source == "values"))
@@ -157,7 +159,7 @@ class DatasetService:
         with tempfile.TemporaryDirectory(prefix="steward-register-") as tmp:
             parquet = Path(tmp) / "table.parquet"
             write_parquet(prepared.table, parquet)
-            key = "sha256:" + _file_sha256(parquet)
+            key = "sha256:" + file_sha256(parquet)
             existed = self._artifacts.exists(key)
             self._artifacts.put_file(parquet)
         try:
@@ -174,7 +176,7 @@ class DatasetService:
                     subject=subject,
                     check_id=VALIDATION_CHECK,
                     check_version=CHECK_VERSION,
-                    params={"contract_source": _contract_source(dataset, previous)},
+                    params={"contract_source": contract_source(dataset, previous)},
                     inputs={
                         **base,
                         "contract_hash": content_hash(contract) if contract else None,
@@ -183,7 +185,7 @@ class DatasetService:
                         "findings": len(contract_findings),
                         "columns": len(schema.columns),
                     },
-                    findings=contract_findings or _first_version_findings(previous, contract),
+                    findings=contract_findings or first_version_findings(previous, contract),
                     created_at=when,
                     created_by=actor.name,
                 )
@@ -195,7 +197,7 @@ class DatasetService:
                         "sample_rows": PII_SAMPLE_ROWS,
                         "sample_size": scan.sample_size,
                         "min_share": PII_MIN_SHARE,
-                        "entities": list(_entities()),
+                        "entities": list(entities()),
                     },
                     inputs=base,
                     metrics={
@@ -203,7 +205,7 @@ class DatasetService:
                         "columns_flagged": len(private),
                         "truncated": scan.truncated,
                     },
-                    findings=_pii_findings(scan),
+                    findings=pii_findings(scan),
                     created_at=when,
                     created_by=actor.name,
                 )
@@ -391,120 +393,3 @@ def _resolve(reader: Any, ref: str) -> DatasetVersion:
         )
     assert isinstance(version, DatasetVersion)
     return version
-
-
-def _prepare(data: Path | Any) -> _Prepared:
-    from steward.data import canonicalize, fingerprint, frame_to_arrow, read_file
-
-    if isinstance(data, str | Path):
-        path = Path(data)
-        raw = read_file(path)
-        origin = str(path)
-        source = {"kind": "file", "name": path.name, "bytes": path.stat().st_size}
-    else:
-        origin = "the data frame"
-        raw = frame_to_arrow(data, origin)
-        source = {"kind": "frame", "library": type(data).__module__.split(".")[0]}
-    table = canonicalize(raw, origin)
-    source["columns"] = table.num_columns
-    return _Prepared(table, fingerprint(table), origin, source)
-
-
-def _check_declarations(
-    prepared: _Prepared, target: str | None, sensitive: tuple[str, ...]
-) -> tuple[str, ...]:
-    names = prepared.table.column_names
-    for column, role in [(target, "target"), *((s, "sensitive") for s in sensitive)]:
-        if column is not None and column not in names:
-            raise InvalidInput(
-                f"{prepared.origin}: {role} column {column!r} is not in the table "
-                f"(columns: {', '.join(names[:20])}{' …' if len(names) > 20 else ''})"
-            )
-    if len(set(sensitive)) != len(sensitive):
-        raise InvalidInput(f"{prepared.origin}: a sensitive column is declared twice")
-    if target is not None and target in sensitive:
-        raise InvalidInput(f"{prepared.origin}: {target!r} cannot be both target and sensitive")
-    if target is not None and prepared.table.column(target).null_count == prepared.table.num_rows:
-        raise InvalidInput(f"{prepared.origin}: target column {target!r} is entirely missing")
-    return sensitive
-
-
-def _polars(table: pa.Table) -> Any:
-    import polars as pl
-
-    return pl.from_arrow(table, rechunk=False)
-
-
-def _file_sha256(path: Path) -> str:
-    hasher = hashlib.sha256()
-    with path.open("rb") as handle:
-        for chunk in iter(lambda: handle.read(1 << 20), b""):
-            hasher.update(chunk)
-    return hasher.hexdigest()
-
-
-def _entities() -> tuple[str, ...]:
-    from steward.data import ENTITIES
-
-    return ENTITIES
-
-
-def _contract_source(dataset: Dataset | None, previous: DatasetVersion | None) -> str | None:
-    if dataset is not None and dataset.contract is not None:
-        return "dataset contract"
-    return previous.ref if previous else None
-
-
-def _first_version_findings(
-    previous: DatasetVersion | None, contract: dict[str, Any] | None
-) -> tuple[Finding, ...]:
-    if contract is None:
-        return (
-            Finding(
-                "contract_established",
-                Severity.INFO,
-                "first version: its schema becomes the contract later versions are checked against",
-            ),
-        )
-    return ()
-
-
-def _pii_findings(scan: Any) -> tuple[Finding, ...]:
-    findings = []
-    for found in scan.findings:
-        if found.source == "values":
-            findings.append(
-                Finding(
-                    "pii_values",
-                    Severity.HIGH,
-                    f"column {found.column!r} holds {found.entity} values "
-                    f"({found.matched} of {found.sampled} sampled cells, e.g. {found.example})",
-                    column=found.column,
-                    data={
-                        "entity": found.entity,
-                        "share": round(found.share, 4),
-                        "sampled": found.sampled,
-                        "example": found.example,
-                    },
-                )
-            )
-        else:
-            findings.append(
-                Finding(
-                    "pii_column_name",
-                    Severity.LOW,
-                    f"column {found.column!r} is named like {found.entity}; its values do not "
-                    "confirm it",
-                    column=found.column,
-                    data={"entity": found.entity},
-                )
-            )
-    if scan.truncated:
-        findings.append(
-            Finding(
-                "pii_scan_truncated",
-                Severity.MEDIUM,
-                "the PII scan hit its time budget; some columns were not scanned",
-            )
-        )
-    return tuple(findings)
