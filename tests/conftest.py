@@ -150,3 +150,15 @@ def initialised(cli: Run) -> Run:
     result = cli("init")
     assert result.code == 0, result.stderr
     return cli
+
+
+@pytest.fixture
+def sdk_env(settings: Settings, home: InitResult, monkeypatch: pytest.MonkeyPatch) -> Settings:
+    """The environment of a data scientist using the SDK against this test home."""
+    monkeypatch.setenv("STEWARD_HOME", str(settings.home))
+    if settings.db_url:
+        monkeypatch.setenv("STEWARD_DB_URL", settings.db_url)
+    with Application.open(settings) as app:
+        _, token = app.identity.add_user(app.authenticate(home.token), "dana", ["data_scientist"])
+    monkeypatch.setenv("STEWARD_TOKEN", token)
+    return settings

@@ -8,22 +8,10 @@ import pytest
 
 import steward
 from steward.errors import AuthenticationError, InvalidInput
-from steward.services import InitResult
 from steward.settings import Settings
 
 
-@pytest.fixture
-def env(settings: Settings, home: InitResult, monkeypatch: pytest.MonkeyPatch) -> Settings:
-    monkeypatch.setenv("STEWARD_HOME", str(settings.home))
-    if settings.db_url:
-        monkeypatch.setenv("STEWARD_DB_URL", settings.db_url)
-    with steward.Application.open(settings) as app:
-        _, token = app.identity.add_user(app.authenticate(home.token), "dana", ["data_scientist"])
-    monkeypatch.setenv("STEWARD_TOKEN", token)
-    return settings
-
-
-def test_a_frame_registers_and_loads_back_as_pandas_and_polars(env: Settings) -> None:
+def test_a_frame_registers_and_loads_back_as_pandas_and_polars(sdk_env: Settings) -> None:
     frame = pd.DataFrame({"x": [1, 2, 3], "y": ["a", "b", "a"], "label": [0, 1, 0]})
     version = steward.register_dataset(frame, name="toy", target="label")
     assert version.ref == "toy@1" and version.target == "label"
@@ -36,13 +24,13 @@ def test_a_frame_registers_and_loads_back_as_pandas_and_polars(env: Settings) ->
 
 
 def test_the_sdk_obeys_the_same_identity_rules(
-    env: Settings, monkeypatch: pytest.MonkeyPatch
+    sdk_env: Settings, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     monkeypatch.setenv("STEWARD_TOKEN", "stw_000000000000_" + "A" * 43)
     with pytest.raises(AuthenticationError):
         steward.register_dataset(pd.DataFrame({"x": [1]}), name="toy")
 
 
-def test_an_unknown_kind_is_refused(env: Settings) -> None:
+def test_an_unknown_kind_is_refused(sdk_env: Settings) -> None:
     with pytest.raises(InvalidInput, match="unknown kind"):
         steward.load_dataset("toy", kind="excel")  # type: ignore[arg-type]

@@ -13,26 +13,32 @@ from typing import TYPE_CHECKING, Any
 from steward._version import __version__
 
 if TYPE_CHECKING:
-    from steward._sdk import load_dataset, register_dataset
+    from steward._sdk import ActiveRun, active_run, load_dataset, register_dataset, start_run
     from steward.errors import StewardError
     from steward.services import Application
     from steward.settings import Settings
 
 __all__ = [
+    "ActiveRun",
     "Application",
     "Settings",
     "StewardError",
     "__version__",
+    "active_run",
     "load_dataset",
     "register_dataset",
+    "start_run",
 ]
 
 _LAZY = {
+    "ActiveRun": "steward._sdk",
     "Application": "steward.services",
     "Settings": "steward.settings",
     "StewardError": "steward.errors",
+    "active_run": "steward._sdk",
     "load_dataset": "steward._sdk",
     "register_dataset": "steward._sdk",
+    "start_run": "steward._sdk",
 }
 
 

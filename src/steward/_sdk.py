@@ -7,16 +7,20 @@ exactly what the CLI does, so the SDK and CLI obey the same permissions and ledg
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from contextlib import contextmanager
+from contextvars import ContextVar
+from pathlib import Path
 from typing import Any, Literal
 
-from steward.domain import Actor, DatasetVersion
-from steward.errors import InvalidInput
-from steward.services import Application
+from steward.domain import Actor, DatasetVersion, MetricPoint, Run, RunStatus
+from steward.errors import InvalidInput, Refused
+from steward.services import Application, capture_code, capture_environment
 from steward.settings import Settings
 
-__all__ = ["load_dataset", "register_dataset"]
+__all__ = ["ActiveRun", "active_run", "load_dataset", "register_dataset", "start_run"]
+
+_ACTIVE: ContextVar[ActiveRun | None] = ContextVar("steward_active_run", default=None)
 
 
 @contextmanager
@@ -59,7 +63,11 @@ def load_dataset(
     if kind not in ("pandas", "polars", "arrow"):
         raise InvalidInput(f"unknown kind {kind!r}: use pandas, polars or arrow")
     with _session(settings) as (app, actor):
-        table = app.datasets.load(actor, ref)
+        version = app.datasets.get(actor, ref)
+        table = app.datasets.load(actor, version.ref)
+    current = _ACTIVE.get()
+    if current is not None:
+        current.use_dataset(version.ref, version.fingerprint)
     if kind == "arrow":
         return table
     if kind == "polars":
@@ -67,3 +75,146 @@ def load_dataset(
 
         return pl.from_arrow(table)
     return table.to_pandas()
+
+
+class ActiveRun:
+    """The run a ``with steward.start_run(...)`` block is recording.
+
+    Metrics are buffered and written in batches (and when the block ends); parameters, tags
+    and artifacts are written at once. Reading a dataset with ``steward.load_dataset`` inside
+    the block records that dataset version as an input of the run (lineage).
+    """
+
+    FLUSH_EVERY = 2_000
+
+    def __init__(self, app: Application, actor: Actor, run: Run) -> None:
+        self._app = app
+        self._actor = actor
+        self._run = run
+        self._pending: list[tuple[str, float, int]] = []
+        self._steps: dict[str, int] = {}
+        self._open = True
+
+    @property
+    def id(self) -> str:
+        return self._run.id
+
+    @property
+    def name(self) -> str:
+        return self._run.name
+
+    @property
+    def run(self) -> Run:
+        """The run as stored now (after the block: finished, with its content hash)."""
+        if not self._open:
+            return self._run
+        self.flush()
+        return self._app.runs.get(self._actor, self._run.id)
+
+    def log_param(self, key: str, value: Any) -> None:
+        self.log_params({key: value})
+
+    def _live(self) -> Application:
+        if not self._open:
+            raise Refused(f"run {self._run.id} has ended: finished runs do not change")
+        return self._app
+
+    def log_params(self, params: Mapping[str, Any]) -> None:
+        self._live().runs.log_params(self._actor, self._run.id, params)
+
+    def set_tag(self, key: str, value: str) -> None:
+        self.set_tags({key: value})
+
+    def set_tags(self, tags: Mapping[str, str]) -> None:
+        self._live().runs.set_tags(self._actor, self._run.id, tags)
+
+    def log_metric(self, key: str, value: float, step: int | None = None) -> None:
+        """Record ``value`` at ``step`` (default: the next step of this metric, from 0)."""
+        self._live()
+        if step is None:
+            step = self._steps.get(key, 0)
+        self._steps[key] = step + 1
+        self._pending.append((key, value, step))
+        if len(self._pending) >= self.FLUSH_EVERY:
+            self.flush()
+
+    def log_metrics(self, metrics: Mapping[str, float], step: int | None = None) -> None:
+        for key, value in metrics.items():
+            self.log_metric(key, value, step)
+
+    def log_artifact(self, path: str | Path, name: str | None = None) -> str:
+        """Store a file with the run; returns its artifact key (``sha256:…``)."""
+        return self._live().runs.log_artifact(self._actor, self._run.id, Path(path), name)
+
+    def use_dataset(self, ref: str, fingerprint: str) -> None:
+        self._live().runs.use_dataset(self._actor, self._run.id, ref, fingerprint)
+
+    def metrics(self) -> list[MetricPoint]:
+        """Every metric point of the run, in the order they were logged."""
+        if not self._open:  # after the block: read through a short session of our own
+            with Application.open(self._app.settings) as app:
+                return app.runs.metrics(app.authenticate(), self._run.id)
+        self.flush()
+        return self._app.runs.metrics(self._actor, self._run.id)
+
+    def flush(self) -> None:
+        if self._pending and self._run.status is RunStatus.RUNNING:
+            pending, self._pending = self._pending, []
+            self._app.runs.log_metrics(self._actor, self._run.id, pending)
+
+    def _finish(self, status: RunStatus) -> None:
+        self.flush()
+        self._run = self._app.runs.finish(self._actor, self._run.id, status)
+
+
+def active_run() -> ActiveRun | None:
+    """The run the current ``start_run`` block records, if any."""
+    return _ACTIVE.get()
+
+
+@contextmanager
+def start_run(
+    name: str,
+    *,
+    parent: ActiveRun | str | None = None,
+    params: Mapping[str, Any] | None = None,
+    tags: Mapping[str, str] | None = None,
+    settings: Settings | None = None,
+) -> Iterator[ActiveRun]:
+    """Record a run: ``with steward.start_run(name="baseline") as run: run.log_metric(...)``.
+
+    Captures the git state of the working directory, the Python environment and the acting
+    identity at the start; finishes the run when the block ends (``failed`` if it raised), at
+    which point its whole content is hashed into the ledger. A run started inside another
+    one is its child unless ``parent`` says otherwise.
+    """
+    app = Application.open(settings or Settings())
+    try:
+        actor = app.authenticate()
+        outer = _ACTIVE.get()
+        parent_id = parent.id if isinstance(parent, ActiveRun) else parent
+        if parent is None and outer is not None:
+            parent_id = outer.id
+        run = app.runs.start(
+            actor,
+            name,
+            parent_id=parent_id,
+            params=params,
+            tags=tags,
+            code=capture_code(Path.cwd()),
+            environment=capture_environment(),
+        )
+        active = ActiveRun(app, actor, run)
+        token = _ACTIVE.set(active)
+        try:
+            yield active
+        except BaseException:
+            active._finish(RunStatus.FAILED)
+            raise
+        else:
+            active._finish(RunStatus.FINISHED)
+        finally:
+            _ACTIVE.reset(token)
+            active._open = False
+    finally:
+        app.close()

@@ -13,6 +13,7 @@ from steward.cli._common import err
 from steward.cli._datasets import dataset_app
 from steward.cli._db import db_app
 from steward.cli._demo import demo
+from steward.cli._runs import run_app
 from steward.errors import InternalError, StewardError
 
 __all__ = ["app", "main"]
@@ -43,6 +44,7 @@ def _root(
 
 _identity.register(app)
 app.add_typer(dataset_app, name="dataset")
+app.add_typer(run_app, name="run")
 app.add_typer(audit_app, name="audit")
 app.add_typer(db_app, name="db")
 app.command()(demo)

@@ -28,6 +28,7 @@ from steward.domain._identity import (
 )
 from steward.domain._ledger import EventType, LedgerEvent, TreeHead
 from steward.domain._refs import Ref, validate_name
+from steward.domain._run import MetricPoint, Run, RunStatus, run_content
 
 __all__ = [
     "DATASHEET_FIELDS",
@@ -43,15 +44,19 @@ __all__ = [
     "EvidenceStatus",
     "Finding",
     "LedgerEvent",
+    "MetricPoint",
     "MissingPolicy",
     "Permission",
     "Ref",
     "Role",
+    "Run",
+    "RunStatus",
     "Severity",
     "TableSchema",
     "TreeHead",
     "User",
     "evidence_content",
+    "run_content",
     "status_from",
     "validate_name",
     "validate_user_name",

@@ -37,16 +37,18 @@ class Permission(StrEnum):
     AUDIT_EXPORT = "audit:export"
     DATASET_READ = "dataset:read"
     DATASET_WRITE = "dataset:write"
+    RUN_READ = "run:read"
+    RUN_WRITE = "run:write"
 
 
 # The access matrix, documented in docs/access.md (a test keeps both in step). Reading the
 # ledger is open to every role: the audit trail is the product's transparency, and it holds
 # facts about changes, not the data itself.
-_EVERYONE = frozenset({Permission.AUDIT_READ, Permission.DATASET_READ})
+_EVERYONE = frozenset({Permission.AUDIT_READ, Permission.DATASET_READ, Permission.RUN_READ})
 ROLE_PERMISSIONS: dict[Role, frozenset[Permission]] = {
     Role.ADMIN: _EVERYONE | {Permission.USER_READ, Permission.USER_MANAGE, Permission.AUDIT_EXPORT},
-    Role.DATA_SCIENTIST: _EVERYONE | {Permission.DATASET_WRITE},
-    Role.ML_ENGINEER: _EVERYONE | {Permission.DATASET_WRITE},
+    Role.DATA_SCIENTIST: _EVERYONE | {Permission.DATASET_WRITE, Permission.RUN_WRITE},
+    Role.ML_ENGINEER: _EVERYONE | {Permission.DATASET_WRITE, Permission.RUN_WRITE},
     Role.STEWARD: _EVERYONE | {Permission.USER_READ},
     Role.AUDITOR: _EVERYONE | {Permission.USER_READ, Permission.AUDIT_EXPORT},
 }

@@ -19,6 +19,8 @@ class EventType(StrEnum):
     DATASET_REGISTERED = "dataset.registered"
     DATASHEET_UPDATED = "dataset.datasheet_updated"
     CONTRACT_SET = "dataset.contract_set"
+    RUN_STARTED = "run.started"
+    RUN_FINISHED = "run.finished"
 
 
 @dataclass(frozen=True, slots=True)

@@ -32,6 +32,8 @@ if TYPE_CHECKING:
         upgrade_store,
     )
     from steward.services._identity import IdentityService, hash_token, new_token, parse_roles
+    from steward.services._provenance import capture_code, capture_environment
+    from steward.services._runs import RunService
 
 _WHERE = {
     "SYSTEM_ACTOR": "_home",
@@ -43,6 +45,9 @@ _WHERE = {
     "InclusionProof": "_audit",
     "InitResult": "_home",
     "Registration": "_datasets",
+    "RunService": "_runs",
+    "capture_code": "_provenance",
+    "capture_environment": "_provenance",
     "hash_token": "_identity",
     "initialize": "_home",
     "new_token": "_identity",
@@ -67,6 +72,9 @@ __all__ = [
     "InclusionProof",
     "InitResult",
     "Registration",
+    "RunService",
+    "capture_code",
+    "capture_environment",
     "hash_token",
     "initialize",
     "new_token",

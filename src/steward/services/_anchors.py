@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from steward.domain import EventType
+from steward.domain import EventType, RunStatus, run_content
 from steward.services._records import content_hash
 from steward.store import Reader
 
@@ -34,6 +34,8 @@ def check_records(reader: Reader) -> tuple[int, RecordProblem | None]:
         )
         for item in payload.get("evidence", []):
             expected[f"evidence:{item['id']}"] = (event.seq, item["content_hash"])
+    for event in reader.events_of_types(EventType.RUN_FINISHED.value):
+        expected[f"run:{event.payload['run']}"] = (event.seq, event.payload["content_hash"])
 
     checked = 0
     seen: set[str] = set()
@@ -49,6 +51,17 @@ def check_records(reader: Reader) -> tuple[int, RecordProblem | None]:
         )
         for e in reader.evidence_for()
     ]
+    for run in reader.runs(limit=1_000_000):
+        if run.status is RunStatus.RUNNING:
+            continue  # a draft: sealed, and anchored, when it finishes
+        records.append(
+            (
+                f"run:{run.id}",
+                f"run {run.id} ({run.name})",
+                run.content_hash or "",
+                run_content(run, reader.run_metrics(run.id)),
+            )
+        )
     for key, label, stored, content in records:
         checked += 1
         seen.add(key)

@@ -19,6 +19,7 @@ if TYPE_CHECKING:
     from steward.artifacts import ArtifactStore
     from steward.services._audit import AuditService
     from steward.services._datasets import DatasetService
+    from steward.services._runs import RunService
 
 __all__ = ["Application"]
 
@@ -80,6 +81,12 @@ class Application:
         from steward.services._datasets import DatasetService
 
         return DatasetService(self.store, self.artifacts)
+
+    @cached_property
+    def runs(self) -> RunService:
+        from steward.services._runs import RunService
+
+        return RunService(self.store, self.artifacts)
 
     @cached_property
     def artifacts(self) -> ArtifactStore:

@@ -2,11 +2,12 @@
 
 from steward.store._engine import current_revision, make_engine, migrate, require_head
 from steward.store._schema import KNOWN_REVISIONS, SCHEMA_HEAD
-from steward.store._store import Reader, Store, Writer
+from steward.store._store import Draft, Reader, Store, Writer
 
 __all__ = [
     "KNOWN_REVISIONS",
     "SCHEMA_HEAD",
+    "Draft",
     "Reader",
     "Store",
     "Writer",

@@ -12,6 +12,7 @@ from sqlalchemy import (
     Column,
     DateTime,
     Dialect,
+    Float,
     ForeignKey,
     Index,
     Integer,
@@ -34,13 +35,15 @@ __all__ = [
     "ledger_events",
     "ledger_head",
     "metadata",
+    "run_metrics",
+    "runs",
     "user_roles",
     "users",
 ]
 
 # Alembic revisions in order. Opening a store compares its revision with SCHEMA_HEAD without
 # importing Alembic (start-up time); a test checks these against the migration scripts.
-KNOWN_REVISIONS: tuple[str, ...] = ("0001_foundation", "0002_datasets")
+KNOWN_REVISIONS: tuple[str, ...] = ("0001_foundation", "0002_datasets", "0003_runs")
 SCHEMA_HEAD = KNOWN_REVISIONS[-1]
 
 
@@ -189,4 +192,39 @@ evidence = Table(
     Column("created_at", String(32), nullable=False),
     Column("created_by", String(63), nullable=False),
     Column("content_hash", String(64), nullable=False),
+)
+
+
+# A run is a draft while running (its owner adds parameters, tags, artifacts, metrics) and
+# sealed when it finishes: triggers then refuse changes, and the run.finished ledger event
+# carries the hash of its whole content, metrics included.
+runs = Table(
+    "runs",
+    metadata,
+    Column("id", String(32), primary_key=True),
+    Column("name", String(255), nullable=False),
+    Column("parent_id", ForeignKey("runs.id"), nullable=True, index=True),
+    Column("status", String(16), nullable=False),
+    Column("actor", String(63), nullable=False),
+    Column("started_at", String(32), nullable=False),
+    Column("ended_at", String(32), nullable=True),
+    Column("params", Text, nullable=False),
+    Column("tags", Text, nullable=False),
+    Column("code", Text, nullable=False),
+    Column("environment", Text, nullable=False),
+    Column("inputs", Text, nullable=False),
+    Column("artifacts", Text, nullable=False),
+    Column("content_hash", String(64), nullable=True),
+)
+
+run_metrics = Table(
+    "run_metrics",
+    metadata,
+    Column("id", _Seq, primary_key=True, autoincrement=True),
+    Column("run_id", ForeignKey("runs.id"), nullable=False),
+    Column("key", String(255), nullable=False),
+    Column("step", _Seq, nullable=False),
+    Column("value", Float(precision=53), nullable=False),
+    Column("ts", String(32), nullable=False),
+    Index("ix_run_metrics_run_id_key_step", "run_id", "key", "step"),
 )

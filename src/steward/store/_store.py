@@ -24,7 +24,10 @@ from steward.domain import (
     EventType,
     Evidence,
     LedgerEvent,
+    MetricPoint,
     Role,
+    Run,
+    RunStatus,
     TreeHead,
     User,
 )
@@ -33,10 +36,11 @@ from steward.ledger import EventRow, Signer
 from steward.store import _dataset_rows as data
 from steward.store import _identity_rows as identity
 from steward.store import _ledger_rows as ledger
+from steward.store import _run_rows as run_rows
 from steward.store._engine import WRITE, make_engine, require_head
 from steward.types import Clock, SystemClock, utc_iso
 
-__all__ = ["Reader", "Store", "Writer"]
+__all__ = ["Draft", "Reader", "Store", "Writer"]
 
 
 class Reader:
@@ -85,6 +89,16 @@ class Reader:
         if subject is None:
             return data.iter_evidence(self._conn)
         return data.evidence_for(self._conn, subject)
+
+    # runs
+    def run(self, run_id: str) -> Run | None:
+        return run_rows.run_by_id(self._conn, run_id)
+
+    def runs(self, *, parent_id: str | None = None, limit: int = 100) -> list[Run]:
+        return run_rows.list_runs(self._conn, parent_id=parent_id, limit=limit)
+
+    def run_metrics(self, run_id: str) -> list[MetricPoint]:
+        return run_rows.metrics_of(self._conn, run_id)
 
     # ledger
     def head(self) -> TreeHead | None:
@@ -170,6 +184,14 @@ class Writer(Reader):
         self._changed = True
         data.insert_evidence(self._conn, record)
 
+    def add_run(self, run: Run) -> None:
+        self._changed = True
+        run_rows.insert_run(self._conn, run)
+
+    def finish_run(self, run_id: str, status: RunStatus, ended_at: str, content_hash: str) -> bool:
+        self._changed = True
+        return run_rows.finish_run(self._conn, run_id, status, ended_at, content_hash)
+
     def record(
         self, type_: EventType, *, subject: str | None, payload: dict[str, Any]
     ) -> LedgerEvent:
@@ -192,6 +214,21 @@ class Writer(Reader):
     def _check_complete(self) -> None:
         if self._changed and self._event is None:
             raise InternalError("a state change was about to commit without its ledger event")
+
+
+class Draft(Reader):
+    """A transaction that adds to running runs only: their draft content is sealed, and
+    ledgered, when the run finishes, so these writes record no event of their own."""
+
+    def __init__(self, conn: Connection, now: datetime) -> None:
+        super().__init__(conn)
+        self.now = now
+
+    def update_run(self, run_id: str, fields: dict[str, Any]) -> bool:
+        return run_rows.update_draft(self._conn, run_id, fields)
+
+    def add_metrics(self, run_id: str, points: list[MetricPoint]) -> None:
+        run_rows.insert_metrics(self._conn, run_id, points)
 
 
 class Store:
@@ -249,30 +286,37 @@ class Store:
                 yield Reader(conn)
 
     @contextmanager
-    def write(self, actor: str) -> Iterator[Writer]:
-        if self._signer is None:
-            if self._signer_factory is None:
-                raise InternalError("this store was opened without the ledger signing key")
-            self._signer = self._signer_factory()
+    def draft(self) -> Iterator[Draft]:
+        """A write transaction for draft content of running runs (see ``Draft``)."""
+        with self._write_connection() as conn, conn.begin():
+            yield Draft(conn, self._clock.now())
+
+    @contextmanager
+    def _write_connection(self) -> Iterator[Connection]:
         if self.dialect != "sqlite":
             with self.engine.connect() as conn:
                 conn.execution_options(**{WRITE: True})
-                with conn.begin():
-                    writer = Writer(conn, self._signer, self._clock.now(), actor)
-                    yield writer
-                    writer._check_complete()
+                yield conn
             return
         with self._write_lock:
             if self._write_conn is None or self._write_conn.closed:
                 self._write_conn = self.engine.connect().execution_options(**{WRITE: True})
             conn = self._write_conn
             try:
-                with conn.begin():
-                    writer = Writer(conn, self._signer, self._clock.now(), actor)
-                    yield writer
-                    writer._check_complete()
+                yield conn
             except DBAPIError as exc:
                 if exc.connection_invalidated or conn.invalidated:
                     conn.close()
                     self._write_conn = None
                 raise
+
+    @contextmanager
+    def write(self, actor: str) -> Iterator[Writer]:
+        if self._signer is None:
+            if self._signer_factory is None:
+                raise InternalError("this store was opened without the ledger signing key")
+            self._signer = self._signer_factory()
+        with self._write_connection() as conn, conn.begin():
+            writer = Writer(conn, self._signer, self._clock.now(), actor)
+            yield writer
+            writer._check_complete()
