@@ -63,8 +63,7 @@ def load_dataset(
     if kind not in ("pandas", "polars", "arrow"):
         raise InvalidInput(f"unknown kind {kind!r}: use pandas, polars or arrow")
     with _session(settings) as (app, actor):
-        version = app.datasets.get(actor, ref)
-        table = app.datasets.load(actor, version.ref)
+        version, table = app.datasets.load_version(actor, ref)
     current = _ACTIVE.get()
     if current is not None:
         current.use_dataset(version.ref, version.fingerprint)

@@ -6,7 +6,7 @@ from pathlib import Path
 
 import typer
 
-from steward.cli._common import JSON_OPTION, bad, emit_json, ok, open_app, out
+from steward.cli._common import JSON_OPTION, bad, emit_json, ok, open_app, out, print_table
 from steward.errors import InvalidInput
 from steward.ledger import PublicKey, Verification
 from steward.services import trusted_public_key
@@ -74,7 +74,6 @@ def log(
             ]
         )
         return
-    from rich.console import Console
     from rich.table import Table
 
     table = Table("seq", "time (UTC)", "actor", "event", "subject", "details")
@@ -83,7 +82,7 @@ def log(
         table.add_row(
             str(e.seq), e.ts[:19].replace("T", " "), e.actor, e.type, e.subject or "", details
         )
-    Console(highlight=False).print(table)
+    print_table(table)
 
 
 @audit_app.command("proof")

@@ -15,7 +15,17 @@ from steward.errors import InvalidInput
 from steward.services import Application
 from steward.settings import Settings
 
-__all__ = ["JSON_OPTION", "bad", "emit_json", "err", "load_settings", "ok", "open_app", "out"]
+__all__ = [
+    "JSON_OPTION",
+    "bad",
+    "emit_json",
+    "err",
+    "load_settings",
+    "ok",
+    "open_app",
+    "out",
+    "print_table",
+]
 
 JSON_OPTION = typer.Option(False, "--json", help="Print one JSON document on stdout.")
 
@@ -60,6 +70,13 @@ def ok(message: str) -> None:
 def bad(message: str) -> None:
     """A failure line, with a red cross on a terminal."""
     _mark("✗", "31", message)
+
+
+def print_table(table: Any) -> None:
+    """A Rich table on stdout (the command that built it has imported Rich already)."""
+    from rich.console import Console
+
+    Console(highlight=False).print(table)
 
 
 def err(message: str) -> None:

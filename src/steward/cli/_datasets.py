@@ -7,7 +7,7 @@ from typing import Any
 
 import typer
 
-from steward.cli._common import JSON_OPTION, emit_json, ok, open_app, out
+from steward.cli._common import JSON_OPTION, emit_json, ok, open_app, out, print_table
 from steward.domain import DATASHEET_FIELDS, DatasetVersion, Evidence
 from steward.errors import InvalidInput
 
@@ -43,7 +43,6 @@ def version_dict(version: DatasetVersion) -> dict[str, Any]:
 
 
 def _print_version(version: DatasetVersion, evidence: list[Evidence]) -> None:
-    from rich.console import Console
     from rich.table import Table
 
     out(f"{version.ref}  {version.rows:,} rows × {len(version.schema.columns)} columns")
@@ -78,7 +77,7 @@ def _print_version(version: DatasetVersion, evidence: list[Evidence]) -> None:
             span,
             ", ".join(flags),
         )
-    Console(highlight=False).print(table)
+    print_table(table)
     for record in evidence:
         out(f"  evidence {record.check_id}: {record.status.value}")
         for finding in record.findings:
@@ -176,7 +175,6 @@ def list_datasets(as_json: bool = JSON_OPTION) -> None:
             ]
         )
         return
-    from rich.console import Console
     from rich.table import Table
 
     table = Table("dataset", "latest", "rows", "columns", "fingerprint", "PII columns")
@@ -189,7 +187,7 @@ def list_datasets(as_json: bool = JSON_OPTION) -> None:
             version.fingerprint[:16] if version else "",
             ", ".join(version.pii_columns) if version else "",
         )
-    Console(highlight=False).print(table)
+    print_table(table)
 
 
 @dataset_app.command("show")

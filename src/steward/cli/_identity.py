@@ -6,7 +6,15 @@ from typing import Any
 
 import typer
 
-from steward.cli._common import JSON_OPTION, emit_json, load_settings, ok, open_app, out
+from steward.cli._common import (
+    JSON_OPTION,
+    emit_json,
+    load_settings,
+    ok,
+    open_app,
+    out,
+    print_table,
+)
 from steward.domain import ApiToken, User
 from steward.services import Application, initialize, save_token
 
@@ -117,7 +125,7 @@ def user_list(as_json: bool = JSON_OPTION) -> None:
             f"{user.created_at:%Y-%m-%d %H:%M}",
             user.created_by or "",
         )
-    _print_table(table)
+    print_table(table)
 
 
 @token_app.command("issue")
@@ -162,13 +170,7 @@ def token_list(
     for token in tokens:
         status = "active" if token.active else f"revoked {token.revoked_at:%Y-%m-%d %H:%M}"
         table.add_row(token.id, token.user_name, f"{token.created_at:%Y-%m-%d %H:%M}", status)
-    _print_table(table)
-
-
-def _print_table(table: Any) -> None:
-    from rich.console import Console
-
-    Console(highlight=False).print(table)
+    print_table(table)
 
 
 def register(app: typer.Typer) -> None:

@@ -6,7 +6,7 @@ from typing import Any
 
 import typer
 
-from steward.cli._common import JSON_OPTION, emit_json, open_app, out
+from steward.cli._common import JSON_OPTION, emit_json, open_app, out, print_table
 from steward.domain import MetricPoint, Run
 
 __all__ = ["run_app"]
@@ -48,7 +48,6 @@ def list_runs(
     if as_json:
         emit_json([_run_dict(r) for r in runs])
         return
-    from rich.console import Console
     from rich.table import Table
 
     table = Table("id", "name", "status", "by", "started (UTC)", "inputs")
@@ -61,7 +60,7 @@ def list_runs(
             run.started_at[:19].replace("T", " "),
             ", ".join(i["dataset"] for i in run.inputs),
         )
-    Console(highlight=False).print(table)
+    print_table(table)
 
 
 @run_app.command("show")

@@ -17,7 +17,6 @@ from steward.data._profile import (
     MAX_CATEGORIES,
     PROFILE_FORMAT,
     QUANTILES,
-    infer_schema,
     profile_table,
 )
 from steward.data._table import (
@@ -49,7 +48,6 @@ __all__ = [
     "detect_format",
     "fingerprint",
     "frame_to_arrow",
-    "infer_schema",
     "logical_type",
     "parse_contract",
     "profile_table",

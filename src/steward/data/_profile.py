@@ -24,7 +24,6 @@ __all__ = [
     "MAX_CATEGORIES",
     "PROFILE_FORMAT",
     "QUANTILES",
-    "infer_schema",
     "profile_table",
 ]
 
@@ -184,7 +183,3 @@ def _level(value: Any) -> str:
     if isinstance(value, bool):
         return "true" if value else "false"
     return str(value)
-
-
-def infer_schema(table: pa.Table) -> TableSchema:
-    return profile_table(table)[0]

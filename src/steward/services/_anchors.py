@@ -51,7 +51,7 @@ def check_records(reader: Reader) -> tuple[int, RecordProblem | None]:
         )
         for e in reader.evidence_for()
     ]
-    for run in reader.runs(limit=1_000_000):
+    for run in reader.runs(limit=None):
         if run.status is RunStatus.RUNNING:
             continue  # a draft: sealed, and anchored, when it finishes
         records.append(

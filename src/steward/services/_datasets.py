@@ -104,15 +104,18 @@ class DatasetService:
                 else None
             )
             same = reader.dataset_version_by_fingerprint(name, prepared.fingerprint)
-        if same is not None and (same.target, same.sensitive, same.missing) == (
-            target,
-            declared,
-            policy,
-        ):
-            with self._store.read() as reader:
+            identical = same is not None and (same.target, same.sensitive, same.missing) == (
+                target,
+                declared,
+                policy,
+            )
+            if identical:
+                assert same is not None
                 evidence = tuple(
                     e for i in same.evidence_ids if (e := reader.evidence(i)) is not None
                 )
+        if identical:
+            assert same is not None
             return Registration(
                 same, False, evidence, f"identical to {same.ref}: no new version registered"
             )
@@ -294,6 +297,10 @@ class DatasetService:
 
     def load(self, actor: Actor, ref: str) -> pa.Table:
         """The version's table, after checking its artifact hash and its fingerprint."""
+        return self.load_version(actor, ref)[1]
+
+    def load_version(self, actor: Actor, ref: str) -> tuple[DatasetVersion, pa.Table]:
+        """The resolved version and its verified table (see ``load``)."""
         import pyarrow.parquet as pq
 
         from steward.data import canonicalize, fingerprint
@@ -308,7 +315,7 @@ class DatasetService:
                 f"{version.ref}: stored table has fingerprint {actual[:16]}…, "
                 f"registered {version.fingerprint[:16]}…"
             )
-        return table
+        return version, table
 
     # --- documentation and contracts ----------------------------------------------------
 

@@ -82,13 +82,6 @@ class IdentityService:
             raise AuthenticationError("invalid API token (no such user)")
         return Actor(user.id, user.name, user.roles, token_id)
 
-    def whoami(self, actor: Actor) -> User:
-        with self._store.read() as reader:
-            user = reader.user(actor.name)
-        if user is None:
-            raise AuthenticationError(f"user {actor.name!r} no longer exists")
-        return user
-
     def add_user(self, actor: Actor, name: str, roles: Sequence[str]) -> tuple[User, str]:
         """Create a user with its first token; return the user and the token (shown once)."""
         require(actor, Permission.USER_MANAGE, "add users")
@@ -124,8 +117,7 @@ class IdentityService:
 
     def revoke_token(self, actor: Actor, token_id: str) -> ApiToken:
         with self._store.write(actor.name) as tx:
-            tokens = {token.id: token for token in tx.tokens()}
-            token = tokens.get(token_id)
+            token = tx.token(token_id)
             if token is None:
                 raise NotFound(f"no API token with id {token_id!r}")
             if token.user_name != actor.name:

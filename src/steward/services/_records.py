@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import hashlib
 import uuid
+from dataclasses import replace
 from typing import Any
 
 from steward.domain import (
@@ -56,6 +57,4 @@ def make_evidence(
 
 def sealed_version(version: DatasetVersion) -> DatasetVersion:
     """The version with its ``content_hash`` filled in."""
-    from dataclasses import replace
-
     return replace(version, content_hash=content_hash(version.content()))

@@ -16,8 +16,8 @@ __all__ = [
     "list_tokens",
     "list_users",
     "mark_token_revoked",
+    "token_by_id",
     "token_secret_hash",
-    "token_user",
     "user_by_name",
 ]
 
@@ -89,13 +89,13 @@ def token_secret_hash(conn: Connection, token_id: str) -> tuple[str, datetime | 
     return None if row is None else (row[0], row[1], row[2])
 
 
-def token_user(conn: Connection, token_id: str) -> User | None:
+def token_by_id(conn: Connection, token_id: str) -> ApiToken | None:
     row = conn.execute(
-        select(users.c.name)
-        .join(api_tokens, users.c.id == api_tokens.c.user_id)
+        select(api_tokens.c.id, users.c.name, api_tokens.c.created_at, api_tokens.c.revoked_at)
+        .join(users, users.c.id == api_tokens.c.user_id)
         .where(api_tokens.c.id == token_id)
     ).one_or_none()
-    return None if row is None else user_by_name(conn, row[0])
+    return None if row is None else ApiToken(row[0], row[1], row[2], row[3])
 
 
 def list_tokens(conn: Connection, user_name: str | None = None) -> list[ApiToken]:

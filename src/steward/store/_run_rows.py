@@ -72,7 +72,10 @@ def run_by_id(conn: Connection, run_id: str) -> Run | None:
     return None if row is None else _run(row)
 
 
-def list_runs(conn: Connection, *, parent_id: str | None = None, limit: int = 100) -> list[Run]:
+def list_runs(
+    conn: Connection, *, parent_id: str | None = None, limit: int | None = 100
+) -> list[Run]:
+    """The newest runs first; ``limit=None`` for all of them."""
     query = select(runs)
     if parent_id is not None:
         query = query.where(runs.c.parent_id == parent_id)

@@ -59,6 +59,9 @@ class Reader:
     def token_secret(self, token_id: str) -> tuple[str, datetime | None, str] | None:
         return identity.token_secret_hash(self._conn, token_id)
 
+    def token(self, token_id: str) -> ApiToken | None:
+        return identity.token_by_id(self._conn, token_id)
+
     def tokens(self, user_name: str | None = None) -> list[ApiToken]:
         return identity.list_tokens(self._conn, user_name)
 
@@ -94,7 +97,7 @@ class Reader:
     def run(self, run_id: str) -> Run | None:
         return run_rows.run_by_id(self._conn, run_id)
 
-    def runs(self, *, parent_id: str | None = None, limit: int = 100) -> list[Run]:
+    def runs(self, *, parent_id: str | None = None, limit: int | None = 100) -> list[Run]:
         return run_rows.list_runs(self._conn, parent_id=parent_id, limit=limit)
 
     def run_metrics(self, run_id: str) -> list[MetricPoint]:
