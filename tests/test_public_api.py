@@ -56,8 +56,9 @@ ALLOWED = {
     "artifacts": {"domain"},
     "store": {"domain", "ledger"},
     "data": {"domain", "ledger"},
+    "ml": {"domain"},
     "samples": set(),
-    "services": {"domain", "ledger", "store", "artifacts", "data"},
+    "services": {"domain", "ledger", "store", "artifacts", "data", "ml"},
     "demo": {"domain", "ledger", "services", "samples"},
     "cli": {"domain", "ledger", "services", "store", "demo"},
 }

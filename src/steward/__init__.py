@@ -13,7 +13,17 @@ from typing import TYPE_CHECKING, Any
 from steward._version import __version__
 
 if TYPE_CHECKING:
-    from steward._sdk import ActiveRun, active_run, load_dataset, register_dataset, start_run
+    from steward._sdk import (
+        ActiveRun,
+        active_run,
+        load_dataset,
+        load_model,
+        load_split,
+        register_dataset,
+        register_model,
+        start_run,
+        train,
+    )
     from steward.errors import StewardError
     from steward.services import Application
     from steward.settings import Settings
@@ -26,8 +36,12 @@ __all__ = [
     "__version__",
     "active_run",
     "load_dataset",
+    "load_model",
+    "load_split",
     "register_dataset",
+    "register_model",
     "start_run",
+    "train",
 ]
 
 _LAZY = {
@@ -37,8 +51,12 @@ _LAZY = {
     "StewardError": "steward.errors",
     "active_run": "steward._sdk",
     "load_dataset": "steward._sdk",
+    "load_model": "steward._sdk",
+    "load_split": "steward._sdk",
     "register_dataset": "steward._sdk",
+    "register_model": "steward._sdk",
     "start_run": "steward._sdk",
+    "train": "steward._sdk",
 }
 
 

@@ -13,12 +13,22 @@ from contextvars import ContextVar
 from pathlib import Path
 from typing import Any, Literal
 
-from steward.domain import Actor, DatasetVersion, MetricPoint, Run, RunStatus
+from steward.domain import Actor, DatasetVersion, MetricPoint, ModelVersion, Run, RunStatus
 from steward.errors import InvalidInput, Refused
 from steward.services import Application, capture_code, capture_environment
 from steward.settings import Settings
 
-__all__ = ["ActiveRun", "active_run", "load_dataset", "register_dataset", "start_run"]
+__all__ = [
+    "ActiveRun",
+    "active_run",
+    "load_dataset",
+    "load_model",
+    "load_split",
+    "register_dataset",
+    "register_model",
+    "start_run",
+    "train",
+]
 
 _ACTIVE: ContextVar[ActiveRun | None] = ContextVar("steward_active_run", default=None)
 
@@ -74,6 +84,94 @@ def load_dataset(
 
         return pl.from_arrow(table)
     return table.to_pandas()
+
+
+def load_model(ref: str, *, trust_pickle: bool = False, settings: Settings | None = None) -> Any:
+    """The fitted estimator of model version ``ref`` (``predict``/``predict_proba``).
+
+    The file's sha256 is checked against the registry first, and skops rebuilds only
+    Steward's reviewed list of types. A version stored as a pickle loads only with
+    ``trust_pickle=True``, which the ledger records.
+    """
+    with _session(settings) as (app, actor):
+        return app.models.load(actor, ref, trust_pickle=trust_pickle)[1]
+
+
+def load_split(
+    ref: str,
+    part: Literal["train", "validation", "test"] = "test",
+    *,
+    settings: Settings | None = None,
+) -> tuple[Any, Any, Any]:
+    """``(X, y, A)``: the exact rows of ``part`` that version ``ref`` was split into.
+
+    ``X`` holds the model's inputs, ``y`` the target, ``A`` the dataset's declared sensitive
+    attributes (fairlearn's ``sensitive_features``; an empty frame when none are declared).
+    """
+    with _session(settings) as (app, actor):
+        return app.models.load_split(actor, ref, part)
+
+
+def train(
+    *,
+    dataset: str,
+    name: str,
+    template: str = "logistic",
+    trials: int = 0,
+    seed: int = 0,
+    target: str | None = None,
+    use_sensitive: Sequence[str] = (),
+    settings: Settings | None = None,
+) -> ModelVersion:
+    """What ``steward train`` does: fit (and tune) a standard pipeline, register the version."""
+    from steward.services import TrainingRequest
+
+    with _session(settings) as (app, actor):
+        result = app.training.train(
+            actor,
+            TrainingRequest(
+                dataset=dataset,
+                name=name,
+                template=template,
+                trials=trials,
+                seed=seed,
+                target=target,
+                use_sensitive=tuple(use_sensitive),
+            ),
+            code=capture_code(Path.cwd()),
+            environment=capture_environment(),
+        )
+    return result.version
+
+
+def register_model(
+    model: Any,
+    *,
+    name: str,
+    features: Sequence[str] | None = None,
+    dataset: str | None = None,
+    trust_pickle: bool = False,
+    settings: Settings | None = None,
+) -> ModelVersion:
+    """Register an estimator fitted elsewhere as the next version of ``name``.
+
+    Saved with skops when every type in it is on Steward's trusted list; otherwise refused,
+    unless ``trust_pickle=True`` (stored as a pickle; the ledger records the format). Inside
+    a ``start_run`` block the version names that run.
+    """
+    current = _ACTIVE.get()
+    if current is not None:
+        current.flush()
+    with _session(settings) as (app, actor):
+        return app.models.register_estimator(
+            actor,
+            model,
+            name=name,
+            features=features,
+            dataset=dataset,
+            run_id=current.id if current is not None else None,
+            trust_pickle=trust_pickle,
+        )
 
 
 class ActiveRun:

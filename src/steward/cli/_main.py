@@ -13,6 +13,7 @@ from steward.cli._common import err
 from steward.cli._datasets import dataset_app
 from steward.cli._db import db_app
 from steward.cli._demo import demo
+from steward.cli._models import model_app, train, tune
 from steward.cli._runs import run_app
 from steward.errors import InternalError, StewardError
 
@@ -44,6 +45,9 @@ def _root(
 
 _identity.register(app)
 app.add_typer(dataset_app, name="dataset")
+app.command()(train)
+app.command()(tune)
+app.add_typer(model_app, name="model")
 app.add_typer(run_app, name="run")
 app.add_typer(audit_app, name="audit")
 app.add_typer(db_app, name="db")

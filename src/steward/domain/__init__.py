@@ -27,10 +27,19 @@ from steward.domain._identity import (
     validate_user_name,
 )
 from steward.domain._ledger import EventType, LedgerEvent, TreeHead
+from steward.domain._model import (
+    CARD_FIELDS,
+    Model,
+    ModelVersion,
+    RiskTier,
+    Stage,
+    model_card_content,
+)
 from steward.domain._refs import Ref, validate_name
 from steward.domain._run import MetricPoint, Run, RunStatus, run_content
 
 __all__ = [
+    "CARD_FIELDS",
     "DATASHEET_FIELDS",
     "ROLE_PERMISSIONS",
     "Actor",
@@ -46,16 +55,21 @@ __all__ = [
     "LedgerEvent",
     "MetricPoint",
     "MissingPolicy",
+    "Model",
+    "ModelVersion",
     "Permission",
     "Ref",
+    "RiskTier",
     "Role",
     "Run",
     "RunStatus",
     "Severity",
+    "Stage",
     "TableSchema",
     "TreeHead",
     "User",
     "evidence_content",
+    "model_card_content",
     "run_content",
     "status_from",
     "validate_name",

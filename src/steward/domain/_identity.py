@@ -39,16 +39,21 @@ class Permission(StrEnum):
     DATASET_WRITE = "dataset:write"
     RUN_READ = "run:read"
     RUN_WRITE = "run:write"
+    MODEL_READ = "model:read"
+    MODEL_WRITE = "model:write"
 
 
 # The access matrix, documented in docs/access.md (a test keeps both in step). Reading the
 # ledger is open to every role: the audit trail is the product's transparency, and it holds
 # facts about changes, not the data itself.
-_EVERYONE = frozenset({Permission.AUDIT_READ, Permission.DATASET_READ, Permission.RUN_READ})
+_EVERYONE = frozenset(
+    {Permission.AUDIT_READ, Permission.DATASET_READ, Permission.RUN_READ, Permission.MODEL_READ}
+)
+_BUILDER = {Permission.DATASET_WRITE, Permission.RUN_WRITE, Permission.MODEL_WRITE}
 ROLE_PERMISSIONS: dict[Role, frozenset[Permission]] = {
     Role.ADMIN: _EVERYONE | {Permission.USER_READ, Permission.USER_MANAGE, Permission.AUDIT_EXPORT},
-    Role.DATA_SCIENTIST: _EVERYONE | {Permission.DATASET_WRITE, Permission.RUN_WRITE},
-    Role.ML_ENGINEER: _EVERYONE | {Permission.DATASET_WRITE, Permission.RUN_WRITE},
+    Role.DATA_SCIENTIST: _EVERYONE | _BUILDER,
+    Role.ML_ENGINEER: _EVERYONE | _BUILDER,
     Role.STEWARD: _EVERYONE | {Permission.USER_READ},
     Role.AUDITOR: _EVERYONE | {Permission.USER_READ, Permission.AUDIT_EXPORT},
 }

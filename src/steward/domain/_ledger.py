@@ -21,6 +21,9 @@ class EventType(StrEnum):
     CONTRACT_SET = "dataset.contract_set"
     RUN_STARTED = "run.started"
     RUN_FINISHED = "run.finished"
+    MODEL_REGISTERED = "model.registered"
+    MODEL_UPDATED = "model.updated"
+    MODEL_UNSAFE_LOAD = "model.unsafe_load"
 
 
 @dataclass(frozen=True, slots=True)

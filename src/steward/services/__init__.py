@@ -32,8 +32,16 @@ if TYPE_CHECKING:
         upgrade_store,
     )
     from steward.services._identity import IdentityService, hash_token, new_token, parse_roles
+    from steward.services._models import ModelService
     from steward.services._provenance import capture_code, capture_environment
     from steward.services._runs import RunService
+    from steward.services._training import (
+        TrainingRequest,
+        TrainingResult,
+        TrainingService,
+        TuningResult,
+    )
+    from steward.services._tuning import TrialUpdate
 
 _WHERE = {
     "SYSTEM_ACTOR": "_home",
@@ -44,8 +52,14 @@ _WHERE = {
     "IdentityService": "_identity",
     "InclusionProof": "_audit",
     "InitResult": "_home",
+    "ModelService": "_models",
     "Registration": "_datasets",
     "RunService": "_runs",
+    "TrainingRequest": "_training",
+    "TrainingResult": "_training",
+    "TrainingService": "_training",
+    "TrialUpdate": "_tuning",
+    "TuningResult": "_training",
     "capture_code": "_provenance",
     "capture_environment": "_provenance",
     "hash_token": "_identity",
@@ -71,8 +85,14 @@ __all__ = [
     "IdentityService",
     "InclusionProof",
     "InitResult",
+    "ModelService",
     "Registration",
     "RunService",
+    "TrainingRequest",
+    "TrainingResult",
+    "TrainingService",
+    "TrialUpdate",
+    "TuningResult",
     "capture_code",
     "capture_environment",
     "hash_token",

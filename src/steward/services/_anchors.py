@@ -1,16 +1,18 @@
-"""Immutable records (dataset versions, evidence) checked against the ledger.
+"""Records kept outside the ledger (dataset versions, evidence, runs, model versions and
+model cards) checked against the ledger.
 
-Each such record keeps a content hash, and the ledger event that created it carries the same
-hash. ``check_records`` recomputes every record's hash from its stored fields and compares it
-with both, so editing a record — even with its stored hash rewritten — is detected, as is a
-record with no ledger event (inserted) or a ledger event whose record is gone (deleted).
+Each such record keeps a content hash, and the ledger event that created it (for a model
+card: that last changed it) carries the same hash. ``check_records`` recomputes every
+record's hash from its stored fields and compares it with both, so editing a record — even
+with its stored hash rewritten — is detected, as is a record with no ledger event (inserted)
+or a ledger event whose record is gone (deleted).
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
 
-from steward.domain import EventType, RunStatus, run_content
+from steward.domain import EventType, RunStatus, Stage, run_content
 from steward.services._records import content_hash
 from steward.store import Reader
 
@@ -36,6 +38,17 @@ def check_records(reader: Reader) -> tuple[int, RecordProblem | None]:
             expected[f"evidence:{item['id']}"] = (event.seq, item["content_hash"])
     for event in reader.events_of_types(EventType.RUN_FINISHED.value):
         expected[f"run:{event.payload['run']}"] = (event.seq, event.payload["content_hash"])
+    # A model card changes; the latest event about it holds the hash of its current content.
+    card_events = (EventType.MODEL_REGISTERED.value, EventType.MODEL_UPDATED.value)
+    for event in reader.events_of_types(*card_events):
+        payload = event.payload
+        if event.type == EventType.MODEL_REGISTERED.value:
+            expected[f"model:{payload['model']}@{payload['version']}"] = (
+                event.seq,
+                payload["content_hash"],
+            )
+        if payload.get("card_hash"):
+            expected[f"card:{payload['model']}"] = (event.seq, payload["card_hash"])
 
     checked = 0
     seen: set[str] = set()
@@ -50,6 +63,14 @@ def check_records(reader: Reader) -> tuple[int, RecordProblem | None]:
             e.content(),
         )
         for e in reader.evidence_for()
+    ]
+    records += [
+        (v.subject, f"model version {v.ref}", v.content_hash, v.record())
+        for v in reader.model_versions()
+    ]
+    records += [
+        (f"card:{m.name}", f"model card of {m.name}", m.content_hash, m.content())
+        for m in reader.models()
     ]
     for run in reader.runs(limit=None):
         if run.status is RunStatus.RUNNING:
@@ -73,6 +94,16 @@ def check_records(reader: Reader) -> tuple[int, RecordProblem | None]:
         if actual != recorded or stored != recorded:
             return checked, RecordProblem(
                 seq, f"{label} does not match the content recorded by event {seq} (edited)"
+            )
+    # Stages move only through ledgered transitions (the policy gates); none exist yet, so a
+    # version out of stage "none" was moved behind the ledger's back.
+    for version in reader.model_versions():
+        if version.stage is not Stage.NONE:
+            anchor = expected.get(version.subject)
+            return checked, RecordProblem(
+                anchor[0] if anchor else None,
+                f"model version {version.ref} is in stage {version.stage.value} with no "
+                "ledgered transition (edited)",
             )
     missing = sorted(set(expected) - seen, key=lambda k: expected[k][0])
     if missing:

@@ -19,7 +19,9 @@ if TYPE_CHECKING:
     from steward.artifacts import ArtifactStore
     from steward.services._audit import AuditService
     from steward.services._datasets import DatasetService
+    from steward.services._models import ModelService
     from steward.services._runs import RunService
+    from steward.services._training import TrainingService
 
 __all__ = ["Application"]
 
@@ -87,6 +89,20 @@ class Application:
         from steward.services._runs import RunService
 
         return RunService(self.store, self.artifacts)
+
+    @cached_property
+    def models(self) -> ModelService:
+        from steward.services._models import ModelService
+
+        return ModelService(self.store, self.artifacts, self.datasets)
+
+    @cached_property
+    def training(self) -> TrainingService:
+        from steward.services._training import TrainingService
+
+        return TrainingService(
+            self.artifacts, self.datasets, self.runs, self.models, self.settings.database_url
+        )
 
     @cached_property
     def artifacts(self) -> ArtifactStore:

@@ -161,6 +161,14 @@ class RunService:
             tx.update_run(run_id, {"artifacts": {**run.artifacts, label: key}})
         return key
 
+    def attach_artifact(self, actor: Actor, run_id: str, label: str, key: str) -> None:
+        """Record an artifact already in the store (``key``) under ``label`` in the run."""
+        if not self._artifacts.exists(key):
+            raise NotFound(f"artifact {key} is not in the store")
+        with self._store.draft() as tx:
+            run = self._draft(actor, run_id, tx)
+            tx.update_run(run_id, {"artifacts": {**run.artifacts, label: key}})
+
     def use_dataset(self, actor: Actor, run_id: str, ref: str, fingerprint: str) -> None:
         """Record that the run read dataset version ``ref`` (lineage)."""
         with self._store.draft() as tx:

@@ -27,7 +27,9 @@ from sqlalchemy.types import TypeDecorator
 
 __all__ = [
     "KNOWN_REVISIONS",
+    "LEGACY_VERSION_TABLE",
     "SCHEMA_HEAD",
+    "VERSION_TABLE",
     "api_tokens",
     "dataset_versions",
     "datasets",
@@ -35,6 +37,8 @@ __all__ = [
     "ledger_events",
     "ledger_head",
     "metadata",
+    "model_versions",
+    "models",
     "run_metrics",
     "runs",
     "user_roles",
@@ -43,8 +47,19 @@ __all__ = [
 
 # Alembic revisions in order. Opening a store compares its revision with SCHEMA_HEAD without
 # importing Alembic (start-up time); a test checks these against the migration scripts.
-KNOWN_REVISIONS: tuple[str, ...] = ("0001_foundation", "0002_datasets", "0003_runs")
+KNOWN_REVISIONS: tuple[str, ...] = (
+    "0001_foundation",
+    "0002_datasets",
+    "0003_runs",
+    "0004_models",
+)
 SCHEMA_HEAD = KNOWN_REVISIONS[-1]
+
+# Alembic's bookkeeping table. Not Alembic's default name, because Optuna keeps its own
+# ``alembic_version`` when its studies live in the same database (docs/decisions/0012).
+VERSION_TABLE = "steward_schema_version"
+# Where the first releases kept the revision; ``migrate`` moves it (see ``_engine``).
+LEGACY_VERSION_TABLE = "alembic_version"
 
 
 class UTCDateTime(TypeDecorator[datetime]):
@@ -227,4 +242,43 @@ run_metrics = Table(
     Column("value", Float(precision=53), nullable=False),
     Column("ts", String(32), nullable=False),
     Index("ix_run_metrics_run_id_key_step", "run_id", "key", "step"),
+)
+
+
+# A model's card: who owns it, what it is for, how risky it is. Editable; every edit is
+# ledgered with the hash of the card it leaves (checked by ``audit verify``).
+models = Table(
+    "models",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("name", String(63), nullable=False, unique=True),
+    Column("owner", String(63), nullable=False),
+    Column("risk_tier", String(16), nullable=False),
+    Column("description", Text, nullable=False),
+    Column("intended_use", Text, nullable=False),
+    Column("limitations", Text, nullable=False),
+    Column("tags", Text, nullable=False),
+    Column("created_at", String(32), nullable=False),
+    Column("created_by", String(63), nullable=False),
+    Column("updated_at", String(32), nullable=False),
+    Column("content_hash", String(64), nullable=False),
+)
+
+# Immutable except ``stage`` (triggers refuse changing any other column, and deleting rows).
+# ``record`` is the canonical JSON of the version's content; ``content_hash`` covers it and
+# is repeated in the ledger event that registered the version.
+model_versions = Table(
+    "model_versions",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("model_id", ForeignKey("models.id"), nullable=False),
+    Column("version", Integer, nullable=False),
+    Column("run_id", ForeignKey("runs.id"), nullable=True, index=True),
+    Column("artifact", String(71), nullable=False),
+    Column("record", Text, nullable=False),
+    Column("created_at", String(32), nullable=False),
+    Column("created_by", String(63), nullable=False),
+    Column("content_hash", String(64), nullable=False),
+    Column("stage", String(16), nullable=False),
+    UniqueConstraint("model_id", "version", name="uq_model_versions_model_id_version"),
 )

@@ -25,9 +25,12 @@ from steward.domain import (
     Evidence,
     LedgerEvent,
     MetricPoint,
+    Model,
+    ModelVersion,
     Role,
     Run,
     RunStatus,
+    Stage,
     TreeHead,
     User,
 )
@@ -36,6 +39,7 @@ from steward.ledger import EventRow, Signer
 from steward.store import _dataset_rows as data
 from steward.store import _identity_rows as identity
 from steward.store import _ledger_rows as ledger
+from steward.store import _model_rows as model_rows
 from steward.store import _run_rows as run_rows
 from steward.store._engine import WRITE, make_engine, require_head
 from steward.types import Clock, SystemClock, utc_iso
@@ -102,6 +106,25 @@ class Reader:
 
     def run_metrics(self, run_id: str) -> list[MetricPoint]:
         return run_rows.metrics_of(self._conn, run_id)
+
+    # models
+    def model(self, name: str) -> Model | None:
+        return model_rows.model_by_name(self._conn, name)
+
+    def models(self) -> list[Model]:
+        return model_rows.list_models(self._conn)
+
+    def model_version(self, name: str, version: int) -> ModelVersion | None:
+        return model_rows.model_version(self._conn, name, version)
+
+    def model_versions(self, name: str | None = None) -> list[ModelVersion]:
+        """Versions of one model in order, or of every model in insertion order."""
+        if name is None:
+            return model_rows.iter_model_versions(self._conn)
+        return model_rows.model_versions_of(self._conn, name)
+
+    def versions_in_stage(self, name: str, stage: Stage) -> list[ModelVersion]:
+        return model_rows.versions_in_stage(self._conn, name, stage)
 
     # ledger
     def head(self) -> TreeHead | None:
@@ -194,6 +217,26 @@ class Writer(Reader):
     def finish_run(self, run_id: str, status: RunStatus, ended_at: str, content_hash: str) -> bool:
         self._changed = True
         return run_rows.finish_run(self._conn, run_id, status, ended_at, content_hash)
+
+    def add_model(self, model: Model) -> None:
+        self._changed = True
+        try:
+            with self._conn.begin_nested():
+                model_rows.insert_model(self._conn, model)
+        except SAIntegrityError as exc:
+            raise AlreadyExists(f"model {model.name!r} already exists") from exc
+
+    def update_model(self, model: Model) -> None:
+        self._changed = True
+        model_rows.update_model(self._conn, model)
+
+    def add_model_version(self, version: ModelVersion) -> None:
+        self._changed = True
+        try:
+            with self._conn.begin_nested():
+                model_rows.insert_model_version(self._conn, version)
+        except SAIntegrityError as exc:
+            raise AlreadyExists(f"model version {version.ref} already exists") from exc
 
     def record(
         self, type_: EventType, *, subject: str | None, payload: dict[str, Any]

@@ -1,0 +1,319 @@
+"""``steward train``, ``steward tune`` and ``steward model …``: models and their versions."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any
+
+import typer
+
+from steward.cli._common import JSON_OPTION, emit_json, ok, open_app, out, print_table
+from steward.domain import Model, ModelVersion
+from steward.errors import InvalidInput
+
+__all__ = ["model_app", "train", "tune"]
+
+model_app = typer.Typer(
+    help="Inspect registered models and edit their cards.", no_args_is_help=True
+)
+
+
+def model_dict(model: Model) -> dict[str, Any]:
+    return {
+        **model.content(),
+        "latest_version": model.latest_version,
+        "card_hash": model.content_hash,
+    }
+
+
+def model_version_dict(version: ModelVersion) -> dict[str, Any]:
+    return {
+        **version.record(),
+        "ref": version.ref,
+        "stage": version.stage.value,
+        "content_hash": version.content_hash,
+    }
+
+
+@contextmanager
+def _trial_progress(label: str, total: int) -> Iterator[Callable[[Any], None] | None]:
+    """A Rich progress bar over trials, on stderr (stdout stays clean for ``--json``)."""
+    if total < 1:
+        yield None
+        return
+    from rich.console import Console
+    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+
+    with Progress(
+        TextColumn("{task.description}"),
+        BarColumn(),
+        MofNCompleteColumn(),
+        TimeElapsedColumn(),
+        TextColumn("{task.fields[best]}"),
+        console=Console(stderr=True),
+        transient=False,
+    ) as progress:
+        task = progress.add_task(label, total=total, best="")
+
+        def update(trial: Any) -> None:
+            best = f"best validation ROC AUC {trial.best:.4f}" if trial.best is not None else ""
+            progress.update(task, advance=1, best=best)
+
+        yield update
+
+
+def train(
+    dataset: str = typer.Option(..., "--dataset", help="Dataset version to train on (NAME@N)."),
+    name: str = typer.Option(..., "--name", help="The model to register a version of."),
+    template: str = typer.Option(
+        "logistic", "--template", help="Pipeline: logistic, hgb or forest."
+    ),
+    trials: int = typer.Option(0, "--trials", help="Optuna trials to tune with (0: defaults)."),
+    seed: int = typer.Option(0, "--seed", help="Seed of the split, the sampler and the model."),
+    target: str | None = typer.Option(
+        None, "--target", help="Target column (default: the dataset's declared target)."
+    ),
+    use_sensitive: list[str] = typer.Option(
+        [], "--use-sensitive", help="Let this declared sensitive attribute be an input."
+    ),
+    use_pii: list[str] = typer.Option(
+        [], "--use-pii", help="Let this PII-flagged column be an input."
+    ),
+    drop: list[str] = typer.Option([], "--drop", help="Leave this column out of the inputs."),
+    test_size: float = typer.Option(0.2, "--test-size", help="Share of rows held out for test."),
+    validation_size: float = typer.Option(
+        0.2, "--validation-size", help="Share of rows held out for validation (tuning)."
+    ),
+    study: str | None = typer.Option(
+        None, "--study", help="Name of the Optuna study (others join it with `steward tune`)."
+    ),
+    timeout: float | None = typer.Option(
+        None, "--timeout", help="Stop tuning after this many seconds."
+    ),
+    as_json: bool = JSON_OPTION,
+) -> None:
+    """Train a standard pipeline on a dataset version, tune it, register the model version."""
+    from steward.services import TrainingRequest, capture_code, capture_environment
+
+    request = TrainingRequest(
+        dataset=dataset,
+        name=name,
+        template=template,
+        trials=trials,
+        seed=seed,
+        target=target,
+        use_sensitive=tuple(use_sensitive),
+        use_pii=tuple(use_pii),
+        drop=tuple(drop),
+        test_size=test_size,
+        validation_size=validation_size,
+        study=study,
+        timeout=timeout,
+    )
+    with open_app() as (app, actor), _trial_progress(f"tuning {name}", trials) as progress:
+        result = app.training.train(
+            actor,
+            request,
+            code=capture_code(Path.cwd()),
+            environment=capture_environment(),
+            progress=progress,
+        )
+    version = result.version
+    if as_json:
+        emit_json(model_version_dict(version))
+        return
+    ok(f"registered {version.ref} ({version.template}, run {version.run_id})")
+    _print_metrics(version)
+    if version.tuning:
+        t = version.tuning
+        out(
+            f"  tuned: study {t['study']}, {t['trials']} trials ({t['complete']} complete, "
+            f"{t['pruned']} pruned); best trial {t['best_trial']}"
+        )
+    if version.excluded:
+        out("  left out: " + ", ".join(f"{c} ({why})" for c, why in version.excluded.items()))
+
+
+def tune(
+    study: str = typer.Argument(..., help="The study to join (named by `steward train`)."),
+    trials: int = typer.Option(..., "--trials", help="How many trials this worker runs."),
+    timeout: float | None = typer.Option(None, "--timeout", help="Stop after this many seconds."),
+    as_json: bool = JSON_OPTION,
+) -> None:
+    """Join a tuning study from this process or machine: run trials, each a child run."""
+    from steward.services import capture_code, capture_environment
+
+    with open_app() as (app, actor), _trial_progress(f"joining {study}", trials) as progress:
+        result = app.training.join(
+            actor,
+            study,
+            trials,
+            timeout=timeout,
+            code=capture_code(Path.cwd()),
+            environment=capture_environment(),
+            progress=progress,
+        )
+    if as_json:
+        emit_json({"study": result.study, "run": result.run.id, "trials": result.trials})
+        return
+    ok(f"ran {result.trials} trial(s) of study {result.study} (run {result.run.id})")
+
+
+def _print_metrics(version: ModelVersion) -> None:
+    for part in ("validation", "test"):
+        scores = version.metrics.get(part, {})
+        if scores:
+            out(f"  {part}: " + ", ".join(f"{k} {v:.4f}" for k, v in sorted(scores.items())))
+
+
+@model_app.command("list")
+def list_models(as_json: bool = JSON_OPTION) -> None:
+    """Every model with its owner, risk tier and latest version."""
+    with open_app() as (app, actor):
+        models = app.models.list_models(actor)
+    if as_json:
+        emit_json([model_dict(m) for m in models])
+        return
+    from rich.table import Table
+
+    table = Table("model", "latest", "owner", "risk tier", "description")
+    for model in models:
+        table.add_row(
+            model.name,
+            str(model.latest_version),
+            model.owner,
+            model.risk_tier.value,
+            model.description[:60],
+        )
+    print_table(table)
+
+
+@model_app.command("show")
+def show(
+    ref: str = typer.Argument(..., help="NAME@N, NAME@latest, NAME@production or NAME."),
+    as_json: bool = JSON_OPTION,
+) -> None:
+    """A model version: card, signature, metrics, datasets, split, artifact, stage."""
+    with open_app() as (app, actor):
+        version = app.models.get(actor, ref)
+        model = app.models.model(actor, version.name)
+    if as_json:
+        emit_json({**model_version_dict(version), "model": model_dict(model)})
+        return
+    out(f"{version.ref} — stage {version.stage.value}, by {version.created_by}")
+    out(f"  registered {version.created_at}")
+    out(f"  owner {model.owner}, risk tier {model.risk_tier.value}")
+    for label, text in (
+        ("description", model.description),
+        ("intended use", model.intended_use),
+        ("limitations", model.limitations),
+    ):
+        if text:
+            out(f"  {label}: {text}")
+    out(f"  {version.task} classifier ({version.template})")
+    out(f"  artifact {version.artifact} ({version.format})")
+    out(f"  inputs: {', '.join(version.features)}")
+    out(f"  target: {version.target}; classes {version.signature['output']['classes']}")
+    if version.sensitive:
+        used = ", ".join(version.sensitive_features) or "none"
+        out(f"  sensitive attributes: {', '.join(version.sensitive)} (used as inputs: {used})")
+    _print_metrics(version)
+    for item in version.datasets:
+        out(f"  dataset {item['ref']} (fingerprint {item['fingerprint'][:16]}…)")
+    if version.split:
+        sizes = version.split["sizes"]
+        out(
+            f"  split {version.split['id'][:16]}… (seed {version.split['seed']}): "
+            f"{sizes['train']} train / {sizes['validation']} validation / {sizes['test']} test"
+        )
+    out(f"  run {version.run_id}; content hash {version.content_hash}")
+
+
+@model_app.command("lineage")
+def lineage(
+    ref: str = typer.Argument(..., help="NAME@N, NAME@latest or NAME."),
+    as_json: bool = JSON_OPTION,
+) -> None:
+    """Where a version came from: its run and trials, the datasets, the split, the ledger."""
+    with open_app() as (app, actor):
+        document = app.models.lineage(actor, ref)
+    if as_json:
+        emit_json(document)
+        return
+    print_lineage(document)
+
+
+def print_lineage(document: dict[str, Any]) -> None:
+    out(f"{document['model']}  artifact {document['artifact']}")
+    run = document["run"]
+    if run:
+        git = run.get("git") or {}
+        commit = git.get("commit", "no git") if git else "no git"
+        out(
+            f"└─ run {run['id']} ({run['name']}, {run['status']}, by {run['actor']}, "
+            f"commit {commit}, python {run['python']})"
+        )
+        tuning = document.get("tuning")
+        if tuning:
+            out(
+                f"   ├─ study {tuning['study']}: {tuning['trials']} trials, best trial "
+                f"{tuning['best_trial']} (run {tuning['best_run']}), validation ROC AUC "
+                f"{tuning['best_value']:.4f}"
+            )
+    for item in document["datasets"]:
+        fingerprint = item["fingerprint"][:16]
+        out(f"   ├─ dataset {item['ref']} ({item['rows']} rows, fingerprint {fingerprint}…)")
+    split = document["split"]
+    if split:
+        sizes = split["sizes"]
+        out(
+            f"   └─ split {split['id'][:16]}… seed {split['seed']}, stratified: "
+            f"{sizes['train']}/{sizes['validation']}/{sizes['test']} rows"
+        )
+    out("   ledger: " + ", ".join(f"#{e['seq']} {e['type']}" for e in document["ledger"]))
+
+
+@model_app.command("update")
+def update(
+    name: str = typer.Argument(..., help="The model."),
+    risk_tier: str | None = typer.Option(None, "--risk-tier", help="minimal, limited or high."),
+    owner: str | None = typer.Option(None, "--owner", help="The user accountable for it."),
+    description: str | None = typer.Option(None, "--description", help="What it does."),
+    intended_use: str | None = typer.Option(None, "--intended-use", help="What it is for."),
+    limitations: str | None = typer.Option(
+        None, "--limitations", help="Where it must not be used."
+    ),
+    tag: list[str] = typer.Option([], "--tag", help="KEY=VALUE (repeatable)."),
+    untag: list[str] = typer.Option([], "--untag", help="Remove the tag KEY (repeatable)."),
+    as_json: bool = JSON_OPTION,
+) -> None:
+    """Edit a model's card; every change is ledgered."""
+    changes: dict[str, Any] = {
+        key: value
+        for key, value in (
+            ("risk_tier", risk_tier),
+            ("owner", owner),
+            ("description", description),
+            ("intended_use", intended_use),
+            ("limitations", limitations),
+        )
+        if value is not None
+    }
+    tags: dict[str, str | None] = {}
+    for item in tag:
+        key, sep, value = item.partition("=")
+        if not sep or not key:
+            raise InvalidInput(f"--tag {item!r}: use KEY=VALUE")
+        tags[key] = value
+    for key in untag:
+        tags[key] = None
+    if tags:
+        changes["tags"] = tags
+    with open_app() as (app, actor):
+        model = app.models.update(actor, name, changes)
+    if as_json:
+        emit_json(model_dict(model))
+        return
+    ok(f"updated model {name}: {', '.join(sorted(changes))}")

@@ -1,0 +1,34 @@
+"""Model building blocks: standard pipelines, splits, metrics and safe persistence.
+
+Imports scikit-learn; only the code paths that train or load models import this package.
+"""
+
+from steward.ml._frame import InputFrame
+from steward.ml._inputs import MAX_CLASSES, InputPlan, frames, plan_inputs, target_values
+from steward.ml._metrics import PRIMARY_METRIC, classification_metrics
+from steward.ml._persist import TRUSTED_TYPES, dump_pickle, dump_skops, load_pickle, load_skops
+from steward.ml._split import PARTS, SPLIT_FORMAT, check_split_document, make_split
+from steward.ml._templates import TEMPLATES, Template, fit_staged
+
+__all__ = [
+    "MAX_CLASSES",
+    "PARTS",
+    "PRIMARY_METRIC",
+    "SPLIT_FORMAT",
+    "TEMPLATES",
+    "TRUSTED_TYPES",
+    "InputFrame",
+    "InputPlan",
+    "Template",
+    "check_split_document",
+    "classification_metrics",
+    "dump_pickle",
+    "dump_skops",
+    "fit_staged",
+    "frames",
+    "load_pickle",
+    "load_skops",
+    "make_split",
+    "plan_inputs",
+    "target_values",
+]

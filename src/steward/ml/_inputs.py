@@ -1,0 +1,190 @@
+"""Which columns a model takes, and the labels it learns: decided from the dataset version.
+
+Declared sensitive attributes and PII-flagged columns stay out of the inputs unless the
+caller opts each one in by name; datetime columns are left out (the templates do not encode
+them). Every left-out column is recorded with its reason.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+import pyarrow as pa
+import pyarrow.compute as pc
+
+from steward.domain import ColumnType, DatasetVersion
+from steward.errors import InvalidInput
+
+__all__ = ["MAX_CLASSES", "InputPlan", "frames", "plan_inputs", "target_values"]
+
+MAX_CLASSES = 50
+
+
+@dataclass(frozen=True, slots=True)
+class InputPlan:
+    target: str
+    numeric: tuple[str, ...]
+    categorical: tuple[str, ...]
+    excluded: dict[str, str]
+    sensitive: tuple[str, ...]
+    sensitive_features: tuple[str, ...]
+    rows: np.ndarray  # positions of the rows training may use
+    labels: np.ndarray  # the target at those rows
+    classes: list[Any]
+
+    @property
+    def features(self) -> tuple[str, ...]:
+        return (*self.numeric, *self.categorical)
+
+    def signature(self, version: DatasetVersion) -> dict[str, Any]:
+        """Inputs (columns, types, categories) and output of a model trained on this plan."""
+        inputs = []
+        for name in self.features:
+            column = version.schema.column(name)
+            assert column is not None
+            inputs.append(
+                {
+                    "name": name,
+                    "type": column.type.value,
+                    "kind": "numeric" if name in self.numeric else "categorical",
+                    "categories": list(column.categories) if column.categories else None,
+                }
+            )
+        return {
+            "inputs": inputs,
+            "output": {
+                "type": "class",
+                "task": "binary" if len(self.classes) == 2 else "multiclass",
+                "classes": self.classes,
+                "probabilities": True,
+            },
+        }
+
+
+def plan_inputs(
+    version: DatasetVersion,
+    table: pa.Table,
+    *,
+    target: str | None = None,
+    use_sensitive: Sequence[str] = (),
+    use_pii: Sequence[str] = (),
+    drop: Sequence[str] = (),
+) -> InputPlan:
+    """Check the target and choose the input columns; ``InvalidInput`` says what is wrong."""
+    names = version.schema.names
+    target = target or version.target
+    if target is None:
+        raise InvalidInput(f"{version.ref} declares no target column: pass --target COLUMN")
+    if target not in names:
+        raise InvalidInput(f"target column {target!r} is not in {version.ref}")
+    for label, chosen in (("--use-sensitive", use_sensitive), ("--drop", drop)):
+        unknown = [c for c in chosen if c not in names]
+        if unknown:
+            raise InvalidInput(f"{label}: {version.ref} has no column {', '.join(unknown)}")
+    undeclared = [c for c in use_sensitive if c not in version.sensitive]
+    if undeclared:
+        raise InvalidInput(
+            f"--use-sensitive: {', '.join(undeclared)} is not a declared sensitive attribute "
+            f"of {version.ref}"
+        )
+    not_pii = [c for c in use_pii if c not in version.pii_columns]
+    if not_pii:
+        raise InvalidInput(f"--use-pii: {', '.join(not_pii)} is not PII-flagged in {version.ref}")
+
+    excluded: dict[str, str] = {}
+    numeric: list[str] = []
+    categorical: list[str] = []
+    for column in version.schema.columns:
+        name = column.name
+        if name == target:
+            continue
+        if name in drop:
+            excluded[name] = "dropped by the caller"
+        elif name in version.sensitive and name not in use_sensitive:
+            excluded[name] = "declared sensitive attribute"
+        elif name in version.pii_columns and name not in use_pii:
+            excluded[name] = "flagged as PII"
+        elif column.type is ColumnType.DATETIME:
+            excluded[name] = "datetime columns are not model inputs"
+        elif column.type.numeric or column.type is ColumnType.BOOLEAN:
+            numeric.append(name)
+        else:
+            categorical.append(name)
+    if not numeric and not categorical:
+        raise InvalidInput(f"{version.ref} leaves no input column besides the target")
+
+    labels = table.column(target)
+    if labels.null_count:
+        raise InvalidInput(
+            f"target column {target!r} has {labels.null_count} missing value(s): "
+            "fix or drop those rows and register a new version"
+        )
+    if pa.types.is_floating(labels.type) and pc.any(pc.is_nan(labels)).as_py():
+        raise InvalidInput(f"target column {target!r} has NaN values")
+    rows = np.arange(table.num_rows)
+    if version.missing.mode == "drop":
+        complete = np.ones(table.num_rows, dtype=bool)
+        for name in (*numeric, *categorical):
+            complete &= ~np.asarray(table.column(name).is_null().to_numpy(zero_copy_only=False))
+        rows = rows[complete]
+    values = target_values(labels)[rows]
+    classes = np.unique(values)
+    if len(classes) < 2:
+        only = repr(_plain(classes[0])) if len(classes) else "nothing"
+        raise InvalidInput(
+            f"target column {target!r} is constant ({only}): a classifier needs two classes"
+        )
+    if len(classes) > MAX_CLASSES:
+        raise InvalidInput(
+            f"target column {target!r} has {len(classes)} distinct values: the templates "
+            f"classify (at most {MAX_CLASSES} classes); regression is not supported yet"
+        )
+    return InputPlan(
+        target=target,
+        numeric=tuple(numeric),
+        categorical=tuple(categorical),
+        excluded=excluded,
+        sensitive=version.sensitive,
+        sensitive_features=tuple(c for c in version.sensitive if c in use_sensitive),
+        rows=rows,
+        labels=values,
+        classes=[_plain(c) for c in classes],
+    )
+
+
+def frames(
+    table: pa.Table,
+    rows: Sequence[int] | np.ndarray,
+    *,
+    features: Sequence[str],
+    target: str,
+    sensitive: Sequence[str],
+) -> tuple[Any, Any, Any]:
+    """``(X, y, A)`` as pandas for the given rows: model inputs, labels, sensitive attributes.
+
+    Training evaluates, and ``load_split`` hands out, frames made by this one function, so a
+    metric recomputed on ``load_split``'s frames equals the recorded one exactly.
+    """
+    import pandas as pd
+
+    taken = table.take(pa.array(np.asarray(rows, dtype=np.int64)))
+    x = taken.select(list(features)).to_pandas()
+    y = pd.Series(target_values(taken.column(target)), name=target)
+    a = taken.select(list(sensitive)).to_pandas() if sensitive else pd.DataFrame(index=x.index)
+    return x, y, a
+
+
+def target_values(column: pa.ChunkedArray | pa.Array) -> np.ndarray:
+    """The labels as a model learns them: whole-number floats (0.0/1.0) become integers."""
+    values = np.asarray(column.to_numpy(zero_copy_only=False))
+    if values.dtype.kind == "f" and np.all(np.mod(values, 1) == 0):
+        return values.astype(np.int64)
+    return values
+
+
+def _plain(value: Any) -> Any:
+    """A numpy scalar as the Python value JSON can hold."""
+    return value.item() if isinstance(value, np.generic) else value

@@ -1,0 +1,450 @@
+"""The model registry: model cards, immutable versions, verified loading, lineage."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from collections.abc import Sequence
+from dataclasses import replace
+from typing import Any
+
+from steward.artifacts import ArtifactStore
+from steward.domain import (
+    CARD_FIELDS,
+    Actor,
+    EventType,
+    Model,
+    ModelVersion,
+    Permission,
+    Ref,
+    RiskTier,
+    Stage,
+    validate_name,
+)
+from steward.errors import AlreadyExists, InvalidInput, NotFound, Refused
+from steward.services._access import require
+from steward.services._datasets import DatasetService
+from steward.services._records import content_hash
+from steward.store import Reader, Store
+from steward.types import utc_iso
+
+__all__ = ["DEFAULT_RISK_TIER", "ModelService"]
+
+# A new model's tier until its owner classifies it (``steward model update --risk-tier``).
+DEFAULT_RISK_TIER = RiskTier.LIMITED
+_REGISTER_ATTEMPTS = 5
+
+
+class ModelService:
+    def __init__(self, store: Store, artifacts: ArtifactStore, datasets: DatasetService) -> None:
+        self._store = store
+        self._artifacts = artifacts
+        self._datasets = datasets
+
+    # --- reading ---------------------------------------------------------------------------
+
+    def list_models(self, actor: Actor) -> list[Model]:
+        require(actor, Permission.MODEL_READ, "read models")
+        with self._store.read() as reader:
+            return reader.models()
+
+    def model(self, actor: Actor, name: str) -> Model:
+        require(actor, Permission.MODEL_READ, "read models")
+        with self._store.read() as reader:
+            model = reader.model(name)
+        if model is None:
+            raise NotFound(f"no model named {name!r}")
+        return model
+
+    def versions(self, actor: Actor, name: str) -> list[ModelVersion]:
+        self.model(actor, name)
+        with self._store.read() as reader:
+            return reader.model_versions(name)
+
+    def get(self, actor: Actor, ref: str) -> ModelVersion:
+        """The version ``ref`` names: ``NAME@N``, ``NAME@latest``, ``NAME@<stage>``, ``NAME``."""
+        require(actor, Permission.MODEL_READ, "read models")
+        with self._store.read() as reader:
+            return resolve_model(reader, ref)
+
+    # --- writing ---------------------------------------------------------------------------
+
+    def register(
+        self,
+        actor: Actor,
+        draft: ModelVersion,
+        model_bytes: bytes,
+        *,
+        card: dict[str, Any] | None = None,
+    ) -> ModelVersion:
+        """Store the model file and record the next version of ``draft.name``.
+
+        ``draft`` carries everything but the number, the artifact key and the hash. The model
+        (and its card, from ``card``) is created on its first version. Nothing is left behind
+        when registration fails: the file is removed unless another record already used it.
+        """
+        require(actor, Permission.MODEL_WRITE, "register models")
+        try:
+            validate_name("model", draft.name)
+        except ValueError as exc:
+            raise InvalidInput(str(exc)) from None
+        key = f"sha256:{hashlib.sha256(model_bytes).hexdigest()}"
+        existed = self._artifacts.exists(key)
+        self._artifacts.put_bytes(model_bytes)
+        try:
+            for attempt in range(_REGISTER_ATTEMPTS):
+                try:
+                    return self._record_version(actor, replace(draft, artifact=key), card)
+                except AlreadyExists:  # another process took the number: take the next one
+                    if attempt == _REGISTER_ATTEMPTS - 1:
+                        raise
+            raise AssertionError("unreachable")
+        except BaseException:
+            if not existed:
+                self._artifacts.delete(key)
+            raise
+
+    def register_estimator(
+        self,
+        actor: Actor,
+        estimator: Any,
+        *,
+        name: str,
+        features: Sequence[str] | None = None,
+        dataset: str | None = None,
+        run_id: str | None = None,
+        trust_pickle: bool = False,
+    ) -> ModelVersion:
+        """Register a model fitted outside ``steward train`` (no recorded split).
+
+        Saved with skops and checked to load with the trusted list; ``trust_pickle=True``
+        stores a pickle instead, and the registration event records that format.
+        """
+        from steward.ml import dump_pickle, dump_skops, load_skops
+
+        require(actor, Permission.MODEL_WRITE, "register models")
+        if not hasattr(estimator, "predict"):
+            raise InvalidInput(f"a {type(estimator).__name__} has no predict method")
+        if trust_pickle:
+            data, fmt = dump_pickle(estimator), "pickle"
+        else:
+            data, fmt = dump_skops(estimator), "skops"
+            try:
+                load_skops(data)
+            except Refused as exc:
+                raise InvalidInput(
+                    f"{exc.message}; register it with the explicit pickle trust flag instead"
+                ) from None
+        names = list(features or getattr(estimator, "feature_names_in_", []))
+        classes = [_plain(c) for c in getattr(estimator, "classes_", [])]
+        datasets: tuple[dict[str, Any], ...] = ()
+        if dataset is not None:
+            found = self._datasets.get(actor, dataset)
+            datasets = ({"ref": found.ref, "fingerprint": found.fingerprint, "role": "training"},)
+        task = "binary" if len(classes) == 2 else "multiclass" if classes else "unknown"
+        draft = ModelVersion(
+            name=name,
+            version=0,
+            run_id=run_id,
+            artifact="",
+            format=fmt,
+            task=task,
+            template=None,
+            params={},
+            signature={
+                "inputs": [
+                    {"name": n, "type": None, "kind": None, "categories": None} for n in names
+                ],
+                "output": {
+                    "type": "class",
+                    "task": task,
+                    "classes": classes,
+                    "probabilities": hasattr(estimator, "predict_proba"),
+                },
+            },
+            metrics={},
+            datasets=datasets,
+            split=None,
+            features=tuple(names),
+            target=None,
+            sensitive=(),
+            sensitive_features=(),
+            excluded={},
+            tuning=None,
+            created_at="",
+            created_by="",
+        )
+        return self.register(actor, draft, data)
+
+    def _record_version(
+        self, actor: Actor, draft: ModelVersion, card: dict[str, Any] | None
+    ) -> ModelVersion:
+        with self._store.write(actor.name) as tx:
+            now = utc_iso(tx.now)
+            model = tx.model(draft.name)
+            created: Model | None = None
+            if model is None:
+                created = _sealed_card(_new_card(draft.name, actor.name, now, card or {}, tx), now)
+                tx.add_model(created)
+                number = 1
+            else:
+                number = model.latest_version + 1
+            version = replace(
+                draft,
+                version=number,
+                created_at=now,
+                created_by=actor.name,
+                stage=Stage.NONE,
+            )
+            version = replace(version, content_hash=content_hash(version.record()))
+            tx.add_model_version(version)
+            tx.record(
+                EventType.MODEL_REGISTERED,
+                subject=version.subject,
+                payload={
+                    "model": version.name,
+                    "version": version.version,
+                    "artifact": version.artifact,
+                    "format": version.format,
+                    "run": version.run_id,
+                    "datasets": list(version.datasets),
+                    "split": version.split["id"] if version.split else None,
+                    "content_hash": version.content_hash,
+                    "card_hash": created.content_hash if created else None,
+                },
+            )
+        return version
+
+    def update(self, actor: Actor, name: str, changes: dict[str, Any]) -> Model:
+        """Edit the model card; the ledger records the changed fields and the new card's hash."""
+        require(actor, Permission.MODEL_WRITE, "edit model cards")
+        unknown = set(changes) - set(CARD_FIELDS)
+        if unknown:
+            raise InvalidInput(f"unknown model field(s) {', '.join(sorted(unknown))}")
+        if not changes:
+            raise InvalidInput("nothing to change: give at least one field")
+        with self._store.write(actor.name) as tx:
+            model = tx.model(name)
+            if model is None:
+                raise NotFound(f"no model named {name!r}")
+            fields = _checked_card(changes, tx, base=model.tags)
+            updated = _sealed_card(replace(model, **fields), utc_iso(tx.now))
+            tx.update_model(updated)
+            tx.record(
+                EventType.MODEL_UPDATED,
+                subject=f"model:{name}",
+                payload={
+                    "model": name,
+                    "changes": {k: _plain(v) for k, v in fields.items()},
+                    "card_hash": updated.content_hash,
+                },
+            )
+        return updated
+
+    # --- loading ---------------------------------------------------------------------------
+
+    def load(
+        self, actor: Actor, ref: str, *, trust_pickle: bool = False
+    ) -> tuple[ModelVersion, Any]:
+        """The version and its fitted estimator, after checking the file's sha256.
+
+        skops files load with Steward's reviewed list of trusted types only. A pickled
+        version loads only with ``trust_pickle=True``, and that trust is ledgered first.
+        """
+        version = self.get(actor, ref)
+        data = self._artifacts.get_bytes(version.artifact)  # refuses a hash mismatch
+        from steward.ml import load_pickle, load_skops
+
+        if version.format == "skops":
+            return version, load_skops(data)
+        if version.format != "pickle":
+            raise InvalidInput(f"{version.ref} is stored as {version.format!r}, unknown here")
+        if not trust_pickle:
+            raise Refused(
+                f"{version.ref} is stored as a pickle, which runs code when loaded: pass "
+                "trust_pickle=True if you trust its author (the ledger records that you did)"
+            )
+        with self._store.write(actor.name) as tx:
+            tx.record(
+                EventType.MODEL_UNSAFE_LOAD,
+                subject=version.subject,
+                payload={"model": version.name, "version": version.version, "format": "pickle"},
+            )
+        return version, load_pickle(data)
+
+    def load_split(self, actor: Actor, ref: str, part: str) -> tuple[Any, Any, Any]:
+        """``(X, y, A)`` for the rows of ``part`` the version was split into (pandas)."""
+        from steward.ml import PARTS, check_split_document, frames
+
+        if part not in PARTS:
+            raise InvalidInput(f"unknown split part {part!r}: use {', '.join(PARTS)}")
+        version = self.get(actor, ref)
+        if version.split is None or version.target is None:
+            raise InvalidInput(f"{version.ref} has no recorded split")
+        dataset, table = self._datasets.load_version(actor, version.split["dataset"]["ref"])
+        document = check_split_document(
+            json.loads(self._artifacts.get_bytes(version.split["artifact"])), dataset.fingerprint
+        )
+        return frames(
+            table,
+            document[part],
+            features=version.features,
+            target=version.target,
+            sensitive=version.sensitive,
+        )
+
+    def lineage(self, actor: Actor, ref: str) -> dict[str, Any]:
+        """Version → run (and its trials) → datasets → split, with the ledger entries."""
+        require(actor, Permission.RUN_READ, "read runs")
+        with self._store.read() as reader:
+            version = resolve_model(reader, ref)
+            run = reader.run(version.run_id) if version.run_id else None
+            trials = reader.runs(parent_id=run.id, limit=None) if run else []
+            datasets = []
+            for item in version.datasets:
+                parsed = Ref.parse(item["ref"])
+                found = reader.dataset_version(parsed.name, parsed.version or 0)
+                datasets.append(
+                    {
+                        "ref": item["ref"],
+                        "fingerprint": item["fingerprint"],
+                        "rows": found.rows if found else None,
+                        "content_hash": found.content_hash if found else None,
+                        "source": found.source if found else None,
+                    }
+                )
+            events = [
+                {"seq": e.seq, "type": e.type, "subject": e.subject, "ts": e.ts}
+                for e in reader.events_of_types(
+                    EventType.MODEL_REGISTERED.value,
+                    EventType.RUN_FINISHED.value,
+                    EventType.DATASET_REGISTERED.value,
+                )
+                if e.subject in _subjects(version, run.id if run else None)
+            ]
+        document: dict[str, Any] = {
+            "model": version.ref,
+            "artifact": version.artifact,
+            "format": version.format,
+            "content_hash": version.content_hash,
+            "created_by": version.created_by,
+            "created_at": version.created_at,
+            "run": None,
+            "tuning": version.tuning,
+            "datasets": datasets,
+            "split": version.split,
+            "ledger": events,
+        }
+        if run is not None:
+            document["run"] = {
+                "id": run.id,
+                "name": run.name,
+                "status": run.status.value,
+                "actor": run.actor,
+                "git": run.code.get("git"),
+                "python": run.environment.get("python"),
+                "content_hash": run.content_hash,
+                "trials": len(trials),
+            }
+        return document
+
+
+def _subjects(version: ModelVersion, run_id: str | None) -> set[str]:
+    subjects = {
+        version.subject,
+        f"dataset:{version.split['dataset']['ref']}" if version.split else "",
+    }
+    subjects |= {f"dataset:{d['ref']}" for d in version.datasets}
+    if run_id:
+        subjects.add(f"run:{run_id}")
+    return subjects
+
+
+def resolve_model(reader: Reader, ref: str) -> ModelVersion:
+    try:
+        parsed = Ref.parse(ref)
+    except ValueError as exc:
+        raise InvalidInput(str(exc)) from None
+    model = reader.model(parsed.name)
+    if model is None:
+        raise NotFound(f"no model named {parsed.name!r}")
+    if parsed.version is not None or parsed.alias == "latest":
+        number = parsed.version or model.latest_version
+        version = reader.model_version(parsed.name, number)
+        if version is None:
+            raise NotFound(
+                f"model {parsed.name!r} has no version {number} (latest is {model.latest_version})"
+            )
+        return version
+    try:
+        stage = Stage(parsed.alias or "")
+    except ValueError:
+        raise InvalidInput(
+            f"unknown stage {parsed.alias!r} in {ref!r}: use NAME@N, NAME@latest or "
+            f"NAME@{'|'.join(s.value for s in Stage if s is not Stage.NONE)}"
+        ) from None
+    found = reader.versions_in_stage(parsed.name, stage)
+    if not found:
+        raise NotFound(f"model {parsed.name!r} has no version in {stage.value}")
+    return found[-1]
+
+
+def _new_card(name: str, author: str, now: str, card: dict[str, Any], reader: Reader) -> Model:
+    fields = _checked_card(card, reader, base={})
+    base = Model(
+        name=name,
+        owner=author,
+        risk_tier=DEFAULT_RISK_TIER,
+        description="",
+        intended_use="",
+        limitations="",
+        tags={},
+        created_at=now,
+        created_by=author,
+        updated_at=now,
+    )
+    return replace(base, **fields)
+
+
+def _checked_card(
+    changes: dict[str, Any], reader: Reader, *, base: dict[str, str]
+) -> dict[str, Any]:
+    fields: dict[str, Any] = {}
+    for key, value in changes.items():
+        if key == "risk_tier":
+            try:
+                fields[key] = RiskTier(value)
+            except ValueError:
+                raise InvalidInput(
+                    f"unknown risk tier {value!r}: use {', '.join(t.value for t in RiskTier)}"
+                ) from None
+        elif key == "owner":
+            if reader.user(str(value)) is None:
+                raise InvalidInput(f"owner {value!r} is not a Steward user")
+            fields[key] = str(value)
+        elif key == "tags":
+            tags = dict(base)
+            for tag, tag_value in dict(value).items():
+                if not isinstance(tag, str) or not tag:
+                    raise InvalidInput(f"invalid tag name {tag!r}")
+                if tag_value is None:
+                    tags.pop(tag, None)
+                else:
+                    tags[tag] = str(tag_value)
+            fields[key] = tags
+        else:
+            fields[key] = str(value)
+    return fields
+
+
+def _sealed_card(model: Model, now: str) -> Model:
+    touched = replace(model, updated_at=now)
+    return replace(touched, content_hash=content_hash(touched.content()))
+
+
+def _plain(value: Any) -> Any:
+    """A value as JSON holds it (enum members by value, numpy scalars as Python numbers)."""
+    if isinstance(value, RiskTier):
+        return value.value
+    item = getattr(value, "item", None)
+    return item() if callable(item) else value

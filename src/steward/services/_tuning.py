@@ -1,0 +1,196 @@
+"""Optuna studies kept in Steward's own database, each trial recorded as a child run.
+
+The study lives in Optuna's RDB storage on the store's URL, so a worker in another process
+or on another machine joins it with ``steward tune STUDY`` and its trials count too. Trials
+report the validation score after each warm-start stage; the median rule prunes poor ones.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+from steward.domain import Actor, RunStatus
+from steward.errors import InvalidInput, NotFound
+from steward.services._runs import RunService
+
+__all__ = ["STUDY_ATTR", "Objective", "TrialUpdate", "create_study", "load_study", "storage"]
+
+# The study's user attribute holding what a worker needs to rebuild the objective.
+STUDY_ATTR = "steward"
+TRIAL_RUN_ATTR = "steward_run"
+
+
+@dataclass(frozen=True, slots=True)
+class TrialUpdate:
+    """One finished trial, for progress displays."""
+
+    done: int
+    total: int | None
+    number: int
+    state: str
+    value: float | None
+    best: float | None
+
+
+def storage(database_url: str) -> Any:
+    """Optuna's RDB storage on the store's database (its tables sit beside Steward's)."""
+    import optuna
+
+    optuna.logging.set_verbosity(optuna.logging.WARNING)
+    kwargs: dict[str, Any] = (
+        {"connect_args": {"timeout": 60}}
+        if database_url.startswith("sqlite")
+        else {"pool_pre_ping": True}
+    )
+    return optuna.storages.RDBStorage(database_url, engine_kwargs=kwargs)
+
+
+def create_study(database_url: str, name: str, seed: int, config: dict[str, Any]) -> Any:
+    import optuna
+
+    try:
+        study = optuna.create_study(
+            study_name=name,
+            storage=storage(database_url),
+            direction="maximize",
+            sampler=optuna.samplers.TPESampler(seed=seed),
+            pruner=optuna.pruners.MedianPruner(n_startup_trials=5),
+        )
+    except optuna.exceptions.DuplicatedStudyError:
+        raise InvalidInput(
+            f"study {name!r} already exists: join it with `steward tune {name}`, or choose "
+            "another --study name"
+        ) from None
+    study.set_user_attr(STUDY_ATTR, config)
+    return study
+
+
+def study_exists(database_url: str, name: str) -> bool:
+    import optuna
+
+    summaries = optuna.study.get_all_study_names(storage=storage(database_url))
+    return name in summaries
+
+
+def load_study(database_url: str, name: str) -> tuple[Any, dict[str, Any]]:
+    """A study created by ``steward train`` and the configuration it was created with."""
+    import optuna
+
+    try:
+        study = optuna.load_study(
+            study_name=name,
+            storage=storage(database_url),
+            sampler=optuna.samplers.TPESampler(),
+            pruner=optuna.pruners.MedianPruner(n_startup_trials=5),
+        )
+    except KeyError:
+        raise NotFound(f"no study named {name!r}") from None
+    config = study.user_attrs.get(STUDY_ATTR)
+    if not isinstance(config, dict):
+        raise InvalidInput(f"study {name!r} was not created by `steward train`")
+    return study, config
+
+
+class Objective:
+    """One trial: a child run of ``parent_id`` holding the trial's parameters and scores."""
+
+    def __init__(
+        self,
+        *,
+        runs: RunService,
+        actor: Actor,
+        parent_id: str,
+        study: str,
+        template: Any,
+        fit: Callable[[dict[str, Any], Callable[[int, float], None]], float],
+        last_stage: int,
+        code: dict[str, Any],
+        environment: dict[str, Any],
+    ) -> None:
+        self._runs = runs
+        self._actor = actor
+        self._parent_id = parent_id
+        self._study = study
+        self._template = template
+        self._fit = fit
+        self._last_stage = last_stage
+        self._code = code
+        self._environment = environment
+
+    def __call__(self, trial: Any) -> float:
+        import optuna
+
+        params = self._template.suggest(trial)
+        child = self._runs.start(
+            self._actor,
+            f"trial {trial.number}",
+            parent_id=self._parent_id,
+            params={**params, "study": self._study, "trial": trial.number},
+            code=self._code,
+            environment=self._environment,
+        )
+        trial.set_user_attr(TRIAL_RUN_ATTR, child.id)
+        state, status = "failed", RunStatus.FAILED
+
+        def report(step: int, score: float) -> None:
+            trial.report(score, step)
+            self._runs.log_metrics(self._actor, child.id, [("validation_roc_auc", score, step)])
+            if step < self._last_stage and trial.should_prune():
+                raise optuna.TrialPruned(f"pruned after stage {step}")
+
+        try:
+            value = self._fit(params, report)
+            state, status = "complete", RunStatus.FINISHED
+            return value
+        except optuna.TrialPruned:
+            state, status = "pruned", RunStatus.FINISHED
+            raise
+        finally:
+            self._runs.set_tags(self._actor, child.id, {"optuna.state": state})
+            self._runs.finish(self._actor, child.id, status)
+
+
+def progress_callback(
+    update: Callable[[TrialUpdate], None], total: int | None
+) -> Callable[[Any, Any], None]:
+    """An Optuna callback turning finished trials into ``TrialUpdate`` calls."""
+    done = 0
+
+    def callback(study: Any, trial: Any) -> None:
+        nonlocal done
+        done += 1
+        try:
+            best: float | None = float(study.best_value)
+        except ValueError:
+            best = None
+        value = trial.value if trial.value is not None else None
+        update(TrialUpdate(done, total, trial.number, trial.state.name.lower(), value, best))
+
+    return callback
+
+
+def tuning_summary(study: Any, seed: int | None) -> dict[str, Any]:
+    """What the model version records about the study that chose its parameters."""
+    import optuna
+
+    trials = study.get_trials(deepcopy=False)
+    states = [t.state for t in trials]
+    best = study.best_trial
+    return {
+        "study": study.study_name,
+        "metric": "validation roc_auc",
+        "direction": "maximize",
+        "trials": len(trials),
+        "complete": states.count(optuna.trial.TrialState.COMPLETE),
+        "pruned": states.count(optuna.trial.TrialState.PRUNED),
+        "failed": states.count(optuna.trial.TrialState.FAIL),
+        "best_trial": best.number,
+        "best_value": float(best.value),
+        "best_run": best.user_attrs.get(TRIAL_RUN_ATTR),
+        "best_params": dict(best.params),
+        "sampler": f"TPESampler(seed={seed})",
+        "pruner": "MedianPruner(n_startup_trials=5)",
+        "optuna": optuna.__version__,
+    }
