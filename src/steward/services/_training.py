@@ -10,6 +10,7 @@ from __future__ import annotations
 import hashlib
 import uuid
 from collections.abc import Callable
+from contextlib import ExitStack
 from dataclasses import dataclass, field, replace
 from typing import Any
 
@@ -149,13 +150,48 @@ class TrainingService:
             "fractions": split["fractions"],
             "sizes": {part: len(split[part]) for part in ("train", "validation", "test")},
         }
-        study = None
-        if request.trials:
-            from steward.services._tuning import create_study
+        with ExitStack() as stack:
+            return self._train(
+                actor,
+                request,
+                template,
+                version,
+                plan,
+                split,
+                split_bytes,
+                split_record,
+                data,
+                code,
+                environment,
+                progress,
+                stack,
+            )
 
+    def _train(
+        self,
+        actor: Actor,
+        request: TrainingRequest,
+        template: Any,
+        version: DatasetVersion,
+        plan: Any,
+        split: dict[str, Any],
+        split_bytes: bytes,
+        split_record: dict[str, Any],
+        data: _Data,
+        code: dict[str, Any] | None,
+        environment: dict[str, Any] | None,
+        progress: Callable[[TrialUpdate], None] | None,
+        stack: ExitStack,
+    ) -> TrainingResult:
+        study = None
+        dataset = split_record["dataset"]
+        if request.trials:
+            from steward.services._tuning import create_study, storage
+
+            rdb = stack.enter_context(storage(self._database_url))
             study_name = request.study or f"{request.name}-{uuid.uuid4().hex[:8]}"
             study = create_study(
-                self._database_url,
+                rdb,
                 study_name,
                 request.seed,
                 {
@@ -241,9 +277,18 @@ class TrainingService:
         from steward.services._tuning import tuning_summary
 
         self._optimize(
-            actor, study, run_id, template_name, request.seed, data, request.trials,
-            request.timeout, code, environment, progress,
-        )  # fmt: skip
+            actor,
+            study,
+            run_id,
+            template_name,
+            request.seed,
+            data,
+            request.trials,
+            request.timeout,
+            code,
+            environment,
+            progress,
+        )
         summary = tuning_summary(study, request.seed)
         return dict(summary["best_params"]), summary
 
@@ -331,15 +376,32 @@ class TrainingService:
         progress: Callable[[TrialUpdate], None] | None = None,
     ) -> TuningResult:
         """Run ``trials`` more trials of an existing study from this process (a worker)."""
-        import json
 
-        from steward.ml import check_split_document, frames
-        from steward.services._tuning import load_study
+        from steward.services._tuning import load_study, storage
 
         require(actor, Permission.RUN_WRITE, "run trials")
         if trials < 1:
             raise InvalidInput("--trials must be at least 1")
-        study, config = load_study(self._database_url, study_name)
+        with storage(self._database_url) as rdb:
+            study, config = load_study(rdb, study_name)
+            return self._join(actor, study, config, trials, timeout, code, environment, progress)
+
+    def _join(
+        self,
+        actor: Actor,
+        study: Any,
+        config: dict[str, Any],
+        trials: int,
+        timeout: float | None,
+        code: dict[str, Any] | None,
+        environment: dict[str, Any] | None,
+        progress: Callable[[TrialUpdate], None] | None,
+    ) -> TuningResult:
+        import json
+
+        from steward.ml import check_split_document, frames
+
+        study_name = study.study_name
         version, table = self._datasets.load_version(actor, config["dataset"]["ref"])
         split = check_split_document(
             json.loads(self._artifacts.get_bytes(config["split"]["artifact"])),
@@ -371,9 +433,18 @@ class TrainingService:
         try:
             self._runs.use_dataset(actor, run.id, version.ref, version.fingerprint)
             self._optimize(
-                actor, study, run.id, config["template"], int(config["seed"]), data, trials,
-                timeout, code, environment, progress,
-            )  # fmt: skip
+                actor,
+                study,
+                run.id,
+                config["template"],
+                int(config["seed"]),
+                data,
+                trials,
+                timeout,
+                code,
+                environment,
+                progress,
+            )
             run = self._runs.finish(actor, run.id)
         except BaseException:
             self._runs.finish(actor, run.id, RunStatus.FAILED)

@@ -7,7 +7,8 @@ report the validation score after each warm-start stage; the median rule prunes 
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import Any
 
@@ -34,8 +35,10 @@ class TrialUpdate:
     best: float | None
 
 
-def storage(database_url: str) -> Any:
-    """Optuna's RDB storage on the store's database (its tables sit beside Steward's)."""
+@contextmanager
+def storage(database_url: str) -> Iterator[Any]:
+    """Optuna's RDB storage on the store's database (its tables sit beside Steward's); its
+    connections are closed when the block ends."""
     import optuna
 
     optuna.logging.set_verbosity(optuna.logging.WARNING)
@@ -44,16 +47,21 @@ def storage(database_url: str) -> Any:
         if database_url.startswith("sqlite")
         else {"pool_pre_ping": True}
     )
-    return optuna.storages.RDBStorage(database_url, engine_kwargs=kwargs)
+    rdb = optuna.storages.RDBStorage(database_url, engine_kwargs=kwargs)
+    try:
+        yield rdb
+    finally:
+        rdb.remove_session()
+        rdb.engine.dispose()
 
 
-def create_study(database_url: str, name: str, seed: int, config: dict[str, Any]) -> Any:
+def create_study(rdb: Any, name: str, seed: int, config: dict[str, Any]) -> Any:
     import optuna
 
     try:
         study = optuna.create_study(
             study_name=name,
-            storage=storage(database_url),
+            storage=rdb,
             direction="maximize",
             sampler=optuna.samplers.TPESampler(seed=seed),
             pruner=optuna.pruners.MedianPruner(n_startup_trials=5),
@@ -67,21 +75,14 @@ def create_study(database_url: str, name: str, seed: int, config: dict[str, Any]
     return study
 
 
-def study_exists(database_url: str, name: str) -> bool:
-    import optuna
-
-    summaries = optuna.study.get_all_study_names(storage=storage(database_url))
-    return name in summaries
-
-
-def load_study(database_url: str, name: str) -> tuple[Any, dict[str, Any]]:
+def load_study(rdb: Any, name: str) -> tuple[Any, dict[str, Any]]:
     """A study created by ``steward train`` and the configuration it was created with."""
     import optuna
 
     try:
         study = optuna.load_study(
             study_name=name,
-            storage=storage(database_url),
+            storage=rdb,
             sampler=optuna.samplers.TPESampler(),
             pruner=optuna.pruners.MedianPruner(n_startup_trials=5),
         )
