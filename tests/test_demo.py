@@ -23,5 +23,10 @@ def test_demo_walks_through_and_ends_with_the_ledger_verified(tmp_path: Path) ->
     assert "PII columns marked on applicant-contacts@1: contact_email, phone, card_on_file" in text
     assert "column 'emp' of the contract is missing" in text
     assert "column 'race' has 1 new category: 'asian'" in text
+    assert "loan-approval@1 registered: " in text
+    assert "kept out of the model's inputs: race (declared sensitive attribute), sex" in text
+    assert "study loan-approval-" in text and "20 trial runs" in text
+    assert "split " in text and "model.registered model:loan-approval@1" in text
+    assert "reproduced exactly" in text
     assert "✓ ledger verified" in text.split("Final check")[1]
     assert (tmp_path / "demo" / "home" / "steward.json").exists()

@@ -21,6 +21,7 @@ from steward.demo._data_steps import (
     step_register,
     step_revalidate,
 )
+from steward.demo._model_steps import step_lineage, step_tune
 from steward.domain import Actor
 from steward.errors import AuthenticationError, PermissionDenied
 from steward.ledger import Verification
@@ -52,6 +53,7 @@ class DemoContext:
     admin: Actor
     actors: dict[str, Actor] = field(default_factory=dict)
     tokens: dict[str, str] = field(default_factory=dict)
+    models: dict[str, str] = field(default_factory=dict)
     verification: Verification | None = None
 
 
@@ -237,6 +239,8 @@ STEPS: list[Step] = [
     Step("Personal data is found and marked", step_contacts),
     Step("A new version is validated against the contract", step_revalidate),
     Step("A datasheet documents the data", step_datasheet),
+    Step("Tuning a model: every trial a recorded run", step_tune),
+    Step("The registered model, its lineage, reloaded exactly", step_lineage),
     Step("The audit ledger", step_ledger),
     Step("Verification and inclusion proofs", step_verify),
     Step("Export and offline verification", step_export),

@@ -341,7 +341,12 @@ class TrainingService:
             environment=environment,
         )
         callbacks = [progress_callback(progress, trials)] if progress else []
-        study.optimize(objective, n_trials=trials, timeout=timeout, callbacks=callbacks)
+        # One thread per trial: a study runs in parallel by adding workers (`steward tune`),
+        # and several workers' OpenMP pools on the same cores spin against each other.
+        from threadpoolctl import threadpool_limits
+
+        with threadpool_limits(limits=1):
+            study.optimize(objective, n_trials=trials, timeout=timeout, callbacks=callbacks)
 
     def _fit_final(
         self, template_name: str, params: dict[str, Any], seed: int, data: _Data, plan: Any
