@@ -214,18 +214,19 @@ def test_two_processes_run_trials_of_one_study_at_once(
 
     import optuna
 
-    storage = optuna.storages.RDBStorage(db_url)
-    trials = optuna.load_study(study_name="shared", storage=storage).get_trials()
-    storage.remove_session()
-    storage.engine.dispose()
-    assert len(trials) == 2 + 3 + 3
-    assert len({t.number for t in trials}) == 8
+    from steward.services._journal import journal_storage
+
     with Application.open(Settings(home=tmp_path / "home", db_url=db_url)) as app:
         actor = app.authenticate(added["token"])
+        study = optuna.load_study(study_name="shared", storage=journal_storage(app.store, "shared"))
+        trials = study.get_trials()
+        assert len(trials) == 2 + 3 + 3
+        assert len({t.number for t in trials}) == 8
+        assert all(t.state.name in ("COMPLETE", "PRUNED") for t in trials)
         for run_id in runs:  # each worker's trials are child runs of its own run
             children = app.runs.list_runs(actor, parent_id=run_id, limit=None)
             assert len(children) == 3
-        recorded = {t.user_attrs["steward_run"] for t in trials}
-        all_runs = {r.id for r in app.runs.list_runs(actor, limit=None)}
-        assert recorded <= all_runs
+        for trial in trials:  # every trial of every process is a recorded run
+            (recorded,) = app.runs.named(actor, f"shared trial {trial.number}")
+            assert recorded.params["trial"] == trial.number
         assert app.audit.verify(actor).ok

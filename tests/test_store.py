@@ -10,7 +10,7 @@ from alembic.autogenerate import compare_metadata
 from alembic.config import Config
 from alembic.migration import MigrationContext
 from alembic.script import ScriptDirectory
-from sqlalchemy import inspect, select, text, update
+from sqlalchemy import select, text, update
 from sqlalchemy.exc import DBAPIError
 
 from conftest import StepClock
@@ -19,7 +19,7 @@ from steward.errors import AlreadyExists, InternalError, InvalidInput, SchemaOut
 from steward.ledger import Signer, generate_key_file
 from steward.store import KNOWN_REVISIONS, SCHEMA_HEAD, Store, make_engine, migrate
 from steward.store import _engine as engine_module
-from steward.store._schema import VERSION_TABLE, ledger_events, metadata
+from steward.store._schema import ledger_events, metadata
 
 
 @pytest.fixture
@@ -50,8 +50,7 @@ def test_schema_head_constant_matches_the_migration_scripts() -> None:
 
 def test_migrated_database_matches_the_table_definitions(store: Store) -> None:
     with store.engine.connect() as conn:
-        context = MigrationContext.configure(conn, opts={"version_table": VERSION_TABLE})
-        diff = compare_metadata(context, metadata)
+        diff = compare_metadata(MigrationContext.configure(conn), metadata)
     assert diff == []
 
 
@@ -73,52 +72,9 @@ def test_opening_an_older_schema_names_db_upgrade_and_changes_nothing(
 
 def test_opening_a_newer_schema_says_to_upgrade_steward(store: Store, db_url: str) -> None:
     with store.engine.begin() as conn:
-        conn.execute(text(f"UPDATE {VERSION_TABLE} SET version_num = '0999_from_the_future'"))  # noqa: S608
+        conn.execute(text("UPDATE alembic_version SET version_num = '0999_from_the_future'"))
     with pytest.raises(SchemaOutOfDate, match="upgrade Steward"):
         Store.open(db_url)
-
-
-def test_a_store_of_the_first_releases_moves_its_revision_to_stewards_own_table(
-    db_url: str,
-) -> None:
-    # The first releases kept the revision in Alembic's default table, which Optuna also uses
-    # when its studies share the database; upgrading moves it and keeps every row.
-    engine = make_engine(db_url)
-    migrate(engine, "0003_runs")
-    with engine.begin() as conn:
-        conn.execute(text(f"ALTER TABLE {VERSION_TABLE} RENAME TO alembic_version"))
-        if conn.dialect.name == "postgresql":  # as Alembic named it there
-            conn.execute(
-                text(
-                    f"ALTER TABLE alembic_version RENAME CONSTRAINT {VERSION_TABLE}_pkc "
-                    "TO alembic_version_pkc"
-                )
-            )
-    assert engine_module.current_revision(engine) == "0003_runs"
-    with pytest.raises(SchemaOutOfDate, match="steward db upgrade"):
-        Store.open(db_url)
-    migrate(engine)
-    assert engine_module.current_revision(engine) == SCHEMA_HEAD
-    assert not inspect(engine).has_table("alembic_version")
-    engine.dispose()
-
-
-def test_optunas_tables_live_beside_stewards_without_touching_its_revision(db_url: str) -> None:
-    import optuna
-
-    engine = make_engine(db_url)
-    migrate(engine)
-    optuna.logging.set_verbosity(optuna.logging.WARNING)
-    storage = optuna.storages.RDBStorage(db_url)
-    optuna.create_study(study_name="beside", storage=storage).optimize(
-        lambda trial: trial.suggest_float("x", 0, 1), n_trials=2
-    )
-    storage.remove_session()
-    storage.engine.dispose()
-    assert engine_module.current_revision(engine) == SCHEMA_HEAD
-    assert inspect(engine).has_table("alembic_version")  # Optuna's own
-    engine.dispose()
-    Store.open(db_url).close()
 
 
 def test_users_round_trip_as_frozen_domain_objects(store: Store) -> None:

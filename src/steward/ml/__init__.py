@@ -5,7 +5,7 @@ Imports scikit-learn; only the code paths that train or load models import this 
 
 from steward.ml._frame import InputFrame
 from steward.ml._inputs import MAX_CLASSES, InputPlan, frames, plan_inputs, target_values
-from steward.ml._metrics import PRIMARY_METRIC, classification_metrics
+from steward.ml._metrics import PRIMARY_METRIC, classification_metrics, primary_score
 from steward.ml._persist import TRUSTED_TYPES, dump_pickle, dump_skops, load_pickle, load_skops
 from steward.ml._split import PARTS, SPLIT_FORMAT, check_split_document, make_split
 from steward.ml._templates import TEMPLATES, Template, fit_staged
@@ -30,5 +30,6 @@ __all__ = [
     "load_skops",
     "make_split",
     "plan_inputs",
+    "primary_score",
     "target_values",
 ]

@@ -66,6 +66,6 @@ def _numeric(column: pd.Series, name: str) -> np.ndarray:
 
 
 def _categorical(column: pd.Series) -> np.ndarray:
-    text = column.astype(object).map(str, na_action="ignore")
-    text[column.isna()] = np.nan
-    return np.asarray(text.to_numpy(dtype=object), dtype=object)
+    # pandas' string dtype converts any value to its text and keeps missing values missing
+    text = column.astype("string").to_numpy(dtype=object, na_value=np.nan)
+    return np.asarray(text, dtype=object)

@@ -6,7 +6,7 @@ from typing import Any
 
 import numpy as np
 
-__all__ = ["PRIMARY_METRIC", "classification_metrics"]
+__all__ = ["PRIMARY_METRIC", "classification_metrics", "primary_score"]
 
 # What tuning maximizes on the validation split (one-vs-rest for several classes).
 PRIMARY_METRIC = "roc_auc"
@@ -31,3 +31,13 @@ def classification_metrics(
         else metrics.roc_auc_score(y_true, proba, multi_class="ovr", labels=classes),
     }
     return {name: float(value) for name, value in scores.items()}
+
+
+def primary_score(y_true: Any, proba: np.ndarray, classes: list[Any]) -> float:
+    """``PRIMARY_METRIC`` alone (what each tuning step reports), as in
+    ``classification_metrics``."""
+    from sklearn import metrics
+
+    if len(classes) == 2:
+        return float(metrics.roc_auc_score(y_true, proba[:, 1]))
+    return float(metrics.roc_auc_score(y_true, proba, multi_class="ovr", labels=classes))

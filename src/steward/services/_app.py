@@ -100,9 +100,7 @@ class Application:
     def training(self) -> TrainingService:
         from steward.services._training import TrainingService
 
-        return TrainingService(
-            self.artifacts, self.datasets, self.runs, self.models, self.settings.database_url
-        )
+        return TrainingService(self.store, self.artifacts, self.datasets, self.runs, self.models)
 
     @cached_property
     def artifacts(self) -> ArtifactStore:

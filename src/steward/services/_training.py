@@ -10,7 +10,6 @@ from __future__ import annotations
 import hashlib
 import uuid
 from collections.abc import Callable
-from contextlib import ExitStack
 from dataclasses import dataclass, field, replace
 from typing import Any
 
@@ -32,6 +31,7 @@ from steward.services._datasets import DatasetService
 from steward.services._models import ModelService
 from steward.services._runs import RunService
 from steward.services._tuning import TrialUpdate
+from steward.store import Store
 
 __all__ = ["TrainingRequest", "TrainingResult", "TrainingService", "TuningResult"]
 
@@ -79,17 +79,17 @@ class _Data:
 class TrainingService:
     def __init__(
         self,
+        store: Store,
         artifacts: ArtifactStore,
         datasets: DatasetService,
         runs: RunService,
         models: ModelService,
-        database_url: str,
     ) -> None:
+        self._store = store
         self._artifacts = artifacts
         self._datasets = datasets
         self._runs = runs
         self._models = models
-        self._database_url = database_url
 
     def train(
         self,
@@ -150,22 +150,20 @@ class TrainingService:
             "fractions": split["fractions"],
             "sizes": {part: len(split[part]) for part in ("train", "validation", "test")},
         }
-        with ExitStack() as stack:
-            return self._train(
-                actor,
-                request,
-                template,
-                version,
-                plan,
-                split,
-                split_bytes,
-                split_record,
-                data,
-                code,
-                environment,
-                progress,
-                stack,
-            )
+        return self._train(
+            actor,
+            request,
+            template,
+            version,
+            plan,
+            split,
+            split_bytes,
+            split_record,
+            data,
+            code,
+            environment,
+            progress,
+        )
 
     def _train(
         self,
@@ -181,17 +179,15 @@ class TrainingService:
         code: dict[str, Any] | None,
         environment: dict[str, Any] | None,
         progress: Callable[[TrialUpdate], None] | None,
-        stack: ExitStack,
     ) -> TrainingResult:
         study = None
         dataset = split_record["dataset"]
         if request.trials:
-            from steward.services._tuning import create_study, storage
+            from steward.services._tuning import create_study
 
-            rdb = stack.enter_context(storage(self._database_url))
             study_name = request.study or f"{request.name}-{uuid.uuid4().hex[:8]}"
             study = create_study(
-                rdb,
+                self._store,
                 study_name,
                 request.seed,
                 {
@@ -274,7 +270,7 @@ class TrainingService:
         environment: dict[str, Any],
         progress: Callable[[TrialUpdate], None] | None,
     ) -> tuple[dict[str, Any], dict[str, Any]]:
-        from steward.services._tuning import tuning_summary
+        from steward.services._tuning import trial_run_name, tuning_summary
 
         self._optimize(
             actor,
@@ -289,7 +285,9 @@ class TrainingService:
             environment,
             progress,
         )
-        summary = tuning_summary(study, request.seed)
+        best = study.best_trial.number
+        named = self._runs.named(actor, trial_run_name(study.study_name, best))
+        summary = tuning_summary(study, request.seed, named[0].id if named else None)
         return dict(summary["best_params"]), summary
 
     def _optimize(
@@ -306,23 +304,20 @@ class TrainingService:
         environment: dict[str, Any],
         progress: Callable[[TrialUpdate], None] | None,
     ) -> None:
-        from steward.ml import PRIMARY_METRIC, TEMPLATES, classification_metrics, fit_staged
+        from steward.ml import TEMPLATES, fit_staged, primary_score
         from steward.services._tuning import Objective, progress_callback
 
         template = TEMPLATES[template_name]
         x_train, y_train, _ = data.parts["train"]
         x_val, y_val, _ = data.parts["validation"]
+        classes = sorted(set(y_train.tolist()))
 
         def fit(params: dict[str, Any], report: Callable[[int, float], None]) -> float:
             pipeline = template.build(data.numeric, data.categorical, params, seed, data.missing)
             scores: list[float] = []
 
             def after_stage(step: int) -> None:
-                proba = pipeline.predict_proba(x_val)
-                classes = list(pipeline.classes_)
-                score = classification_metrics(y_val, pipeline.predict(x_val), proba, classes)[
-                    PRIMARY_METRIC
-                ]
+                score = primary_score(y_val, pipeline.predict_proba(x_val), classes)
                 scores.append(score)
                 report(step, score)
 
@@ -382,14 +377,13 @@ class TrainingService:
     ) -> TuningResult:
         """Run ``trials`` more trials of an existing study from this process (a worker)."""
 
-        from steward.services._tuning import load_study, storage
+        from steward.services._tuning import load_study
 
         require(actor, Permission.RUN_WRITE, "run trials")
         if trials < 1:
             raise InvalidInput("--trials must be at least 1")
-        with storage(self._database_url) as rdb:
-            study, config = load_study(rdb, study_name)
-            return self._join(actor, study, config, trials, timeout, code, environment, progress)
+        study, config = load_study(self._store, study_name)
+        return self._join(actor, study, config, trials, timeout, code, environment, progress)
 
     def _join(
         self,

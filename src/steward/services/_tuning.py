@@ -1,26 +1,33 @@
 """Optuna studies kept in Steward's own database, each trial recorded as a child run.
 
-The study lives in Optuna's RDB storage on the store's URL, so a worker in another process
-or on another machine joins it with ``steward tune STUDY`` and its trials count too. Trials
+The study lives in the store (Optuna's journal storage over the ``tuning_journal`` table, see
+``_journal.py``), so a worker in another process or on another machine joins it with
+``steward tune STUDY`` and its trials count too. Trials
 report the validation score after each warm-start stage; the median rule prunes poor ones.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator
-from contextlib import contextmanager
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
 from steward.domain import Actor, RunStatus
 from steward.errors import InvalidInput, NotFound
 from steward.services._runs import RunService
+from steward.store import Store
 
-__all__ = ["STUDY_ATTR", "Objective", "TrialUpdate", "create_study", "load_study", "storage"]
+__all__ = [
+    "STUDY_ATTR",
+    "Objective",
+    "TrialUpdate",
+    "create_study",
+    "load_study",
+    "trial_run_name",
+]
 
 # The study's user attribute holding what a worker needs to rebuild the objective.
 STUDY_ATTR = "steward"
-TRIAL_RUN_ATTR = "steward_run"
 
 
 @dataclass(frozen=True, slots=True)
@@ -35,33 +42,18 @@ class TrialUpdate:
     best: float | None
 
 
-@contextmanager
-def storage(database_url: str) -> Iterator[Any]:
-    """Optuna's RDB storage on the store's database (its tables sit beside Steward's); its
-    connections are closed when the block ends."""
+def create_study(store: Store, name: str, seed: int, config: dict[str, Any]) -> Any:
     import optuna
 
+    from steward.services._journal import journal_storage
+
+    if len(name) > 255 or not name.strip():
+        raise InvalidInput("a study name has 1-255 characters")
     optuna.logging.set_verbosity(optuna.logging.WARNING)
-    kwargs: dict[str, Any] = (
-        {"connect_args": {"timeout": 60}}
-        if database_url.startswith("sqlite")
-        else {"pool_pre_ping": True}
-    )
-    rdb = optuna.storages.RDBStorage(database_url, engine_kwargs=kwargs)
-    try:
-        yield rdb
-    finally:
-        rdb.remove_session()
-        rdb.engine.dispose()
-
-
-def create_study(rdb: Any, name: str, seed: int, config: dict[str, Any]) -> Any:
-    import optuna
-
     try:
         study = optuna.create_study(
             study_name=name,
-            storage=rdb,
+            storage=journal_storage(store, name),
             direction="maximize",
             sampler=optuna.samplers.TPESampler(seed=seed),
             pruner=optuna.pruners.MedianPruner(n_startup_trials=5),
@@ -75,14 +67,17 @@ def create_study(rdb: Any, name: str, seed: int, config: dict[str, Any]) -> Any:
     return study
 
 
-def load_study(rdb: Any, name: str) -> tuple[Any, dict[str, Any]]:
+def load_study(store: Store, name: str) -> tuple[Any, dict[str, Any]]:
     """A study created by ``steward train`` and the configuration it was created with."""
     import optuna
 
+    from steward.services._journal import journal_storage
+
+    optuna.logging.set_verbosity(optuna.logging.WARNING)
     try:
         study = optuna.load_study(
             study_name=name,
-            storage=rdb,
+            storage=journal_storage(store, name),
             sampler=optuna.samplers.TPESampler(),
             pruner=optuna.pruners.MedianPruner(n_startup_trials=5),
         )
@@ -124,20 +119,13 @@ class Objective:
         import optuna
 
         params = self._template.suggest(trial)
-        child = self._runs.start(
-            self._actor,
-            f"trial {trial.number}",
-            parent_id=self._parent_id,
-            params={**params, "study": self._study, "trial": trial.number},
-            code=self._code,
-            environment=self._environment,
-        )
-        trial.set_user_attr(TRIAL_RUN_ATTR, child.id)
+        started = self._runs.now()
+        scores: list[tuple[str, float, int]] = []
         state, status = "failed", RunStatus.FAILED
 
         def report(step: int, score: float) -> None:
             trial.report(score, step)
-            self._runs.log_metrics(self._actor, child.id, [("validation_roc_auc", score, step)])
+            scores.append(("validation_roc_auc", score, step))
             if step < self._last_stage and trial.should_prune():
                 raise optuna.TrialPruned(f"pruned after stage {step}")
 
@@ -149,8 +137,23 @@ class Objective:
             state, status = "pruned", RunStatus.FINISHED
             raise
         finally:
-            self._runs.set_tags(self._actor, child.id, {"optuna.state": state})
-            self._runs.finish(self._actor, child.id, status)
+            self._runs.record(
+                self._actor,
+                trial_run_name(self._study, trial.number),
+                parent_id=self._parent_id,
+                started_at=started,
+                status=status,
+                params={**params, "study": self._study, "trial": trial.number},
+                tags={"optuna.state": state},
+                metrics=scores,
+                code=self._code,
+                environment=self._environment,
+            )
+
+
+def trial_run_name(study: str, number: int) -> str:
+    """The name of the child run recording trial ``number`` (unique within a study)."""
+    return f"{study} trial {number}"
 
 
 def progress_callback(
@@ -172,7 +175,7 @@ def progress_callback(
     return callback
 
 
-def tuning_summary(study: Any, seed: int | None) -> dict[str, Any]:
+def tuning_summary(study: Any, seed: int | None, best_run: str | None) -> dict[str, Any]:
     """What the model version records about the study that chose its parameters."""
     import optuna
 
@@ -189,7 +192,7 @@ def tuning_summary(study: Any, seed: int | None) -> dict[str, Any]:
         "failed": states.count(optuna.trial.TrialState.FAIL),
         "best_trial": best.number,
         "best_value": float(best.value),
-        "best_run": best.user_attrs.get(TRIAL_RUN_ATTR),
+        "best_run": best_run,
         "best_params": dict(best.params),
         "sampler": f"TPESampler(seed={seed})",
         "pruner": "MedianPruner(n_startup_trials=5)",

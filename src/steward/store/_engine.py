@@ -11,17 +11,12 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import Connection, Engine, create_engine, event, inspect, text
+from sqlalchemy import Connection, Engine, create_engine, event, text
 from sqlalchemy.engine import make_url
 from sqlalchemy.exc import ArgumentError, DBAPIError, NoSuchModuleError, OperationalError
 
 from steward.errors import InvalidInput, NotFound, SchemaOutOfDate, Unavailable
-from steward.store._schema import (
-    KNOWN_REVISIONS,
-    LEGACY_VERSION_TABLE,
-    SCHEMA_HEAD,
-    VERSION_TABLE,
-)
+from steward.store._schema import KNOWN_REVISIONS, SCHEMA_HEAD
 
 __all__ = ["WRITE", "current_revision", "make_engine", "migrate", "require_head"]
 
@@ -78,12 +73,10 @@ def current_revision(engine: Engine) -> str | None:
     """The store's schema revision, or ``None`` when it holds no Steward schema."""
     try:
         with engine.connect() as conn:
-            revision = _read_revision(conn, VERSION_TABLE)
-            if revision is None:  # a store written before the table was renamed
-                legacy = _read_revision(conn, LEGACY_VERSION_TABLE)
-                revision = legacy if legacy in KNOWN_REVISIONS else None
-            return revision
+            return conn.execute(text("SELECT version_num FROM alembic_version")).scalar()
     except DBAPIError as exc:
+        if _is_missing_table(exc):
+            return None
         if isinstance(exc, OperationalError):
             where = engine.url.render_as_string(hide_password=True)
             reason = str(exc.orig).strip().splitlines()[0] if exc.orig else "no answer"
@@ -91,29 +84,9 @@ def current_revision(engine: Engine) -> str | None:
         raise
 
 
-def _read_revision(conn: Connection, table: str) -> str | None:
-    if not inspect(conn).has_table(table):
-        return None
-    value = conn.execute(text(f"SELECT version_num FROM {table}")).scalar()  # noqa: S608
-    return None if value is None else str(value)
-
-
-def _adopt_legacy_version_table(conn: Connection) -> None:
-    """Move the revision from Alembic's default table, where the first releases kept it."""
-    inspector = inspect(conn)
-    if inspector.has_table(VERSION_TABLE) or not inspector.has_table(LEGACY_VERSION_TABLE):
-        return
-    legacy = _read_revision(conn, LEGACY_VERSION_TABLE)
-    if legacy not in KNOWN_REVISIONS:
-        return  # not ours (Optuna keeps its revision there)
-    conn.execute(
-        text(
-            f"CREATE TABLE {VERSION_TABLE} (version_num VARCHAR(32) NOT NULL, "
-            f"CONSTRAINT {VERSION_TABLE}_pkc PRIMARY KEY (version_num))"
-        )
-    )
-    conn.execute(text(f"INSERT INTO {VERSION_TABLE} (version_num) VALUES (:v)"), {"v": legacy})  # noqa: S608
-    conn.execute(text(f"DROP TABLE {LEGACY_VERSION_TABLE}"))
+def _is_missing_table(exc: DBAPIError) -> bool:
+    message = str(exc.orig).lower()
+    return "no such table" in message or "does not exist" in message
 
 
 def require_head(engine: Engine) -> None:
@@ -155,7 +128,6 @@ def migrate(engine: Engine, target: str = "heads") -> None:
     config.set_main_option("script_location", str(Path(__file__).parent / "migrations"))
     with engine.connect() as conn:
         conn.execution_options(**{WRITE: True})
-        _adopt_legacy_version_table(conn)
         config.attributes["connection"] = conn
         if downgrade:
             command.downgrade(config, target)

@@ -18,6 +18,7 @@ __all__ = [
     "list_runs",
     "metrics_of",
     "run_by_id",
+    "runs_named",
     "update_draft",
 ]
 
@@ -63,6 +64,7 @@ def insert_run(conn: Connection, run: Run) -> None:
             environment=_json(run.environment),
             inputs=_json(list(run.inputs)),
             artifacts=_json(run.artifacts),
+            content_hash=run.content_hash,
         )
     )
 
@@ -70,6 +72,11 @@ def insert_run(conn: Connection, run: Run) -> None:
 def run_by_id(conn: Connection, run_id: str) -> Run | None:
     row = conn.execute(select(runs).where(runs.c.id == run_id)).one_or_none()
     return None if row is None else _run(row)
+
+
+def runs_named(conn: Connection, name: str) -> list[Run]:
+    rows = conn.execute(select(runs).where(runs.c.name == name).order_by(runs.c.started_at)).all()
+    return [_run(row) for row in rows]
 
 
 def list_runs(

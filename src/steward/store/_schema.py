@@ -27,9 +27,7 @@ from sqlalchemy.types import TypeDecorator
 
 __all__ = [
     "KNOWN_REVISIONS",
-    "LEGACY_VERSION_TABLE",
     "SCHEMA_HEAD",
-    "VERSION_TABLE",
     "api_tokens",
     "dataset_versions",
     "datasets",
@@ -41,6 +39,7 @@ __all__ = [
     "models",
     "run_metrics",
     "runs",
+    "tuning_journal",
     "user_roles",
     "users",
 ]
@@ -54,12 +53,6 @@ KNOWN_REVISIONS: tuple[str, ...] = (
     "0004_models",
 )
 SCHEMA_HEAD = KNOWN_REVISIONS[-1]
-
-# Alembic's bookkeeping table. Not Alembic's default name, because Optuna keeps its own
-# ``alembic_version`` when its studies live in the same database (docs/decisions/0012).
-VERSION_TABLE = "steward_schema_version"
-# Where the first releases kept the revision; ``migrate`` moves it (see ``_engine``).
-LEGACY_VERSION_TABLE = "alembic_version"
 
 
 class UTCDateTime(TypeDecorator[datetime]):
@@ -281,4 +274,16 @@ model_versions = Table(
     Column("content_hash", String(64), nullable=False),
     Column("stage", String(16), nullable=False),
     UniqueConstraint("model_id", "version", name="uq_model_versions_model_id_version"),
+)
+
+
+# Optuna studies, as Optuna's journal: one append-only log of operations per study, replayed
+# by every process working on it (``services/_journal.py``). Working state, not evidence: the
+# trials it drives are recorded, and ledgered, as runs.
+tuning_journal = Table(
+    "tuning_journal",
+    metadata,
+    Column("study", String(255), primary_key=True),
+    Column("seq", _Seq, primary_key=True, autoincrement=False),
+    Column("log", Text, nullable=False),
 )

@@ -38,6 +38,7 @@ from steward.errors import AlreadyExists, InternalError
 from steward.ledger import EventRow, Signer
 from steward.store import _dataset_rows as data
 from steward.store import _identity_rows as identity
+from steward.store import _journal_rows as journal
 from steward.store import _ledger_rows as ledger
 from steward.store import _model_rows as model_rows
 from steward.store import _run_rows as run_rows
@@ -100,6 +101,9 @@ class Reader:
     # runs
     def run(self, run_id: str) -> Run | None:
         return run_rows.run_by_id(self._conn, run_id)
+
+    def runs_named(self, name: str) -> list[Run]:
+        return run_rows.runs_named(self._conn, name)
 
     def runs(self, *, parent_id: str | None = None, limit: int | None = 100) -> list[Run]:
         return run_rows.list_runs(self._conn, parent_id=parent_id, limit=limit)
@@ -214,6 +218,10 @@ class Writer(Reader):
         self._changed = True
         run_rows.insert_run(self._conn, run)
 
+    def add_metrics(self, run_id: str, points: list[MetricPoint]) -> None:
+        self._changed = True
+        run_rows.insert_metrics(self._conn, run_id, points)
+
     def finish_run(self, run_id: str, status: RunStatus, ended_at: str, content_hash: str) -> bool:
         self._changed = True
         return run_rows.finish_run(self._conn, run_id, status, ended_at, content_hash)
@@ -311,6 +319,20 @@ class Store:
                 engine.dispose()
                 raise
         return cls(engine, signer=signer, clock=clock or SystemClock())
+
+    def journal_read(self, study: str, start: int) -> list[dict[str, Any]]:
+        """Logs of tuning study ``study`` from position ``start`` on (see ``tuning_journal``)."""
+        with self.engine.connect() as conn, conn.begin():
+            return journal.read_logs(conn, study, start)
+
+    def journal_append(self, study: str, logs: list[dict[str, Any]]) -> None:
+        """Append Optuna journal logs; working state of a study, so no ledger event."""
+        with self._write_connection() as conn, conn.begin():
+            journal.append_logs(conn, study, logs)
+
+    def now(self) -> datetime:
+        """The store's clock (the one its transactions are stamped with)."""
+        return self._clock.now()
 
     @property
     def dialect(self) -> str:

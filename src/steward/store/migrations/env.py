@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from alembic import context
 
-from steward.store._schema import VERSION_TABLE, metadata
+from steward.store._schema import metadata
 
 connection = context.config.attributes["connection"]
 context.configure(
@@ -12,7 +12,6 @@ context.configure(
     target_metadata=metadata,
     render_as_batch=connection.dialect.name == "sqlite",
     compare_type=True,
-    version_table=VERSION_TABLE,
 )
 with context.begin_transaction():
     context.run_migrations()

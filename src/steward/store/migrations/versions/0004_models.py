@@ -1,4 +1,5 @@
-"""Models: editable model cards and immutable, numbered versions (only the stage moves).
+"""Models: editable model cards, immutable numbered versions (only the stage moves), and the
+journal tuning studies are kept in.
 
 Revision ID: 0004_models
 Revises: 0003_runs
@@ -54,6 +55,13 @@ def upgrade() -> None:
         sa.UniqueConstraint("model_id", "version", name="uq_model_versions_model_id_version"),
     )
     op.create_index("ix_model_versions_run_id", "model_versions", ["run_id"])
+    op.create_table(
+        "tuning_journal",
+        sa.Column("study", sa.String(255), nullable=False),
+        sa.Column("seq", sa.BigInteger().with_variant(sa.Integer(), "sqlite"), nullable=False),
+        sa.Column("log", sa.Text(), nullable=False),
+        sa.PrimaryKeyConstraint("study", "seq", name="pk_tuning_journal"),
+    )
     if op.get_bind().dialect.name == "postgresql":
         op.execute(
             f"CREATE TRIGGER model_versions_frozen BEFORE UPDATE OF {_FROZEN} ON model_versions "
@@ -82,6 +90,7 @@ def downgrade() -> None:
     else:
         op.execute("DROP TRIGGER IF EXISTS model_versions_frozen")
         op.execute("DROP TRIGGER IF EXISTS model_versions_no_delete")
+    op.drop_table("tuning_journal")
     op.drop_index("ix_model_versions_run_id", table_name="model_versions")
     op.drop_table("model_versions")
     op.drop_table("models")
