@@ -31,12 +31,17 @@ class InputFrame(TransformerMixin, BaseEstimator):  # type: ignore[misc]
 
     def transform(self, X: Any) -> pd.DataFrame:
         self._check(X)
-        columns: dict[str, Any] = {}
+        columns: dict[str, pd.Series] = {}
         for name in self.numeric:
-            columns[name] = _numeric(X[name], name)
+            columns[name] = pd.Series(
+                _numeric(X[name], name), index=X.index, dtype="float64", copy=False
+            )
         for name in self.categorical:
-            columns[name] = _categorical(X[name])
-        return pd.DataFrame(columns, index=X.index)
+            # dtype=object explicitly: pandas would otherwise infer its string dtype again
+            columns[name] = pd.Series(
+                _categorical(X[name]), index=X.index, dtype=object, copy=False
+            )
+        return pd.DataFrame(columns)
 
     def get_feature_names_out(self, input_features: Any = None) -> np.ndarray:
         return np.asarray([*self.numeric, *self.categorical], dtype=object)
@@ -66,6 +71,7 @@ def _numeric(column: pd.Series, name: str) -> np.ndarray:
 
 
 def _categorical(column: pd.Series) -> np.ndarray:
-    # pandas' string dtype converts any value to its text and keeps missing values missing
-    text = column.astype("string").to_numpy(dtype=object, na_value=np.nan)
-    return np.asarray(text, dtype=object)
+    if not pd.api.types.is_string_dtype(column.dtype) or column.dtype == object:
+        # any other values (numbers, booleans, mixed objects) become their text
+        column = column.astype("string")
+    return np.asarray(column.to_numpy(dtype=object, na_value=np.nan), dtype=object)
