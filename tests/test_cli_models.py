@@ -10,6 +10,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+from sqlalchemy import text
 
 from conftest import Run
 from steward.services import Application
@@ -35,12 +36,16 @@ def credit(initialised: Run, dana: str, tmp_path: Path) -> Run:
     return initialised
 
 
-def _state(settings: Settings) -> tuple[int, int, int, list[str]]:
-    """What a refused command must leave unchanged: ledger, runs, models, artifacts."""
-    with Application.open(settings) as app, app.store.read() as reader:
-        counts = (reader.event_count(), len(reader.runs(limit=None)), len(reader.models()))
+def _state(settings: Settings) -> tuple[int, int, int, int, list[str]]:
+    """What a refused command must leave unchanged: ledger, runs, models, tuning journal,
+    artifacts."""
+    with Application.open(settings) as app:
+        with app.store.read() as reader:
+            counts = (reader.event_count(), len(reader.runs(limit=None)), len(reader.models()))
+        with app.store.engine.connect() as conn:
+            journal = conn.execute(text("SELECT COUNT(*) FROM tuning_journal")).scalar_one()
     files = sorted(str(p) for p in Path(settings.artifacts_location).rglob("*") if p.is_file())
-    return (*counts, files)
+    return (*counts, journal, files)
 
 
 def test_train_show_list_lineage_and_update(credit: Run, dana: str, settings: Settings) -> None:
@@ -100,6 +105,8 @@ def test_train_show_list_lineage_and_update(credit: Run, dana: str, settings: Se
         (["--use-sensitive", "income"], "not a declared sensitive attribute"),
         (["--test-size", "0.9"], "fractions"),
         (["--study", "mine"], "add --trials N"),
+        (["--template", "svm", "--trials", "3"], "unknown template 'svm'"),
+        (["--target", "region", "--trials", "2"], "has 18 missing value(s)"),
     ],
 )
 def test_bad_requests_exit_2_and_leave_nothing(
@@ -138,6 +145,33 @@ def test_unusable_targets_exit_2_and_leave_nothing(
     )
     assert result.code == 2 and message in result.stderr, result.stderr
     assert _state(settings) == before
+
+
+def test_a_study_name_in_use_is_refused_before_anything_is_written(
+    credit: Run, dana: str, settings: Settings
+) -> None:
+    args = ["--dataset", "credit", "--name", "m", "--trials", "2", "--study", "taken"]
+    assert credit("train", *args, token=dana).code == 0
+    before = _state(settings)
+    again = credit("train", *args, token=dana)
+    assert again.code == 2 and "study 'taken' already exists" in again.stderr
+    assert len(again.stderr.strip().splitlines()) == 1
+    assert _state(settings) == before
+    missing = credit("tune", "nothing", "--trials", "1", token=dana)
+    assert missing.code == 2 and "no study named 'nothing'" in missing.stderr
+    assert _state(settings) == before
+
+
+def test_another_target_never_learns_from_the_declared_one(credit: Run, dana: str) -> None:
+    trained = credit(
+        "train", "--dataset", "credit", "--name", "by-debts", "--target", "debts",
+        "--json", token=dana,
+    )  # fmt: skip
+    assert trained.code == 0, trained.stderr
+    document = trained.json()
+    assert "approved" not in document["features"]  # type: ignore[index]
+    assert document["excluded"]["approved"] == "the dataset's declared target"  # type: ignore[index]
+    assert document["signature"]["output"]["task"] == "multiclass"  # type: ignore[index]
 
 
 def test_too_few_rows_and_a_missing_target_exit_2(

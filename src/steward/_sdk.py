@@ -121,9 +121,17 @@ def train(
     seed: int = 0,
     target: str | None = None,
     use_sensitive: Sequence[str] = (),
+    use_pii: Sequence[str] = (),
+    drop: Sequence[str] = (),
+    test_size: float = 0.2,
+    validation_size: float = 0.2,
+    study: str | None = None,
+    timeout: float | None = None,
     settings: Settings | None = None,
 ) -> ModelVersion:
-    """What ``steward train`` does: fit (and tune) a standard pipeline, register the version."""
+    """What ``steward train`` does: fit (and tune) a standard pipeline, register the version.
+
+    The keywords are the command's options (see ``steward train --help``)."""
     from steward.services import TrainingRequest
 
     with _session(settings) as (app, actor):
@@ -137,6 +145,12 @@ def train(
                 seed=seed,
                 target=target,
                 use_sensitive=tuple(use_sensitive),
+                use_pii=tuple(use_pii),
+                drop=tuple(drop),
+                test_size=test_size,
+                validation_size=validation_size,
+                study=study,
+                timeout=timeout,
             ),
             code=capture_code(Path.cwd()),
             environment=capture_environment(),

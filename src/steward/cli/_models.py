@@ -38,30 +38,37 @@ def model_version_dict(version: ModelVersion) -> dict[str, Any]:
 
 
 @contextmanager
-def _trial_progress(label: str, total: int) -> Iterator[Callable[[Any], None] | None]:
-    """A Rich progress bar over trials, on stderr (stdout stays clean for ``--json``)."""
+def _trial_progress(verb: str, total: int) -> Iterator[Callable[[Any], None] | None]:
+    """A Rich progress bar over trials on stderr (stdout stays clean for ``--json``). It
+    appears with the first finished trial, so a refused request prints only its error."""
     if total < 1:
         yield None
         return
     from rich.console import Console
     from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
-    with Progress(
+    progress = Progress(
         TextColumn("{task.description}"),
         BarColumn(),
         MofNCompleteColumn(),
         TimeElapsedColumn(),
         TextColumn("{task.fields[best]}"),
         console=Console(stderr=True),
-        transient=False,
-    ) as progress:
-        task = progress.add_task(label, total=total, best="")
+    )
+    tasks: list[Any] = []
 
-        def update(trial: Any) -> None:
-            best = f"best validation ROC AUC {trial.best:.4f}" if trial.best is not None else ""
-            progress.update(task, advance=1, best=best)
+    def update(trial: Any) -> None:
+        if not tasks:
+            progress.start()
+            tasks.append(progress.add_task(f"{verb} {trial.study}", total=total, best=""))
+        best = f"best validation ROC AUC {trial.best:.4f}" if trial.best is not None else ""
+        progress.update(tasks[0], advance=1, best=best)
 
+    try:
         yield update
+    finally:
+        if tasks:
+            progress.stop()
 
 
 def train(
@@ -112,7 +119,7 @@ def train(
         study=study,
         timeout=timeout,
     )
-    with open_app() as (app, actor), _trial_progress(f"tuning {name}", trials) as progress:
+    with open_app() as (app, actor), _trial_progress("tuning", trials) as progress:
         result = app.training.train(
             actor,
             request,
@@ -145,7 +152,7 @@ def tune(
     """Join a tuning study from this process or machine: run trials, each a child run."""
     from steward.services import capture_code, capture_environment
 
-    with open_app() as (app, actor), _trial_progress(f"joining {study}", trials) as progress:
+    with open_app() as (app, actor), _trial_progress("joining", trials) as progress:
         result = app.training.join(
             actor,
             study,

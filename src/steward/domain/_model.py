@@ -85,8 +85,9 @@ class ModelVersion:
 
     ``signature`` names the inputs (columns, types, categories) and the output (classes);
     ``split`` identifies the exact train/validation/test rows (its ``id`` is the SHA-256 of
-    the row indices, stored as an artifact); ``artifact`` is the key (``sha256:…``) of the
-    serialized estimator, checked on every load. Only ``stage`` changes after registration,
+    the split document — row indices, seed, fractions, dataset — stored as an artifact);
+    ``artifact`` is the key (``sha256:…``) of the serialized estimator, checked on every
+    load. Only ``stage`` changes after registration,
     and it is not part of ``content_hash``.
     """
 

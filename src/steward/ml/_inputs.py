@@ -101,7 +101,9 @@ def plan_inputs(
         name = column.name
         if name == target:
             continue
-        if name in drop:
+        if name == version.target:
+            excluded[name] = "the dataset's declared target"
+        elif name in drop:
             excluded[name] = "dropped by the caller"
         elif name in version.sensitive and name not in use_sensitive:
             excluded[name] = "declared sensitive attribute"

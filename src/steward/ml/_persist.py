@@ -18,7 +18,10 @@ from steward.errors import InvalidInput, Refused
 __all__ = ["TRUSTED_TYPES", "dump_pickle", "dump_skops", "load_pickle", "load_skops"]
 
 # Reviewed November 2026 against scikit-learn 1.9 and skops 0.16: skops does not trust these
-# by default; none of them runs code of the file's choosing when rebuilt.
+# by default. None of them runs code of the file's choosing when rebuilt; the two tree types
+# hold raw node arrays that a crafted file could make inconsistent (a crash at predict time,
+# not code execution), which is why every load first checks the file's sha256 against the
+# registry: only files registered by an identity with model:write get this far.
 TRUSTED_TYPES: tuple[str, ...] = (
     # histogram gradient boosting keeps functools.partial(check_array, ...); skops checks the
     # wrapped function as a type of its own, so only the trusted check_array can be inside

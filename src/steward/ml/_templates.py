@@ -58,7 +58,9 @@ class Template:
         else:
             encoder = OrdinalEncoder(
                 handle_unknown="use_encoded_value",
-                unknown_value=-1,  # unseen levels: treated as missing by the trees
+                # unseen levels: histogram boosting treats negative codes as missing; the
+                # forest sees -1 as a code below every known level
+                unknown_value=-1,
                 max_categories=_MAX_LEVELS,
             )
         categorical_steps = [

@@ -295,6 +295,7 @@ class ModelService:
 
     def lineage(self, actor: Actor, ref: str) -> dict[str, Any]:
         """Version → run (and its trials) → datasets → split, with the ledger entries."""
+        require(actor, Permission.MODEL_READ, "read models")
         require(actor, Permission.RUN_READ, "read runs")
         with self._store.read() as reader:
             version = resolve_model(reader, ref)

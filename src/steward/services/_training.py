@@ -352,8 +352,11 @@ class TrainingService:
 
         template = TEMPLATES[template_name]
         x_train, y_train, _ = data.parts["train"]
+        from threadpoolctl import threadpool_limits
+
         pipeline = template.build(data.numeric, data.categorical, params, seed, data.missing)
-        fit_staged(template, pipeline, x_train, y_train)
+        with threadpool_limits(limits=1):  # as in the trials, so the refit is the same fit
+            fit_staged(template, pipeline, x_train, y_train)
         model_bytes = dump_skops(pipeline)
         model = load_skops(model_bytes)
         metrics = {}

@@ -34,6 +34,7 @@ STUDY_ATTR = "steward"
 class TrialUpdate:
     """One finished trial, for progress displays."""
 
+    study: str
     done: int
     total: int | None
     number: int
@@ -49,6 +50,11 @@ def create_study(store: Store, name: str, seed: int, config: dict[str, Any]) -> 
 
     if len(name) > 255 or not name.strip():
         raise InvalidInput("a study name has 1-255 characters")
+    if store.journal_read(name, 0):  # checked first: Optuna would append before refusing
+        raise InvalidInput(
+            f"study {name!r} already exists: join it with `steward tune {name}`, or choose "
+            "another --study name"
+        )
     optuna.logging.set_verbosity(optuna.logging.WARNING)
     try:
         study = optuna.create_study(
@@ -170,7 +176,8 @@ def progress_callback(
         except ValueError:
             best = None
         value = trial.value if trial.value is not None else None
-        update(TrialUpdate(done, total, trial.number, trial.state.name.lower(), value, best))
+        state = trial.state.name.lower()
+        update(TrialUpdate(study.study_name, done, total, trial.number, state, value, best))
 
     return callback
 
@@ -194,7 +201,8 @@ def tuning_summary(study: Any, seed: int | None, best_run: str | None) -> dict[s
         "best_value": float(best.value),
         "best_run": best_run,
         "best_params": dict(best.params),
-        "sampler": f"TPESampler(seed={seed})",
+        # workers that joined with `steward tune` sample with their own, unseeded samplers
+        "sampler": f"TPESampler(seed={seed}) in the training process",
         "pruner": "MedianPruner(n_startup_trials=5)",
         "optuna": optuna.__version__,
     }
