@@ -13,11 +13,12 @@ import pytest
 from sklearn.linear_model import LogisticRegression
 from sklearn.metrics import accuracy_score, f1_score, log_loss, roc_auc_score
 from sqlalchemy import text
+from threadpoolctl import threadpool_limits
 
 import steward
-from steward.domain import RunStatus
+from steward.domain import MissingPolicy, RunStatus
 from steward.errors import IntegrityError, InvalidInput, NotFound, Refused
-from steward.ml import TRUSTED_TYPES, dump_skops, load_skops
+from steward.ml import TEMPLATES, TRUSTED_TYPES, dump_skops, fit_staged, load_skops
 from steward.samples import LOANAPP_SENSITIVE, LOANAPP_TARGET, loanapp
 from steward.services import Application
 from steward.settings import Settings
@@ -92,9 +93,17 @@ def test_tree_templates_tune_and_reproduce(credit: str, template: str) -> None:
     model = steward.load_model(version.ref)
     x, y, _ = steward.load_split(version.ref, "test")
     assert roc_auc_score(y, model.predict_proba(x)[:, 1]) == version.metrics["test"]["roc_auc"]
-    # the best trial's parameters are the version's
+    # the best trial's parameters are the version's, and they rebuild the very same model
     for name, value in version.tuning["best_params"].items():
         assert version.params[name] == value
+    x_train, y_train, _ = steward.load_split(version.ref, "train")
+    inputs = model.named_steps["inputs"]
+    refit = TEMPLATES[template].build(
+        inputs.numeric, inputs.categorical, version.params, 0, MissingPolicy()
+    )
+    with threadpool_limits(limits=1):
+        fit_staged(TEMPLATES[template], refit, x_train, y_train)
+    assert np.array_equal(refit.predict_proba(x), model.predict_proba(x))
 
 
 def test_sensitive_attributes_stay_out_of_the_inputs_unless_opted_in(credit: str) -> None:

@@ -232,11 +232,14 @@ class TrainingService:
             self._runs.attach_artifact(actor, run.id, "split.json", split_record["artifact"])
             params: dict[str, Any] = {}
             tuning = None
+            fitted = None
             if study is not None:
-                params, tuning = self._tune(
+                params, tuning, fitted = self._tune(
                     actor, study, run.id, template.name, data, request, code, environment, progress
                 )
-            model_bytes, metrics = self._fit_final(template.name, params, request.seed, data, plan)
+            model_bytes, metrics = self._fit_final(
+                template.name, params, request.seed, data, plan, fitted
+            )
             self._runs.log_params(actor, run.id, {"model_params": {**template.defaults, **params}})
             self._runs.log_metrics(
                 actor,
@@ -269,10 +272,12 @@ class TrainingService:
         code: dict[str, Any],
         environment: dict[str, Any],
         progress: Callable[[TrialUpdate], None] | None,
-    ) -> tuple[dict[str, Any], dict[str, Any]]:
+    ) -> tuple[dict[str, Any], dict[str, Any], Any]:
+        """The best parameters, the tuning summary, and the best trial's fitted pipeline when
+        this process ran it (else ``None``: the final fit then refits with the parameters)."""
         from steward.services._tuning import trial_run_name, tuning_summary
 
-        self._optimize(
+        kept = self._optimize(
             actor,
             study,
             run_id,
@@ -288,7 +293,9 @@ class TrainingService:
         best = study.best_trial.number
         named = self._runs.named(actor, trial_run_name(study.study_name, best))
         summary = tuning_summary(study, request.seed, named[0].id if named else None)
-        return dict(summary["best_params"]), summary
+        best_params = dict(summary["best_params"])
+        fitted = kept.get("pipeline") if kept.get("params") == best_params else None
+        return best_params, summary, fitted
 
     def _optimize(
         self,
@@ -303,7 +310,8 @@ class TrainingService:
         code: dict[str, Any],
         environment: dict[str, Any],
         progress: Callable[[TrialUpdate], None] | None,
-    ) -> None:
+    ) -> dict[str, Any]:
+        """Run the trials; return this process's best complete trial (params, pipeline)."""
         from steward.ml import TEMPLATES, fit_staged, primary_score
         from steward.services._tuning import Objective, progress_callback
 
@@ -311,6 +319,7 @@ class TrainingService:
         x_train, y_train, _ = data.parts["train"]
         x_val, y_val, _ = data.parts["validation"]
         classes = sorted(set(y_train.tolist()))
+        kept: dict[str, Any] = {}
 
         def fit(params: dict[str, Any], report: Callable[[int, float], None]) -> float:
             pipeline = template.build(data.numeric, data.categorical, params, seed, data.missing)
@@ -322,6 +331,8 @@ class TrainingService:
                 report(step, score)
 
             fit_staged(template, pipeline, x_train, y_train, after_stage)
+            if scores[-1] > kept.get("score", float("-inf")):  # every stage done: complete
+                kept.update(score=scores[-1], params=dict(params), pipeline=pipeline)
             return scores[-1]
 
         objective = Objective(
@@ -342,21 +353,31 @@ class TrainingService:
 
         with threadpool_limits(limits=1):
             study.optimize(objective, n_trials=trials, timeout=timeout, callbacks=callbacks)
+        return kept
 
     def _fit_final(
-        self, template_name: str, params: dict[str, Any], seed: int, data: _Data, plan: Any
+        self,
+        template_name: str,
+        params: dict[str, Any],
+        seed: int,
+        data: _Data,
+        plan: Any,
+        fitted: Any = None,
     ) -> tuple[bytes, dict[str, dict[str, float]]]:
-        """Fit on the training rows, save with skops, and score the *reloaded* model, so the
-        recorded metrics are exactly what ``load_model`` on ``load_split`` reproduces."""
+        """Fit on the training rows (or take the best trial's ``fitted`` pipeline: the same
+        fit), save with skops, and score the *reloaded* model, so the recorded metrics are
+        exactly what ``load_model`` on ``load_split`` reproduces."""
         from steward.ml import TEMPLATES, classification_metrics, dump_skops, fit_staged, load_skops
 
         template = TEMPLATES[template_name]
         x_train, y_train, _ = data.parts["train"]
         from threadpoolctl import threadpool_limits
 
-        pipeline = template.build(data.numeric, data.categorical, params, seed, data.missing)
-        with threadpool_limits(limits=1):  # as in the trials, so the refit is the same fit
-            fit_staged(template, pipeline, x_train, y_train)
+        pipeline = fitted
+        if pipeline is None:
+            pipeline = template.build(data.numeric, data.categorical, params, seed, data.missing)
+            with threadpool_limits(limits=1):  # as in the trials, so the refit is the same fit
+                fit_staged(template, pipeline, x_train, y_train)
         model_bytes = dump_skops(pipeline)
         model = load_skops(model_bytes)
         metrics = {}
