@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import hashlib
+import io
 import json
+import zipfile
 from pathlib import Path
 from typing import Any
 
@@ -85,8 +87,10 @@ def test_a_trained_model_reproduces_its_recorded_test_metrics_exactly(
     assert version.signature["output"]["classes"] == [0, 1]
 
 
-@pytest.mark.parametrize("template", ["hgb", "forest"])
+@pytest.mark.parametrize("template", ["hgb", "forest", "xgboost", "lightgbm"])
 def test_tree_templates_tune_and_reproduce(credit: str, template: str) -> None:
+    if template not in TEMPLATES:
+        pytest.skip(f"the {template} extra is not installed")
     version = steward.train(dataset=credit, name=f"credit-{template}", template=template, trials=6)
     assert version.tuning is not None and version.tuning["trials"] == 6
     assert version.tuning["complete"] + version.tuning["pruned"] == 6
@@ -104,6 +108,14 @@ def test_tree_templates_tune_and_reproduce(credit: str, template: str) -> None:
     with threadpool_limits(limits=1):
         fit_staged(TEMPLATES[template], refit, x_train, y_train)
     assert np.array_equal(refit.predict_proba(x), model.predict_proba(x))
+    if TEMPLATES[template].library:  # saved natively: a zip with no pickle in it
+        with Application.open(Settings()) as app:
+            data = app.artifacts.get_bytes(version.artifact)
+        with zipfile.ZipFile(io.BytesIO(data)) as archive:
+            names = sorted(archive.namelist())
+        booster = "model.ubj" if template == "xgboost" else "model.txt"
+        assert version.format == f"skops+{template}"
+        assert names == sorted(["manifest.json", "prepare.skops", booster])
 
 
 def test_sensitive_attributes_stay_out_of_the_inputs_unless_opted_in(credit: str) -> None:
@@ -337,3 +349,22 @@ def test_references_resolve_numbers_latest_and_stages(credit: str, app: Applicat
         app.models.get(actor, "credit-refs@9")
     with pytest.raises(InvalidInput, match="unknown stage"):
         app.models.get(actor, "credit-refs@nightly")
+
+
+def test_a_native_model_file_is_refused_when_its_preparation_carries_an_untrusted_type(
+    tmp_path: Path,
+) -> None:
+    from steward.ml import load_native
+
+    exploit = Exploit()
+    exploit.target = str(tmp_path / "owned")
+    buffer = io.BytesIO()
+    with zipfile.ZipFile(buffer, "w") as archive:
+        manifest = {"format": "steward.native/v1", "library": "xgboost", "params": {},
+                    "classes": [0, 1], "booster": "model.ubj", "step": "model"}  # fmt: skip
+        archive.writestr("manifest.json", json.dumps(manifest))
+        archive.writestr("prepare.skops", dump_skops(exploit))
+        archive.writestr("model.ubj", b"")
+    with pytest.raises(Refused, match="outside Steward's trusted list"):
+        load_native(buffer.getvalue())
+    assert not (tmp_path / "owned").exists()

@@ -75,7 +75,9 @@ def train(
     dataset: str = typer.Option(..., "--dataset", help="Dataset version to train on (NAME@N)."),
     name: str = typer.Option(..., "--name", help="The model to register a version of."),
     template: str = typer.Option(
-        "logistic", "--template", help="Pipeline: logistic, hgb or forest."
+        "logistic",
+        "--template",
+        help="Pipeline: logistic, hgb or forest; xgboost or lightgbm with their extras.",
     ),
     trials: int = typer.Option(0, "--trials", help="Optuna trials to tune with (0: defaults)."),
     seed: int = typer.Option(0, "--seed", help="Seed of the split, the sampler and the model."),

@@ -3,6 +3,7 @@
 Imports scikit-learn; only the code paths that train or load models import this package.
 """
 
+from steward.ml._boosters import BOOSTER_FORMATS, BoosterClassifier, dump_native, load_native
 from steward.ml._frame import InputFrame
 from steward.ml._inputs import MAX_CLASSES, InputPlan, frames, plan_inputs, target_values
 from steward.ml._metrics import PRIMARY_METRIC, classification_metrics, primary_score
@@ -11,21 +12,25 @@ from steward.ml._split import PARTS, SPLIT_FORMAT, check_split_document, make_sp
 from steward.ml._templates import TEMPLATES, Template, fit_staged
 
 __all__ = [
+    "BOOSTER_FORMATS",
     "MAX_CLASSES",
     "PARTS",
     "PRIMARY_METRIC",
     "SPLIT_FORMAT",
     "TEMPLATES",
     "TRUSTED_TYPES",
+    "BoosterClassifier",
     "InputFrame",
     "InputPlan",
     "Template",
     "check_split_document",
     "classification_metrics",
+    "dump_native",
     "dump_pickle",
     "dump_skops",
     "fit_staged",
     "frames",
+    "load_native",
     "load_pickle",
     "load_skops",
     "make_split",

@@ -22,6 +22,7 @@ from sklearn.pipeline import Pipeline
 from sklearn.preprocessing import OneHotEncoder, OrdinalEncoder, StandardScaler
 
 from steward.domain import MissingPolicy
+from steward.ml._boosters import BOOSTER_FORMATS, BoosterClassifier, installed
 from steward.ml._frame import InputFrame
 
 __all__ = ["TEMPLATES", "Template", "fit_staged"]
@@ -41,6 +42,13 @@ class Template:
     one_hot: bool
     # (parameter grown by warm start, its final value, number of stages); None: one fit
     growth: tuple[str, int, int] | None = None
+    # the gradient-boosting library whose native format the model is saved in, if any
+    library: str | None = None
+
+    @property
+    def format(self) -> str:
+        """The model file format versions of this template are saved in."""
+        return BOOSTER_FORMATS[self.library] if self.library else "skops"
 
     def build(
         self,
@@ -223,3 +231,70 @@ TEMPLATES: dict[str, Template] = {
         growth=("n_estimators", 200, 4),
     ),
 }
+
+
+def _xgboost(params: dict[str, Any], seed: int, _numeric: int, _categorical: int) -> Any:
+    return BoosterClassifier(library="xgboost", params={**params, "random_state": seed})
+
+
+def _suggest_xgboost(trial: Any) -> dict[str, Any]:
+    return {
+        "learning_rate": trial.suggest_float("learning_rate", 0.01, 0.3, log=True),
+        "max_depth": trial.suggest_int("max_depth", 2, 10),
+        "min_child_weight": trial.suggest_float("min_child_weight", 1.0, 20.0, log=True),
+        "subsample": trial.suggest_float("subsample", 0.5, 1.0),
+        "colsample_bytree": trial.suggest_float("colsample_bytree", 0.5, 1.0),
+        "reg_lambda": trial.suggest_float("reg_lambda", 1e-3, 10.0, log=True),
+    }
+
+
+def _lightgbm(params: dict[str, Any], seed: int, _numeric: int, _categorical: int) -> Any:
+    return BoosterClassifier(library="lightgbm", params={**params, "random_state": seed})
+
+
+def _suggest_lightgbm(trial: Any) -> dict[str, Any]:
+    return {
+        "learning_rate": trial.suggest_float("learning_rate", 0.01, 0.3, log=True),
+        "num_leaves": trial.suggest_int("num_leaves", 8, 128, log=True),
+        "min_child_samples": trial.suggest_int("min_child_samples", 5, 100, log=True),
+        "colsample_bytree": trial.suggest_float("colsample_bytree", 0.5, 1.0),
+        "reg_lambda": trial.suggest_float("reg_lambda", 1e-3, 10.0, log=True),
+    }
+
+
+# With the extras installed: pip install 'steward-mlops[xgboost]' / '[lightgbm]'.
+if installed("xgboost"):
+    TEMPLATES["xgboost"] = Template(
+        name="xgboost",
+        summary="XGBoost (hist), 200 rounds; saved in XGBoost's own format",
+        defaults={
+            "n_estimators": 200,
+            "learning_rate": 0.1,
+            "max_depth": 6,
+            "min_child_weight": 1.0,
+            "subsample": 1.0,
+            "colsample_bytree": 1.0,
+            "reg_lambda": 1.0,
+        },
+        suggest=_suggest_xgboost,
+        estimator=_xgboost,
+        one_hot=False,
+        library="xgboost",
+    )
+if installed("lightgbm"):
+    TEMPLATES["lightgbm"] = Template(
+        name="lightgbm",
+        summary="LightGBM, 200 rounds; saved in LightGBM's own format",
+        defaults={
+            "n_estimators": 200,
+            "learning_rate": 0.1,
+            "num_leaves": 31,
+            "min_child_samples": 20,
+            "colsample_bytree": 1.0,
+            "reg_lambda": 0.0,
+        },
+        suggest=_suggest_lightgbm,
+        estimator=_lightgbm,
+        one_hot=False,
+        library="lightgbm",
+    )

@@ -253,10 +253,12 @@ class ModelService:
         """
         version = self.get(actor, ref)
         data = self._artifacts.get_bytes(version.artifact)  # refuses a hash mismatch
-        from steward.ml import load_pickle, load_skops
+        from steward.ml import BOOSTER_FORMATS, load_native, load_pickle, load_skops
 
         if version.format == "skops":
             return version, load_skops(data)
+        if version.format in BOOSTER_FORMATS.values():
+            return version, load_native(data)
         if version.format != "pickle":
             raise InvalidInput(f"{version.ref} is stored as {version.format!r}, unknown here")
         if not trust_pickle:

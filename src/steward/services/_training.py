@@ -109,6 +109,11 @@ class TrainingService:
         except ValueError as exc:
             raise InvalidInput(str(exc)) from None
         template = TEMPLATES.get(request.template)
+        if template is None and request.template in ("xgboost", "lightgbm"):
+            raise InvalidInput(
+                f"template {request.template!r} needs the {request.template} extra: "
+                f"pip install 'steward-mlops[{request.template}]'"
+            )
         if template is None:
             raise InvalidInput(f"unknown template {request.template!r}: use {', '.join(TEMPLATES)}")
         if request.trials < 0 or request.seed < 0:
@@ -251,13 +256,14 @@ class TrainingService:
                 ],
             )
             model_key = self._artifacts.put_bytes(model_bytes)
-            self._runs.attach_artifact(actor, run.id, "model.skops", model_key)
+            label = "model.skops" if template.format == "skops" else "model.zip"
+            self._runs.attach_artifact(actor, run.id, label, model_key)
             run = self._runs.finish(actor, run.id)
         except BaseException:
             self._runs.finish(actor, run.id, RunStatus.FAILED)
             raise
         draft = _draft(request, template.name, plan, version, split_record, run, metrics, tuning)
-        draft = replace(draft, params={**template.defaults, **params})
+        draft = replace(draft, params={**template.defaults, **params}, format=template.format)
         registered = self._models.register(actor, draft, model_bytes)
         return TrainingResult(registered, run)
 
@@ -367,7 +373,15 @@ class TrainingService:
         """Fit on the training rows (or take the best trial's ``fitted`` pipeline: the same
         fit), save with skops, and score the *reloaded* model, so the recorded metrics are
         exactly what ``load_model`` on ``load_split`` reproduces."""
-        from steward.ml import TEMPLATES, classification_metrics, dump_skops, fit_staged, load_skops
+        from steward.ml import (
+            TEMPLATES,
+            classification_metrics,
+            dump_native,
+            dump_skops,
+            fit_staged,
+            load_native,
+            load_skops,
+        )
 
         template = TEMPLATES[template_name]
         x_train, y_train, _ = data.parts["train"]
@@ -378,8 +392,12 @@ class TrainingService:
             pipeline = template.build(data.numeric, data.categorical, params, seed, data.missing)
             with threadpool_limits(limits=1):  # as in the trials, so the refit is the same fit
                 fit_staged(template, pipeline, x_train, y_train)
-        model_bytes = dump_skops(pipeline)
-        model = load_skops(model_bytes)
+        if template.library:
+            model_bytes = dump_native(pipeline)
+            model = load_native(model_bytes)
+        else:
+            model_bytes = dump_skops(pipeline)
+            model = load_skops(model_bytes)
         metrics = {}
         for part in ("validation", "test"):
             x, y, _ = data.parts[part]
