@@ -130,7 +130,8 @@ class Objective:
         state, status = "failed", RunStatus.FAILED
 
         def report(step: int, score: float) -> None:
-            trial.report(score, step)
+            if self._last_stage:  # staged: Optuna needs the step's score to prune
+                trial.report(score, step)
             scores.append(("validation_roc_auc", score, step))
             if step < self._last_stage and trial.should_prune():
                 raise optuna.TrialPruned(f"pruned after stage {step}")

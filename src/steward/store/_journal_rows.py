@@ -13,13 +13,21 @@ from steward.store._schema import tuning_journal
 __all__ = ["append_logs", "read_logs"]
 
 
+# Optuna reads the journal before nearly every operation, so the read speaks to the driver
+# directly (as the ledger append does); the statement matches ``tuning_journal``.
+_READ_SQL = {
+    "sqlite": "SELECT log FROM tuning_journal WHERE study = ? AND seq >= ? ORDER BY seq",
+    "postgresql": "SELECT log FROM tuning_journal WHERE study = %s AND seq >= %s ORDER BY seq",
+}
+
+
 def read_logs(conn: Connection, study: str, start: int) -> list[dict[str, Any]]:
-    rows = conn.execute(
-        select(tuning_journal.c.log)
-        .where(tuning_journal.c.study == study, tuning_journal.c.seq >= start)
-        .order_by(tuning_journal.c.seq)
-    )
-    return [json.loads(log) for (log,) in rows]
+    cursor = conn.connection.cursor()
+    try:
+        cursor.execute(_READ_SQL[conn.dialect.name], (study, start))
+        return [json.loads(log) for (log,) in cursor.fetchall()]
+    finally:
+        cursor.close()
 
 
 def append_logs(conn: Connection, study: str, logs: list[dict[str, Any]]) -> None:
