@@ -4,6 +4,7 @@ Imports scikit-learn; only the code paths that train or load models import this 
 """
 
 from steward.ml._boosters import BOOSTER_FORMATS, BoosterClassifier, dump_native, load_native
+from steward.ml._final import SplitFrames, final_model, trial_fitter
 from steward.ml._frame import InputFrame
 from steward.ml._inputs import MAX_CLASSES, InputPlan, frames, plan_inputs, target_values
 from steward.ml._metrics import PRIMARY_METRIC, classification_metrics, primary_score
@@ -22,12 +23,14 @@ __all__ = [
     "BoosterClassifier",
     "InputFrame",
     "InputPlan",
+    "SplitFrames",
     "Template",
     "check_split_document",
     "classification_metrics",
     "dump_native",
     "dump_pickle",
     "dump_skops",
+    "final_model",
     "fit_staged",
     "frames",
     "load_native",
@@ -37,4 +40,5 @@ __all__ = [
     "plan_inputs",
     "primary_score",
     "target_values",
+    "trial_fitter",
 ]

@@ -35,13 +35,8 @@ if TYPE_CHECKING:
     from steward.services._models import ModelService
     from steward.services._provenance import capture_code, capture_environment
     from steward.services._runs import RunService
-    from steward.services._training import (
-        TrainingRequest,
-        TrainingResult,
-        TrainingService,
-        TuningResult,
-    )
-    from steward.services._tuning import TrialUpdate
+    from steward.services._training import TrainingRequest, TrainingResult, TrainingService
+    from steward.services._tuning import TrialUpdate, TuningResult
 
 _WHERE = {
     "SYSTEM_ACTOR": "_home",
@@ -59,7 +54,7 @@ _WHERE = {
     "TrainingResult": "_training",
     "TrainingService": "_training",
     "TrialUpdate": "_tuning",
-    "TuningResult": "_training",
+    "TuningResult": "_tuning",
     "capture_code": "_provenance",
     "capture_environment": "_provenance",
     "hash_token": "_identity",

@@ -297,70 +297,12 @@ class ModelService:
 
     def lineage(self, actor: Actor, ref: str) -> dict[str, Any]:
         """Version → run (and its trials) → datasets → split, with the ledger entries."""
+        from steward.services._lineage import model_lineage
+
         require(actor, Permission.MODEL_READ, "read models")
         require(actor, Permission.RUN_READ, "read runs")
         with self._store.read() as reader:
-            version = resolve_model(reader, ref)
-            run = reader.run(version.run_id) if version.run_id else None
-            trials = reader.runs(parent_id=run.id, limit=None) if run else []
-            datasets = []
-            for item in version.datasets:
-                parsed = Ref.parse(item["ref"])
-                found = reader.dataset_version(parsed.name, parsed.version or 0)
-                datasets.append(
-                    {
-                        "ref": item["ref"],
-                        "fingerprint": item["fingerprint"],
-                        "rows": found.rows if found else None,
-                        "content_hash": found.content_hash if found else None,
-                        "source": found.source if found else None,
-                    }
-                )
-            events = [
-                {"seq": e.seq, "type": e.type, "subject": e.subject, "ts": e.ts}
-                for e in reader.events_of_types(
-                    EventType.MODEL_REGISTERED.value,
-                    EventType.RUN_FINISHED.value,
-                    EventType.DATASET_REGISTERED.value,
-                )
-                if e.subject in _subjects(version, run.id if run else None)
-            ]
-        document: dict[str, Any] = {
-            "model": version.ref,
-            "artifact": version.artifact,
-            "format": version.format,
-            "content_hash": version.content_hash,
-            "created_by": version.created_by,
-            "created_at": version.created_at,
-            "run": None,
-            "tuning": version.tuning,
-            "datasets": datasets,
-            "split": version.split,
-            "ledger": events,
-        }
-        if run is not None:
-            document["run"] = {
-                "id": run.id,
-                "name": run.name,
-                "status": run.status.value,
-                "actor": run.actor,
-                "git": run.code.get("git"),
-                "python": run.environment.get("python"),
-                "content_hash": run.content_hash,
-                "trials": len(trials),
-            }
-        return document
-
-
-def _subjects(version: ModelVersion, run_id: str | None) -> set[str]:
-    subjects = {
-        version.subject,
-        f"dataset:{version.split['dataset']['ref']}" if version.split else "",
-    }
-    subjects |= {f"dataset:{d['ref']}" for d in version.datasets}
-    if run_id:
-        subjects.add(f"run:{run_id}")
-    return subjects
+            return model_lineage(reader, resolve_model(reader, ref))
 
 
 def resolve_model(reader: Reader, ref: str) -> ModelVersion:

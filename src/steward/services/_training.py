@@ -10,14 +10,13 @@ from __future__ import annotations
 import hashlib
 import uuid
 from collections.abc import Callable
-from dataclasses import dataclass, field, replace
-from typing import Any
+from dataclasses import dataclass, replace
+from typing import TYPE_CHECKING, Any
 
 from steward.artifacts import ArtifactStore
 from steward.domain import (
     Actor,
     DatasetVersion,
-    MissingPolicy,
     ModelVersion,
     Permission,
     Run,
@@ -30,8 +29,11 @@ from steward.services._access import require
 from steward.services._datasets import DatasetService
 from steward.services._models import ModelService
 from steward.services._runs import RunService
-from steward.services._tuning import TrialUpdate
+from steward.services._tuning import TrialUpdate, TuningResult, join_study
 from steward.store import Store
+
+if TYPE_CHECKING:
+    from steward.ml import SplitFrames
 
 __all__ = ["TrainingRequest", "TrainingResult", "TrainingService", "TuningResult"]
 
@@ -59,23 +61,6 @@ class TrainingResult:
     run: Run
 
 
-@dataclass(frozen=True, slots=True)
-class TuningResult:
-    study: str
-    run: Run
-    trials: int
-
-
-@dataclass(slots=True)
-class _Data:
-    """The frames of each part of the split, and what the pipeline is built from."""
-
-    numeric: tuple[str, ...]
-    categorical: tuple[str, ...]
-    missing: MissingPolicy
-    parts: dict[str, tuple[Any, Any, Any]] = field(default_factory=dict)
-
-
 class TrainingService:
     def __init__(
         self,
@@ -100,7 +85,7 @@ class TrainingService:
         environment: dict[str, Any] | None = None,
         progress: Callable[[TrialUpdate], None] | None = None,
     ) -> TrainingResult:
-        from steward.ml import TEMPLATES, frames, make_split, plan_inputs
+        from steward.ml import TEMPLATES, SplitFrames, frames, make_split, plan_inputs
 
         require(actor, Permission.RUN_WRITE, "train models")
         require(actor, Permission.MODEL_WRITE, "train models")
@@ -136,7 +121,7 @@ class TrainingService:
             validation_size=request.validation_size,
             dataset=dataset,
         )
-        data = _Data(plan.numeric, plan.categorical, version.missing)
+        data = SplitFrames(plan.numeric, plan.categorical, version.missing)
         for part in ("train", "validation", "test"):
             data.parts[part] = frames(
                 table,
@@ -180,7 +165,7 @@ class TrainingService:
         split: dict[str, Any],
         split_bytes: bytes,
         split_record: dict[str, Any],
-        data: _Data,
+        data: SplitFrames,
         code: dict[str, Any] | None,
         environment: dict[str, Any] | None,
         progress: Callable[[TrialUpdate], None] | None,
@@ -242,8 +227,10 @@ class TrainingService:
                 params, tuning, fitted = self._tune(
                     actor, study, run.id, template.name, data, request, code, environment, progress
                 )
-            model_bytes, metrics = self._fit_final(
-                template.name, params, request.seed, data, plan, fitted
+            from steward.ml import final_model
+
+            model_bytes, metrics = final_model(
+                template, params, request.seed, data, plan.classes, fitted
             )
             self._runs.log_params(actor, run.id, {"model_params": {**template.defaults, **params}})
             self._runs.log_metrics(
@@ -273,7 +260,7 @@ class TrainingService:
         study: Any,
         run_id: str,
         template_name: str,
-        data: _Data,
+        data: SplitFrames,
         request: TrainingRequest,
         code: dict[str, Any],
         environment: dict[str, Any],
@@ -281,13 +268,15 @@ class TrainingService:
     ) -> tuple[dict[str, Any], dict[str, Any], Any]:
         """The best parameters, the tuning summary, and the best trial's fitted pipeline when
         this process ran it (else ``None``: the final fit then refits with the parameters)."""
-        from steward.services._tuning import trial_run_name, tuning_summary
+        from steward.ml import TEMPLATES
+        from steward.services._tuning import run_trials, trial_run_name, tuning_summary
 
-        kept = self._optimize(
+        kept = run_trials(
+            self._runs,
             actor,
             study,
             run_id,
-            template_name,
+            TEMPLATES[template_name],
             request.seed,
             data,
             request.trials,
@@ -303,109 +292,6 @@ class TrainingService:
         fitted = kept.get("pipeline") if kept.get("params") == best_params else None
         return best_params, summary, fitted
 
-    def _optimize(
-        self,
-        actor: Actor,
-        study: Any,
-        run_id: str,
-        template_name: str,
-        seed: int,
-        data: _Data,
-        trials: int,
-        timeout: float | None,
-        code: dict[str, Any],
-        environment: dict[str, Any],
-        progress: Callable[[TrialUpdate], None] | None,
-    ) -> dict[str, Any]:
-        """Run the trials; return this process's best complete trial (params, pipeline)."""
-        from steward.ml import TEMPLATES, fit_staged, primary_score
-        from steward.services._tuning import Objective, progress_callback
-
-        template = TEMPLATES[template_name]
-        x_train, y_train, _ = data.parts["train"]
-        x_val, y_val, _ = data.parts["validation"]
-        classes = sorted(set(y_train.tolist()))
-        kept: dict[str, Any] = {}
-
-        def fit(params: dict[str, Any], report: Callable[[int, float], None]) -> float:
-            pipeline = template.build(data.numeric, data.categorical, params, seed, data.missing)
-            scores: list[float] = []
-
-            def after_stage(step: int) -> None:
-                score = primary_score(y_val, pipeline.predict_proba(x_val), classes)
-                scores.append(score)
-                report(step, score)
-
-            fit_staged(template, pipeline, x_train, y_train, after_stage)
-            if scores[-1] > kept.get("score", float("-inf")):  # every stage done: complete
-                kept.update(score=scores[-1], params=dict(params), pipeline=pipeline)
-            return scores[-1]
-
-        objective = Objective(
-            runs=self._runs,
-            actor=actor,
-            parent_id=run_id,
-            study=study.study_name,
-            template=template,
-            fit=fit,
-            last_stage=len(template.stages()) - 1,
-            code=code,
-            environment=environment,
-        )
-        callbacks = [progress_callback(progress, trials)] if progress else []
-        # One thread per trial: a study runs in parallel by adding workers (`steward tune`),
-        # and several workers' OpenMP pools on the same cores spin against each other.
-        from threadpoolctl import threadpool_limits
-
-        with threadpool_limits(limits=1):
-            study.optimize(objective, n_trials=trials, timeout=timeout, callbacks=callbacks)
-        return kept
-
-    def _fit_final(
-        self,
-        template_name: str,
-        params: dict[str, Any],
-        seed: int,
-        data: _Data,
-        plan: Any,
-        fitted: Any = None,
-    ) -> tuple[bytes, dict[str, dict[str, float]]]:
-        """Fit on the training rows (or take the best trial's ``fitted`` pipeline: the same
-        fit), save with skops, and score the *reloaded* model, so the recorded metrics are
-        exactly what ``load_model`` on ``load_split`` reproduces."""
-        from steward.ml import (
-            TEMPLATES,
-            classification_metrics,
-            dump_native,
-            dump_skops,
-            fit_staged,
-            load_native,
-            load_skops,
-        )
-
-        template = TEMPLATES[template_name]
-        x_train, y_train, _ = data.parts["train"]
-        from threadpoolctl import threadpool_limits
-
-        pipeline = fitted
-        if pipeline is None:
-            pipeline = template.build(data.numeric, data.categorical, params, seed, data.missing)
-            with threadpool_limits(limits=1):  # as in the trials, so the refit is the same fit
-                fit_staged(template, pipeline, x_train, y_train)
-        if template.library:
-            model_bytes = dump_native(pipeline)
-            model = load_native(model_bytes)
-        else:
-            model_bytes = dump_skops(pipeline)
-            model = load_skops(model_bytes)
-        metrics = {}
-        for part in ("validation", "test"):
-            x, y, _ = data.parts[part]
-            metrics[part] = classification_metrics(
-                y, model.predict(x), model.predict_proba(x), plan.classes
-            )
-        return model_bytes, metrics
-
     def join(
         self,
         actor: Actor,
@@ -418,79 +304,19 @@ class TrainingService:
         progress: Callable[[TrialUpdate], None] | None = None,
     ) -> TuningResult:
         """Run ``trials`` more trials of an existing study from this process (a worker)."""
-
-        from steward.services._tuning import load_study
-
-        require(actor, Permission.RUN_WRITE, "run trials")
-        if trials < 1:
-            raise InvalidInput("--trials must be at least 1")
-        study, config = load_study(self._store, study_name)
-        return self._join(actor, study, config, trials, timeout, code, environment, progress)
-
-    def _join(
-        self,
-        actor: Actor,
-        study: Any,
-        config: dict[str, Any],
-        trials: int,
-        timeout: float | None,
-        code: dict[str, Any] | None,
-        environment: dict[str, Any] | None,
-        progress: Callable[[TrialUpdate], None] | None,
-    ) -> TuningResult:
-        import json
-
-        from steward.ml import check_split_document, frames
-
-        study_name = study.study_name
-        version, table = self._datasets.load_version(actor, config["dataset"]["ref"])
-        split = check_split_document(
-            json.loads(self._artifacts.get_bytes(config["split"]["artifact"])),
-            version.fingerprint,
-        )
-        features = (*config["numeric"], *config["categorical"])
-        data = _Data(
-            tuple(config["numeric"]),
-            tuple(config["categorical"]),
-            MissingPolicy.from_dict(config["missing"]),
-        )
-        for part in ("train", "validation"):
-            data.parts[part] = frames(
-                table,
-                split[part],
-                features=features,
-                target=config["target"],
-                sensitive=config["sensitive"],
-            )
-        code = code or {"git": None}
-        environment = environment or {}
-        run = self._runs.start(
+        return join_study(
+            self._store,
+            self._artifacts,
+            self._datasets,
+            self._runs,
             actor,
-            f"tune {study_name}",
-            params={"study": study_name, "trials": trials, "template": config["template"]},
-            code=code,
-            environment=environment,
+            study_name,
+            trials,
+            timeout=timeout,
+            code=code or {"git": None},
+            environment=environment or {},
+            progress=progress,
         )
-        try:
-            self._runs.use_dataset(actor, run.id, version.ref, version.fingerprint)
-            self._optimize(
-                actor,
-                study,
-                run.id,
-                config["template"],
-                int(config["seed"]),
-                data,
-                trials,
-                timeout,
-                code,
-                environment,
-                progress,
-            )
-            run = self._runs.finish(actor, run.id)
-        except BaseException:
-            self._runs.finish(actor, run.id, RunStatus.FAILED)
-            raise
-        return TuningResult(study_name, run, trials)
 
 
 def _draft(

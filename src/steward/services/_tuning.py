@@ -10,19 +10,28 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from steward.domain import Actor, RunStatus
+from steward.artifacts import ArtifactStore
+from steward.domain import Actor, MissingPolicy, Permission, Run, RunStatus
 from steward.errors import InvalidInput, NotFound
+from steward.services._access import require
+from steward.services._datasets import DatasetService
 from steward.services._runs import RunService
 from steward.store import Store
+
+if TYPE_CHECKING:
+    from steward.ml import SplitFrames, Template
 
 __all__ = [
     "STUDY_ATTR",
     "Objective",
     "TrialUpdate",
+    "TuningResult",
     "create_study",
+    "join_study",
     "load_study",
+    "run_trials",
     "trial_run_name",
 ]
 
@@ -207,3 +216,121 @@ def tuning_summary(study: Any, seed: int | None, best_run: str | None) -> dict[s
         "pruner": "MedianPruner(n_startup_trials=5)",
         "optuna": optuna.__version__,
     }
+
+
+@dataclass(frozen=True, slots=True)
+class TuningResult:
+    study: str
+    run: Run
+    trials: int
+
+
+def run_trials(
+    runs: RunService,
+    actor: Actor,
+    study: Any,
+    run_id: str,
+    template: Template,
+    seed: int,
+    data: SplitFrames,
+    trials: int,
+    timeout: float | None,
+    code: dict[str, Any],
+    environment: dict[str, Any],
+    progress: Callable[[TrialUpdate], None] | None,
+) -> dict[str, Any]:
+    """Run trials of ``study`` as children of run ``run_id``; return this process's best
+    complete trial (``score``, ``params``, fitted ``pipeline``), empty if none completed."""
+    from threadpoolctl import threadpool_limits
+
+    from steward.ml import trial_fitter
+
+    fit, kept = trial_fitter(template, data, seed)
+    objective = Objective(
+        runs=runs,
+        actor=actor,
+        parent_id=run_id,
+        study=study.study_name,
+        template=template,
+        fit=fit,
+        last_stage=len(template.stages()) - 1,
+        code=code,
+        environment=environment,
+    )
+    callbacks = [progress_callback(progress, trials)] if progress else []
+    # One thread per trial: a study runs in parallel by adding workers (`steward tune`), and
+    # several workers' OpenMP pools on the same cores spin against each other.
+    with threadpool_limits(limits=1):
+        study.optimize(objective, n_trials=trials, timeout=timeout, callbacks=callbacks)
+    return kept
+
+
+def join_study(
+    store: Store,
+    artifacts: ArtifactStore,
+    datasets: DatasetService,
+    runs: RunService,
+    actor: Actor,
+    study_name: str,
+    trials: int,
+    *,
+    timeout: float | None,
+    code: dict[str, Any],
+    environment: dict[str, Any],
+    progress: Callable[[TrialUpdate], None] | None,
+) -> TuningResult:
+    """Run ``trials`` more trials of a study created by ``steward train``, as a worker: its
+    own run, with the trials as children; the data and split are the study's, verified."""
+    import json
+
+    from steward.ml import TEMPLATES, SplitFrames, check_split_document, frames
+
+    require(actor, Permission.RUN_WRITE, "run trials")
+    if trials < 1:
+        raise InvalidInput("--trials must be at least 1")
+    study, config = load_study(store, study_name)
+    version, table = datasets.load_version(actor, config["dataset"]["ref"])
+    split = check_split_document(
+        json.loads(artifacts.get_bytes(config["split"]["artifact"])), version.fingerprint
+    )
+    data = SplitFrames(
+        tuple(config["numeric"]),
+        tuple(config["categorical"]),
+        MissingPolicy.from_dict(config["missing"]),
+    )
+    for part in ("train", "validation"):
+        data.parts[part] = frames(
+            table,
+            split[part],
+            features=(*data.numeric, *data.categorical),
+            target=config["target"],
+            sensitive=config["sensitive"],
+        )
+    run = runs.start(
+        actor,
+        f"tune {study_name}",
+        params={"study": study_name, "trials": trials, "template": config["template"]},
+        code=code,
+        environment=environment,
+    )
+    try:
+        runs.use_dataset(actor, run.id, version.ref, version.fingerprint)
+        run_trials(
+            runs,
+            actor,
+            study,
+            run.id,
+            TEMPLATES[config["template"]],
+            int(config["seed"]),
+            data,
+            trials,
+            timeout,
+            code,
+            environment,
+            progress,
+        )
+        run = runs.finish(actor, run.id)
+    except BaseException:
+        runs.finish(actor, run.id, RunStatus.FAILED)
+        raise
+    return TuningResult(study_name, run, trials)
