@@ -210,7 +210,7 @@ runs = Table(
     "runs",
     metadata,
     Column("id", String(32), primary_key=True),
-    Column("name", String(255), nullable=False),
+    Column("name", String(255), nullable=False, index=True),
     Column("parent_id", ForeignKey("runs.id"), nullable=True, index=True),
     Column("status", String(16), nullable=False),
     Column("actor", String(63), nullable=False),

@@ -55,6 +55,8 @@ def upgrade() -> None:
         sa.UniqueConstraint("model_id", "version", name="uq_model_versions_model_id_version"),
     )
     op.create_index("ix_model_versions_run_id", "model_versions", ["run_id"])
+    # trial runs are found by name (``STUDY trial N``)
+    op.create_index("ix_runs_name", "runs", ["name"])
     op.create_table(
         "tuning_journal",
         sa.Column("study", sa.String(255), nullable=False),
@@ -91,6 +93,7 @@ def downgrade() -> None:
         op.execute("DROP TRIGGER IF EXISTS model_versions_frozen")
         op.execute("DROP TRIGGER IF EXISTS model_versions_no_delete")
     op.drop_table("tuning_journal")
+    op.drop_index("ix_runs_name", table_name="runs")
     op.drop_index("ix_model_versions_run_id", table_name="model_versions")
     op.drop_table("model_versions")
     op.drop_table("models")
