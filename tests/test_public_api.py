@@ -57,8 +57,9 @@ ALLOWED = {
     "store": {"domain", "ledger"},
     "data": {"domain", "ledger"},
     "ml": {"domain"},
+    "checks": {"domain"},
     "samples": set(),
-    "services": {"domain", "ledger", "store", "artifacts", "data", "ml"},
+    "services": {"domain", "ledger", "store", "artifacts", "data", "ml", "checks"},
     "demo": {"domain", "ledger", "services", "samples"},
     "cli": {"domain", "ledger", "services", "store", "demo"},
 }

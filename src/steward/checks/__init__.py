@@ -1,0 +1,17 @@
+"""Evidence checks as plug-ins: one interface (``_base.py``), found through the entry-point
+group ``steward.checks`` (built-ins included), held to one conformance kit (``_kit.py``)."""
+
+from steward.checks._base import Capabilities, Check, CheckContext
+from steward.checks._kit import ConformanceError, check_conformance
+from steward.checks._registry import ENTRY_POINT_GROUP, available_checks, get_check
+
+__all__ = [
+    "ENTRY_POINT_GROUP",
+    "Capabilities",
+    "Check",
+    "CheckContext",
+    "ConformanceError",
+    "available_checks",
+    "check_conformance",
+    "get_check",
+]

@@ -1,0 +1,147 @@
+"""The check interface: what every evidence check, built in or third-party, implements.
+
+A check is a small class in the style of a scikit-learn estimator:
+
+- ``id`` (stable, dotted, e.g. ``performance``), ``version`` (bump it when results change),
+  and ``capabilities``: the task types and model families it can judge;
+- ``__init__`` takes keyword-only parameters, each with a default, and stores each unchanged
+  under its own name (no validation or derivation there: ``get_params`` reads them back);
+- ``run(context) -> Evidence``: reads the model version, its fitted model and its recorded
+  test split from ``context``, and answers with ``context.evidence(self, ...)``. A check that
+  cannot judge the model answers ``context.not_applicable(self, reason)``; it never raises
+  for that.
+
+Checks are found through the entry-point group ``steward.checks`` (``_registry.py``) and must
+pass the conformance kit (``_kit.py``).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import inspect
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field, replace
+from functools import cached_property
+from typing import Any, ClassVar
+
+import numpy as np
+
+from steward.domain import Evidence, EvidenceStatus, Finding, ModelVersion, status_from
+
+__all__ = ["Capabilities", "Check", "CheckContext"]
+
+
+@dataclass(frozen=True, slots=True)
+class Capabilities:
+    """What a check can judge: task types (``binary``, ``multiclass``) and model families
+    (template names, e.g. ``hgb``; ``None`` for every family)."""
+
+    tasks: frozenset[str] = frozenset({"binary", "multiclass"})
+    families: frozenset[str] | None = None
+
+    def refuses(self, version: ModelVersion) -> str | None:
+        """Why a check with these capabilities cannot judge ``version``, or ``None``."""
+        if version.task not in self.tasks:
+            return f"{version.task} models are outside this check's tasks"
+        family = version.template or "custom"
+        if self.families is not None and family not in self.families:
+            return f"{family} models are outside this check's model families"
+        return None
+
+
+class Check:
+    """Base class of evidence checks (see the module docstring for the contract)."""
+
+    id: ClassVar[str]
+    version: ClassVar[str]
+    capabilities: ClassVar[Capabilities] = Capabilities()
+
+    @classmethod
+    def param_names(cls) -> list[str]:
+        signature = inspect.signature(cls.__init__)
+        return [p.name for p in signature.parameters.values() if p.name != "self"]
+
+    def get_params(self) -> dict[str, Any]:
+        """The parameters as given (scikit-learn's convention)."""
+        return {name: getattr(self, name) for name in self.param_names()}
+
+    def run(self, context: CheckContext) -> Evidence:
+        raise NotImplementedError
+
+    def __repr__(self) -> str:
+        params = ", ".join(f"{k}={v!r}" for k, v in self.get_params().items())
+        return f"{type(self).__name__}({params})"
+
+
+@dataclass
+class CheckContext:
+    """What a check judges: a model version, its fitted model, and the exact test rows it was
+    evaluated on (``X`` inputs, ``y`` target, ``A`` declared sensitive attributes)."""
+
+    version: ModelVersion
+    model: Any
+    X: Any
+    y: Any
+    A: Any
+    inputs: Mapping[str, Any] = field(default_factory=dict)
+    # Stores a plot's bytes and returns its artifact key; the service running the check
+    # passes the artifact store's writer. By default plots are kept in ``saved``.
+    store: Callable[[bytes], str] | None = None
+    saved: dict[str, bytes] = field(default_factory=dict)
+
+    def save_plot(self, data: bytes) -> str:
+        """Store a rendered plot (PNG or SVG bytes); returns the key to list in the evidence's
+        ``artifacts``."""
+        if self.store is not None:
+            return self.store(data)
+        key = f"sha256:{hashlib.sha256(data).hexdigest()}"
+        self.saved[key] = data
+        return key
+
+    @cached_property
+    def proba(self) -> np.ndarray:
+        return np.asarray(self.model.predict_proba(self.X), dtype=np.float64)
+
+    @cached_property
+    def predicted(self) -> np.ndarray:
+        return np.asarray(self.model.predict(self.X))
+
+    @property
+    def classes(self) -> list[Any]:
+        return list(self.version.signature["output"]["classes"])
+
+    def evidence(
+        self,
+        check: Check,
+        *,
+        metrics: dict[str, Any],
+        findings: tuple[Finding, ...] = (),
+        artifacts: dict[str, str] | None = None,
+    ) -> Evidence:
+        """The check's result as evidence about this version (``artifacts``: plot names and
+        the keys ``save_plot`` returned). The service that ran the check seals the record:
+        id, author, time, content hash."""
+        return Evidence(
+            id="",
+            subject=self.version.subject,
+            check_id=check.id,
+            check_version=check.version,
+            status=status_from(findings),
+            params=check.get_params(),
+            inputs=dict(self.inputs),
+            metrics=metrics,
+            findings=findings,
+            artifacts=dict(artifacts or {}),
+            created_at="",
+            created_by="",
+            content_hash="",
+        )
+
+    def not_applicable(self, check: Check, reason: str) -> Evidence:
+        """Evidence that ``check`` cannot judge this version, and why."""
+        record = self.evidence(check, metrics={"reason": reason})
+        return _with_status(record, EvidenceStatus.NOT_APPLICABLE)
+
+
+def _with_status(record: Evidence, status: EvidenceStatus) -> Evidence:
+    return replace(record, status=status)

@@ -1,0 +1,121 @@
+"""``performance``: how well a classifier does on its version's recorded test split.
+
+Metrics are scikit-learn's, on the exact test rows: accuracy, balanced accuracy, ROC AUC
+(one-vs-rest for several classes), PR AUC (average precision; binary), F1 (macro for several
+classes), log loss, Brier score (binary), the confusion matrix and the calibration curve
+(binary). Each scalar metric has a percentile bootstrap confidence interval from
+``bootstrap`` resamples of the test rows drawn with ``seed``.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+
+from steward.checks._base import Capabilities, Check, CheckContext
+from steward.domain import Evidence, Finding, Severity
+
+__all__ = ["Performance"]
+
+
+class Performance(Check):
+    id = "performance"
+    version = "1"
+    capabilities = Capabilities(tasks=frozenset({"binary", "multiclass"}))
+
+    def __init__(
+        self,
+        *,
+        bootstrap: int = 200,
+        confidence: float = 0.95,
+        seed: int = 0,
+        calibration_bins: int = 10,
+    ) -> None:
+        self.bootstrap = bootstrap
+        self.confidence = confidence
+        self.seed = seed
+        self.calibration_bins = calibration_bins
+
+    def run(self, context: CheckContext) -> Evidence:
+        refusal = self.capabilities.refuses(context.version)
+        if refusal is not None:
+            return context.not_applicable(self, refusal)
+        from sklearn.metrics import confusion_matrix
+
+        y = np.asarray(context.y)
+        classes = context.classes
+        proba, predicted = context.proba, context.predicted
+        scores = scalar_metrics(y, predicted, proba, classes)
+        metrics: dict[str, Any] = dict(scores)
+        metrics["ci"] = self._intervals(y, predicted, proba, classes)
+        metrics["confidence"] = self.confidence
+        metrics["bootstrap"] = {"resamples": self.bootstrap, "seed": self.seed}
+        metrics["rows"] = len(y)
+        metrics["confusion_matrix"] = {
+            "labels": classes,
+            "matrix": confusion_matrix(y, predicted, labels=classes).tolist(),
+        }
+        if len(classes) == 2:
+            from sklearn.calibration import calibration_curve
+
+            observed, mean_predicted = calibration_curve(
+                y == classes[1], proba[:, 1], n_bins=self.calibration_bins
+            )
+            metrics["calibration"] = {
+                "observed": [float(v) for v in observed],
+                "predicted": [float(v) for v in mean_predicted],
+            }
+        findings: tuple[Finding, ...] = ()
+        if scores["roc_auc"] < 0.6:
+            findings = (
+                Finding(
+                    "weak_discrimination",
+                    Severity.MEDIUM,
+                    f"test ROC AUC {scores['roc_auc']:.3f} is close to chance (0.5)",
+                ),
+            )
+        return context.evidence(self, metrics=metrics, findings=findings)
+
+    def _intervals(
+        self, y: np.ndarray, predicted: np.ndarray, proba: np.ndarray, classes: list[Any]
+    ) -> dict[str, list[float]]:
+        rng = np.random.default_rng(self.seed)
+        samples: dict[str, list[float]] = {}
+        for _ in range(self.bootstrap):
+            rows = rng.integers(0, len(y), len(y))
+            if len(np.unique(y[rows])) < len(classes):
+                continue  # AUCs need every class in the resample
+            for name, value in scalar_metrics(
+                y[rows], predicted[rows], proba[rows], classes
+            ).items():
+                samples.setdefault(name, []).append(value)
+        tail = (1 - self.confidence) / 2 * 100
+        return {
+            name: [float(np.percentile(values, tail)), float(np.percentile(values, 100 - tail))]
+            for name, values in sorted(samples.items())
+        }
+
+
+def scalar_metrics(
+    y: np.ndarray, predicted: np.ndarray, proba: np.ndarray, classes: list[Any]
+) -> dict[str, float]:
+    from sklearn import metrics
+
+    binary = len(classes) == 2
+    scores = {
+        "accuracy": metrics.accuracy_score(y, predicted),
+        "balanced_accuracy": metrics.balanced_accuracy_score(y, predicted),
+        "f1": metrics.f1_score(y, predicted, pos_label=classes[1])
+        if binary
+        else metrics.f1_score(y, predicted, average="macro"),
+        "log_loss": metrics.log_loss(y, proba, labels=classes),
+        "roc_auc": metrics.roc_auc_score(y, proba[:, 1])
+        if binary
+        else metrics.roc_auc_score(y, proba, multi_class="ovr", labels=classes),
+    }
+    if binary:
+        positive = y == classes[1]
+        scores["pr_auc"] = metrics.average_precision_score(positive, proba[:, 1])
+        scores["brier"] = metrics.brier_score_loss(positive, proba[:, 1])
+    return {name: float(value) for name, value in sorted(scores.items())}

@@ -1,0 +1,219 @@
+"""Evidence checks: the interface, the entry-point registry, the conformance kit, and the
+``performance`` check against scikit-learn's own numbers."""
+
+from __future__ import annotations
+
+import sys
+import textwrap
+from collections.abc import Iterator
+from dataclasses import replace
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pytest
+from sklearn import metrics
+
+import steward
+from steward.checks import (
+    Capabilities,
+    Check,
+    CheckContext,
+    ConformanceError,
+    available_checks,
+    check_conformance,
+    get_check,
+)
+from steward.domain import Evidence, EvidenceStatus
+from steward.errors import InvalidInput
+from steward.services import Application
+from steward.settings import Settings
+from test_models import credit_frame
+
+
+@pytest.fixture
+def db_url(tmp_path: Path) -> str:
+    """Checks are pure capabilities: SQLite is enough to train the model they judge."""
+    return f"sqlite:///{tmp_path / 'store.db'}"
+
+
+@pytest.fixture
+def context(sdk_env: Settings) -> CheckContext:
+    steward.register_dataset(credit_frame(), name="credit", target="approved", sensitive=["group"])
+    steward.train(dataset="credit", name="credit-model", seed=2)
+    with Application.open(Settings()) as app:
+        version = app.models.get(app.authenticate(), "credit-model@1")
+    x, y, a = steward.load_split("credit-model@1", "test")
+    return CheckContext(version=version, model=steward.load_model("credit-model@1"), X=x, y=y, A=a)
+
+
+def test_the_builtin_performance_check_is_registered_like_any_plugin() -> None:
+    checks = available_checks()
+    assert checks["performance"].__module__ == "steward.checks._performance"
+    assert get_check("performance") is checks["performance"]
+    with pytest.raises(InvalidInput, match="no check 'nope'"):
+        get_check("nope")
+
+
+def test_performance_numbers_equal_scikit_learns(context: CheckContext) -> None:
+    check = get_check("performance")(bootstrap=50, seed=7)
+    record = check.run(context)
+    y = np.asarray(context.y)
+    proba = context.model.predict_proba(context.X)
+    predicted = context.model.predict(context.X)
+    m = record.metrics
+    assert m["accuracy"] == metrics.accuracy_score(y, predicted)
+    assert m["balanced_accuracy"] == metrics.balanced_accuracy_score(y, predicted)
+    assert m["roc_auc"] == metrics.roc_auc_score(y, proba[:, 1])
+    assert m["pr_auc"] == metrics.average_precision_score(y == 1, proba[:, 1])
+    assert m["f1"] == metrics.f1_score(y, predicted)
+    assert m["log_loss"] == metrics.log_loss(y, proba)
+    assert m["brier"] == metrics.brier_score_loss(y == 1, proba[:, 1])
+    assert m["confusion_matrix"]["matrix"] == metrics.confusion_matrix(y, predicted).tolist()
+    # the recorded test metrics of the version are the same numbers
+    for name in ("accuracy", "balanced_accuracy", "roc_auc", "f1", "log_loss"):
+        assert m[name] == context.version.metrics["test"][name]
+    for low, high in m["ci"].values():  # percentile bootstrap intervals
+        assert low <= high
+    assert m["ci"]["roc_auc"][0] <= m["roc_auc"] <= m["ci"]["roc_auc"][1]
+    assert record.status is EvidenceStatus.PASSED
+    assert record.params == {"bootstrap": 50, "confidence": 0.95, "seed": 7, "calibration_bins": 10}
+    again = get_check("performance")(bootstrap=50, seed=7).run(context)
+    other = get_check("performance")(bootstrap=50, seed=8).run(context)
+    assert again.metrics == record.metrics and other.metrics["ci"] != record.metrics["ci"]
+
+
+def test_every_installed_check_passes_the_conformance_kit(context: CheckContext) -> None:
+    for check in available_checks().values():
+        check_conformance(check, context)
+
+
+class Sloppy(Check):
+    """Breaks the parameter rule: derives a value in __init__."""
+
+    id = "sloppy"
+    version = "1"
+
+    def __init__(self, *, threshold: float = 0.5) -> None:
+        self.threshold = float(threshold)
+
+    def run(self, context: CheckContext) -> Evidence:
+        return context.evidence(self, metrics={"threshold": self.threshold})
+
+
+class Restless(Check):
+    """Breaks determinism and the capability rule."""
+
+    id = "restless"
+    version = "1"
+    capabilities = Capabilities(tasks=frozenset({"binary"}))
+    calls = 0
+
+    def __init__(self) -> None:
+        pass
+
+    def run(self, context: CheckContext) -> Evidence:
+        Restless.calls += 1
+        return context.evidence(self, metrics={"calls": Restless.calls})
+
+
+class Meddler(Check):
+    """Changes the data it judges."""
+
+    id = "meddler"
+    version = "1"
+
+    def __init__(self) -> None:
+        pass
+
+    def run(self, context: CheckContext) -> Evidence:
+        context.X.iloc[0, 0] = -1.0
+        return context.evidence(self, metrics={})
+
+
+class Infinite(Check):
+    id = "infinite"
+    version = "1"
+
+    def __init__(self) -> None:
+        pass
+
+    def run(self, context: CheckContext) -> Evidence:
+        return context.evidence(self, metrics={"ratio": float("inf")})
+
+
+@pytest.mark.parametrize(
+    ("check", "rule"),
+    [
+        (Sloppy, "does not store its parameters unchanged"),
+        (Restless, "different evidence when run again"),
+        (Meddler, "changed the context's data"),
+        (Infinite, "metrics.ratio is inf"),
+    ],
+)
+def test_the_kit_names_the_rule_a_check_breaks(
+    context: CheckContext, check: type[Check], rule: str
+) -> None:
+    with pytest.raises(ConformanceError, match=rule):
+        check_conformance(check, context)
+
+
+def test_a_check_answers_not_applicable_outside_its_capabilities(context: CheckContext) -> None:
+    foreign = replace(context.version, task="regression")
+    record = get_check("performance")().run(
+        CheckContext(version=foreign, model=context.model, X=context.X, y=context.y, A=context.A)
+    )
+    assert record.status is EvidenceStatus.NOT_APPLICABLE
+    assert "regression models are outside" in record.metrics["reason"]
+
+
+@pytest.fixture
+def third_party(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
+    """An installed distribution, as pip would leave it, registering one check."""
+    package = tmp_path / "site" / "acme_checks"
+    package.mkdir(parents=True)
+    (package / "__init__.py").write_text(
+        textwrap.dedent(
+            '''
+            from steward.checks import Capabilities, Check
+
+
+            class PositiveRate(Check):
+                """Share of positive predictions on the test split."""
+
+                id = "acme.positive_rate"
+                version = "1.0"
+                capabilities = Capabilities(tasks=frozenset({"binary"}))
+
+                def __init__(self, *, label=1):
+                    self.label = label
+
+                def run(self, context):
+                    reason = self.capabilities.refuses(context.version)
+                    if reason:
+                        return context.not_applicable(self, reason)
+                    rate = float((context.predicted == self.label).mean())
+                    return context.evidence(self, metrics={"positive_rate": rate})
+            '''
+        )
+    )
+    info = tmp_path / "site" / "acme_checks-1.0.dist-info"
+    info.mkdir()
+    (info / "METADATA").write_text("Metadata-Version: 2.1\nName: acme-checks\nVersion: 1.0\n")
+    (info / "entry_points.txt").write_text(
+        "[steward.checks]\nacme.positive_rate = acme_checks:PositiveRate\n"
+    )
+    monkeypatch.syspath_prepend(str(tmp_path / "site"))
+    yield
+    sys.modules.pop("acme_checks", None)
+
+
+def test_a_third_party_check_registered_by_entry_point_is_found_and_conforms(
+    third_party: None, context: CheckContext
+) -> None:
+    checks = available_checks()
+    assert set(checks) == {"acme.positive_rate", "performance"}
+    plugin = checks["acme.positive_rate"]
+    check_conformance(plugin, context)
+    record: Any = plugin().run(context)
+    assert record.metrics["positive_rate"] == float((context.predicted == 1).mean())
