@@ -66,6 +66,22 @@ class Performance(Check):
                 "observed": [float(v) for v in observed],
                 "predicted": [float(v) for v in mean_predicted],
             }
+        from steward.checks._plots import calibration_png, confusion_png
+
+        ref = context.version.ref
+        artifacts = {
+            "confusion_matrix.png": context.save_plot(
+                confusion_png(metrics["confusion_matrix"]["matrix"], classes, f"{ref}: test split")
+            )
+        }
+        if "calibration" in metrics:
+            artifacts["calibration.png"] = context.save_plot(
+                calibration_png(
+                    metrics["calibration"]["observed"],
+                    metrics["calibration"]["predicted"],
+                    f"{ref}: calibration on the test split",
+                )
+            )
         findings: tuple[Finding, ...] = ()
         if scores["roc_auc"] < 0.6:
             findings = (
@@ -75,7 +91,7 @@ class Performance(Check):
                     f"test ROC AUC {scores['roc_auc']:.3f} is close to chance (0.5)",
                 ),
             )
-        return context.evidence(self, metrics=metrics, findings=findings)
+        return context.evidence(self, metrics=metrics, findings=findings, artifacts=artifacts)
 
     def _intervals(
         self, y: np.ndarray, predicted: np.ndarray, proba: np.ndarray, classes: list[Any]

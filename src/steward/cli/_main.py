@@ -9,6 +9,7 @@ import typer
 from steward._version import __version__
 from steward.cli import _identity
 from steward.cli._audit import audit_app
+from steward.cli._checks import check_app, evidence_app
 from steward.cli._common import err
 from steward.cli._datasets import dataset_app
 from steward.cli._db import db_app
@@ -48,6 +49,8 @@ app.add_typer(dataset_app, name="dataset")
 app.command()(train)
 app.command()(tune)
 app.add_typer(model_app, name="model")
+app.add_typer(check_app, name="check")
+app.add_typer(evidence_app, name="evidence")
 app.add_typer(run_app, name="run")
 app.add_typer(audit_app, name="audit")
 app.add_typer(db_app, name="db")

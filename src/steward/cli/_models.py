@@ -101,9 +101,13 @@ def train(
     timeout: float | None = typer.Option(
         None, "--timeout", help="Stop tuning after this many seconds."
     ),
+    no_checks: bool = typer.Option(
+        False, "--no-checks", help="Do not run the default evidence checks afterwards."
+    ),
     as_json: bool = JSON_OPTION,
 ) -> None:
-    """Train a standard pipeline on a dataset version, tune it, register the model version."""
+    """Train a standard pipeline on a dataset version, tune it, register the model version,
+    and run the default evidence checks on it."""
     from steward.services import TrainingRequest, capture_code, capture_environment
 
     request = TrainingRequest(
@@ -121,15 +125,19 @@ def train(
         study=study,
         timeout=timeout,
     )
-    with open_app() as (app, actor), _trial_progress("tuning", trials) as progress:
-        result = app.training.train(
-            actor,
-            request,
-            code=capture_code(Path.cwd()),
-            environment=capture_environment(),
-            progress=progress,
-        )
-    version = result.version
+    from steward.cli._checks import print_evidence_summary, run_checks
+
+    with open_app() as (app, actor):
+        with _trial_progress("tuning", trials) as progress:
+            result = app.training.train(
+                actor,
+                request,
+                code=capture_code(Path.cwd()),
+                environment=capture_environment(),
+                progress=progress,
+            )
+        version = result.version
+        evidence = [] if no_checks else run_checks(app, actor, version.ref, [])
     if as_json:
         emit_json(model_version_dict(version))
         return
@@ -143,6 +151,9 @@ def train(
         )
     if version.excluded:
         out("  left out: " + ", ".join(f"{c} ({why})" for c, why in version.excluded.items()))
+    if evidence:
+        out("  evidence:")
+        print_evidence_summary(evidence)
 
 
 def tune(

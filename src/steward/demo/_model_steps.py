@@ -7,7 +7,7 @@ from typing import TYPE_CHECKING, Any
 if TYPE_CHECKING:
     from steward.demo._walkthrough import DemoContext
 
-__all__ = ["step_lineage", "step_tune"]
+__all__ = ["step_evidence", "step_lineage", "step_tune"]
 
 MODEL = "loan-approval"
 TRIALS = 20
@@ -126,3 +126,31 @@ def step_lineage(ctx: DemoContext) -> None:
         },
     )
     _say(ctx, "dana classifies the model as high risk and documents its use: ledgered.")
+
+
+def step_evidence(ctx: DemoContext) -> None:
+    ref = ctx.models[MODEL]
+    dana = ctx.actors["dana"]
+    records = ctx.app.evidence.run(dana, ref)
+    _say(
+        ctx,
+        f"dana runs the installed evidence checks on {ref}'s test split "
+        "(steward check run); the evidence is ledgered:",
+    )
+    plots = ctx.workdir / "plots"
+    plots.mkdir(exist_ok=True)
+    for record in records:
+        metrics = record.metrics
+        headline = ", ".join(
+            f"{name} {metrics[name]:.3f} [{metrics['ci'][name][0]:.3f}, "
+            f"{metrics['ci'][name][1]:.3f}]"
+            for name in ("roc_auc", "accuracy", "brier")
+            if name in metrics.get("ci", {})
+        )
+        _say(
+            ctx, f"  {record.check_id} v{record.check_version}: {record.status.value} — {headline}"
+        )
+        for name, key in sorted(record.artifacts.items()):
+            target = plots / f"{record.check_id}-{name}"
+            ctx.app.artifacts.copy_to(key, target)
+            _say(ctx, f"    plot saved: {target}")

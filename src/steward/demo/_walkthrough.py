@@ -21,7 +21,7 @@ from steward.demo._data_steps import (
     step_register,
     step_revalidate,
 )
-from steward.demo._model_steps import step_lineage, step_tune
+from steward.demo._model_steps import step_evidence, step_lineage, step_tune
 from steward.domain import Actor
 from steward.errors import AuthenticationError, PermissionDenied
 from steward.ledger import Verification
@@ -241,6 +241,7 @@ STEPS: list[Step] = [
     Step("A datasheet documents the data", step_datasheet),
     Step("Tuning a model: every trial a recorded run", step_tune),
     Step("The registered model, its lineage, reloaded exactly", step_lineage),
+    Step("Evidence: performance on the test split, with confidence intervals", step_evidence),
     Step("The audit ledger", step_ledger),
     Step("Verification and inclusion proofs", step_verify),
     Step("Export and offline verification", step_export),

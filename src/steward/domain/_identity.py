@@ -41,6 +41,7 @@ class Permission(StrEnum):
     RUN_WRITE = "run:write"
     MODEL_READ = "model:read"
     MODEL_WRITE = "model:write"
+    EVIDENCE_WRITE = "evidence:write"
 
 
 # The access matrix, documented in docs/access.md (a test keeps both in step). Reading the
@@ -49,12 +50,17 @@ class Permission(StrEnum):
 _EVERYONE = frozenset(
     {Permission.AUDIT_READ, Permission.DATASET_READ, Permission.RUN_READ, Permission.MODEL_READ}
 )
-_BUILDER = {Permission.DATASET_WRITE, Permission.RUN_WRITE, Permission.MODEL_WRITE}
+_BUILDER = {
+    Permission.DATASET_WRITE,
+    Permission.RUN_WRITE,
+    Permission.MODEL_WRITE,
+    Permission.EVIDENCE_WRITE,
+}
 ROLE_PERMISSIONS: dict[Role, frozenset[Permission]] = {
     Role.ADMIN: _EVERYONE | {Permission.USER_READ, Permission.USER_MANAGE, Permission.AUDIT_EXPORT},
     Role.DATA_SCIENTIST: _EVERYONE | _BUILDER,
     Role.ML_ENGINEER: _EVERYONE | _BUILDER,
-    Role.STEWARD: _EVERYONE | {Permission.USER_READ},
+    Role.STEWARD: _EVERYONE | {Permission.USER_READ, Permission.EVIDENCE_WRITE},
     Role.AUDITOR: _EVERYONE | {Permission.USER_READ, Permission.AUDIT_EXPORT},
 }
 

@@ -24,6 +24,7 @@ class EventType(StrEnum):
     MODEL_REGISTERED = "model.registered"
     MODEL_UPDATED = "model.updated"
     MODEL_UNSAFE_LOAD = "model.unsafe_load"
+    EVIDENCE_RECORDED = "evidence.recorded"
 
 
 @dataclass(frozen=True, slots=True)

@@ -20,6 +20,7 @@ if TYPE_CHECKING:
         tree_head_dict,
     )
     from steward.services._datasets import DatasetService, Registration
+    from steward.services._evidence import EvidenceService
     from steward.services._home import (
         SYSTEM_ACTOR,
         InitResult,
@@ -43,6 +44,7 @@ _WHERE = {
     "Application": "_app",
     "AuditService": "_audit",
     "DatasetService": "_datasets",
+    "EvidenceService": "_evidence",
     "ExportSummary": "_audit",
     "IdentityService": "_identity",
     "InclusionProof": "_audit",
@@ -76,6 +78,7 @@ __all__ = [
     "Application",
     "AuditService",
     "DatasetService",
+    "EvidenceService",
     "ExportSummary",
     "IdentityService",
     "InclusionProof",

@@ -36,6 +36,9 @@ def check_records(reader: Reader) -> tuple[int, RecordProblem | None]:
         )
         for item in payload.get("evidence", []):
             expected[f"evidence:{item['id']}"] = (event.seq, item["content_hash"])
+    for event in reader.events_of_types(EventType.EVIDENCE_RECORDED.value):
+        for item in event.payload["evidence"]:
+            expected[f"evidence:{item['id']}"] = (event.seq, item["content_hash"])
     for event in reader.events_of_types(EventType.RUN_FINISHED.value):
         expected[f"run:{event.payload['run']}"] = (event.seq, event.payload["content_hash"])
     # A model card changes; the latest event about it holds the hash of its current content.

@@ -19,6 +19,7 @@ if TYPE_CHECKING:
     from steward.artifacts import ArtifactStore
     from steward.services._audit import AuditService
     from steward.services._datasets import DatasetService
+    from steward.services._evidence import EvidenceService
     from steward.services._models import ModelService
     from steward.services._runs import RunService
     from steward.services._training import TrainingService
@@ -95,6 +96,12 @@ class Application:
         from steward.services._models import ModelService
 
         return ModelService(self.store, self.artifacts, self.datasets)
+
+    @cached_property
+    def evidence(self) -> EvidenceService:
+        from steward.services._evidence import EvidenceService
+
+        return EvidenceService(self.store, self.artifacts, self.models)
 
     @cached_property
     def training(self) -> TrainingService:

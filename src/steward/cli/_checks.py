@@ -1,0 +1,152 @@
+"""``steward check run`` and ``steward evidence list``: evidence about model versions."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from typing import Any
+
+import typer
+
+from steward.cli._common import JSON_OPTION, emit_json, ok, open_app, out, print_table
+from steward.cli._datasets import evidence_dict
+from steward.domain import Evidence
+
+__all__ = ["check_app", "evidence_app", "print_evidence_summary", "run_checks"]
+
+check_app = typer.Typer(help="Run evidence checks on model versions.", no_args_is_help=True)
+evidence_app = typer.Typer(
+    help="Read the evidence recorded about model versions.", no_args_is_help=True
+)
+
+_HEADLINE = ("roc_auc", "accuracy", "balanced_accuracy", "f1", "log_loss")
+
+
+@contextmanager
+def _check_progress(total: int) -> Iterator[Callable[[str, int, int], None]]:
+    """A Rich progress bar over the checks, on stderr; it appears with the first check."""
+    from rich.console import Console
+    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn
+
+    progress = Progress(
+        TextColumn("{task.description}"),
+        BarColumn(),
+        MofNCompleteColumn(),
+        console=Console(stderr=True),
+    )
+    tasks: list[Any] = []
+
+    def update(check_id: str, done: int, of: int) -> None:
+        if not tasks:
+            progress.start()
+            tasks.append(progress.add_task("checks", total=of))
+        label = f"check {check_id}" if check_id else "recording evidence"
+        progress.update(tasks[0], completed=done, description=label)
+
+    try:
+        yield update
+    finally:
+        if tasks:
+            progress.stop()
+
+
+def run_checks(app: Any, actor: Any, ref: str, check_ids: list[str]) -> list[Evidence]:
+    with _check_progress(len(check_ids)) as progress:
+        return list(app.evidence.run(actor, ref, check_ids, progress=progress))
+
+
+def print_evidence_summary(records: list[Evidence]) -> None:
+    for record in records:
+        scores = [
+            f"{name} {record.metrics[name]:.4f}"
+            for name in _HEADLINE
+            if isinstance(record.metrics.get(name), float)
+        ]
+        line = f"  {record.check_id}: {record.status.value}"
+        if scores:
+            line += " — " + ", ".join(scores)
+        if record.status.value == "not_applicable":
+            line += f" ({record.metrics.get('reason')})"
+        out(line)
+        for finding in record.findings:
+            out(f"    {finding.severity.label} {finding.message}")
+        for name, key in sorted(record.artifacts.items()):
+            out(f"    plot {name}: {key}")
+
+
+@check_app.command("run")
+def run(
+    ref: str = typer.Argument(..., help="The model version (NAME@N, NAME@latest, NAME)."),
+    check: list[str] = typer.Option(
+        [], "--check", help="A check id (repeatable; default: every installed check)."
+    ),
+    as_json: bool = JSON_OPTION,
+) -> None:
+    """Run checks on a version's recorded test split and record the evidence (ledgered)."""
+    with open_app() as (app, actor):
+        records = run_checks(app, actor, ref, check)
+    if as_json:
+        emit_json([evidence_dict(r) for r in records])
+        return
+    subject = records[0].subject.removeprefix("model:")
+    ok(f"recorded {len(records)} evidence record(s) about {subject}")
+    print_evidence_summary(records)
+
+
+@check_app.command("list")
+def list_checks(as_json: bool = JSON_OPTION) -> None:
+    """The installed checks (entry points of the group steward.checks)."""
+    from steward.checks import available_checks
+
+    checks = available_checks()
+    if as_json:
+        emit_json(
+            [
+                {
+                    "id": check_id,
+                    "version": cls.version,
+                    "tasks": sorted(cls.capabilities.tasks),
+                    "class": f"{cls.__module__}.{cls.__qualname__}",
+                }
+                for check_id, cls in checks.items()
+            ]
+        )
+        return
+    from rich.table import Table
+
+    table = Table("id", "version", "tasks", "class")
+    for check_id, cls in checks.items():
+        table.add_row(
+            check_id,
+            cls.version,
+            ", ".join(sorted(cls.capabilities.tasks)),
+            f"{cls.__module__}.{cls.__qualname__}",
+        )
+    print_table(table)
+
+
+@evidence_app.command("list")
+def list_evidence(
+    ref: str = typer.Argument(..., help="The model version."),
+    as_json: bool = JSON_OPTION,
+) -> None:
+    """Every evidence record about a model version, oldest first."""
+    with open_app() as (app, actor):
+        records = app.evidence.list_evidence(actor, ref)
+    if as_json:
+        emit_json([evidence_dict(r) for r in records])
+        return
+    from rich.table import Table
+
+    table = Table("id", "check", "version", "status", "by", "at (UTC)", "findings")
+    for record in records:
+        table.add_row(
+            record.id[:12],
+            record.check_id,
+            record.check_version,
+            record.status.value,
+            record.created_by,
+            record.created_at[:19].replace("T", " "),
+            str(len(record.findings)),
+        )
+    print_table(table)

@@ -1,0 +1,123 @@
+"""Running evidence checks on a model version and recording what they found.
+
+Every requested check runs first, on the version's hash-verified model and its recorded test
+split; then all the evidence is written in one transaction with one ``evidence.recorded``
+ledger event that carries each record's content hash. A bad request (unknown check, no
+split) writes nothing; nor does a check that crashes: plots it stored are removed again.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import uuid
+from collections.abc import Callable, Sequence
+from dataclasses import replace
+
+from steward.artifacts import ArtifactStore
+from steward.domain import Actor, EventType, Evidence, Permission
+from steward.errors import InvalidInput
+from steward.services._access import require
+from steward.services._models import ModelService
+from steward.services._records import content_hash
+from steward.store import Store
+from steward.types import utc_iso
+
+__all__ = ["EvidenceService"]
+
+
+class EvidenceService:
+    def __init__(self, store: Store, artifacts: ArtifactStore, models: ModelService) -> None:
+        self._store = store
+        self._artifacts = artifacts
+        self._models = models
+
+    def run(
+        self,
+        actor: Actor,
+        ref: str,
+        check_ids: Sequence[str] = (),
+        *,
+        progress: Callable[[str, int, int], None] | None = None,
+    ) -> list[Evidence]:
+        """Run ``check_ids`` (default: every installed check) on version ``ref``."""
+        from steward.checks import CheckContext, available_checks
+
+        require(actor, Permission.EVIDENCE_WRITE, "run evidence checks")
+        installed = available_checks()
+        unknown = [c for c in check_ids if c not in installed]
+        if unknown:
+            raise InvalidInput(
+                f"no check {', '.join(map(repr, unknown))}: installed are {', '.join(installed)}"
+            )
+        chosen = list(dict.fromkeys(check_ids)) or list(installed)
+        version = self._models.get(actor, ref)
+        if version.split is None:
+            raise InvalidInput(
+                f"{version.ref} has no recorded split: checks judge a version on the test rows "
+                "it was evaluated on (train it with `steward train`)"
+            )
+        _, model = self._models.load(actor, version.ref)
+        x, y, a = self._models.load_split(actor, version.ref, "test")
+        stored: list[str] = []
+
+        def store_plot(data: bytes) -> str:
+            key = f"sha256:{hashlib.sha256(data).hexdigest()}"
+            if not self._artifacts.exists(key):
+                stored.append(key)
+            return self._artifacts.put_bytes(data)
+
+        inputs = {
+            "model_artifact": version.artifact,
+            "dataset": version.split["dataset"],
+            "split": version.split["id"],
+        }
+        drafts: list[Evidence] = []
+        try:
+            for done, check_id in enumerate(chosen):
+                if progress is not None:
+                    progress(check_id, done, len(chosen))
+                context = CheckContext(
+                    version=version, model=model, X=x, y=y, A=a, inputs=inputs, store=store_plot
+                )
+                drafts.append(installed[check_id]().run(context))
+            if progress is not None:
+                progress("", len(chosen), len(chosen))
+            return self._record(actor, version.subject, drafts)
+        except BaseException:
+            for key in stored:
+                self._artifacts.delete(key)
+            raise
+
+    def _record(self, actor: Actor, subject: str, drafts: list[Evidence]) -> list[Evidence]:
+        with self._store.write(actor.name) as tx:
+            now = utc_iso(tx.now)
+            sealed = []
+            for draft in drafts:
+                record = replace(draft, id=uuid.uuid4().hex, created_at=now, created_by=actor.name)
+                record = replace(record, content_hash=content_hash(record.content()))
+                tx.add_evidence(record)
+                sealed.append(record)
+            tx.record(
+                EventType.EVIDENCE_RECORDED,
+                subject=subject,
+                payload={
+                    "subject": subject,
+                    "evidence": [
+                        {
+                            "id": e.id,
+                            "check_id": e.check_id,
+                            "check_version": e.check_version,
+                            "status": e.status.value,
+                            "content_hash": e.content_hash,
+                        }
+                        for e in sealed
+                    ],
+                },
+            )
+        return sealed
+
+    def list_evidence(self, actor: Actor, ref: str) -> list[Evidence]:
+        """Every evidence record about version ``ref``, oldest first."""
+        version = self._models.get(actor, ref)
+        with self._store.read() as reader:
+            return reader.evidence_for(version.subject)

@@ -1,0 +1,131 @@
+"""``steward check …`` and ``steward evidence list`` as a user meets them."""
+
+from __future__ import annotations
+
+import sqlite3
+from pathlib import Path
+
+import pytest
+from sklearn.linear_model import LogisticRegression
+
+import steward
+from conftest import Run
+from steward.services import Application
+from steward.settings import Settings
+from test_checks import third_party  # noqa: F401 - a fixture
+from test_models import credit_frame
+
+
+@pytest.fixture
+def db_url(tmp_path: Path) -> str:
+    """The CLI on SQLite; the evidence service runs on both backends in test_models' style."""
+    return f"sqlite:///{tmp_path / 'store.db'}"
+
+
+@pytest.fixture
+def dana(initialised: Run) -> str:
+    created = initialised("user", "add", "dana", "--role", "data_scientist", "--json").json()
+    return str(created["token"])  # type: ignore[index]
+
+
+@pytest.fixture
+def trained(initialised: Run, dana: str, tmp_path: Path) -> Run:
+    path = tmp_path / "credit.csv"
+    credit_frame().to_csv(path, index=False)
+    args = ["--name", "credit", "--target", "approved", "--sensitive", "group"]
+    assert initialised("dataset", "register", str(path), *args, token=dana).code == 0
+    result = initialised(
+        "train", "--dataset", "credit", "--name", "credit-model", "--no-checks", token=dana
+    )
+    assert result.code == 0, result.stderr
+    return initialised
+
+
+def _counts(settings: Settings) -> tuple[int, int]:
+    with Application.open(settings) as app, app.store.read() as reader:
+        return reader.event_count(), len(reader.evidence_for())
+
+
+def test_check_run_records_ledgered_evidence_with_plots(
+    trained: Run, dana: str, settings: Settings
+) -> None:
+    result = trained("check", "run", "credit-model@1", "--json", token=dana)
+    assert result.code == 0, result.stderr
+    (record,) = result.json()  # type: ignore[misc]
+    assert record["check_id"] == "performance" and record["subject"] == "model:credit-model@1"
+    assert set(record["artifacts"]) == {"calibration.png", "confusion_matrix.png"}
+    assert (
+        record["inputs"]["split"]
+        == trained("model", "show", "credit-model", "--json").json()[  # type: ignore[index]
+            "split"
+        ]["id"]
+    )
+    with Application.open(settings) as app:
+        for key in record["artifacts"].values():
+            assert app.artifacts.get_bytes(key).startswith(b"\x89PNG")
+        actor = app.authenticate(dana)
+        (event,) = app.audit.log(actor, limit=1, type_="evidence.recorded")
+    assert event.payload["evidence"][0]["content_hash"] == record["content_hash"]
+    listed = trained("evidence", "list", "credit-model", "--json").json()
+    assert [e["id"] for e in listed] == [record["id"]]  # type: ignore[index,union-attr]
+    assert trained("audit", "verify").code == 0
+
+
+def test_a_changed_evidence_record_is_detected(trained: Run, dana: str, settings: Settings) -> None:
+    assert trained("check", "run", "credit-model", token=dana).code == 0
+    connection = sqlite3.connect(settings.home / "steward.db")
+    try:
+        connection.execute("DROP TRIGGER evidence_no_update")
+        connection.execute(
+            "UPDATE evidence SET metrics = REPLACE(metrics, '\"accuracy\":0.', '\"accuracy\":1.')"
+        )
+        connection.commit()
+    finally:
+        connection.close()
+    verified = trained("audit", "verify")
+    assert verified.code == 1 and "evidence" in verified.stdout + verified.stderr
+
+
+def test_train_runs_the_default_checks_unless_told_not_to(trained: Run, dana: str) -> None:
+    result = trained("train", "--dataset", "credit", "--name", "credit-model", token=dana)
+    assert result.code == 0 and "performance: passed" in result.stdout
+    assert len(trained("evidence", "list", "credit-model@2", "--json").json()) == 1  # type: ignore[arg-type]
+    assert trained("evidence", "list", "credit-model@1", "--json").json() == []
+
+
+@pytest.mark.usefixtures("third_party")
+def test_a_third_party_check_runs_through_the_cli(trained: Run, dana: str) -> None:
+    listed = trained("check", "list", "--json").json()
+    assert [c["id"] for c in listed] == ["acme.positive_rate", "performance"]  # type: ignore[index,union-attr]
+    result = trained(
+        "check", "run", "credit-model", "--check", "acme.positive_rate", "--json", token=dana
+    )
+    assert result.code == 0, result.stderr
+    (record,) = result.json()  # type: ignore[misc]
+    assert record["check_id"] == "acme.positive_rate" and 0 < record["metrics"]["positive_rate"] < 1
+
+
+def test_bad_requests_exit_2_and_write_nothing(trained: Run, dana: str, settings: Settings) -> None:
+    before = _counts(settings)
+    unknown = trained("check", "run", "credit-model", "--check", "nope", token=dana)
+    assert unknown.code == 2 and "no check 'nope'" in unknown.stderr
+    missing = trained("check", "run", "ghost", token=dana)
+    assert missing.code == 2 and "no model named 'ghost'" in missing.stderr
+    assert _counts(settings) == before
+
+    frame = credit_frame().dropna()
+    fitted = LogisticRegression().fit(frame[["debts"]], frame["approved"])
+    as_dana = Settings(home=settings.home, token=dana)
+    steward.register_model(fitted, name="hand-made", settings=as_dana)
+    before = _counts(settings)
+    nosplit = trained("check", "run", "hand-made", token=dana)
+    assert nosplit.code == 2 and "has no recorded split" in nosplit.stderr
+    assert _counts(settings) == before
+
+
+def test_an_auditor_cannot_record_evidence(trained: Run, settings: Settings) -> None:
+    auditor = trained("user", "add", "audrey", "--role", "auditor", "--json").json()
+    before = _counts(settings)
+    refused = trained("check", "run", "credit-model", token=str(auditor["token"]))  # type: ignore[index]
+    assert refused.code == 3 and "evidence:write" in refused.stderr
+    assert _counts(settings) == before
