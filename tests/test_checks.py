@@ -212,8 +212,110 @@ def test_a_third_party_check_registered_by_entry_point_is_found_and_conforms(
     third_party: None, context: CheckContext
 ) -> None:
     checks = available_checks()
-    assert set(checks) == {"acme.positive_rate", "performance"}
+    assert set(checks) == {"acme.positive_rate", "fairness", "performance"}
     plugin = checks["acme.positive_rate"]
     check_conformance(plugin, context)
     record: Any = plugin().run(context)
     assert record.metrics["positive_rate"] == float((context.predicted == 1).mean())
+
+
+def test_fairness_numbers_equal_fairlearns(context: CheckContext) -> None:
+    from fairlearn.metrics import (
+        MetricFrame,
+        count,
+        demographic_parity_difference,
+        demographic_parity_ratio,
+        equalized_odds_difference,
+        false_positive_rate,
+        selection_rate,
+        true_positive_rate,
+    )
+
+    record = get_check("fairness")().run(context)
+    summary = record.metrics["attributes"]["group"]
+    y = (np.asarray(context.y) == 1).astype(int)
+    predicted = (context.model.predict(context.X) == 1).astype(int)
+    group = context.A["group"].to_numpy()
+    frame = MetricFrame(
+        metrics={
+            "count": count,
+            "selection_rate": selection_rate,
+            "tpr": true_positive_rate,
+            "fpr": false_positive_rate,
+            "accuracy": metrics.accuracy_score,
+        },
+        y_true=y,
+        y_pred=predicted,
+        sensitive_features=group,
+    )
+    for name, row in frame.by_group.iterrows():
+        ours = summary["groups"][str(name)]
+        assert ours["count"] == row["count"]
+        for metric in ("selection_rate", "tpr", "fpr", "accuracy"):
+            assert ours[metric] == row[metric]
+    kwargs = {"sensitive_features": group}
+    assert summary["demographic_parity_difference"] == demographic_parity_difference(
+        y, predicted, **kwargs
+    )
+    assert summary["demographic_parity_ratio"] == demographic_parity_ratio(y, predicted, **kwargs)
+    judged = np.isin(group, summary["judged_groups"])
+    assert summary["judged_groups"] == ["a", "b"]  # both groups have enough test rows
+    assert summary["disparate_impact_ratio"] == demographic_parity_ratio(
+        y[judged], predicted[judged], sensitive_features=group[judged]
+    )
+    assert summary["equalized_odds_difference"] == equalized_odds_difference(y, predicted, **kwargs)
+    assert record.metrics["min_disparate_impact_ratio"] == summary["disparate_impact_ratio"]
+
+
+def test_fairness_bins_numeric_attributes_and_judges_their_intersection(sdk_env: Settings) -> None:
+    frame = credit_frame()
+    frame["age"] = np.random.default_rng(1).integers(18, 80, len(frame))
+    steward.register_dataset(frame, name="aged", target="approved", sensitive=["group", "age"])
+    version = steward.train(dataset="aged", name="aged-model")
+    x, y, a = steward.load_split(version.ref, "test")
+    ctx = CheckContext(version=version, model=steward.load_model(version.ref), X=x, y=y, A=a)
+    record = get_check("fairness")(min_group_size=15).run(ctx)
+    attributes = record.metrics["attributes"]
+    assert set(attributes) == {"group", "age", "group × age"}
+    assert len(attributes["age"]["groups"]) == 4  # quartile bins
+    assert record.metrics["binning"] == {"age": "quantiles"}
+    assert sum(g["count"] for g in attributes["group × age"]["groups"].values()) == len(y)
+    small = [f for f in record.findings if f.code == "small_group"]
+    assert small and all(f.severity.label == "low" for f in small)
+    with pytest.raises(InvalidInput, match=r"sensitive attribute\(s\) income not declared"):
+        get_check("fairness")(attributes=("income",)).run(ctx)
+
+
+def test_fairness_flags_a_four_fifths_violation_and_is_not_applicable_without_attributes(
+    context: CheckContext,
+) -> None:
+    biased = CheckContext(
+        version=context.version,
+        model=_Favouring(context.model, context.A["group"]),
+        X=context.X,
+        y=context.y,
+        A=context.A,
+    )
+    biased_record = get_check("fairness")().run(biased)
+    (finding,) = [f for f in biased_record.findings if f.code == "four_fifths_rule"]
+    assert finding.severity.label == "high" and biased_record.status is EvidenceStatus.FAILED
+    empty = CheckContext(
+        version=context.version, model=context.model, X=context.X, y=context.y, A=context.A[[]]
+    )
+    assert get_check("fairness")().run(empty).status is EvidenceStatus.NOT_APPLICABLE
+
+
+class _Favouring:
+    """A model that approves group "a" always and group "b" rarely (a biased model)."""
+
+    def __init__(self, model: Any, groups: Any) -> None:
+        self._model = model
+        self._groups = groups
+
+    def predict(self, x: Any) -> Any:
+        favoured = self._groups.loc[x.index].to_numpy() == "a"
+        return np.where(favoured, 1, (np.arange(len(x)) % 10 == 0).astype(int))
+
+    def predict_proba(self, x: Any) -> Any:
+        p = self.predict(x).astype(float)
+        return np.column_stack([1 - p, p])

@@ -49,7 +49,9 @@ def _counts(settings: Settings) -> tuple[int, int]:
 def test_check_run_records_ledgered_evidence_with_plots(
     trained: Run, dana: str, settings: Settings
 ) -> None:
-    result = trained("check", "run", "credit-model@1", "--json", token=dana)
+    result = trained(
+        "check", "run", "credit-model@1", "--check", "performance", "--json", token=dana
+    )
     assert result.code == 0, result.stderr
     (record,) = result.json()  # type: ignore[misc]
     assert record["check_id"] == "performance" and record["subject"] == "model:credit-model@1"
@@ -89,14 +91,15 @@ def test_a_changed_evidence_record_is_detected(trained: Run, dana: str, settings
 def test_train_runs_the_default_checks_unless_told_not_to(trained: Run, dana: str) -> None:
     result = trained("train", "--dataset", "credit", "--name", "credit-model", token=dana)
     assert result.code == 0 and "performance: passed" in result.stdout
-    assert len(trained("evidence", "list", "credit-model@2", "--json").json()) == 1  # type: ignore[arg-type]
+    listed = trained("evidence", "list", "credit-model@2", "--json").json()
+    assert {e["check_id"] for e in listed} == {"fairness", "performance"}  # type: ignore[arg-type]
     assert trained("evidence", "list", "credit-model@1", "--json").json() == []
 
 
 @pytest.mark.usefixtures("third_party")
 def test_a_third_party_check_runs_through_the_cli(trained: Run, dana: str) -> None:
     listed = trained("check", "list", "--json").json()
-    assert [c["id"] for c in listed] == ["acme.positive_rate", "performance"]  # type: ignore[index,union-attr]
+    assert [c["id"] for c in listed] == ["acme.positive_rate", "fairness", "performance"]  # type: ignore[index,union-attr]
     result = trained(
         "check", "run", "credit-model", "--check", "acme.positive_rate", "--json", token=dana
     )

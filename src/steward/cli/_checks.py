@@ -96,31 +96,21 @@ def run(
 @check_app.command("list")
 def list_checks(as_json: bool = JSON_OPTION) -> None:
     """The installed checks (entry points of the group steward.checks)."""
-    from steward.checks import available_checks
-
-    checks = available_checks()
+    with open_app() as (app, _actor):
+        checks = app.evidence.installed()
     if as_json:
-        emit_json(
-            [
-                {
-                    "id": check_id,
-                    "version": cls.version,
-                    "tasks": sorted(cls.capabilities.tasks),
-                    "class": f"{cls.__module__}.{cls.__qualname__}",
-                }
-                for check_id, cls in checks.items()
-            ]
-        )
+        emit_json(checks)
         return
     from rich.table import Table
 
-    table = Table("id", "version", "tasks", "class")
-    for check_id, cls in checks.items():
+    table = Table("id", "version", "tasks", "families", "class")
+    for check in checks:
         table.add_row(
-            check_id,
-            cls.version,
-            ", ".join(sorted(cls.capabilities.tasks)),
-            f"{cls.__module__}.{cls.__qualname__}",
+            check["id"],
+            check["version"],
+            ", ".join(check["tasks"]),
+            ", ".join(check["families"] or ["all"]),
+            check["class"],
         )
     print_table(table)
 

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
+from steward.demo._data_steps import escape
+
 if TYPE_CHECKING:
     from steward.demo._walkthrough import DemoContext
 
@@ -147,9 +149,15 @@ def step_evidence(ctx: DemoContext) -> None:
             for name in ("roc_auc", "accuracy", "brier")
             if name in metrics.get("ci", {})
         )
-        _say(
-            ctx, f"  {record.check_id} v{record.check_version}: {record.status.value} — {headline}"
-        )
+        if record.check_id == "fairness":
+            headline = "disparate impact ratio " + ", ".join(
+                f"{name} {summary['disparate_impact_ratio']:.3f}"
+                for name, summary in metrics.get("attributes", {}).items()
+            )
+        status = record.status.value
+        _say(ctx, f"  {record.check_id} v{record.check_version}: {status} — {headline}")
+        for finding in record.findings:
+            _say(ctx, f"    {finding.severity.label}: {escape(finding.message)}")
         for name, key in sorted(record.artifacts.items()):
             target = plots / f"{record.check_id}-{name}"
             ctx.app.artifacts.copy_to(key, target)

@@ -12,6 +12,7 @@ import hashlib
 import uuid
 from collections.abc import Callable, Sequence
 from dataclasses import replace
+from typing import Any
 
 from steward.artifacts import ArtifactStore
 from steward.domain import Actor, EventType, Evidence, Permission
@@ -115,6 +116,23 @@ class EvidenceService:
                 },
             )
         return sealed
+
+    def installed(self) -> list[dict[str, Any]]:
+        """The installed checks: id, version, task types, model families, class."""
+        from steward.checks import available_checks
+
+        return [
+            {
+                "id": check_id,
+                "version": cls.version,
+                "tasks": sorted(cls.capabilities.tasks),
+                "families": sorted(cls.capabilities.families)
+                if cls.capabilities.families is not None
+                else None,
+                "class": f"{cls.__module__}.{cls.__qualname__}",
+            }
+            for check_id, cls in available_checks().items()
+        ]
 
     def list_evidence(self, actor: Actor, ref: str) -> list[Evidence]:
         """Every evidence record about version ``ref``, oldest first."""
