@@ -212,7 +212,7 @@ def test_a_third_party_check_registered_by_entry_point_is_found_and_conforms(
     third_party: None, context: CheckContext
 ) -> None:
     checks = available_checks()
-    assert set(checks) == {"acme.positive_rate", "fairness", "performance"}
+    assert set(checks) == {"acme.positive_rate", "fairness", "performance", "privacy"}
     plugin = checks["acme.positive_rate"]
     check_conformance(plugin, context)
     record: Any = plugin().run(context)
@@ -319,3 +319,40 @@ class _Favouring:
     def predict_proba(self, x: Any) -> Any:
         p = self.predict(x).astype(float)
         return np.column_stack([1 - p, p])
+
+
+def test_privacy_finds_leakage_proxies_and_sensitive_inputs(sdk_env: Settings) -> None:
+    frame = credit_frame()
+    frame["outcome_code"] = frame["approved"] * 7 + 1  # recorded after the decision
+    frame["group_code"] = np.where(frame["group"] == "a", 10.0, 20.0)  # derived from group
+    steward.register_dataset(frame, name="leaky", target="approved", sensitive=["group"])
+    version = steward.train(dataset="leaky", name="leaky-model", use_sensitive=["group"])
+    x, y, a = steward.load_split(version.ref, "test")
+    ctx = CheckContext(version=version, model=steward.load_model(version.ref), X=x, y=y, A=a)
+    check_conformance(get_check("privacy"), ctx)
+    record = get_check("privacy")().run(ctx)
+    by_code = {(f.code, f.column) for f in record.findings}
+    assert ("target_leakage", "outcome_code") in by_code
+    assert ("proxy", "group_code") in by_code
+    assert ("proxy", "group") in by_code  # the attribute itself, opted in as an input
+    assert ("sensitive_input", "group") in by_code
+    assert not any(code == "target_leakage" and col == "income" for code, col in by_code)
+    # the AUCs are scikit-learn's, recomputed here the same way for one column
+    from sklearn.model_selection import StratifiedKFold, cross_val_predict
+    from sklearn.tree import DecisionTreeClassifier
+
+    proba = cross_val_predict(
+        DecisionTreeClassifier(max_depth=4, random_state=0),
+        np.nan_to_num(x[["income"]].to_numpy(dtype=float), nan=-1e12),
+        y,
+        cv=StratifiedKFold(n_splits=3, shuffle=True, random_state=0),
+        method="predict_proba",
+    )
+    assert record.metrics["target_auc"]["income"] == metrics.roc_auc_score(y == 1, proba[:, 1])
+    assert record.status is EvidenceStatus.FAILED  # leakage is high
+
+
+def test_privacy_flags_a_pii_input_that_was_opted_in(context: CheckContext) -> None:
+    flagged = replace(context, pii_columns=("income",))
+    record = get_check("privacy")().run(flagged)
+    assert ("pii_input", "income") in {(f.code, f.column) for f in record.findings}

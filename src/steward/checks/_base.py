@@ -84,6 +84,8 @@ class CheckContext:
     y: Any
     A: Any
     inputs: Mapping[str, Any] = field(default_factory=dict)
+    # columns of the version's dataset that its PII scan flagged
+    pii_columns: tuple[str, ...] = ()
     # Stores a plot's bytes and returns its artifact key; the service running the check
     # passes the artifact store's writer. By default plots are kept in ``saved``.
     store: Callable[[bytes], str] | None = None

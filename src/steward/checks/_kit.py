@@ -151,6 +151,7 @@ def _fresh(context: CheckContext) -> CheckContext:
         y=context.y,
         A=context.A,
         inputs=context.inputs,
+        pii_columns=context.pii_columns,
         store=context.store,
     )
 

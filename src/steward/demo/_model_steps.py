@@ -154,6 +154,15 @@ def step_evidence(ctx: DemoContext) -> None:
                 f"{name} {summary['disparate_impact_ratio']:.3f}"
                 for name, summary in metrics.get("attributes", {}).items()
             )
+        if record.check_id == "privacy":
+            strongest = max(metrics["target_auc"].items(), key=lambda item: item[1] or 0.0)
+            headline = (
+                f"no leakage (strongest single input {strongest[0]}, ROC AUC "
+                f"{strongest[1]:.3f}), no proxy of {' or '.join(metrics['proxy_auc'])} "
+                f"at ROC AUC ≥ {record.params['proxy_auc']}"
+                if record.status.value == "passed"
+                else "see findings"
+            )
         status = record.status.value
         _say(ctx, f"  {record.check_id} v{record.check_version}: {status} — {headline}")
         for finding in record.findings:

@@ -101,7 +101,7 @@ class Application:
     def evidence(self) -> EvidenceService:
         from steward.services._evidence import EvidenceService
 
-        return EvidenceService(self.store, self.artifacts, self.models)
+        return EvidenceService(self.store, self.artifacts, self.datasets, self.models)
 
     @cached_property
     def training(self) -> TrainingService:

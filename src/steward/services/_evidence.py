@@ -18,6 +18,7 @@ from steward.artifacts import ArtifactStore
 from steward.domain import Actor, EventType, Evidence, Permission
 from steward.errors import InvalidInput
 from steward.services._access import require
+from steward.services._datasets import DatasetService
 from steward.services._models import ModelService
 from steward.services._records import content_hash
 from steward.store import Store
@@ -27,9 +28,16 @@ __all__ = ["EvidenceService"]
 
 
 class EvidenceService:
-    def __init__(self, store: Store, artifacts: ArtifactStore, models: ModelService) -> None:
+    def __init__(
+        self,
+        store: Store,
+        artifacts: ArtifactStore,
+        datasets: DatasetService,
+        models: ModelService,
+    ) -> None:
         self._store = store
         self._artifacts = artifacts
+        self._datasets = datasets
         self._models = models
 
     def run(
@@ -58,6 +66,7 @@ class EvidenceService:
                 "it was evaluated on (train it with `steward train`)"
             )
         _, model = self._models.load(actor, version.ref)
+        dataset = self._datasets.get(actor, version.split["dataset"]["ref"])
         x, y, a = self._models.load_split(actor, version.ref, "test")
         stored: list[str] = []
 
@@ -78,7 +87,14 @@ class EvidenceService:
                 if progress is not None:
                     progress(check_id, done, len(chosen))
                 context = CheckContext(
-                    version=version, model=model, X=x, y=y, A=a, inputs=inputs, store=store_plot
+                    version=version,
+                    model=model,
+                    X=x,
+                    y=y,
+                    A=a,
+                    inputs=inputs,
+                    pii_columns=dataset.pii_columns,
+                    store=store_plot,
                 )
                 drafts.append(installed[check_id]().run(context))
             if progress is not None:

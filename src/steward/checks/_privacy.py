@@ -1,0 +1,136 @@
+"""``privacy``: what a model's inputs could give away.
+
+- **PII or sensitive inputs**: input columns the dataset's PII scan flagged (high), or
+  declared sensitive attributes the training opted in (medium).
+- **Target leakage**: an input that on its own predicts the target with ROC AUC at or above
+  ``leakage_auc`` (0.99) — usually a column recorded after the outcome (high).
+- **Proxies**: an input that on its own predicts a declared sensitive attribute with ROC AUC
+  at or above ``proxy_auc`` (0.8): leaving the attribute out does not keep it out (medium).
+
+"On its own" means a shallow decision tree on that one column (categories as ordinal codes,
+missing values as their own code), scored by cross-validated predictions (``folds``
+stratified folds seeded with ``seed``) on the version's test split, so a column that merely
+identifies rows does not look predictive.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+
+from steward.checks._base import Capabilities, Check, CheckContext
+from steward.domain import Evidence, Finding, Severity
+
+__all__ = ["Privacy"]
+
+
+class Privacy(Check):
+    id = "privacy"
+    version = "1"
+    capabilities = Capabilities(tasks=frozenset({"binary", "multiclass"}))
+
+    def __init__(
+        self,
+        *,
+        leakage_auc: float = 0.99,
+        proxy_auc: float = 0.8,
+        folds: int = 3,
+        max_depth: int = 4,
+        seed: int = 0,
+    ) -> None:
+        self.leakage_auc = leakage_auc
+        self.proxy_auc = proxy_auc
+        self.folds = folds
+        self.max_depth = max_depth
+        self.seed = seed
+
+    def run(self, context: CheckContext) -> Evidence:
+        refusal = self.capabilities.refuses(context.version)
+        if refusal is not None:
+            return context.not_applicable(self, refusal)
+        version = context.version
+        findings: list[Finding] = []
+        pii = sorted(set(version.features) & set(context.pii_columns))
+        for column in pii:
+            findings.append(
+                Finding("pii_input", Severity.HIGH, f"input {column!r} is flagged as PII", column)
+            )
+        for column in version.sensitive_features:
+            findings.append(
+                Finding(
+                    "sensitive_input",
+                    Severity.MEDIUM,
+                    f"declared sensitive attribute {column!r} is a model input (opted in)",
+                    column,
+                )
+            )
+        target_auc = {
+            column: self._auc(context.X[column], np.asarray(context.y))
+            for column in version.features
+        }
+        for column, auc in target_auc.items():
+            if auc is not None and auc >= self.leakage_auc:
+                findings.append(
+                    Finding(
+                        "target_leakage",
+                        Severity.HIGH,
+                        f"input {column!r} alone predicts the target (ROC AUC {auc:.3f})",
+                        column,
+                        {"roc_auc": auc},
+                    )
+                )
+        proxies: dict[str, dict[str, float | None]] = {}
+        for attribute in context.A.columns:
+            labels = context.A[attribute].astype(object).where(context.A[attribute].notna(), "")
+            proxies[attribute] = {
+                column: self._auc(context.X[column], labels.astype(str).to_numpy())
+                for column in version.features
+            }
+            for column, auc in proxies[attribute].items():
+                if auc is not None and auc >= self.proxy_auc:
+                    findings.append(
+                        Finding(
+                            "proxy",
+                            Severity.MEDIUM,
+                            f"input {column!r} alone predicts sensitive attribute "
+                            f"{attribute!r} (ROC AUC {auc:.3f})",
+                            column,
+                            {"attribute": attribute, "roc_auc": auc},
+                        )
+                    )
+        metrics = {
+            "pii_inputs": pii,
+            "sensitive_inputs": list(version.sensitive_features),
+            "target_auc": target_auc,
+            "proxy_auc": proxies,
+        }
+        return context.evidence(self, metrics=metrics, findings=tuple(findings))
+
+    def _auc(self, column: pd.Series, labels: np.ndarray) -> float | None:
+        """Cross-validated ROC AUC of a shallow tree on ``column`` alone (one-vs-rest for
+        several classes); ``None`` when a class is too rare to validate."""
+        from sklearn.metrics import roc_auc_score
+        from sklearn.model_selection import StratifiedKFold, cross_val_predict
+        from sklearn.tree import DecisionTreeClassifier
+
+        classes, counts = np.unique(labels, return_counts=True)
+        if len(classes) < 2 or counts.min() < self.folds:
+            return None
+        values = _codes(column).reshape(-1, 1)
+        model = DecisionTreeClassifier(max_depth=self.max_depth, random_state=self.seed)
+        folds = StratifiedKFold(n_splits=self.folds, shuffle=True, random_state=self.seed)
+        proba = cross_val_predict(model, values, labels, cv=folds, method="predict_proba")
+        if len(classes) == 2:
+            score = roc_auc_score(labels == classes[1], proba[:, 1])
+        else:
+            score = roc_auc_score(labels, proba, multi_class="ovr", labels=list(classes))
+        return float(score)
+
+
+def _codes(column: pd.Series) -> np.ndarray:
+    """A column as numbers: numeric as is (missing as -1e12), categories as ordinal codes."""
+    if pd.api.types.is_numeric_dtype(column.dtype) or pd.api.types.is_bool_dtype(column.dtype):
+        values = np.asarray(column.astype("float64").to_numpy(), dtype=np.float64)
+        return np.asarray(np.nan_to_num(values, nan=-1e12), dtype=np.float64)
+    codes, _ = pd.factorize(column.astype(object), use_na_sentinel=True)
+    return np.asarray(codes, dtype=np.float64)
