@@ -13,6 +13,7 @@ from typing import Any
 import numpy as np
 import pytest
 from sklearn import metrics
+from sklearn.linear_model import LogisticRegression
 
 import steward
 from steward.checks import (
@@ -212,7 +213,13 @@ def test_a_third_party_check_registered_by_entry_point_is_found_and_conforms(
     third_party: None, context: CheckContext
 ) -> None:
     checks = available_checks()
-    assert set(checks) == {"acme.positive_rate", "fairness", "performance", "privacy"}
+    assert set(checks) == {
+        "acme.positive_rate",
+        "fairness",
+        "performance",
+        "privacy",
+        "robustness",
+    }
     plugin = checks["acme.positive_rate"]
     check_conformance(plugin, context)
     record: Any = plugin().run(context)
@@ -356,3 +363,35 @@ def test_privacy_flags_a_pii_input_that_was_opted_in(context: CheckContext) -> N
     flagged = replace(context, pii_columns=("income",))
     record = get_check("privacy")().run(flagged)
     assert ("pii_input", "income") in {(f.code, f.column) for f in record.findings}
+
+
+@pytest.mark.parametrize("template", ["logistic", "hgb", "forest"])
+def test_robustness_never_crashes_a_steward_pipeline(sdk_env: Settings, template: str) -> None:
+    steward.register_dataset(credit_frame(), name="credit", target="approved", sensitive=["group"])
+    version = steward.train(dataset="credit", name=f"robust-{template}", template=template)
+    x, y, a = steward.load_split(version.ref, "test")
+    model = steward.load_model(version.ref)
+    ctx = CheckContext(version=version, model=model, X=x, y=y, A=a)
+    record = get_check("robustness")(seed=3).run(ctx)
+    flips = record.metrics["flip_rate"]
+    assert set(flips) == {"noise", "missing", "unseen:region"}
+    assert all(0.0 <= rate <= 1.0 for rate in flips.values())
+    assert not [f for f in record.findings if f.code == "crash"]
+    # the unseen-category flip rate, recomputed
+    unseen = x.copy()
+    unseen["region"] = "__steward_unseen__"
+    expected = float(np.mean(model.predict(unseen) != model.predict(x)))
+    assert flips["unseen:region"] == expected
+
+
+def test_robustness_reports_a_model_that_crashes_on_missing_values(context: CheckContext) -> None:
+    frame = credit_frame().dropna()
+    bare = LogisticRegression().fit(frame[["income", "debts"]], frame["approved"])
+    x = context.X[["income", "debts"]].fillna(50.0)
+    version = replace(context.version, signature={"inputs": [], "output": {"classes": [0, 1]}})
+    ctx = CheckContext(version=version, model=bare, X=x, y=context.y, A=context.A)
+    record = get_check("robustness")().run(ctx)
+    (crash,) = [f for f in record.findings if f.code == "crash"]
+    assert crash.severity.label == "critical" and "under missing" in crash.message
+    assert record.metrics["flip_rate"]["missing"] is None
+    assert record.status is EvidenceStatus.FAILED

@@ -92,14 +92,20 @@ def test_train_runs_the_default_checks_unless_told_not_to(trained: Run, dana: st
     result = trained("train", "--dataset", "credit", "--name", "credit-model", token=dana)
     assert result.code == 0 and "performance: passed" in result.stdout
     listed = trained("evidence", "list", "credit-model@2", "--json").json()
-    assert {e["check_id"] for e in listed} == {"fairness", "performance", "privacy"}  # type: ignore[arg-type]
+    assert {e["check_id"] for e in listed} == {"fairness", "performance", "privacy", "robustness"}  # type: ignore[arg-type]
     assert trained("evidence", "list", "credit-model@1", "--json").json() == []
 
 
 @pytest.mark.usefixtures("third_party")
 def test_a_third_party_check_runs_through_the_cli(trained: Run, dana: str) -> None:
     listed = trained("check", "list", "--json").json()
-    assert [c["id"] for c in listed] == ["acme.positive_rate", "fairness", "performance", "privacy"]  # type: ignore[index,union-attr]
+    assert [c["id"] for c in listed] == [
+        "acme.positive_rate",
+        "fairness",
+        "performance",
+        "privacy",
+        "robustness",
+    ]  # type: ignore[index,union-attr]
     result = trained(
         "check", "run", "credit-model", "--check", "acme.positive_rate", "--json", token=dana
     )

@@ -163,6 +163,11 @@ def step_evidence(ctx: DemoContext) -> None:
                 if record.status.value == "passed"
                 else "see findings"
             )
+        if record.check_id == "robustness":
+            headline = "flip rates " + ", ".join(
+                f"{name} {rate:.1%}" if rate is not None else f"{name} crashed"
+                for name, rate in metrics["flip_rate"].items()
+            )
         status = record.status.value
         _say(ctx, f"  {record.check_id} v{record.check_version}: {status} — {headline}")
         for finding in record.findings:

@@ -241,7 +241,7 @@ STEPS: list[Step] = [
     Step("A datasheet documents the data", step_datasheet),
     Step("Tuning a model: every trial a recorded run", step_tune),
     Step("The registered model, its lineage, reloaded exactly", step_lineage),
-    Step("Evidence: performance, fairness, privacy on the test split", step_evidence),
+    Step("Evidence: performance, fairness, privacy, robustness", step_evidence),
     Step("The audit ledger", step_ledger),
     Step("Verification and inclusion proofs", step_verify),
     Step("Export and offline verification", step_export),
