@@ -215,6 +215,7 @@ def test_a_third_party_check_registered_by_entry_point_is_found_and_conforms(
     checks = available_checks()
     assert set(checks) == {
         "acme.positive_rate",
+        "data",
         "fairness",
         "performance",
         "privacy",

@@ -92,7 +92,13 @@ def test_train_runs_the_default_checks_unless_told_not_to(trained: Run, dana: st
     result = trained("train", "--dataset", "credit", "--name", "credit-model", token=dana)
     assert result.code == 0 and "performance: passed" in result.stdout
     listed = trained("evidence", "list", "credit-model@2", "--json").json()
-    assert {e["check_id"] for e in listed} == {"fairness", "performance", "privacy", "robustness"}  # type: ignore[arg-type]
+    assert {e["check_id"] for e in listed} == {
+        "data",
+        "fairness",
+        "performance",
+        "privacy",
+        "robustness",
+    }  # type: ignore[arg-type]
     assert trained("evidence", "list", "credit-model@1", "--json").json() == []
 
 
@@ -101,11 +107,12 @@ def test_a_third_party_check_runs_through_the_cli(trained: Run, dana: str) -> No
     listed = trained("check", "list", "--json").json()
     assert [c["id"] for c in listed] == [
         "acme.positive_rate",
+        "data",
         "fairness",
         "performance",
         "privacy",
         "robustness",
-    ]  # type: ignore[index,union-attr]
+    ]
     result = trained(
         "check", "run", "credit-model", "--check", "acme.positive_rate", "--json", token=dana
     )
@@ -138,3 +145,31 @@ def test_an_auditor_cannot_record_evidence(trained: Run, settings: Settings) -> 
     refused = trained("check", "run", "credit-model", token=str(auditor["token"]))  # type: ignore[index]
     assert refused.code == 3 and "evidence:write" in refused.stderr
     assert _counts(settings) == before
+
+
+def test_the_data_check_links_the_datasets_evidence(
+    trained: Run, dana: str, tmp_path: Path
+) -> None:
+    result = trained("check", "run", "credit-model", "--check", "data", "--json", token=dana)
+    assert result.code == 0, result.stderr
+    (record,) = result.json()  # type: ignore[misc]
+    shown = trained("dataset", "show", "credit@1", "--json").json()
+    dataset_ids = {e["id"] for e in shown["evidence"]}  # type: ignore[index]
+    assert {e["id"] for e in record["metrics"]["evidence"]} == dataset_ids
+    assert record["status"] == "passed" and record["metrics"]["datasets"] == ["credit@1"]
+
+    changed = tmp_path / "credit2.csv"
+    credit_frame().drop(columns=["debts"]).to_csv(changed, index=False)
+    args = ["--name", "credit", "--target", "approved", "--sensitive", "group"]
+    assert trained("dataset", "register", str(changed), *args, token=dana).code == 0
+    assert (
+        trained(
+            "train", "--dataset", "credit@2", "--name", "credit-model", "--no-checks", token=dana
+        ).code
+        == 0
+    )
+    failed = trained("check", "run", "credit-model@2", "--check", "data", "--json", token=dana)
+    (record,) = failed.json()  # type: ignore[misc]
+    assert record["status"] == "failed"
+    assert record["findings"][0]["severity"] == "high"
+    assert "data.validation on credit@2 failed" in record["findings"][0]["message"]

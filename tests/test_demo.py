@@ -30,6 +30,9 @@ def test_demo_walks_through_and_ends_with_the_ledger_verified(tmp_path: Path) ->
     assert "reproduced exactly" in text
     assert "performance v1: passed — roc_auc 0." in text
     assert "fairness v1: " in text and "disparate impact ratio race " in text
+    assert (
+        "data v1: passed — the data's own evidence: data.pii passed, data.validation passed" in text
+    )
     assert "privacy v1: " in text and "robustness v1: " in text and "flip rates noise" in text
     assert (tmp_path / "demo" / "plots" / "performance-calibration.png").exists()
     assert "✓ ledger verified" in text.split("Final check")[1]

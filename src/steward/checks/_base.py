@@ -86,6 +86,8 @@ class CheckContext:
     inputs: Mapping[str, Any] = field(default_factory=dict)
     # columns of the version's dataset that its PII scan flagged
     pii_columns: tuple[str, ...] = ()
+    # the evidence recorded about that dataset version (contract validation, PII scan)
+    dataset_evidence: tuple[Evidence, ...] = ()
     # Stores a plot's bytes and returns its artifact key; the service running the check
     # passes the artifact store's writer. By default plots are kept in ``saved``.
     store: Callable[[bytes], str] | None = None

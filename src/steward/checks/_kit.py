@@ -152,6 +152,7 @@ def _fresh(context: CheckContext) -> CheckContext:
         A=context.A,
         inputs=context.inputs,
         pii_columns=context.pii_columns,
+        dataset_evidence=context.dataset_evidence,
         store=context.store,
     )
 

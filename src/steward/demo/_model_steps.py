@@ -163,6 +163,10 @@ def step_evidence(ctx: DemoContext) -> None:
                 if record.status.value == "passed"
                 else "see findings"
             )
+        if record.check_id == "data":
+            headline = "the data's own evidence: " + ", ".join(
+                f"{e['check_id']} {e['status']}" for e in metrics.get("evidence", [])
+            )
         if record.check_id == "robustness":
             headline = "flip rates " + ", ".join(
                 f"{name} {rate:.1%}" if rate is not None else f"{name} crashed"

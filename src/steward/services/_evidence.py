@@ -67,6 +67,7 @@ class EvidenceService:
             )
         _, model = self._models.load(actor, version.ref)
         dataset = self._datasets.get(actor, version.split["dataset"]["ref"])
+        dataset_evidence = tuple(self._datasets.evidence(actor, dataset.ref))
         x, y, a = self._models.load_split(actor, version.ref, "test")
         stored: list[str] = []
 
@@ -94,6 +95,7 @@ class EvidenceService:
                     A=a,
                     inputs=inputs,
                     pii_columns=dataset.pii_columns,
+                    dataset_evidence=dataset_evidence,
                     store=store_plot,
                 )
                 drafts.append(installed[check_id]().run(context))
