@@ -57,7 +57,7 @@ ALLOWED = {
     "store": {"domain", "ledger"},
     "data": {"domain", "ledger"},
     "ml": {"domain"},
-    "checks": {"domain"},
+    "checks": {"domain", "ml"},
     "samples": set(),
     "services": {"domain", "ledger", "store", "artifacts", "data", "ml", "checks"},
     "demo": {"domain", "ledger", "services", "samples"},

@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import hashlib
 import inspect
+from abc import ABC, abstractmethod
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field, replace
 from functools import cached_property
@@ -49,7 +50,7 @@ class Capabilities:
         return None
 
 
-class Check:
+class Check(ABC):
     """Base class of evidence checks (see the module docstring for the contract)."""
 
     id: ClassVar[str]
@@ -65,8 +66,9 @@ class Check:
         """The parameters as given (scikit-learn's convention)."""
         return {name: getattr(self, name) for name in self.param_names()}
 
+    @abstractmethod
     def run(self, context: CheckContext) -> Evidence:
-        raise NotImplementedError
+        """Judge ``context.version``; answer ``context.evidence(self, ...)``."""
 
     def __repr__(self) -> str:
         params = ", ".join(f"{k}={v!r}" for k, v in self.get_params().items())

@@ -15,6 +15,7 @@ import numpy as np
 
 from steward.checks._base import Capabilities, Check, CheckContext
 from steward.domain import Evidence, Finding, Severity
+from steward.ml import classification_metrics
 
 __all__ = ["Performance"]
 
@@ -116,22 +117,13 @@ class Performance(Check):
 def scalar_metrics(
     y: np.ndarray, predicted: np.ndarray, proba: np.ndarray, classes: list[Any]
 ) -> dict[str, float]:
+    """The training metrics (``steward.ml.classification_metrics``), plus PR AUC and the
+    Brier score for binary models."""
     from sklearn import metrics
 
-    binary = len(classes) == 2
-    scores = {
-        "accuracy": metrics.accuracy_score(y, predicted),
-        "balanced_accuracy": metrics.balanced_accuracy_score(y, predicted),
-        "f1": metrics.f1_score(y, predicted, pos_label=classes[1])
-        if binary
-        else metrics.f1_score(y, predicted, average="macro"),
-        "log_loss": metrics.log_loss(y, proba, labels=classes),
-        "roc_auc": metrics.roc_auc_score(y, proba[:, 1])
-        if binary
-        else metrics.roc_auc_score(y, proba, multi_class="ovr", labels=classes),
-    }
-    if binary:
+    scores = classification_metrics(y, predicted, proba, classes)
+    if len(classes) == 2:
         positive = y == classes[1]
-        scores["pr_auc"] = metrics.average_precision_score(positive, proba[:, 1])
-        scores["brier"] = metrics.brier_score_loss(positive, proba[:, 1])
-    return {name: float(value) for name, value in sorted(scores.items())}
+        scores["pr_auc"] = float(metrics.average_precision_score(positive, proba[:, 1]))
+        scores["brier"] = float(metrics.brier_score_loss(positive, proba[:, 1]))
+    return dict(sorted(scores.items()))

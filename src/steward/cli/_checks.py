@@ -2,13 +2,19 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator
-from contextlib import contextmanager
 from typing import Any
 
 import typer
 
-from steward.cli._common import JSON_OPTION, emit_json, ok, open_app, out, print_table
+from steward.cli._common import (
+    JSON_OPTION,
+    deferred_progress,
+    emit_json,
+    ok,
+    open_app,
+    out,
+    print_table,
+)
 from steward.cli._datasets import evidence_dict
 from steward.domain import Evidence
 
@@ -22,36 +28,14 @@ evidence_app = typer.Typer(
 _HEADLINE = ("roc_auc", "accuracy", "balanced_accuracy", "f1", "log_loss")
 
 
-@contextmanager
-def _check_progress(total: int) -> Iterator[Callable[[str, int, int], None]]:
-    """A Rich progress bar over the checks, on stderr; it appears with the first check."""
-    from rich.console import Console
-    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn
-
-    progress = Progress(
-        TextColumn("{task.description}"),
-        BarColumn(),
-        MofNCompleteColumn(),
-        console=Console(stderr=True),
-    )
-    tasks: list[Any] = []
-
-    def update(check_id: str, done: int, of: int) -> None:
-        if not tasks:
-            progress.start()
-            tasks.append(progress.add_task("checks", total=of))
-        label = f"check {check_id}" if check_id else "recording evidence"
-        progress.update(tasks[0], completed=done, description=label)
-
-    try:
-        yield update
-    finally:
-        if tasks:
-            progress.stop()
-
-
 def run_checks(app: Any, actor: Any, ref: str, check_ids: list[str]) -> list[Evidence]:
-    with _check_progress(len(check_ids)) as progress:
+    """Run checks with a progress bar over them on stderr."""
+    with deferred_progress() as move:
+
+        def progress(check_id: str, done: int, of: int) -> None:
+            label = f"check {check_id}" if check_id else "recording evidence"
+            move(description=label, total=of, completed=done)
+
         return list(app.evidence.run(actor, ref, check_ids, progress=progress))
 
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import json
 import sys
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from typing import Any
 
@@ -18,6 +18,7 @@ from steward.settings import Settings
 __all__ = [
     "JSON_OPTION",
     "bad",
+    "deferred_progress",
     "emit_json",
     "err",
     "load_settings",
@@ -85,3 +86,49 @@ def err(message: str) -> None:
 
 def emit_json(document: Any) -> None:
     sys.stdout.write(json.dumps(document, indent=2, sort_keys=True, default=str) + "\n")
+
+
+@contextmanager
+def deferred_progress(
+    *, elapsed: bool = False, fields: tuple[str, ...] = ()
+) -> Iterator[Callable[..., None]]:
+    """A Rich progress bar on stderr (stdout stays clean for ``--json``) that appears with its
+    first update, so a request refused before any work prints only its one-line error.
+
+    ``update(description=, total=, advance=, completed=, **fields)`` moves it."""
+    from rich.console import Console
+    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+
+    columns: list[Any] = [TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn()]
+    if elapsed:
+        columns.append(TimeElapsedColumn())
+    columns += [TextColumn(f"{{task.fields[{name}]}}") for name in fields]
+    progress = Progress(*columns, console=Console(stderr=True))
+    tasks: list[Any] = []
+
+    def update(
+        *,
+        description: str,
+        total: int,
+        advance: int = 0,
+        completed: int | None = None,
+        **values: Any,
+    ) -> None:
+        if not tasks:
+            progress.start()
+            blank: dict[str, Any] = dict.fromkeys(fields, "")
+            tasks.append(progress.add_task(description, total=total, **blank))
+        progress.update(
+            tasks[0],
+            description=description,
+            total=total,
+            advance=advance,
+            completed=completed,
+            **values,
+        )
+
+    try:
+        yield update
+    finally:
+        if tasks:
+            progress.stop()

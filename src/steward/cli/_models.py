@@ -9,7 +9,15 @@ from typing import Any
 
 import typer
 
-from steward.cli._common import JSON_OPTION, emit_json, ok, open_app, out, print_table
+from steward.cli._common import (
+    JSON_OPTION,
+    deferred_progress,
+    emit_json,
+    ok,
+    open_app,
+    out,
+    print_table,
+)
 from steward.domain import Model, ModelVersion
 from steward.errors import InvalidInput
 
@@ -39,36 +47,17 @@ def model_version_dict(version: ModelVersion) -> dict[str, Any]:
 
 @contextmanager
 def _trial_progress(verb: str, total: int) -> Iterator[Callable[[Any], None] | None]:
-    """A Rich progress bar over trials on stderr (stdout stays clean for ``--json``). It
-    appears with the first finished trial, so a refused request prints only its error."""
+    """Trials done of ``total``, elapsed time and the best validation ROC AUC so far."""
     if total < 1:
         yield None
         return
-    from rich.console import Console
-    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+    with deferred_progress(elapsed=True, fields=("best",)) as move:
 
-    progress = Progress(
-        TextColumn("{task.description}"),
-        BarColumn(),
-        MofNCompleteColumn(),
-        TimeElapsedColumn(),
-        TextColumn("{task.fields[best]}"),
-        console=Console(stderr=True),
-    )
-    tasks: list[Any] = []
+        def update(trial: Any) -> None:
+            best = f"best validation ROC AUC {trial.best:.4f}" if trial.best is not None else ""
+            move(description=f"{verb} {trial.study}", total=total, advance=1, best=best)
 
-    def update(trial: Any) -> None:
-        if not tasks:
-            progress.start()
-            tasks.append(progress.add_task(f"{verb} {trial.study}", total=total, best=""))
-        best = f"best validation ROC AUC {trial.best:.4f}" if trial.best is not None else ""
-        progress.update(tasks[0], advance=1, best=best)
-
-    try:
         yield update
-    finally:
-        if tasks:
-            progress.stop()
 
 
 def train(

@@ -26,16 +26,14 @@ def classification_metrics(
         if binary
         else metrics.f1_score(y_true, predicted, average="macro"),
         "log_loss": metrics.log_loss(y_true, proba, labels=classes),
-        "roc_auc": metrics.roc_auc_score(y_true, proba[:, 1])
-        if binary
-        else metrics.roc_auc_score(y_true, proba, multi_class="ovr", labels=classes),
+        "roc_auc": primary_score(y_true, proba, classes),
     }
     return {name: float(value) for name, value in scores.items()}
 
 
 def primary_score(y_true: Any, proba: np.ndarray, classes: list[Any]) -> float:
-    """``PRIMARY_METRIC`` alone (what each tuning step reports), as in
-    ``classification_metrics``."""
+    """``PRIMARY_METRIC`` alone: ROC AUC (one-vs-rest for several classes), what each tuning
+    step reports."""
     from sklearn import metrics
 
     if len(classes) == 2:

@@ -185,9 +185,8 @@ def progress_callback(
             best: float | None = float(study.best_value)
         except ValueError:
             best = None
-        value = trial.value if trial.value is not None else None
         state = trial.state.name.lower()
-        update(TrialUpdate(study.study_name, done, total, trial.number, state, value, best))
+        update(TrialUpdate(study.study_name, done, total, trial.number, state, trial.value, best))
 
     return callback
 
