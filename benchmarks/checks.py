@@ -59,7 +59,14 @@ def main() -> int:
             baseline = time.perf_counter() - start
             each = {}
             for check_id, check in available_checks().items():
-                context = CheckContext(version=version, model=model, X=x, y=y, A=a)
+                context = CheckContext(
+                    version=version,
+                    model=model,
+                    X=x,
+                    y=y,
+                    A=a,
+                    load_part=lambda part: app.models.load_split(actor, version.ref, part),
+                )
                 start = time.perf_counter()
                 check().run(context)
                 each[check_id] = time.perf_counter() - start

@@ -216,6 +216,7 @@ def test_a_third_party_check_registered_by_entry_point_is_found_and_conforms(
     assert set(checks) == {
         "acme.positive_rate",
         "data",
+        "explainability",
         "fairness",
         "performance",
         "privacy",

@@ -94,6 +94,7 @@ def test_train_runs_the_default_checks_unless_told_not_to(trained: Run, dana: st
     listed = trained("evidence", "list", "credit-model@2", "--json").json()
     assert {e["check_id"] for e in listed} == {
         "data",
+        "explainability",
         "fairness",
         "performance",
         "privacy",
@@ -108,6 +109,7 @@ def test_a_third_party_check_runs_through_the_cli(trained: Run, dana: str) -> No
     assert [c["id"] for c in listed] == [
         "acme.positive_rate",
         "data",
+        "explainability",
         "fairness",
         "performance",
         "privacy",

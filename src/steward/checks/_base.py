@@ -94,6 +94,10 @@ class CheckContext:
     # passes the artifact store's writer. By default plots are kept in ``saved``.
     store: Callable[[bytes], str] | None = None
     saved: dict[str, bytes] = field(default_factory=dict)
+    # loads another part of the version's recorded split (``train``, ``validation``) as
+    # (X, y, A); the service passes it, a context built by hand may leave it out
+    load_part: Callable[[str], tuple[Any, Any, Any]] | None = None
+    _parts: dict[str, tuple[Any, Any, Any]] = field(default_factory=dict, repr=False)
 
     def save_plot(self, data: bytes) -> str:
         """Store a rendered plot (PNG or SVG bytes); returns the key to list in the evidence's
@@ -103,6 +107,14 @@ class CheckContext:
         key = f"sha256:{hashlib.sha256(data).hexdigest()}"
         self.saved[key] = data
         return key
+
+    def part(self, name: str) -> tuple[Any, Any, Any] | None:
+        """Another part of the version's split as (X, y, A), or ``None`` if not at hand."""
+        if self.load_part is None:
+            return None
+        if name not in self._parts:
+            self._parts[name] = self.load_part(name)
+        return self._parts[name]
 
     @cached_property
     def proba(self) -> np.ndarray:

@@ -154,6 +154,7 @@ def _fresh(context: CheckContext) -> CheckContext:
         pii_columns=context.pii_columns,
         dataset_evidence=context.dataset_evidence,
         store=context.store,
+        load_part=context.load_part,
     )
 
 

@@ -55,7 +55,8 @@ def print_evidence_summary(records: list[Evidence]) -> None:
         for finding in record.findings:
             out(f"    {finding.severity.label} {finding.message}")
         for name, key in sorted(record.artifacts.items()):
-            out(f"    plot {name}: {key}")
+            kind = "plot" if name.endswith((".png", ".svg")) else "file"
+            out(f"    {kind} {name}: {key}")
 
 
 @check_app.command("run")

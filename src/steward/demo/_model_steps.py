@@ -167,6 +167,17 @@ def step_evidence(ctx: DemoContext) -> None:
             headline = "the data's own evidence: " + ", ".join(
                 f"{e['check_id']} {e['status']}" for e in metrics.get("evidence", [])
             )
+        if record.check_id == "explainability":
+            top = ", ".join(
+                f"{name} {value:.3f}" for name, value in list(metrics["mean_abs_shap"].items())[:3]
+            )
+            spearman = metrics["rank_agreement"]["spearman_top"]
+            headline = (
+                f"{metrics['explainer']} SHAP, mean |SHAP| ({metrics['units']}): {top}; rank "
+                f"agreement with permutation importance on the top ten {spearman:.2f}"
+                if spearman is not None
+                else f"{metrics['explainer']} SHAP: {top}"
+            )
         if record.check_id == "robustness":
             headline = "flip rates " + ", ".join(
                 f"{name} {rate:.1%}" if rate is not None else f"{name} crashed"
@@ -179,4 +190,5 @@ def step_evidence(ctx: DemoContext) -> None:
         for name, key in sorted(record.artifacts.items()):
             target = plots / f"{record.check_id}-{name}"
             ctx.app.artifacts.copy_to(key, target)
-            _say(ctx, f"    plot saved: {target}")
+            kind = "plot" if name.endswith((".png", ".svg")) else "file"
+            _say(ctx, f"    {kind} saved: {target}")

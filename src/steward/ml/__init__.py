@@ -4,6 +4,7 @@ Imports scikit-learn; only the code paths that train or load models import this 
 """
 
 from steward.ml._boosters import BOOSTER_FORMATS, BoosterClassifier, dump_native, load_native
+from steward.ml._explain import Decomposed, decompose
 from steward.ml._final import SplitFrames, final_model, trial_fitter
 from steward.ml._frame import InputFrame
 from steward.ml._inputs import MAX_CLASSES, InputPlan, frames, plan_inputs, target_values
@@ -21,12 +22,14 @@ __all__ = [
     "TEMPLATES",
     "TRUSTED_TYPES",
     "BoosterClassifier",
+    "Decomposed",
     "InputFrame",
     "InputPlan",
     "SplitFrames",
     "Template",
     "check_split_document",
     "classification_metrics",
+    "decompose",
     "dump_native",
     "dump_pickle",
     "dump_skops",

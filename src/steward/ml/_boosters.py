@@ -131,6 +131,11 @@ class _LightGBMBooster:
     def __init__(self, booster: Any) -> None:
         self._booster = booster
 
+    @property
+    def booster_(self) -> Any:
+        """The ``lightgbm.Booster`` (named as on the scikit-learn wrapper)."""
+        return self._booster
+
     def predict_proba(self, X: Any) -> np.ndarray:
         raw = np.asarray(self._booster.predict(X), dtype=np.float64)
         if raw.ndim == 1:  # binary: the probability of class 1

@@ -77,6 +77,13 @@ class EvidenceService:
                 stored.append(key)
             return self._artifacts.put_bytes(data)
 
+        parts: dict[str, tuple[Any, Any, Any]] = {}
+
+        def load_part(part: str) -> tuple[Any, Any, Any]:
+            if part not in parts:
+                parts[part] = self._models.load_split(actor, version.ref, part)
+            return parts[part]
+
         inputs = {
             "model_artifact": version.artifact,
             "dataset": version.split["dataset"],
@@ -97,6 +104,7 @@ class EvidenceService:
                     pii_columns=dataset.pii_columns,
                     dataset_evidence=dataset_evidence,
                     store=store_plot,
+                    load_part=load_part,
                 )
                 drafts.append(installed[check_id]().run(context))
             if progress is not None:

@@ -1,0 +1,398 @@
+"""``explainability``: which inputs drive the model's output, by SHAP, cross-checked.
+
+The explainer is chosen by model family (``steward.ml.decompose``):
+
+- **tree** models (random forest, XGBoost, LightGBM, histogram gradient boosting on numeric
+  inputs): SHAP's exact TreeExplainer on the prepared matrix;
+- **linear** models (logistic regression): SHAP's LinearExplainer, its background the stored
+  sample below;
+- everything else (a model registered from elsewhere, or histogram gradient boosting with
+  native categorical splits, which TreeSHAP reads as thresholds and gets wrong): SHAP's
+  PermutationExplainer on the original input columns, the model a black box.
+
+Attributions on one-hot columns are summed back to their input column (SHAP values add up),
+so every figure is per original input column: the mean |SHAP| over up to ``rows`` test rows,
+against ``background`` training rows (the black-box explainer, which calls the model on every
+masked row, uses ``black_box_rows`` and ``black_box_background``).
+The explanation is verified to add up: base value plus attributions equals the model's own
+output on each row (log-odds or probability); a gap is a medium finding.
+
+The ranking is cross-checked against scikit-learn's permutation importance on the same rows
+(``repeats`` shuffles, ROC AUC or log loss): Spearman's rank correlation over all inputs and
+over SHAP's ten leading ones, and the overlap of the top five. Agreement on the leading
+inputs below ``min_rank_agreement`` is a low finding; the two measure
+different things (attribution vs. the score's dependence), so disagreement calls for a look,
+not a verdict.
+
+The background sample (``background`` training rows, raw input columns, Parquet) is stored
+with the evidence so a single prediction can be explained later against the same baseline.
+Plots: mean |SHAP| per column (bar) and every explained row's attributions (beeswarm).
+"""
+
+from __future__ import annotations
+
+import io
+import warnings
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from steward.checks._base import Capabilities, Check, CheckContext
+from steward.checks._plots import figure, png_bytes
+from steward.domain import Evidence, Finding, Severity
+
+__all__ = ["Explainability"]
+
+# base value plus attributions must equal the model's output to this tolerance
+_ADDITIVITY_TOLERANCE = 1e-6
+_TOP = 5
+_TOP_RANKED = 10
+
+
+class Explainability(Check):
+    id = "explainability"
+    version = "1"
+    capabilities = Capabilities(tasks=frozenset({"binary", "multiclass"}))
+
+    def __init__(
+        self,
+        *,
+        rows: int = 1000,
+        background: int = 100,
+        black_box_rows: int = 200,
+        black_box_background: int = 50,
+        repeats: int = 5,
+        min_rank_agreement: float = 0.5,
+        seed: int = 0,
+    ) -> None:
+        self.rows = rows
+        self.background = background
+        self.black_box_rows = black_box_rows
+        self.black_box_background = black_box_background
+        self.repeats = repeats
+        self.min_rank_agreement = min_rank_agreement
+        self.seed = seed
+
+    def run(self, context: CheckContext) -> Evidence:
+        from steward.ml import decompose
+
+        refusal = self.capabilities.refuses(context.version)
+        if refusal is not None:
+            return context.not_applicable(self, refusal)
+        columns = [i["name"] for i in context.version.signature.get("inputs", [])] or list(
+            context.X.columns
+        )
+        binary = context.version.task == "binary"
+        parts = decompose(context.model)
+        if parts is not None and parts.family in ("tree", "linear"):
+            explainer, reason, limit = parts.family, None, self.rows
+        else:
+            explainer, limit = "permutation", self.black_box_rows
+            reason = (
+                "histogram gradient boosting with native categorical splits (TreeSHAP reads "
+                "them as thresholds)"
+                if parts is not None
+                else "not a pipeline built from a Steward template"
+            )
+        rng = np.random.default_rng(self.seed)
+        picked = _sample(len(context.X), limit, rng)
+        x = context.X.iloc[picked][columns]
+        y = np.asarray(context.y)[picked]
+        training = context.part("train")
+        source, source_name = (
+            (training[0], "train") if training is not None else (context.X, "test")
+        )
+        size = self.black_box_background if explainer == "permutation" else self.background
+        background = source.iloc[_sample(len(source), size, rng)][columns]
+
+        if explainer == "permutation":
+            values, base, raw, units = self._black_box(context, x, background, binary)
+            sources: tuple[str, ...] = tuple(columns)
+        else:
+            assert parts is not None
+            values, base, raw = self._family(parts, x, background, binary)
+            units, sources = parts.units, parts.sources
+        gap = float(np.max(np.abs(values.sum(axis=1) + base - raw))) if len(x) else 0.0
+        per_column = np.stack(
+            [values[:, [s == c for s in sources], :].sum(axis=1) for c in columns], axis=1
+        )
+        mean_abs = np.abs(per_column).mean(axis=(0, 2))
+        importance = self._permutation_importance(context, x, y, binary)
+        agreement = _agreement(mean_abs, importance["importances_mean"])
+
+        findings: list[Finding] = []
+        if gap > _ADDITIVITY_TOLERANCE * max(1.0, float(np.max(np.abs(raw), initial=0.0))):
+            findings.append(
+                Finding(
+                    "additivity",
+                    Severity.MEDIUM,
+                    f"the attributions do not add up to the model's output (gap {gap:.3g})",
+                    data={"gap": gap},
+                )
+            )
+        spearman = agreement["spearman_top"]
+        if spearman is not None and spearman < self.min_rank_agreement:
+            findings.append(
+                Finding(
+                    "disagreement",
+                    Severity.LOW,
+                    f"SHAP and permutation importance rank the leading inputs differently "
+                    f"(Spearman {spearman:.2f} < {self.min_rank_agreement})",
+                    data={"spearman": spearman},
+                )
+            )
+        order = np.argsort(-mean_abs, kind="stable")
+        explained = _explained_output(context, per_column, x, binary)
+        artifacts = {
+            "shap_bar.png": context.save_plot(_bar_png(columns, mean_abs, order, units)),
+            "shap_beeswarm.png": context.save_plot(
+                _beeswarm_png(explained, x, columns, units, self.seed)
+            ),
+            "background.parquet": context.save_plot(_parquet(background)),
+        }
+        metrics: dict[str, Any] = {
+            "explainer": explainer,
+            "black_box_reason": reason,
+            "units": units,
+            "output": context.classes[1] if binary else context.classes,
+            "rows_explained": len(x),
+            "background_rows": len(background),
+            "background_from": source_name,
+            "expected_value": [float(v) for v in np.mean(base, axis=0)],
+            "additivity_gap": gap,
+            "mean_abs_shap": {columns[i]: float(mean_abs[i]) for i in order},
+            "ranking": [columns[i] for i in order],
+            "permutation_importance": {
+                c: float(v) for c, v in zip(columns, importance["importances_mean"], strict=True)
+            },
+            "permutation_importance_std": {
+                c: float(v) for c, v in zip(columns, importance["importances_std"], strict=True)
+            },
+            "permutation_scoring": "roc_auc" if binary else "neg_log_loss",
+            "rank_agreement": agreement,
+        }
+        return context.evidence(
+            self, metrics=metrics, findings=tuple(findings), artifacts=artifacts
+        )
+
+    def _family(
+        self, parts: Any, x: pd.DataFrame, background: pd.DataFrame, binary: bool
+    ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        shap = _shap()
+
+        z = np.asarray(parts.prepare.transform(x), dtype=np.float64)
+        if parts.family == "tree":
+            explainer = shap.TreeExplainer(parts.tree_model)
+            explanation = explainer(z, check_additivity=False)
+        else:
+            reference = np.asarray(parts.prepare.transform(background), dtype=np.float64)
+            masker = shap.maskers.Independent(reference, max_samples=len(reference))
+            explanation = shap.LinearExplainer(parts.estimator, masker)(z)
+        return _outputs(
+            np.asarray(explanation.values),
+            np.asarray(explanation.base_values),
+            parts.raw_output(z),
+            binary,
+        )
+
+    def _black_box(
+        self, context: CheckContext, x: pd.DataFrame, background: pd.DataFrame, binary: bool
+    ) -> tuple[np.ndarray, np.ndarray, np.ndarray, str]:
+        shap = _shap()
+
+        codec = _Codec(pd.concat([background, x]))
+        model = context.model
+
+        def predict(matrix: np.ndarray) -> np.ndarray:
+            proba = np.asarray(model.predict_proba(codec.decode(matrix)), dtype=np.float64)
+            return proba[:, 1] if binary else proba
+
+        masker = shap.maskers.Independent(codec.encode(background), max_samples=len(background))
+        explainer = shap.PermutationExplainer(predict, masker, seed=self.seed)
+        width = len(x.columns)
+        encoded = codec.encode(x)
+        # one antithetic pass over a random order of the inputs: the attributions add up
+        # exactly; averaged over many rows the importances settle
+        explanation = explainer(encoded, max_evals=2 * width + 1, silent=True)
+        values, base, raw = _outputs(
+            np.asarray(explanation.values),
+            np.asarray(explanation.base_values),
+            predict(encoded),
+            binary,
+        )
+        return values, base, raw, "probability"
+
+    def _permutation_importance(
+        self, context: CheckContext, x: pd.DataFrame, y: np.ndarray, binary: bool
+    ) -> Any:
+        from sklearn.inspection import permutation_importance
+
+        return permutation_importance(
+            context.model,
+            x,
+            y,
+            scoring="roc_auc" if binary else "neg_log_loss",
+            n_repeats=self.repeats,
+            random_state=self.seed,
+            n_jobs=1,
+        )
+
+
+class _Codec:
+    """Original input rows as a float matrix for SHAP's maskers: numbers as they are,
+    categories as codes of their sorted levels (missing stays NaN), and back."""
+
+    def __init__(self, frame: pd.DataFrame) -> None:
+        self.columns = list(frame.columns)
+        self.levels: dict[str, np.ndarray] = {}
+        for column in self.columns:
+            series = frame[column]
+            if not pd.api.types.is_numeric_dtype(series.dtype):
+                present = series.dropna().astype(str).unique()
+                self.levels[column] = np.asarray(sorted(present), dtype=object)
+
+    def encode(self, frame: pd.DataFrame) -> np.ndarray:
+        matrix = np.empty((len(frame), len(self.columns)), dtype=np.float64)
+        for j, column in enumerate(self.columns):
+            series = frame[column]
+            if column in self.levels:
+                codes = pd.Categorical(series.astype(object), categories=self.levels[column])
+                matrix[:, j] = np.where(codes.codes < 0, np.nan, codes.codes)
+            else:
+                matrix[:, j] = pd.to_numeric(series, errors="coerce").to_numpy(dtype=np.float64)
+        return matrix
+
+    def decode(self, matrix: np.ndarray) -> pd.DataFrame:
+        columns: dict[str, Any] = {}
+        for j, column in enumerate(self.columns):
+            values = matrix[:, j]
+            if column in self.levels:
+                missing = np.isnan(values)
+                codes = np.where(missing, 0, values).astype(int)
+                decoded = self.levels[column][codes] if len(self.levels[column]) else codes
+                chosen = np.asarray(decoded, dtype=object)
+                chosen[missing] = None
+                columns[column] = pd.Series(chosen, dtype=object)
+            else:
+                columns[column] = values
+        return pd.DataFrame(columns)
+
+
+def _shap() -> Any:
+    # importing shap 0.51 calls a matplotlib function that matplotlib 3.11 marks as
+    # pending deprecation; the warning is shap's business, not the user's
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", PendingDeprecationWarning)
+        import shap
+    return shap
+
+
+def _sample(size: int, limit: int, rng: np.random.Generator) -> np.ndarray:
+    if size <= limit:
+        return np.arange(size)
+    return np.sort(rng.choice(size, limit, replace=False))
+
+
+def _outputs(
+    values: np.ndarray, base: np.ndarray, raw: np.ndarray, binary: bool
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Attributions as (rows, features, outputs), base values and raw output as (rows,
+    outputs); a binary model's two-column output is reduced to the positive class."""
+    rows = values.shape[0]
+    if values.ndim == 2:
+        values = values[:, :, None]
+    outputs = values.shape[2]
+    flat = np.asarray(base, dtype=np.float64).reshape(-1)
+    if flat.size == rows * outputs:
+        base = flat.reshape(rows, outputs)
+    else:
+        base = np.broadcast_to(flat.reshape(1, -1), (rows, outputs))
+    raw = np.asarray(raw, dtype=np.float64).reshape(rows, -1)
+    if binary and outputs == 2:
+        return values[:, :, 1:], base[:, 1:], raw[:, 1:]
+    return values, base, raw
+
+
+def _agreement(shap_importance: np.ndarray, permutation: np.ndarray) -> dict[str, Any]:
+    """How far the two importances agree: Spearman's rank correlation over every input and
+    over SHAP's top ten (the long tail of inputs the model barely uses is ranked by noise in
+    permutation importance), and the share of SHAP's top five that permutation importance
+    also ranks top five."""
+    order = np.argsort(-shap_importance, kind="stable")
+    top = min(_TOP, len(order))
+    by_permutation = set(np.argsort(-permutation, kind="stable")[:top].tolist())
+    return {
+        "spearman": _spearman(shap_importance, permutation),
+        "spearman_top": _spearman(
+            shap_importance[order[:_TOP_RANKED]], permutation[order[:_TOP_RANKED]]
+        ),
+        "top": top,
+        "top_overlap": len(set(order[:top].tolist()) & by_permutation) / top if top else None,
+    }
+
+
+def _spearman(a: np.ndarray, b: np.ndarray) -> float | None:
+    from scipy.stats import spearmanr
+
+    if len(a) < 3 or np.ptp(a) == 0 or np.ptp(b) == 0:
+        return None  # no ranking to compare
+    return float(spearmanr(a, b).statistic)
+
+
+def _explained_output(
+    context: CheckContext, per_column: np.ndarray, x: pd.DataFrame, binary: bool
+) -> np.ndarray:
+    """One attribution per row and column: the positive class's, or for a multiclass model
+    the attributions toward the class it predicted for that row."""
+    if binary or not len(x):
+        return np.asarray(per_column[:, :, 0])
+    predicted = np.asarray(context.model.predict(x))
+    index = np.searchsorted(np.asarray(context.classes), predicted)
+    return np.asarray(per_column[np.arange(len(x)), :, index])
+
+
+def _bar_png(columns: list[str], mean_abs: np.ndarray, order: np.ndarray, units: str) -> bytes:
+    shown = order[:20][::-1]
+    fig, ax = figure(6.0, max(2.5, 0.35 * len(shown) + 1.2))
+    ax.barh([columns[i] for i in shown], mean_abs[shown], color="#1f77b4")
+    ax.set_xlabel(f"mean |SHAP value| ({units})")
+    ax.set_title("Input importance (SHAP)")
+    return png_bytes(fig)
+
+
+def _beeswarm_png(
+    values: np.ndarray, x: pd.DataFrame, columns: list[str], units: str, seed: int
+) -> bytes:
+    shap = _shap()
+
+    data = np.column_stack(
+        [
+            pd.to_numeric(x[c], errors="coerce").to_numpy(dtype=np.float64)
+            if pd.api.types.is_numeric_dtype(x[c].dtype)
+            else np.full(len(x), np.nan)  # categories are drawn grey
+            for c in columns
+        ]
+    )
+    explanation = shap.Explanation(values=values, data=data, feature_names=columns)
+    fig, ax = figure(6.5, max(2.5, 0.4 * min(len(columns), 20) + 1.5))
+    # shap jitters the dots with NumPy's global generator: seed it for a reproducible plot
+    # and put the caller's state back afterwards
+    state = np.random.get_state()
+    np.random.seed(seed)
+    try:
+        with warnings.catch_warnings():
+            # an all-grey (categorical) row warns; so does shap's use of matplotlib's API
+            for category in (RuntimeWarning, DeprecationWarning, PendingDeprecationWarning):
+                warnings.simplefilter("ignore", category)
+            shap.plots.beeswarm(explanation, ax=ax, show=False, plot_size=None, max_display=20)
+    finally:
+        np.random.set_state(state)
+    ax.set_xlabel(f"SHAP value ({units})")
+    return png_bytes(fig)
+
+
+def _parquet(frame: pd.DataFrame) -> bytes:
+    buffer = io.BytesIO()
+    frame.reset_index(drop=True).to_parquet(buffer, index=False)
+    return buffer.getvalue()
