@@ -161,7 +161,7 @@ def test_the_kit_names_the_rule_a_check_breaks(
 
 def test_a_check_answers_not_applicable_outside_its_capabilities(context: CheckContext) -> None:
     foreign = replace(context.version, task="regression")
-    record = get_check("performance")().run(
+    record = get_check("fairness")().run(
         CheckContext(version=foreign, model=context.model, X=context.X, y=context.y, A=context.A)
     )
     assert record.status is EvidenceStatus.NOT_APPLICABLE

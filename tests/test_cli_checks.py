@@ -141,6 +141,51 @@ def test_bad_requests_exit_2_and_write_nothing(trained: Run, dana: str, settings
     assert _counts(settings) == before
 
 
+def test_check_parameters_from_the_command_line(trained: Run, dana: str) -> None:
+    result = trained(
+        "check", "run", "credit-model", "--check", "fairness", "--check", "performance",
+        "--param", "fairness.attributes=group", "--param", "fairness.min_group_size=10",
+        "--param", "performance.bootstrap=20", "--param", "performance.seed=3",
+        "--json", token=dana,
+    )  # fmt: skip
+    assert result.code == 0, result.stderr
+    fairness, performance = result.json()  # type: ignore[misc]
+    assert fairness["params"]["attributes"] == "group"
+    assert fairness["params"]["min_group_size"] == 10
+    assert list(fairness["metrics"]["attributes"]) == ["group"]
+    assert performance["params"] == {
+        "bootstrap": 20,
+        "confidence": 0.95,
+        "seed": 3,
+        "calibration_bins": 10,
+    }
+
+
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        (
+            ["--check", "fairness", "--param", "fairness.attributes=[group, age]"],
+            "sensitive attribute(s) age not declared on the dataset of credit-model@1",
+        ),
+        (["--check", "fairness", "--param", "fairness.colour=red"], "has no parameter 'colour'"),
+        (["--check", "fairness", "--param", "fairness.bins=many"], "fairness.bins must be like 4"),
+        (["--check", "fairness", "--param", "performance.seed=1"], "check(s) not run: performance"),
+        (["--param", "nope.x=1"], "no check 'nope'"),
+        (["--param", "bins=4"], "write CHECK.NAME=VALUE"),
+    ],
+    ids=["missing-attribute", "unknown-param", "wrong-type", "not-run", "unknown-check", "form"],
+)
+def test_bad_check_parameters_exit_2_and_write_nothing(
+    trained: Run, dana: str, settings: Settings, args: list[str], message: str
+) -> None:
+    before = _counts(settings)
+    result = trained("check", "run", "credit-model", *args, token=dana)
+    assert result.code == 2, result.stdout + result.stderr
+    assert message in result.stderr and len(result.stderr.strip().splitlines()) == 1
+    assert _counts(settings) == before
+
+
 def test_an_auditor_cannot_record_evidence(trained: Run, settings: Settings) -> None:
     auditor = trained("user", "add", "audrey", "--role", "auditor", "--json").json()
     before = _counts(settings)

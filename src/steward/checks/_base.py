@@ -126,7 +126,7 @@ class CheckContext:
 
     @property
     def classes(self) -> list[Any]:
-        return list(self.version.signature["output"]["classes"])
+        return list(self.version.signature["output"].get("classes", []))
 
     def evidence(
         self,

@@ -53,7 +53,7 @@ _TOP_RANKED = 10
 class Explainability(Check):
     id = "explainability"
     version = "1"
-    capabilities = Capabilities(tasks=frozenset({"binary", "multiclass"}))
+    capabilities = Capabilities(tasks=frozenset({"binary", "multiclass", "regression"}))
 
     def __init__(
         self,
@@ -84,6 +84,7 @@ class Explainability(Check):
             context.X.columns
         )
         binary = context.version.task == "binary"
+        regression = context.version.task == "regression"
         parts = decompose(context.model)
         if parts is not None and parts.family in ("tree", "linear"):
             explainer, reason, limit = parts.family, None, self.rows
@@ -107,7 +108,7 @@ class Explainability(Check):
         background = source.iloc[_sample(len(source), size, rng)][columns]
 
         if explainer == "permutation":
-            values, base, raw, units = self._black_box(context, x, background, binary)
+            values, base, raw, units = self._black_box(context, x, background, binary, regression)
             sources: tuple[str, ...] = tuple(columns)
         else:
             assert parts is not None
@@ -118,7 +119,8 @@ class Explainability(Check):
             [values[:, [s == c for s in sources], :].sum(axis=1) for c in columns], axis=1
         )
         mean_abs = np.abs(per_column).mean(axis=(0, 2))
-        importance = self._permutation_importance(context, x, y, binary)
+        scoring = "r2" if regression else "roc_auc" if binary else "neg_log_loss"
+        importance = self._permutation_importance(context, x, y, scoring)
         agreement = _agreement(mean_abs, importance["importances_mean"])
 
         findings: list[Finding] = []
@@ -143,7 +145,7 @@ class Explainability(Check):
                 )
             )
         order = np.argsort(-mean_abs, kind="stable")
-        explained = _explained_output(context, per_column, x, binary)
+        explained = _explained_output(context, per_column, x, binary or regression)
         artifacts = {
             "shap_bar.png": context.save_plot(_bar_png(columns, mean_abs, order, units)),
             "shap_beeswarm.png": context.save_plot(
@@ -155,7 +157,11 @@ class Explainability(Check):
             "explainer": explainer,
             "black_box_reason": reason,
             "units": units,
-            "output": context.classes[1] if binary else context.classes,
+            "output": context.version.target
+            if regression
+            else context.classes[1]
+            if binary
+            else context.classes,
             "rows_explained": len(x),
             "background_rows": len(background),
             "background_from": source_name,
@@ -169,7 +175,7 @@ class Explainability(Check):
             "permutation_importance_std": {
                 c: float(v) for c, v in zip(columns, importance["importances_std"], strict=True)
             },
-            "permutation_scoring": "roc_auc" if binary else "neg_log_loss",
+            "permutation_scoring": scoring,
             "rank_agreement": agreement,
         }
         return context.evidence(
@@ -197,7 +203,12 @@ class Explainability(Check):
         )
 
     def _black_box(
-        self, context: CheckContext, x: pd.DataFrame, background: pd.DataFrame, binary: bool
+        self,
+        context: CheckContext,
+        x: pd.DataFrame,
+        background: pd.DataFrame,
+        binary: bool,
+        regression: bool,
     ) -> tuple[np.ndarray, np.ndarray, np.ndarray, str]:
         shap = _shap()
 
@@ -205,6 +216,8 @@ class Explainability(Check):
         model = context.model
 
         def predict(matrix: np.ndarray) -> np.ndarray:
+            if regression:
+                return np.asarray(model.predict(codec.decode(matrix)), dtype=np.float64)
             proba = np.asarray(model.predict_proba(codec.decode(matrix)), dtype=np.float64)
             return proba[:, 1] if binary else proba
 
@@ -221,10 +234,10 @@ class Explainability(Check):
             predict(encoded),
             binary,
         )
-        return values, base, raw, "probability"
+        return values, base, raw, "target" if regression else "probability"
 
     def _permutation_importance(
-        self, context: CheckContext, x: pd.DataFrame, y: np.ndarray, binary: bool
+        self, context: CheckContext, x: pd.DataFrame, y: np.ndarray, scoring: str
     ) -> Any:
         from sklearn.inspection import permutation_importance
 
@@ -232,7 +245,7 @@ class Explainability(Check):
             context.model,
             x,
             y,
-            scoring="roc_auc" if binary else "neg_log_loss",
+            scoring=scoring,
             n_repeats=self.repeats,
             random_state=self.seed,
             n_jobs=1,

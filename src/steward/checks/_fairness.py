@@ -35,7 +35,7 @@ class Fairness(Check):
     def __init__(
         self,
         *,
-        attributes: tuple[str, ...] | None = None,
+        attributes: tuple[str, ...] | str | None = None,
         bins: int = 4,
         min_group_size: int = 30,
         four_fifths: float = 0.8,
@@ -51,7 +51,13 @@ class Fairness(Check):
         refusal = self.capabilities.refuses(context.version)
         if refusal is not None:
             return context.not_applicable(self, refusal)
-        names = list(self.attributes) if self.attributes is not None else list(context.A.columns)
+        names = (
+            list(context.A.columns)
+            if self.attributes is None
+            else [self.attributes]
+            if isinstance(self.attributes, str)
+            else list(self.attributes)
+        )
         missing = [n for n in names if n not in context.A.columns]
         if missing:
             raise InvalidInput(

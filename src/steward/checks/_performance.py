@@ -1,10 +1,11 @@
-"""``performance``: how well a classifier does on its version's recorded test split.
+"""``performance``: how well a model does on its version's recorded test split.
 
-Metrics are scikit-learn's, on the exact test rows: accuracy, balanced accuracy, ROC AUC
-(one-vs-rest for several classes), PR AUC (average precision; binary), F1 (macro for several
-classes), log loss, Brier score (binary), the confusion matrix and the calibration curve
-(binary). Each scalar metric has a percentile bootstrap confidence interval from
-``bootstrap`` resamples of the test rows drawn with ``seed``.
+Metrics are scikit-learn's, on the exact test rows. Classifiers: accuracy, balanced accuracy,
+ROC AUC (one-vs-rest for several classes), PR AUC (average precision; binary), F1 (macro for
+several classes), log loss, Brier score (binary), the confusion matrix and the calibration
+curve (binary). Regressors: RMSE, MAE, R² and the residual plot. Each scalar metric has a
+percentile bootstrap confidence interval from ``bootstrap`` resamples of the test rows drawn
+with ``seed``.
 """
 
 from __future__ import annotations
@@ -23,7 +24,7 @@ __all__ = ["Performance"]
 class Performance(Check):
     id = "performance"
     version = "1"
-    capabilities = Capabilities(tasks=frozenset({"binary", "multiclass"}))
+    capabilities = Capabilities(tasks=frozenset({"binary", "multiclass", "regression"}))
 
     def __init__(
         self,
@@ -42,6 +43,8 @@ class Performance(Check):
         refusal = self.capabilities.refuses(context.version)
         if refusal is not None:
             return context.not_applicable(self, refusal)
+        if context.version.task == "regression":
+            return self._regression(context)
         from sklearn.metrics import confusion_matrix
 
         y = np.asarray(context.y)
@@ -94,6 +97,52 @@ class Performance(Check):
             )
         return context.evidence(self, metrics=metrics, findings=findings, artifacts=artifacts)
 
+    def _regression(self, context: CheckContext) -> Evidence:
+        from steward.checks._plots import residuals_png
+        from steward.ml import regression_metrics
+
+        y = np.asarray(context.y, dtype=np.float64)
+        predicted = np.asarray(context.model.predict(context.X), dtype=np.float64)
+        scores = regression_metrics(y, predicted)
+        rng = np.random.default_rng(self.seed)
+        samples: dict[str, list[float]] = {}
+        for _ in range(self.bootstrap):
+            rows = rng.integers(0, len(y), len(y))
+            for name, value in regression_metrics(y[rows], predicted[rows]).items():
+                samples.setdefault(name, []).append(value)
+        residuals = y - predicted
+        metrics: dict[str, Any] = {
+            **scores,
+            "ci": self._percentiles(samples),
+            "confidence": self.confidence,
+            "bootstrap": {"resamples": self.bootstrap, "seed": self.seed},
+            "rows": len(y),
+            "residuals": {
+                "mean": float(residuals.mean()),
+                "std": float(residuals.std()),
+                "max_abs": float(np.abs(residuals).max()),
+            },
+        }
+        artifacts = {
+            "residuals.png": context.save_plot(
+                residuals_png(
+                    predicted.tolist(),
+                    residuals.tolist(),
+                    f"{context.version.ref}: residuals on the test split",
+                )
+            )
+        }
+        findings: tuple[Finding, ...] = ()
+        if scores["r2"] < 0.0:
+            findings = (
+                Finding(
+                    "worse_than_mean",
+                    Severity.MEDIUM,
+                    f"test R² {scores['r2']:.3f} is below 0: predicting the mean does better",
+                ),
+            )
+        return context.evidence(self, metrics=metrics, findings=findings, artifacts=artifacts)
+
     def _intervals(
         self, y: np.ndarray, predicted: np.ndarray, proba: np.ndarray, classes: list[Any]
     ) -> dict[str, list[float]]:
@@ -107,6 +156,9 @@ class Performance(Check):
                 y[rows], predicted[rows], proba[rows], classes
             ).items():
                 samples.setdefault(name, []).append(value)
+        return self._percentiles(samples)
+
+    def _percentiles(self, samples: dict[str, list[float]]) -> dict[str, list[float]]:
         tail = (1 - self.confidence) / 2 * 100
         return {
             name: [float(np.percentile(values, tail)), float(np.percentile(values, 100 - tail))]

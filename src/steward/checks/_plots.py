@@ -6,7 +6,7 @@ from __future__ import annotations
 import io
 from typing import Any
 
-__all__ = ["calibration_png", "confusion_png", "figure", "png_bytes"]
+__all__ = ["calibration_png", "confusion_png", "figure", "png_bytes", "residuals_png"]
 
 
 def figure(width: float = 4.5, height: float = 4.0) -> tuple[Any, Any]:
@@ -49,5 +49,15 @@ def confusion_png(matrix: list[list[int]], labels: list[Any], title: str) -> byt
         for j, count in enumerate(row):
             colour = "white" if count > top / 2 else "black"
             ax.text(j, i, str(count), ha="center", va="center", color=colour)
+    ax.set_title(title)
+    return png_bytes(fig)
+
+
+def residuals_png(predicted: list[float], residuals: list[float], title: str) -> bytes:
+    fig, ax = figure()
+    ax.axhline(0.0, linestyle="--", color="grey")
+    ax.scatter(predicted, residuals, s=10, alpha=0.6)
+    ax.set_xlabel("predicted")
+    ax.set_ylabel("actual − predicted")
     ax.set_title(title)
     return png_bytes(fig)

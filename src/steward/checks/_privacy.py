@@ -3,14 +3,15 @@
 - **PII or sensitive inputs**: input columns the dataset's PII scan flagged (high), or
   declared sensitive attributes the training opted in (medium).
 - **Target leakage**: an input that on its own predicts the target with ROC AUC at or above
-  ``leakage_auc`` (0.99) — usually a column recorded after the outcome (high).
+  ``leakage_auc`` (0.99), or for a regressor with R² at or above ``leakage_r2`` (0.98) —
+  usually a column recorded after the outcome (high).
 - **Proxies**: an input that on its own predicts a declared sensitive attribute with ROC AUC
   at or above ``proxy_auc`` (0.8): leaving the attribute out does not keep it out (medium).
 
 "On its own" means a shallow decision tree on that one column (categories as ordinal codes,
-missing values as their own code), scored by cross-validated predictions (``folds``
-stratified folds seeded with ``seed``) on the version's test split, so a column that merely
-identifies rows does not look predictive.
+missing values as their own code), scored by cross-validated predictions (``folds`` folds
+seeded with ``seed``, stratified for classes) on the version's test split, so a column that
+merely identifies rows does not look predictive.
 """
 
 from __future__ import annotations
@@ -27,18 +28,20 @@ __all__ = ["Privacy"]
 class Privacy(Check):
     id = "privacy"
     version = "1"
-    capabilities = Capabilities(tasks=frozenset({"binary", "multiclass"}))
+    capabilities = Capabilities(tasks=frozenset({"binary", "multiclass", "regression"}))
 
     def __init__(
         self,
         *,
         leakage_auc: float = 0.99,
+        leakage_r2: float = 0.98,
         proxy_auc: float = 0.8,
         folds: int = 3,
         max_depth: int = 4,
         seed: int = 0,
     ) -> None:
         self.leakage_auc = leakage_auc
+        self.leakage_r2 = leakage_r2
         self.proxy_auc = proxy_auc
         self.folds = folds
         self.max_depth = max_depth
@@ -64,19 +67,24 @@ class Privacy(Check):
                     column,
                 )
             )
-        target_auc = {
-            column: self._auc(context.X[column], np.asarray(context.y))
-            for column in version.features
+        regression = version.task == "regression"
+        score, name, limit = (
+            (self._r2, "R²", self.leakage_r2)
+            if regression
+            else (self._auc, "ROC AUC", self.leakage_auc)
+        )
+        target_scores = {
+            column: score(context.X[column], np.asarray(context.y)) for column in version.features
         }
-        for column, auc in target_auc.items():
-            if auc is not None and auc >= self.leakage_auc:
+        for column, value in target_scores.items():
+            if value is not None and value >= limit:
                 findings.append(
                     Finding(
                         "target_leakage",
                         Severity.HIGH,
-                        f"input {column!r} alone predicts the target (ROC AUC {auc:.3f})",
+                        f"input {column!r} alone predicts the target ({name} {value:.3f})",
                         column,
-                        {"roc_auc": auc},
+                        {"r2" if regression else "roc_auc": value},
                     )
                 )
         proxies: dict[str, dict[str, float | None]] = {}
@@ -101,10 +109,24 @@ class Privacy(Check):
         metrics = {
             "pii_inputs": pii,
             "sensitive_inputs": list(version.sensitive_features),
-            "target_auc": target_auc,
+            "target_r2" if regression else "target_auc": target_scores,
             "proxy_auc": proxies,
         }
         return context.evidence(self, metrics=metrics, findings=tuple(findings))
+
+    def _r2(self, column: pd.Series, target: np.ndarray) -> float | None:
+        """Cross-validated R² of a shallow regression tree on ``column`` alone."""
+        from sklearn.metrics import r2_score
+        from sklearn.model_selection import KFold, cross_val_predict
+        from sklearn.tree import DecisionTreeRegressor
+
+        if len(target) < 2 * self.folds:
+            return None
+        values = _codes(column).reshape(-1, 1)
+        model = DecisionTreeRegressor(max_depth=self.max_depth, random_state=self.seed)
+        folds = KFold(n_splits=self.folds, shuffle=True, random_state=self.seed)
+        predicted = cross_val_predict(model, values, target.astype(np.float64), cv=folds)
+        return float(r2_score(target, predicted))
 
     def _auc(self, column: pd.Series, labels: np.ndarray) -> float | None:
         """Cross-validated ROC AUC of a shallow tree on ``column`` alone (one-vs-rest for

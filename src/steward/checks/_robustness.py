@@ -8,6 +8,9 @@ share of rows whose predicted class changes (the flip rate) is measured:
 - **missing**: each input cell replaced by a missing value with probability ``missing_rate``;
 - **unseen category**: one categorical input at a time set to a level never seen in training.
 
+For a regressor, a prediction counts as changed (flipped) when it moves by more than
+``shift`` times the standard deviation of the test split's target.
+
 A disturbance that makes the model raise is a critical finding (a deployed model would fail
 on such a request); a flip rate above ``max_flip_rate`` is a medium one.
 """
@@ -30,7 +33,7 @@ UNSEEN = "__steward_unseen__"
 class Robustness(Check):
     id = "robustness"
     version = "1"
-    capabilities = Capabilities(tasks=frozenset({"binary", "multiclass"}))
+    capabilities = Capabilities(tasks=frozenset({"binary", "multiclass", "regression"}))
 
     def __init__(
         self,
@@ -38,11 +41,13 @@ class Robustness(Check):
         noise: float = 0.05,
         missing_rate: float = 0.1,
         max_flip_rate: float = 0.1,
+        shift: float = 0.1,
         seed: int = 0,
     ) -> None:
         self.noise = noise
         self.missing_rate = missing_rate
         self.max_flip_rate = max_flip_rate
+        self.shift = shift
         self.seed = seed
 
     def run(self, context: CheckContext) -> Evidence:
@@ -73,6 +78,18 @@ class Robustness(Check):
             disturbed[f"unseen:{column}"] = unseen
 
         baseline = context.predicted
+        if context.version.task == "regression":
+            tolerance = self.shift * float(np.std(np.asarray(context.y, dtype=np.float64)))
+
+            def changed(predicted: np.ndarray) -> np.ndarray:
+                moved = np.abs(predicted.astype(np.float64) - baseline.astype(np.float64))
+                return np.asarray(moved > tolerance)
+
+        else:
+
+            def changed(predicted: np.ndarray) -> np.ndarray:
+                return np.asarray(predicted != baseline)
+
         flips: dict[str, float | None] = {}
         findings: list[Finding] = []
         for name, frame in disturbed.items():
@@ -88,7 +105,7 @@ class Robustness(Check):
                     )
                 )
                 continue
-            rate = float(np.mean(predicted != baseline))
+            rate = float(np.mean(changed(predicted)))
             flips[name] = rate
             if rate > self.max_flip_rate:
                 findings.append(

@@ -25,10 +25,16 @@ evidence_app = typer.Typer(
     help="Read the evidence recorded about model versions.", no_args_is_help=True
 )
 
-_HEADLINE = ("roc_auc", "accuracy", "balanced_accuracy", "f1", "log_loss")
+_HEADLINE = ("roc_auc", "accuracy", "balanced_accuracy", "f1", "log_loss", "rmse", "mae", "r2")
 
 
-def run_checks(app: Any, actor: Any, ref: str, check_ids: list[str]) -> list[Evidence]:
+def run_checks(
+    app: Any,
+    actor: Any,
+    ref: str,
+    check_ids: list[str],
+    params: dict[str, dict[str, Any]] | None = None,
+) -> list[Evidence]:
     """Run checks with a progress bar over them on stderr."""
     with deferred_progress() as move:
 
@@ -36,7 +42,28 @@ def run_checks(app: Any, actor: Any, ref: str, check_ids: list[str]) -> list[Evi
             label = f"check {check_id}" if check_id else "recording evidence"
             move(description=label, total=of, completed=done)
 
-        return list(app.evidence.run(actor, ref, check_ids, progress=progress))
+        return list(app.evidence.run(actor, ref, check_ids, params=params, progress=progress))
+
+
+def parse_params(items: list[str]) -> dict[str, dict[str, Any]]:
+    """``CHECK.NAME=VALUE`` options as parameters by check id; values are read as YAML
+    scalars or lists (``5``, ``0.9``, ``true``, ``race``, ``[race, sex]``)."""
+    import yaml
+
+    from steward.errors import InvalidInput
+
+    params: dict[str, dict[str, Any]] = {}
+    for item in items:
+        key, sep, text = item.partition("=")
+        check_id, dot, name = key.strip().rpartition(".")
+        if not sep or not dot or not check_id or not name:
+            raise InvalidInput(f"--param {item!r}: write CHECK.NAME=VALUE, e.g. fairness.bins=5")
+        try:
+            value = yaml.safe_load(text) if text.strip() else ""
+        except yaml.YAMLError:
+            raise InvalidInput(f"--param {item!r}: the value is not a YAML value") from None
+        params.setdefault(check_id, {})[name] = tuple(value) if isinstance(value, list) else value
+    return params
 
 
 def print_evidence_summary(records: list[Evidence]) -> None:
@@ -65,11 +92,17 @@ def run(
     check: list[str] = typer.Option(
         [], "--check", help="A check id (repeatable; default: every installed check)."
     ),
+    param: list[str] = typer.Option(
+        [],
+        "--param",
+        help="A check parameter, CHECK.NAME=VALUE (repeatable), e.g. fairness.attributes=race.",
+    ),
     as_json: bool = JSON_OPTION,
 ) -> None:
     """Run checks on a version's recorded test split and record the evidence (ledgered)."""
+    params = parse_params(param)
     with open_app() as (app, actor):
-        records = run_checks(app, actor, ref, check)
+        records = run_checks(app, actor, ref, check, params)
     if as_json:
         emit_json([evidence_dict(r) for r in records])
         return

@@ -93,7 +93,8 @@ def deferred_progress(
     *, elapsed: bool = False, fields: tuple[str, ...] = ()
 ) -> Iterator[Callable[..., None]]:
     """A Rich progress bar on stderr (stdout stays clean for ``--json``) that appears with its
-    first update, so a request refused before any work prints only its one-line error.
+    first update and is cleared when the work fails, so a refused request prints only its
+    one-line error.
 
     ``update(description=, total=, advance=, completed=, **fields)`` moves it."""
     from rich.console import Console
@@ -129,6 +130,10 @@ def deferred_progress(
 
     try:
         yield update
+    except BaseException:
+        # a refusal or failure mid-way: clear the bar, so the one-line error stands alone
+        progress.live.transient = True
+        raise
     finally:
         if tasks:
             progress.stop()

@@ -47,14 +47,14 @@ def model_version_dict(version: ModelVersion) -> dict[str, Any]:
 
 @contextmanager
 def _trial_progress(verb: str, total: int) -> Iterator[Callable[[Any], None] | None]:
-    """Trials done of ``total``, elapsed time and the best validation ROC AUC so far."""
+    """Trials done of ``total``, elapsed time and the best validation score so far."""
     if total < 1:
         yield None
         return
     with deferred_progress(elapsed=True, fields=("best",)) as move:
 
         def update(trial: Any) -> None:
-            best = f"best validation ROC AUC {trial.best:.4f}" if trial.best is not None else ""
+            best = f"best validation score {trial.best:.4f}" if trial.best is not None else ""
             move(description=f"{verb} {trial.study}", total=total, advance=1, best=best)
 
         yield update
@@ -63,10 +63,17 @@ def _trial_progress(verb: str, total: int) -> Iterator[Callable[[Any], None] | N
 def train(
     dataset: str = typer.Option(..., "--dataset", help="Dataset version to train on (NAME@N)."),
     name: str = typer.Option(..., "--name", help="The model to register a version of."),
-    template: str = typer.Option(
-        "logistic",
+    template: str | None = typer.Option(
+        None,
         "--template",
-        help="Pipeline: logistic, hgb or forest; xgboost or lightgbm with their extras.",
+        help="Pipeline: logistic (default), hgb, forest; ridge (default for regression); "
+        "xgboost or lightgbm with their extras.",
+    ),
+    task: str | None = typer.Option(
+        None,
+        "--task",
+        help="classification or regression (default: a numeric target with more than 50 "
+        "distinct values is regressed).",
     ),
     trials: int = typer.Option(0, "--trials", help="Optuna trials to tune with (0: defaults)."),
     seed: int = typer.Option(0, "--seed", help="Seed of the split, the sampler and the model."),
@@ -103,6 +110,7 @@ def train(
         dataset=dataset,
         name=name,
         template=template,
+        task=task,
         trials=trials,
         seed=seed,
         target=target,
@@ -221,10 +229,12 @@ def show(
     ):
         if text:
             out(f"  {label}: {text}")
-    out(f"  {version.task} classifier ({version.template})")
+    kind = "regressor" if version.task == "regression" else f"{version.task} classifier"
+    out(f"  {kind} ({version.template or 'registered estimator'})")
     out(f"  artifact {version.artifact} ({version.format})")
     out(f"  inputs: {', '.join(version.features)}")
-    out(f"  target: {version.target}; classes {version.signature['output']['classes']}")
+    classes = version.signature["output"].get("classes")
+    out(f"  target: {version.target}" + (f"; classes {classes}" if classes else ""))
     if version.sensitive:
         used = ", ".join(version.sensitive_features) or "none"
         out(f"  sensitive attributes: {', '.join(version.sensitive)} (used as inputs: {used})")
@@ -256,6 +266,15 @@ def lineage(
 
 def print_lineage(document: dict[str, Any]) -> None:
     out(f"{document['model']}  artifact {document['artifact']}")
+    mitigation = document.get("mitigation")
+    for parent in document.get("parents", []):
+        how = (
+            f": {mitigation['constraint']} thresholds on {mitigation['attribute']}, fitted on "
+            f"its {mitigation['fitted_on']} rows"
+            if mitigation
+            else ""
+        )
+        out(f"├─ derived from {parent['ref']} (artifact {parent['artifact']}){how}")
     run = document["run"]
     if run:
         git = run.get("git") or {}
@@ -268,7 +287,7 @@ def print_lineage(document: dict[str, Any]) -> None:
         if tuning:
             out(
                 f"   ├─ study {tuning['study']}: {tuning['trials']} trials, best trial "
-                f"{tuning['best_trial']} (run {tuning['best_run']}), validation ROC AUC "
+                f"{tuning['best_trial']} (run {tuning['best_run']}), {tuning['metric']} "
                 f"{tuning['best_value']:.4f}"
             )
     for item in document["datasets"]:
@@ -282,6 +301,54 @@ def print_lineage(document: dict[str, Any]) -> None:
             f"{sizes['train']}/{sizes['validation']}/{sizes['test']} rows"
         )
     out("   ledger: " + ", ".join(f"#{e['seq']} {e['type']}" for e in document["ledger"]))
+
+
+@model_app.command("mitigate")
+def mitigate(
+    ref: str = typer.Argument(..., help="The version to mitigate (NAME@N, NAME@latest)."),
+    attribute: str = typer.Option(
+        ..., "--attribute", help="The declared sensitive attribute whose groups get thresholds."
+    ),
+    constraint: str = typer.Option(
+        "demographic_parity",
+        "--constraint",
+        help="demographic_parity, equalized_odds, or a *_rate_parity of fairlearn's.",
+    ),
+    objective: str = typer.Option(
+        "balanced_accuracy_score", "--objective", help="What the thresholds maximize."
+    ),
+    seed: int = typer.Option(0, "--seed", help="Seed of the randomized decisions."),
+    no_checks: bool = typer.Option(
+        False, "--no-checks", help="Do not run the default evidence checks afterwards."
+    ),
+    as_json: bool = JSON_OPTION,
+) -> None:
+    """Register a fairness-mitigated candidate: fairlearn's ThresholdOptimizer over the
+    version, fitted on its validation rows, as the model's next version (lineage names the
+    original)."""
+    from steward.cli._checks import print_evidence_summary, run_checks
+
+    with open_app() as (app, actor):
+        version = app.mitigation.mitigate(
+            actor,
+            ref,
+            attribute=attribute,
+            constraint=constraint,
+            objective=objective,
+            seed=seed,
+        )
+        evidence = [] if no_checks else run_checks(app, actor, version.ref, [])
+    if as_json:
+        emit_json(model_version_dict(version))
+        return
+    ok(
+        f"registered {version.ref}, mitigated from {version.parents[0]} "
+        f"({constraint} on {attribute})"
+    )
+    _print_metrics(version)
+    if evidence:
+        out("  evidence:")
+        print_evidence_summary(evidence)
 
 
 @model_app.command("update")

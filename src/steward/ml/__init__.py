@@ -8,7 +8,14 @@ from steward.ml._explain import Decomposed, decompose
 from steward.ml._final import SplitFrames, final_model, trial_fitter
 from steward.ml._frame import InputFrame
 from steward.ml._inputs import MAX_CLASSES, InputPlan, frames, plan_inputs, target_values
-from steward.ml._metrics import PRIMARY_METRIC, classification_metrics, primary_score
+from steward.ml._metrics import (
+    PRIMARY_METRIC,
+    classification_metrics,
+    model_score,
+    primary_metric,
+    primary_score,
+    regression_metrics,
+)
 from steward.ml._persist import TRUSTED_TYPES, dump_pickle, dump_skops, load_pickle, load_skops
 from steward.ml._split import PARTS, SPLIT_FORMAT, check_split_document, make_split
 from steward.ml._templates import TEMPLATES, Template, fit_staged
@@ -40,8 +47,11 @@ __all__ = [
     "load_pickle",
     "load_skops",
     "make_split",
+    "model_score",
     "plan_inputs",
+    "primary_metric",
     "primary_score",
+    "regression_metrics",
     "target_values",
     "trial_fitter",
 ]

@@ -17,8 +17,13 @@ from typing import Any
 
 import numpy as np
 from sklearn.compose import ColumnTransformer
-from sklearn.ensemble import HistGradientBoostingClassifier, RandomForestClassifier
-from sklearn.linear_model import LogisticRegression
+from sklearn.ensemble import (
+    HistGradientBoostingClassifier,
+    HistGradientBoostingRegressor,
+    RandomForestClassifier,
+    RandomForestRegressor,
+)
+from sklearn.linear_model import LogisticRegression, Ridge
 from sklearn.pipeline import Pipeline
 from sklearn.preprocessing import OneHotEncoder
 
@@ -37,7 +42,8 @@ class Decomposed:
     # "tree" or "linear"; "tree-categorical" for a tree model with native categorical splits
     # (TreeSHAP implementations read those splits as thresholds, so they are not used)
     family: str
-    # what the family's explainer attributes: "log-odds" or "probability"
+    # what the family's explainer attributes: "log-odds", "probability", or "target" (the
+    # regressor's prediction)
     units: str
     # the estimator's raw output on prepared rows: (n,) for binary margins, else (n, k)
     raw_output: Callable[[np.ndarray], np.ndarray]
@@ -75,6 +81,20 @@ def decompose(model: Any) -> Decomposed | None:
             lambda z: np.asarray(estimator.predict_proba(z), dtype=np.float64),
             estimator,
         )
+    if isinstance(estimator, HistGradientBoostingRegressor | RandomForestRegressor | Ridge):
+        family = "linear" if isinstance(estimator, Ridge) else "tree"
+        categorical = getattr(estimator, "is_categorical_", None)
+        if categorical is not None and categorical.any():
+            family = "tree-categorical"
+        return Decomposed(
+            head,
+            estimator,
+            sources,
+            family,
+            "target",
+            lambda z: np.asarray(estimator.predict(z), dtype=np.float64),
+            estimator if family != "linear" else None,
+        )
     if isinstance(estimator, BoosterClassifier):
         inner = estimator.estimator_
         if estimator.library == "xgboost":
@@ -110,6 +130,8 @@ def _sources(prepare: ColumnTransformer) -> tuple[str, ...] | None:
                 return None
             continue
         columns = list(columns)
+        if not columns:  # no input of this kind: the transformer was never fitted
+            continue
         encoder = transformer.steps[-1][1] if isinstance(transformer, Pipeline) else transformer
         if isinstance(encoder, OneHotEncoder):
             if encoder.drop is not None or getattr(encoder, "_infrequent_enabled", False):

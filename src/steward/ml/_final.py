@@ -7,7 +7,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from steward.domain import MissingPolicy
-from steward.ml._metrics import classification_metrics, primary_score
+from steward.ml._metrics import classification_metrics, model_score, regression_metrics
 from steward.ml._templates import Template, fit_staged
 
 __all__ = ["SplitFrames", "final_model", "trial_fitter"]
@@ -21,6 +21,7 @@ class SplitFrames:
     categorical: tuple[str, ...]
     missing: MissingPolicy
     parts: dict[str, tuple[Any, Any, Any]] = field(default_factory=dict)
+    regression: bool = False
 
 
 def trial_fitter(
@@ -31,15 +32,17 @@ def trial_fitter(
     trial's ``score``, ``params`` and fitted ``pipeline`` so far."""
     x_train, y_train, _ = data.parts["train"]
     x_val, y_val, _ = data.parts["validation"]
-    classes = sorted(set(y_train.tolist()))
+    classes = [] if data.regression else sorted(set(y_train.tolist()))
     kept: dict[str, Any] = {}
 
     def fit(params: dict[str, Any], report: Callable[[int, float], None]) -> float:
-        pipeline = template.build(data.numeric, data.categorical, params, seed, data.missing)
+        pipeline = template.build(
+            data.numeric, data.categorical, params, seed, data.missing, data.regression
+        )
         scores: list[float] = []
 
         def after_stage(step: int) -> None:
-            score = primary_score(y_val, pipeline.predict_proba(x_val), classes)
+            score = model_score(pipeline, x_val, y_val, classes)
             scores.append(score)
             report(step, score)
 
@@ -73,7 +76,9 @@ def final_model(
     pipeline = fitted
     if pipeline is None:
         x_train, y_train, _ = data.parts["train"]
-        pipeline = template.build(data.numeric, data.categorical, params, seed, data.missing)
+        pipeline = template.build(
+            data.numeric, data.categorical, params, seed, data.missing, data.regression
+        )
         with threadpool_limits(limits=1):  # as in the trials, so the refit is the same fit
             fit_staged(template, pipeline, x_train, y_train)
     if template.library:
@@ -85,5 +90,10 @@ def final_model(
     metrics = {}
     for part in ("validation", "test"):
         x, y, _ = data.parts[part]
-        metrics[part] = classification_metrics(y, model.predict(x), model.predict_proba(x), classes)
+        if data.regression:
+            metrics[part] = regression_metrics(y, model.predict(x))
+        else:
+            metrics[part] = classification_metrics(
+                y, model.predict(x), model.predict_proba(x), classes
+            )
     return model_bytes, metrics

@@ -33,7 +33,8 @@ class InputPlan:
     sensitive_features: tuple[str, ...]
     rows: np.ndarray  # positions of the rows training may use
     labels: np.ndarray  # the target at those rows
-    classes: list[Any]
+    classes: list[Any]  # empty for a regression target
+    task: str = "binary"  # binary, multiclass or regression
 
     @property
     def features(self) -> tuple[str, ...]:
@@ -53,15 +54,24 @@ class InputPlan:
                     "categories": list(column.categories) if column.categories else None,
                 }
             )
-        return {
-            "inputs": inputs,
-            "output": {
+        if self.task == "regression":
+            output: dict[str, Any] = {"type": "value", "task": "regression", "target": self.target}
+        else:
+            output = {
                 "type": "class",
-                "task": "binary" if len(self.classes) == 2 else "multiclass",
+                "task": self.task,
                 "classes": self.classes,
                 "probabilities": True,
-            },
-        }
+            }
+        return {"inputs": inputs, "output": output}
+
+    def strata(self) -> np.ndarray:
+        """What the split stratifies by: the classes, or a regression target's quantile bin."""
+        if self.task != "regression":
+            return self.labels
+        bins = max(2, min(10, len(self.labels) // 10))
+        edges = np.quantile(self.labels.astype(np.float64), np.linspace(0, 1, bins + 1)[1:-1])
+        return np.searchsorted(np.unique(edges), self.labels.astype(np.float64), side="right")
 
 
 def plan_inputs(
@@ -72,8 +82,14 @@ def plan_inputs(
     use_sensitive: Sequence[str] = (),
     use_pii: Sequence[str] = (),
     drop: Sequence[str] = (),
+    task: str | None = None,
 ) -> InputPlan:
-    """Check the target and choose the input columns; ``InvalidInput`` says what is wrong."""
+    """Check the target and choose the input columns; ``InvalidInput`` says what is wrong.
+
+    ``task`` is ``classification``, ``regression`` or ``None``: a numeric target with more
+    than ``MAX_CLASSES`` distinct values is then regressed, any other classified."""
+    if task not in (None, "classification", "regression"):
+        raise InvalidInput(f"unknown task {task!r}: use classification or regression")
     names = version.schema.names
     target = target or version.target
     if target is None:
@@ -137,12 +153,31 @@ def plan_inputs(
     if len(classes) < 2:
         only = repr(_plain(classes[0])) if len(classes) else "nothing"
         raise InvalidInput(
-            f"target column {target!r} is constant ({only}): a classifier needs two classes"
+            f"target column {target!r} is constant ({only}): a model needs it to vary"
+        )
+    numeric_target = pa.types.is_integer(labels.type) or pa.types.is_floating(labels.type)
+    if task is None:
+        task = "regression" if numeric_target and len(classes) > MAX_CLASSES else "classification"
+    if task == "regression":
+        if not numeric_target:
+            raise InvalidInput(f"target column {target!r} is not numeric: it cannot be regressed")
+        return InputPlan(
+            target=target,
+            numeric=tuple(numeric),
+            categorical=tuple(categorical),
+            excluded=excluded,
+            sensitive=version.sensitive,
+            sensitive_features=tuple(c for c in version.sensitive if c in use_sensitive),
+            rows=rows,
+            labels=values.astype(np.float64),
+            classes=[],
+            task="regression",
         )
     if len(classes) > MAX_CLASSES:
+        hint = " (numeric: train with --task regression)" if numeric_target else ""
         raise InvalidInput(
-            f"target column {target!r} has {len(classes)} distinct values: the templates "
-            f"classify (at most {MAX_CLASSES} classes); regression is not supported yet"
+            f"target column {target!r} has {len(classes)} distinct values: classification "
+            f"takes at most {MAX_CLASSES} classes{hint}"
         )
     return InputPlan(
         target=target,
@@ -154,6 +189,7 @@ def plan_inputs(
         rows=rows,
         labels=values,
         classes=[_plain(c) for c in classes],
+        task="binary" if len(classes) == 2 else "multiclass",
     )
 
 

@@ -1,4 +1,4 @@
-"""Classification metrics, computed by scikit-learn, as plain floats."""
+"""Classification and regression metrics, computed by scikit-learn, as plain floats."""
 
 from __future__ import annotations
 
@@ -6,10 +6,45 @@ from typing import Any
 
 import numpy as np
 
-__all__ = ["PRIMARY_METRIC", "classification_metrics", "primary_score"]
+__all__ = [
+    "PRIMARY_METRIC",
+    "REGRESSION_PRIMARY_METRIC",
+    "classification_metrics",
+    "model_score",
+    "primary_metric",
+    "primary_score",
+    "regression_metrics",
+]
 
-# What tuning maximizes on the validation split (one-vs-rest for several classes).
+# What tuning maximizes on the validation split: ROC AUC (one-vs-rest for several classes)
+# for classifiers, R² for regressors.
 PRIMARY_METRIC = "roc_auc"
+REGRESSION_PRIMARY_METRIC = "r2"
+
+
+def primary_metric(regression: bool) -> str:
+    return REGRESSION_PRIMARY_METRIC if regression else PRIMARY_METRIC
+
+
+def regression_metrics(y_true: Any, predicted: Any) -> dict[str, float]:
+    """RMSE, MAE and R²."""
+    from sklearn import metrics
+
+    return {
+        "rmse": float(metrics.root_mean_squared_error(y_true, predicted)),
+        "mae": float(metrics.mean_absolute_error(y_true, predicted)),
+        "r2": float(metrics.r2_score(y_true, predicted)),
+    }
+
+
+def model_score(model: Any, x: Any, y: Any, classes: list[Any]) -> float:
+    """The primary metric of ``model`` on ``(x, y)``: R² when ``classes`` is empty (a
+    regressor), else ROC AUC."""
+    if not classes:
+        from sklearn import metrics
+
+        return float(metrics.r2_score(y, model.predict(x)))
+    return primary_score(y, model.predict_proba(x), classes)
 
 
 def classification_metrics(

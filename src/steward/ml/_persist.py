@@ -32,6 +32,9 @@ TRUSTED_TYPES: tuple[str, ...] = (
     "sklearn.utils.validation.check_array",
     # Steward's own first pipeline step (column selection and type coercion)
     "steward.ml._frame.InputFrame",
+    # Steward's fairness-mitigated classifier: a base pipeline plus per-group rules held as
+    # plain numbers and strings (no callables)
+    "steward.ml._mitigation.GroupThresholdClassifier",
 )
 
 

@@ -15,9 +15,14 @@ from typing import Any
 
 import numpy as np
 from sklearn.compose import ColumnTransformer
-from sklearn.ensemble import HistGradientBoostingClassifier, RandomForestClassifier
+from sklearn.ensemble import (
+    HistGradientBoostingClassifier,
+    HistGradientBoostingRegressor,
+    RandomForestClassifier,
+    RandomForestRegressor,
+)
 from sklearn.impute import SimpleImputer
-from sklearn.linear_model import LogisticRegression
+from sklearn.linear_model import LogisticRegression, Ridge
 from sklearn.pipeline import Pipeline
 from sklearn.preprocessing import OneHotEncoder, OrdinalEncoder, StandardScaler
 
@@ -44,6 +49,21 @@ class Template:
     growth: tuple[str, int, int] | None = None
     # the gradient-boosting library whose native format the model is saved in, if any
     library: str | None = None
+    # the estimator for a numeric target, if the template can regress (same parameters)
+    regressor: Callable[[dict[str, Any], int, int, int], Any] | None = None
+    classifies: bool = True
+
+    @property
+    def tasks(self) -> tuple[str, ...]:
+        """``classification`` and/or ``regression``."""
+        return tuple(
+            task
+            for task, able in (
+                ("classification", self.classifies),
+                ("regression", self.regressor is not None),
+            )
+            if able
+        )
 
     @property
     def format(self) -> str:
@@ -57,8 +77,10 @@ class Template:
         params: dict[str, Any],
         seed: int,
         missing: MissingPolicy,
+        regression: bool = False,
     ) -> Pipeline:
-        """An unfitted pipeline for these input columns and hyper-parameters."""
+        """An unfitted pipeline for these input columns and hyper-parameters (a regressor
+        when ``regression``)."""
         numeric_steps: list[tuple[str, Any]] = [("impute", _imputer(missing.numeric_strategy))]
         if self.one_hot:
             numeric_steps.append(("scale", StandardScaler()))
@@ -82,7 +104,12 @@ class Template:
             ],
             sparse_threshold=0.0,
         )
-        model = self.estimator({**self.defaults, **params}, seed, len(numeric), len(categorical))
+        make = self.estimator
+        if regression:
+            if self.regressor is None:
+                raise ValueError(f"template {self.name} does not regress")
+            make = self.regressor
+        model = make({**self.defaults, **params}, seed, len(numeric), len(categorical))
         return Pipeline(
             [
                 ("inputs", InputFrame(numeric=numeric, categorical=categorical)),
@@ -162,6 +189,22 @@ def _hgb(params: dict[str, Any], seed: int, numeric: int, categorical: int) -> A
     )
 
 
+def _hgb_regressor(params: dict[str, Any], seed: int, numeric: int, categorical: int) -> Any:
+    return HistGradientBoostingRegressor(
+        learning_rate=float(params["learning_rate"]),
+        max_leaf_nodes=int(params["max_leaf_nodes"]),
+        min_samples_leaf=int(params["min_samples_leaf"]),
+        l2_regularization=float(params["l2_regularization"]),
+        max_iter=int(params["max_iter"]),
+        categorical_features=np.array([False] * numeric + [True] * categorical, dtype=bool)
+        if categorical
+        else None,
+        early_stopping=False,
+        warm_start=True,
+        random_state=seed,
+    )
+
+
 def _suggest_hgb(trial: Any) -> dict[str, Any]:
     return {
         "learning_rate": trial.suggest_float("learning_rate", 0.01, 0.3, log=True),
@@ -184,6 +227,27 @@ def _forest(params: dict[str, Any], seed: int, _numeric: int, _categorical: int)
     )
 
 
+def _forest_regressor(params: dict[str, Any], seed: int, _numeric: int, _categorical: int) -> Any:
+    depth = int(params["max_depth"])
+    return RandomForestRegressor(
+        n_estimators=int(params["n_estimators"]),
+        max_depth=None if depth == 0 else depth,
+        min_samples_leaf=int(params["min_samples_leaf"]),
+        max_features=float(params["max_features"]),
+        warm_start=True,
+        random_state=seed,
+        n_jobs=1,
+    )
+
+
+def _ridge(params: dict[str, Any], seed: int, _numeric: int, _categorical: int) -> Any:
+    return Ridge(alpha=float(params["alpha"]), random_state=seed)
+
+
+def _suggest_ridge(trial: Any) -> dict[str, Any]:
+    return {"alpha": trial.suggest_float("alpha", 1e-3, 1e3, log=True)}
+
+
 def _suggest_forest(trial: Any) -> dict[str, Any]:
     return {
         "max_depth": trial.suggest_int("max_depth", 2, 24),
@@ -195,7 +259,7 @@ def _suggest_forest(trial: Any) -> dict[str, Any]:
 TEMPLATES: dict[str, Template] = {
     "logistic": Template(
         name="logistic",
-        summary="logistic regression; median/mode imputation, scaling, one-hot categories",
+        summary="logistic regression (classification); median/mode imputation, scaling, one-hot",
         defaults={"C": 1.0, "class_weight": "none"},
         suggest=_suggest_logistic,
         estimator=_logistic,
@@ -203,7 +267,7 @@ TEMPLATES: dict[str, Template] = {
     ),
     "hgb": Template(
         name="hgb",
-        summary="histogram gradient boosting, 200 iterations grown in 4 stages",
+        summary="histogram gradient boosting, 200 iterations in 4 stages; classifies or regresses",
         defaults={
             "learning_rate": 0.1,
             "max_leaf_nodes": 31,
@@ -215,10 +279,11 @@ TEMPLATES: dict[str, Template] = {
         estimator=_hgb,
         one_hot=False,
         growth=("max_iter", 200, 4),
+        regressor=_hgb_regressor,
     ),
     "forest": Template(
         name="forest",
-        summary="random forest, 200 trees grown in 4 stages",
+        summary="random forest, 200 trees grown in 4 stages; classifies or regresses",
         defaults={
             "n_estimators": 200,
             "max_depth": 0,
@@ -229,6 +294,17 @@ TEMPLATES: dict[str, Template] = {
         estimator=_forest,
         one_hot=False,
         growth=("n_estimators", 200, 4),
+        regressor=_forest_regressor,
+    ),
+    "ridge": Template(
+        name="ridge",
+        summary="ridge regression (numeric targets); median/mode imputation, scaling, one-hot",
+        defaults={"alpha": 1.0},
+        suggest=_suggest_ridge,
+        estimator=_ridge,
+        one_hot=True,
+        regressor=_ridge,
+        classifies=False,
     ),
 }
 

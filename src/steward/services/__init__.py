@@ -33,6 +33,7 @@ if TYPE_CHECKING:
         upgrade_store,
     )
     from steward.services._identity import IdentityService, hash_token, new_token, parse_roles
+    from steward.services._mitigation import MitigationService
     from steward.services._models import ModelService
     from steward.services._provenance import capture_code, capture_environment
     from steward.services._runs import RunService
@@ -49,6 +50,7 @@ _WHERE = {
     "IdentityService": "_identity",
     "InclusionProof": "_audit",
     "InitResult": "_home",
+    "MitigationService": "_mitigation",
     "ModelService": "_models",
     "Registration": "_datasets",
     "RunService": "_runs",
@@ -83,6 +85,7 @@ __all__ = [
     "IdentityService",
     "InclusionProof",
     "InitResult",
+    "MitigationService",
     "ModelService",
     "Registration",
     "RunService",

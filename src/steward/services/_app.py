@@ -20,6 +20,7 @@ if TYPE_CHECKING:
     from steward.services._audit import AuditService
     from steward.services._datasets import DatasetService
     from steward.services._evidence import EvidenceService
+    from steward.services._mitigation import MitigationService
     from steward.services._models import ModelService
     from steward.services._runs import RunService
     from steward.services._training import TrainingService
@@ -102,6 +103,12 @@ class Application:
         from steward.services._evidence import EvidenceService
 
         return EvidenceService(self.store, self.artifacts, self.datasets, self.models)
+
+    @cached_property
+    def mitigation(self) -> MitigationService:
+        from steward.services._mitigation import MitigationService
+
+        return MitigationService(self.datasets, self.models)
 
     @cached_property
     def training(self) -> TrainingService:

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import hashlib
 import uuid
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import replace
 from typing import Any
 
@@ -46,19 +46,36 @@ class EvidenceService:
         ref: str,
         check_ids: Sequence[str] = (),
         *,
+        params: Mapping[str, Mapping[str, Any]] | None = None,
         progress: Callable[[str, int, int], None] | None = None,
     ) -> list[Evidence]:
-        """Run ``check_ids`` (default: every installed check) on version ``ref``."""
+        """Run ``check_ids`` (default: every installed check) on version ``ref``;
+        ``params`` gives parameters by check id (``{"fairness": {"bins": 5}}``)."""
         from steward.checks import CheckContext, available_checks
 
         require(actor, Permission.EVIDENCE_WRITE, "run evidence checks")
         installed = available_checks()
-        unknown = [c for c in check_ids if c not in installed]
+        params = params or {}
+        unknown = [c for c in (*check_ids, *params) if c not in installed]
         if unknown:
             raise InvalidInput(
                 f"no check {', '.join(map(repr, unknown))}: installed are {', '.join(installed)}"
             )
         chosen = list(dict.fromkeys(check_ids)) or list(installed)
+        idle = [c for c in params if c not in chosen]
+        if idle:
+            raise InvalidInput(f"parameters given for check(s) not run: {', '.join(idle)}")
+        for check_id, given in params.items():
+            names = installed[check_id].param_names()
+            extra = [n for n in given if n not in names]
+            if extra:
+                raise InvalidInput(
+                    f"check {check_id!r} has no parameter {', '.join(map(repr, extra))} "
+                    f"(its parameters: {', '.join(names) or 'none'})"
+                )
+            defaults = installed[check_id]().get_params()
+            for name, value in given.items():
+                _check_type(check_id, name, value, defaults[name])
         version = self._models.get(actor, ref)
         if version.split is None:
             raise InvalidInput(
@@ -106,7 +123,7 @@ class EvidenceService:
                     store=store_plot,
                     load_part=load_part,
                 )
-                drafts.append(installed[check_id]().run(context))
+                drafts.append(installed[check_id](**params.get(check_id, {})).run(context))
             if progress is not None:
                 progress("", len(chosen), len(chosen))
             return self._record(actor, version.subject, drafts)
@@ -165,3 +182,22 @@ class EvidenceService:
         version = self._models.get(actor, ref)
         with self._store.read() as reader:
             return reader.evidence_for(version.subject)
+
+
+def _check_type(check_id: str, name: str, value: Any, default: Any) -> None:
+    """A parameter must be of its default's kind (a whole number for a float is fine; a
+    sequence or one string for a tuple; anything for a parameter whose default is None)."""
+    if default is None:
+        return
+    if isinstance(default, bool):
+        fits = isinstance(value, bool)
+    elif isinstance(default, int):
+        fits = isinstance(value, int) and not isinstance(value, bool)
+    elif isinstance(default, float):
+        fits = isinstance(value, int | float) and not isinstance(value, bool)
+    elif isinstance(default, tuple | list):
+        fits = isinstance(value, tuple | list | str)
+    else:
+        fits = isinstance(value, type(default))
+    if not fits:
+        raise InvalidInput(f"parameter {check_id}.{name} must be like {default!r}, not {value!r}")

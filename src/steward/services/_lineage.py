@@ -1,4 +1,5 @@
-"""A model version's lineage: version → run (and its trials) → datasets → split → ledger."""
+"""A model version's lineage: version → parents → run (and its trials) → datasets → split →
+ledger."""
 
 from __future__ import annotations
 
@@ -27,7 +28,19 @@ def model_lineage(reader: Reader, version: ModelVersion) -> dict[str, Any]:
                 "source": found.source if found else None,
             }
         )
-    subjects = _subjects(version, run.id if run else None)
+    parents = []
+    for parent_ref in version.parents:
+        parsed = Ref.parse(parent_ref)
+        parent = reader.model_version(parsed.name, parsed.version or 0)
+        parents.append(
+            {
+                "ref": parent_ref,
+                "artifact": parent.artifact if parent else None,
+                "content_hash": parent.content_hash if parent else None,
+                "run": parent.run_id if parent else None,
+            }
+        )
+    subjects = _subjects(version, run.id if run else None) | {f"model:{p}" for p in version.parents}
     events = [
         {"seq": e.seq, "type": e.type, "subject": e.subject, "ts": e.ts}
         for e in reader.events_of_types(
@@ -45,6 +58,8 @@ def model_lineage(reader: Reader, version: ModelVersion) -> dict[str, Any]:
         "created_by": version.created_by,
         "created_at": version.created_at,
         "run": None,
+        "parents": parents,
+        "mitigation": version.params.get("mitigation"),
         "tuning": version.tuning,
         "datasets": datasets,
         "split": version.split,

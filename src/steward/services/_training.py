@@ -42,7 +42,8 @@ __all__ = ["TrainingRequest", "TrainingResult", "TrainingService", "TuningResult
 class TrainingRequest:
     dataset: str
     name: str
-    template: str = "logistic"
+    # default: logistic for a classification target, ridge for a regression one
+    template: str | None = None
     trials: int = 0
     seed: int = 0
     target: str | None = None
@@ -53,6 +54,8 @@ class TrainingRequest:
     validation_size: float = 0.2
     study: str | None = None
     timeout: float | None = None
+    # classification, regression, or None: a numeric target with many values is regressed
+    task: str | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -93,7 +96,7 @@ class TrainingService:
             validate_name("model", request.name)
         except ValueError as exc:
             raise InvalidInput(str(exc)) from None
-        template = TEMPLATES.get(request.template)
+        template = TEMPLATES.get(request.template or "logistic")
         if template is None and request.template in ("xgboost", "lightgbm"):
             raise InvalidInput(
                 f"template {request.template!r} needs the {request.template} extra: "
@@ -111,17 +114,28 @@ class TrainingService:
             use_sensitive=request.use_sensitive,
             use_pii=request.use_pii,
             drop=request.drop,
+            task=request.task,
         )
+        regression = plan.task == "regression"
+        if regression and request.template is None:
+            template = TEMPLATES["ridge"]
+        wanted = "regression" if regression else "classification"
+        if wanted not in template.tasks:
+            able = [t for t in TEMPLATES.values() if wanted in t.tasks]
+            raise InvalidInput(
+                f"template {template.name!r} does not do {wanted} (target {plan.target!r}): "
+                f"use {', '.join(t.name for t in able)}"
+            )
         dataset = {"ref": version.ref, "fingerprint": version.fingerprint}
         split = make_split(
             plan.rows,
-            plan.labels,
+            plan.strata(),
             seed=request.seed,
             test_size=request.test_size,
             validation_size=request.validation_size,
             dataset=dataset,
         )
-        data = SplitFrames(plan.numeric, plan.categorical, version.missing)
+        data = SplitFrames(plan.numeric, plan.categorical, version.missing, regression=regression)
         for part in ("train", "validation", "test"):
             data.parts[part] = frames(
                 table,
@@ -137,6 +151,7 @@ class TrainingService:
             "dataset": dataset,
             "seed": request.seed,
             "stratified": True,
+            "stratified_by": "target quantile bins" if regression else "class",
             "fractions": split["fractions"],
             "sizes": {part: len(split[part]) for part in ("train", "validation", "test")},
         }
@@ -189,6 +204,7 @@ class TrainingService:
                     "numeric": list(plan.numeric),
                     "categorical": list(plan.categorical),
                     "sensitive": list(plan.sensitive),
+                    "task": plan.task,
                     "missing": version.missing.to_dict(),
                     "seed": request.seed,
                 },
@@ -268,7 +284,7 @@ class TrainingService:
     ) -> tuple[dict[str, Any], dict[str, Any], Any]:
         """The best parameters, the tuning summary, and the best trial's fitted pipeline when
         this process ran it (else ``None``: the final fit then refits with the parameters)."""
-        from steward.ml import TEMPLATES
+        from steward.ml import TEMPLATES, primary_metric
         from steward.services._tuning import run_trials, trial_run_name, tuning_summary
 
         kept = run_trials(
@@ -287,7 +303,9 @@ class TrainingService:
         )
         best = study.best_trial.number
         named = self._runs.named(actor, trial_run_name(study.study_name, best))
-        summary = tuning_summary(study, request.seed, named[0].id if named else None)
+        summary = tuning_summary(
+            study, request.seed, named[0].id if named else None, primary_metric(data.regression)
+        )
         best_params = dict(summary["best_params"])
         fitted = kept.get("pipeline") if kept.get("params") == best_params else None
         return best_params, summary, fitted
@@ -335,7 +353,7 @@ def _draft(
         run_id=run.id,
         artifact="",
         format="skops",
-        task="binary" if len(plan.classes) == 2 else "multiclass",
+        task=plan.task,
         template=template,
         params={},
         signature=plan.signature(version),

@@ -119,6 +119,7 @@ class Objective:
         last_stage: int,
         code: dict[str, Any],
         environment: dict[str, Any],
+        metric: str = "validation_roc_auc",
     ) -> None:
         self._runs = runs
         self._actor = actor
@@ -129,6 +130,7 @@ class Objective:
         self._last_stage = last_stage
         self._code = code
         self._environment = environment
+        self._metric = metric
 
     def __call__(self, trial: Any) -> float:
         import optuna
@@ -141,7 +143,7 @@ class Objective:
         def report(step: int, score: float) -> None:
             if self._last_stage:  # staged: Optuna needs the step's score to prune
                 trial.report(score, step)
-            scores.append(("validation_roc_auc", score, step))
+            scores.append((self._metric, score, step))
             if step < self._last_stage and trial.should_prune():
                 raise optuna.TrialPruned(f"pruned after stage {step}")
 
@@ -191,7 +193,9 @@ def progress_callback(
     return callback
 
 
-def tuning_summary(study: Any, seed: int | None, best_run: str | None) -> dict[str, Any]:
+def tuning_summary(
+    study: Any, seed: int | None, best_run: str | None, metric: str = "roc_auc"
+) -> dict[str, Any]:
     """What the model version records about the study that chose its parameters."""
     import optuna
 
@@ -200,7 +204,7 @@ def tuning_summary(study: Any, seed: int | None, best_run: str | None) -> dict[s
     best = study.best_trial
     return {
         "study": study.study_name,
-        "metric": "validation roc_auc",
+        "metric": f"validation {metric}",
         "direction": "maximize",
         "trials": len(trials),
         "complete": states.count(optuna.trial.TrialState.COMPLETE),
@@ -242,7 +246,7 @@ def run_trials(
     complete trial (``score``, ``params``, fitted ``pipeline``), empty if none completed."""
     from threadpoolctl import threadpool_limits
 
-    from steward.ml import trial_fitter
+    from steward.ml import primary_metric, trial_fitter
 
     fit, kept = trial_fitter(template, data, seed)
     objective = Objective(
@@ -253,6 +257,7 @@ def run_trials(
         template=template,
         fit=fit,
         last_stage=len(template.stages()) - 1,
+        metric=f"validation_{primary_metric(data.regression)}",
         code=code,
         environment=environment,
     )
@@ -296,6 +301,7 @@ def join_study(
         tuple(config["numeric"]),
         tuple(config["categorical"]),
         MissingPolicy.from_dict(config["missing"]),
+        regression=config.get("task") == "regression",
     )
     for part in ("train", "validation"):
         data.parts[part] = frames(
