@@ -5,6 +5,7 @@ from __future__ import annotations
 import sqlite3
 from pathlib import Path
 
+import pandas as pd
 import pytest
 from sklearn.linear_model import LogisticRegression
 
@@ -183,6 +184,47 @@ def test_bad_check_parameters_exit_2_and_write_nothing(
     result = trained("check", "run", "credit-model", *args, token=dana)
     assert result.code == 2, result.stdout + result.stderr
     assert message in result.stderr and len(result.stderr.strip().splitlines()) == 1
+    assert _counts(settings) == before
+
+
+def test_check_run_judges_a_version_on_another_dataset_version(
+    trained: Run, dana: str, settings: Settings, tmp_path: Path
+) -> None:
+    fresh = credit_frame(rows=300, seed=11)  # new applications, same columns
+    path = tmp_path / "fresh.csv"
+    fresh.to_csv(path, index=False)
+    args = ["--name", "credit-fresh", "--target", "approved", "--sensitive", "group"]
+    assert trained("dataset", "register", str(path), *args, token=dana).code == 0
+    result = trained(
+        "check", "run", "credit-model@1", "--dataset", "credit-fresh@1",
+        "--check", "performance", "--check", "data", "--json", token=dana,
+    )  # fmt: skip
+    assert result.code == 0, result.stderr
+    performance, data = result.json()  # type: ignore[misc]
+    assert performance["inputs"]["dataset"]["ref"] == "credit-fresh@1"
+    assert performance["inputs"]["split"] is None and performance["inputs"]["rows"] == "all"
+    assert performance["metrics"]["rows"] == 300
+    model = steward.load_model("credit-model@1", settings=Settings(home=settings.home, token=dana))
+    from sklearn.metrics import accuracy_score, roc_auc_score
+
+    loaded = pd.read_csv(path)
+    x = loaded.drop(columns=["approved", "group"])
+    assert performance["metrics"]["roc_auc"] == pytest.approx(
+        roc_auc_score(loaded["approved"], model.predict_proba(x)[:, 1]), abs=1e-12
+    )
+    assert performance["metrics"]["accuracy"] == accuracy_score(
+        loaded["approved"], model.predict(x)
+    )
+    assert data["metrics"]["datasets"] == ["credit-fresh@1"]
+
+    lacking = tmp_path / "lacking.csv"
+    fresh.drop(columns=["income"]).to_csv(lacking, index=False)
+    assert trained("dataset", "register", str(lacking), "--name", "lacking", token=dana).code == 0
+    before = _counts(settings)
+    refused = trained("check", "run", "credit-model@1", "--dataset", "lacking", token=dana)
+    assert (
+        refused.code == 2 and "lacks column(s) income that credit-model@1 needs" in refused.stderr
+    )
     assert _counts(settings) == before
 
 

@@ -58,8 +58,9 @@ ALLOWED = {
     "data": {"domain", "ledger"},
     "ml": {"domain"},
     "checks": {"domain", "ml"},
+    "policy": {"domain"},
     "samples": set(),
-    "services": {"domain", "ledger", "store", "artifacts", "data", "ml", "checks"},
+    "services": {"domain", "ledger", "store", "artifacts", "data", "ml", "checks", "policy"},
     "demo": {"domain", "ledger", "services", "samples"},
     "cli": {"domain", "ledger", "services", "store", "demo"},
 }

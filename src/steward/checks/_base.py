@@ -56,6 +56,9 @@ class Check(ABC):
     id: ClassVar[str]
     version: ClassVar[str]
     capabilities: ClassVar[Capabilities] = Capabilities()
+    # The metric paths a policy may put thresholds on (dotted; ``*`` for any key), or None
+    # when the check does not declare them (a policy may then name any metric).
+    produces: ClassVar[tuple[str, ...] | None] = None
 
     @classmethod
     def param_names(cls) -> list[str]:

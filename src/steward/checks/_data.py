@@ -17,6 +17,7 @@ class Data(Check):
     id = "data"
     version = "1"
     capabilities = Capabilities(tasks=frozenset({"binary", "multiclass", "regression"}))
+    produces = ()
 
     def __init__(self) -> None:
         pass

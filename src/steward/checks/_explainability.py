@@ -54,6 +54,15 @@ class Explainability(Check):
     id = "explainability"
     version = "1"
     capabilities = Capabilities(tasks=frozenset({"binary", "multiclass", "regression"}))
+    produces = (
+        "additivity_gap",
+        "rank_agreement.spearman",
+        "rank_agreement.spearman_top",
+        "rank_agreement.top_overlap",
+        "mean_abs_shap.*",
+        "permutation_importance.*",
+        "rows_explained",
+    )
 
     def __init__(
         self,

@@ -31,6 +31,19 @@ class Fairness(Check):
     id = "fairness"
     version = "1"
     capabilities = Capabilities(tasks=frozenset({"binary"}))
+    produces = (
+        "attributes.*.demographic_parity_difference",
+        "attributes.*.demographic_parity_ratio",
+        "attributes.*.equalized_odds_difference",
+        "attributes.*.disparate_impact_ratio",
+        "attributes.*.groups.*.count",
+        "attributes.*.groups.*.selection_rate",
+        "attributes.*.groups.*.tpr",
+        "attributes.*.groups.*.fpr",
+        "attributes.*.groups.*.accuracy",
+        "min_disparate_impact_ratio",
+        "max_equalized_odds_difference",
+    )
 
     def __init__(
         self,

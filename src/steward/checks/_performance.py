@@ -25,6 +25,21 @@ class Performance(Check):
     id = "performance"
     version = "1"
     capabilities = Capabilities(tasks=frozenset({"binary", "multiclass", "regression"}))
+    produces = (
+        "accuracy",
+        "balanced_accuracy",
+        "roc_auc",
+        "pr_auc",
+        "f1",
+        "log_loss",
+        "brier",
+        "rmse",
+        "mae",
+        "r2",
+        "ci.*.*",
+        "residuals.*",
+        "rows",
+    )
 
     def __init__(
         self,

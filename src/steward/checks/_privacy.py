@@ -29,6 +29,7 @@ class Privacy(Check):
     id = "privacy"
     version = "1"
     capabilities = Capabilities(tasks=frozenset({"binary", "multiclass", "regression"}))
+    produces = ("target_auc.*", "target_r2.*", "proxy_auc.*.*")
 
     def __init__(
         self,

@@ -34,6 +34,7 @@ class Robustness(Check):
     id = "robustness"
     version = "1"
     capabilities = Capabilities(tasks=frozenset({"binary", "multiclass", "regression"}))
+    produces = ("flip_rate.*", "max_flip_rate", "rows")
 
     def __init__(
         self,

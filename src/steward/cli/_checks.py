@@ -34,6 +34,7 @@ def run_checks(
     ref: str,
     check_ids: list[str],
     params: dict[str, dict[str, Any]] | None = None,
+    on: str | None = None,
 ) -> list[Evidence]:
     """Run checks with a progress bar over them on stderr."""
     with deferred_progress() as move:
@@ -42,7 +43,9 @@ def run_checks(
             label = f"check {check_id}" if check_id else "recording evidence"
             move(description=label, total=of, completed=done)
 
-        return list(app.evidence.run(actor, ref, check_ids, params=params, progress=progress))
+        return list(
+            app.evidence.run(actor, ref, check_ids, params=params, on=on, progress=progress)
+        )
 
 
 def parse_params(items: list[str]) -> dict[str, dict[str, Any]]:
@@ -97,12 +100,18 @@ def run(
         "--param",
         help="A check parameter, CHECK.NAME=VALUE (repeatable), e.g. fairness.attributes=race.",
     ),
+    dataset: str | None = typer.Option(
+        None,
+        "--dataset",
+        help="Judge the version on every row of this dataset version instead of its test split.",
+    ),
     as_json: bool = JSON_OPTION,
 ) -> None:
-    """Run checks on a version's recorded test split and record the evidence (ledgered)."""
+    """Run checks on a version's recorded test split (or on another dataset version) and
+    record the evidence (ledgered)."""
     params = parse_params(param)
     with open_app() as (app, actor):
-        records = run_checks(app, actor, ref, check, params)
+        records = run_checks(app, actor, ref, check, params, dataset)
     if as_json:
         emit_json([evidence_dict(r) for r in records])
         return

@@ -15,6 +15,7 @@ from steward.cli._datasets import dataset_app
 from steward.cli._db import db_app
 from steward.cli._demo import demo
 from steward.cli._models import model_app, train, tune
+from steward.cli._policies import gate, policy_app
 from steward.cli._runs import run_app
 from steward.errors import InternalError, StewardError
 
@@ -51,6 +52,8 @@ app.command()(tune)
 app.add_typer(model_app, name="model")
 app.add_typer(check_app, name="check")
 app.add_typer(evidence_app, name="evidence")
+app.add_typer(policy_app, name="policy")
+app.command()(gate)
 app.add_typer(run_app, name="run")
 app.add_typer(audit_app, name="audit")
 app.add_typer(db_app, name="db")

@@ -35,6 +35,14 @@ from steward.domain._model import (
     Stage,
     model_card_content,
 )
+from steward.domain._policy import (
+    AppliedPolicy,
+    Approval,
+    Decision,
+    Outcome,
+    RuleOutcome,
+    Waiver,
+)
 from steward.domain._refs import Ref, validate_name
 from steward.domain._run import MetricPoint, Run, RunStatus, run_content
 
@@ -44,10 +52,13 @@ __all__ = [
     "ROLE_PERMISSIONS",
     "Actor",
     "ApiToken",
+    "AppliedPolicy",
+    "Approval",
     "ColumnSchema",
     "ColumnType",
     "Dataset",
     "DatasetVersion",
+    "Decision",
     "EventType",
     "Evidence",
     "EvidenceStatus",
@@ -57,10 +68,12 @@ __all__ = [
     "MissingPolicy",
     "Model",
     "ModelVersion",
+    "Outcome",
     "Permission",
     "Ref",
     "RiskTier",
     "Role",
+    "RuleOutcome",
     "Run",
     "RunStatus",
     "Severity",
@@ -68,6 +81,7 @@ __all__ = [
     "TableSchema",
     "TreeHead",
     "User",
+    "Waiver",
     "evidence_content",
     "model_card_content",
     "run_content",

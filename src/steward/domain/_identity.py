@@ -42,6 +42,7 @@ class Permission(StrEnum):
     MODEL_READ = "model:read"
     MODEL_WRITE = "model:write"
     EVIDENCE_WRITE = "evidence:write"
+    POLICY_MANAGE = "policy:manage"
 
 
 # The access matrix, documented in docs/access.md (a test keeps both in step). Reading the
@@ -57,10 +58,17 @@ _BUILDER = {
     Permission.EVIDENCE_WRITE,
 }
 ROLE_PERMISSIONS: dict[Role, frozenset[Permission]] = {
-    Role.ADMIN: _EVERYONE | {Permission.USER_READ, Permission.USER_MANAGE, Permission.AUDIT_EXPORT},
+    Role.ADMIN: _EVERYONE
+    | {
+        Permission.USER_READ,
+        Permission.USER_MANAGE,
+        Permission.AUDIT_EXPORT,
+        Permission.POLICY_MANAGE,
+    },
     Role.DATA_SCIENTIST: _EVERYONE | _BUILDER,
     Role.ML_ENGINEER: _EVERYONE | _BUILDER,
-    Role.STEWARD: _EVERYONE | {Permission.USER_READ, Permission.EVIDENCE_WRITE},
+    Role.STEWARD: _EVERYONE
+    | {Permission.USER_READ, Permission.EVIDENCE_WRITE, Permission.POLICY_MANAGE},
     Role.AUDITOR: _EVERYONE | {Permission.USER_READ, Permission.AUDIT_EXPORT},
 }
 

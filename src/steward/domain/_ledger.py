@@ -25,6 +25,7 @@ class EventType(StrEnum):
     MODEL_UPDATED = "model.updated"
     MODEL_UNSAFE_LOAD = "model.unsafe_load"
     EVIDENCE_RECORDED = "evidence.recorded"
+    POLICY_APPLIED = "policy.applied"
 
 
 @dataclass(frozen=True, slots=True)

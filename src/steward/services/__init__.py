@@ -35,6 +35,7 @@ if TYPE_CHECKING:
     from steward.services._identity import IdentityService, hash_token, new_token, parse_roles
     from steward.services._mitigation import MitigationService
     from steward.services._models import ModelService
+    from steward.services._policies import Governing, PolicyService
     from steward.services._provenance import capture_code, capture_environment
     from steward.services._runs import RunService
     from steward.services._training import TrainingRequest, TrainingResult, TrainingService
@@ -52,6 +53,8 @@ _WHERE = {
     "InitResult": "_home",
     "MitigationService": "_mitigation",
     "ModelService": "_models",
+    "Governing": "_policies",
+    "PolicyService": "_policies",
     "Registration": "_datasets",
     "RunService": "_runs",
     "TrainingRequest": "_training",
@@ -82,11 +85,13 @@ __all__ = [
     "DatasetService",
     "EvidenceService",
     "ExportSummary",
+    "Governing",
     "IdentityService",
     "InclusionProof",
     "InitResult",
     "MitigationService",
     "ModelService",
+    "PolicyService",
     "Registration",
     "RunService",
     "TrainingRequest",

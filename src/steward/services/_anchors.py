@@ -1,5 +1,5 @@
-"""Records kept outside the ledger (dataset versions, evidence, runs, model versions and
-model cards) checked against the ledger.
+"""Records kept outside the ledger (dataset versions, evidence, runs, model versions, model
+cards and applied policies) checked against the ledger.
 
 Each such record keeps a content hash, and the ledger event that created it (for a model
 card: that last changed it) carries the same hash. ``check_records`` recomputes every
@@ -10,9 +10,11 @@ or a ledger event whose record is gone (deleted).
 
 from __future__ import annotations
 
+import hashlib
 from dataclasses import dataclass
 
 from steward.domain import EventType, RunStatus, Stage, run_content
+from steward.policy import document_hash
 from steward.services._records import content_hash
 from steward.store import Reader
 
@@ -28,6 +30,7 @@ class RecordProblem:
 def check_records(reader: Reader) -> tuple[int, RecordProblem | None]:
     """``(records checked, first problem or None)``."""
     expected: dict[str, tuple[int, str]] = {}
+    sources: dict[str, str] = {}
     for event in reader.events_of_types(EventType.DATASET_REGISTERED.value):
         payload = event.payload
         expected[f"dataset:{payload['dataset']}@{payload['version']}"] = (
@@ -52,6 +55,14 @@ def check_records(reader: Reader) -> tuple[int, RecordProblem | None]:
             )
         if payload.get("card_hash"):
             expected[f"card:{payload['model']}"] = (event.seq, payload["card_hash"])
+
+    for event in reader.events_of_types(EventType.POLICY_APPLIED.value):
+        payload = event.payload
+        expected[f"policy:{payload['policy']}@{payload['version']}"] = (
+            event.seq,
+            payload["content_hash"],
+        )
+        sources[f"policy:{payload['policy']}@{payload['version']}"] = payload["source_hash"]
 
     checked = 0
     seen: set[str] = set()
@@ -86,6 +97,23 @@ def check_records(reader: Reader) -> tuple[int, RecordProblem | None]:
                 run_content(run, reader.run_metrics(run.id)),
             )
         )
+    for policy in reader.policy_versions():
+        checked += 1
+        seen.add(policy.subject)
+        anchor = expected.get(policy.subject)
+        label = f"policy {policy.name}@{policy.version}"
+        if anchor is None:
+            return checked, RecordProblem(None, f"{label} has no ledger event (inserted)")
+        source = hashlib.sha256(policy.source.encode("utf-8")).hexdigest()
+        if (
+            document_hash(policy.document) != anchor[1]
+            or policy.content_hash != anchor[1]
+            or source != sources.get(policy.subject)
+        ):
+            return checked, RecordProblem(
+                anchor[0],
+                f"{label} does not match the content recorded by event {anchor[0]} (edited)",
+            )
     for key, label, stored, content in records:
         checked += 1
         seen.add(key)

@@ -22,6 +22,7 @@ if TYPE_CHECKING:
     from steward.services._evidence import EvidenceService
     from steward.services._mitigation import MitigationService
     from steward.services._models import ModelService
+    from steward.services._policies import PolicyService
     from steward.services._runs import RunService
     from steward.services._training import TrainingService
 
@@ -103,6 +104,12 @@ class Application:
         from steward.services._evidence import EvidenceService
 
         return EvidenceService(self.store, self.artifacts, self.datasets, self.models)
+
+    @cached_property
+    def policies(self) -> PolicyService:
+        from steward.services._policies import PolicyService
+
+        return PolicyService(self.store, self.datasets, self.models)
 
     @cached_property
     def mitigation(self) -> MitigationService:

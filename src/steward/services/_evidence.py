@@ -15,7 +15,14 @@ from dataclasses import replace
 from typing import Any
 
 from steward.artifacts import ArtifactStore
-from steward.domain import Actor, EventType, Evidence, Permission
+from steward.domain import (
+    Actor,
+    DatasetVersion,
+    EventType,
+    Evidence,
+    ModelVersion,
+    Permission,
+)
 from steward.errors import InvalidInput
 from steward.services._access import require
 from steward.services._datasets import DatasetService
@@ -47,10 +54,13 @@ class EvidenceService:
         check_ids: Sequence[str] = (),
         *,
         params: Mapping[str, Mapping[str, Any]] | None = None,
+        on: str | None = None,
         progress: Callable[[str, int, int], None] | None = None,
     ) -> list[Evidence]:
         """Run ``check_ids`` (default: every installed check) on version ``ref``;
-        ``params`` gives parameters by check id (``{"fairness": {"bins": 5}}``)."""
+        ``params`` gives parameters by check id (``{"fairness": {"bins": 5}}``). The checks
+        judge the version's recorded test split, or every row of dataset version ``on`` (one
+        with the columns the model reads, its target and sensitive attributes)."""
         from steward.checks import CheckContext, available_checks
 
         require(actor, Permission.EVIDENCE_WRITE, "run evidence checks")
@@ -77,15 +87,26 @@ class EvidenceService:
             for name, value in given.items():
                 _check_type(check_id, name, value, defaults[name])
         version = self._models.get(actor, ref)
-        if version.split is None:
+        if on is None and version.split is None:
             raise InvalidInput(
                 f"{version.ref} has no recorded split: checks judge a version on the test rows "
-                "it was evaluated on (train it with `steward train`)"
+                "it was evaluated on (train it with `steward train`, or name a dataset version "
+                "to judge it on)"
             )
+        if on is not None:
+            dataset, x, y, a = self._other_rows(actor, version, on)
+            judged: dict[str, Any] = {
+                "dataset": {"ref": dataset.ref, "fingerprint": dataset.fingerprint},
+                "split": None,
+                "rows": "all",
+            }
+        else:
+            assert version.split is not None
+            dataset = self._datasets.get(actor, version.split["dataset"]["ref"])
+            x, y, a = self._models.load_split(actor, version.ref, "test")
+            judged = {"dataset": version.split["dataset"], "split": version.split["id"]}
         _, model = self._models.load(actor, version.ref)
-        dataset = self._datasets.get(actor, version.split["dataset"]["ref"])
         dataset_evidence = tuple(self._datasets.evidence(actor, dataset.ref))
-        x, y, a = self._models.load_split(actor, version.ref, "test")
         stored: list[str] = []
 
         def store_plot(data: bytes) -> str:
@@ -101,11 +122,7 @@ class EvidenceService:
                 parts[part] = self._models.load_split(actor, version.ref, part)
             return parts[part]
 
-        inputs = {
-            "model_artifact": version.artifact,
-            "dataset": version.split["dataset"],
-            "split": version.split["id"],
-        }
+        inputs = {"model_artifact": version.artifact, **judged}
         drafts: list[Evidence] = []
         try:
             for done, check_id in enumerate(chosen):
@@ -121,7 +138,7 @@ class EvidenceService:
                     pii_columns=dataset.pii_columns,
                     dataset_evidence=dataset_evidence,
                     store=store_plot,
-                    load_part=load_part,
+                    load_part=load_part if version.split is not None else None,
                 )
                 drafts.append(installed[check_id](**params.get(check_id, {})).run(context))
             if progress is not None:
@@ -131,6 +148,46 @@ class EvidenceService:
             for key in stored:
                 self._artifacts.delete(key)
             raise
+
+    def _other_rows(
+        self, actor: Actor, version: ModelVersion, ref: str
+    ) -> tuple[DatasetVersion, Any, Any, Any]:
+        """Every row of dataset version ``ref`` with a target, as ``(X, y, A)``."""
+        import numpy as np
+
+        from steward.ml import frames
+
+        if version.target is None:
+            raise InvalidInput(
+                f"{version.ref} records no target: register it from training to judge it"
+            )
+        dataset, table = self._datasets.load_version(actor, ref)
+        needed = [*version.features, version.target, *version.sensitive]
+        lacking = [c for c in dict.fromkeys(needed) if c not in table.column_names]
+        if lacking:
+            raise InvalidInput(
+                f"{dataset.ref} lacks column(s) {', '.join(lacking)} that {version.ref} needs"
+            )
+        present = ~np.asarray(table.column(version.target).is_null().to_numpy(zero_copy_only=False))
+        rows = np.flatnonzero(present)
+        if not len(rows):
+            raise InvalidInput(f"{dataset.ref} has no row with a value for {version.target!r}")
+        x, y, a = frames(
+            table,
+            rows,
+            features=version.features,
+            target=version.target,
+            sensitive=version.sensitive,
+        )
+        classes = version.signature["output"].get("classes")
+        if classes:
+            unknown = sorted({str(v) for v in set(y.tolist()) - set(classes)})
+            if unknown:
+                raise InvalidInput(
+                    f"{dataset.ref} has target values {', '.join(unknown[:5])} that "
+                    f"{version.ref} never learned (classes: {classes})"
+                )
+        return dataset, x, y, a
 
     def _record(self, actor: Actor, subject: str, drafts: list[Evidence]) -> list[Evidence]:
         with self._store.write(actor.name) as tx:

@@ -37,6 +37,7 @@ __all__ = [
     "metadata",
     "model_versions",
     "models",
+    "policies",
     "run_metrics",
     "runs",
     "tuning_journal",
@@ -51,6 +52,7 @@ KNOWN_REVISIONS: tuple[str, ...] = (
     "0002_datasets",
     "0003_runs",
     "0004_models",
+    "0005_policies",
 )
 SCHEMA_HEAD = KNOWN_REVISIONS[-1]
 
@@ -286,4 +288,20 @@ tuning_journal = Table(
     Column("study", String(255), primary_key=True),
     Column("seq", _Seq, primary_key=True, autoincrement=False),
     Column("log", Text, nullable=False),
+)
+
+
+# Applied policies: each changed document under a name is its next version; rows never change.
+policies = Table(
+    "policies",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("name", String(63), nullable=False),
+    Column("version", Integer, nullable=False),
+    Column("document", Text, nullable=False),
+    Column("source", Text, nullable=False),
+    Column("applied_at", String(32), nullable=False),
+    Column("applied_by", String(63), nullable=False),
+    Column("content_hash", String(64), nullable=False),
+    UniqueConstraint("name", "version", name="uq_policies_name_version"),
 )

@@ -19,6 +19,7 @@ from sqlalchemy.exc import IntegrityError as SAIntegrityError
 
 from steward.domain import (
     ApiToken,
+    AppliedPolicy,
     Dataset,
     DatasetVersion,
     EventType,
@@ -41,6 +42,7 @@ from steward.store import _identity_rows as identity
 from steward.store import _journal_rows as journal
 from steward.store import _ledger_rows as ledger
 from steward.store import _model_rows as model_rows
+from steward.store import _policy_rows as policy_rows
 from steward.store import _run_rows as run_rows
 from steward.store._engine import WRITE, make_engine, require_head
 from steward.types import Clock, SystemClock, utc_iso
@@ -129,6 +131,18 @@ class Reader:
 
     def versions_in_stage(self, name: str, stage: Stage) -> list[ModelVersion]:
         return model_rows.versions_in_stage(self._conn, name, stage)
+
+    # policies
+    def policy(self, name: str, version: int | None = None) -> AppliedPolicy | None:
+        """Version ``version`` of applied policy ``name`` (its latest when ``None``)."""
+        return policy_rows.policy_version(self._conn, name, version)
+
+    def policies(self) -> list[AppliedPolicy]:
+        """The latest version of each applied policy."""
+        return policy_rows.latest_policies(self._conn)
+
+    def policy_versions(self, name: str | None = None) -> list[AppliedPolicy]:
+        return policy_rows.policy_versions(self._conn, name)
 
     # ledger
     def head(self) -> TreeHead | None:
@@ -245,6 +259,14 @@ class Writer(Reader):
                 model_rows.insert_model_version(self._conn, version)
         except SAIntegrityError as exc:
             raise AlreadyExists(f"model version {version.ref} already exists") from exc
+
+    def add_policy(self, policy: AppliedPolicy) -> None:
+        self._changed = True
+        try:
+            with self._conn.begin_nested():
+                policy_rows.insert_policy(self._conn, policy)
+        except SAIntegrityError as exc:
+            raise AlreadyExists(f"policy {policy.name}@{policy.version} already exists") from exc
 
     def record(
         self, type_: EventType, *, subject: str | None, payload: dict[str, Any]

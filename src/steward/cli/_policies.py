@@ -1,0 +1,140 @@
+"""``steward policy …`` and ``steward gate``: policies as code, and evaluating a gate."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+import typer
+
+from steward.cli._common import JSON_OPTION, emit_json, ok, open_app, out, print_table
+from steward.domain import AppliedPolicy, Decision, Outcome
+from steward.errors import InvalidInput
+
+__all__ = ["gate", "policy_app", "print_decision"]
+
+policy_app = typer.Typer(help="Policies as code: apply, list, show.", no_args_is_help=True)
+
+_MARK = {Outcome.PASS: "✓ pass  ", Outcome.FAIL: "✗ FAIL  ", Outcome.WAIVED: "~ waived"}
+
+
+def _policy_dict(policy: AppliedPolicy) -> dict[str, Any]:
+    return {
+        "name": policy.name,
+        "version": policy.version,
+        "built_in": policy.version == 0,
+        "content_hash": policy.content_hash,
+        "applied_at": policy.applied_at or None,
+        "applied_by": policy.applied_by,
+        "document": policy.document,
+    }
+
+
+@policy_app.command("apply")
+def apply(
+    path: Path = typer.Argument(..., help="The policy YAML file."),
+    as_json: bool = JSON_OPTION,
+) -> None:
+    """Validate a policy file and record it as the next version of its name (ledgered)."""
+    try:
+        text = path.read_text(encoding="utf-8")
+    except OSError as exc:
+        raise InvalidInput(f"cannot read {path}: {exc.strerror or exc}") from None
+    with open_app() as (app, actor):
+        applied, changed = app.policies.apply(actor, text, str(path))
+    if as_json:
+        emit_json({**_policy_dict(applied), "changed": changed})
+        return
+    if changed:
+        ok(f"applied policy {applied.name}@{applied.version} ({applied.content_hash[:16]}…)")
+    else:
+        ok(f"policy {applied.name}@{applied.version} already has this content: nothing changed")
+
+
+@policy_app.command("list")
+def list_policies(as_json: bool = JSON_OPTION) -> None:
+    """The applied policies (latest version of each) and the built-in packs."""
+    with open_app() as (app, actor):
+        everything = app.policies.list_policies(actor, built_in=True)
+    if as_json:
+        emit_json([_policy_dict(p) for p in everything])
+        return
+    from rich.table import Table
+
+    table = Table("policy", "version", "selects", "priority", "stages", "hash")
+    for policy in everything:
+        selector = policy.document["selector"]
+        selects = ", ".join(
+            part
+            for part in (
+                "tiers " + "/".join(selector["risk_tiers"]) if selector["risk_tiers"] else "",
+                " ".join(f"{k}={v}" for k, v in selector["tags"].items()),
+                " ".join(selector["names"]),
+            )
+            if part
+        )
+        table.add_row(
+            policy.name,
+            str(policy.version) if policy.version else "built-in",
+            selects or "every model",
+            str(policy.document["priority"]),
+            ", ".join(policy.document["stages"]),
+            policy.content_hash[:16],
+        )
+    print_table(table)
+
+
+@policy_app.command("show")
+def show(
+    name: str = typer.Argument(
+        ..., help="An applied policy or a built-in pack (default, high-risk)."
+    ),
+    version: int | None = typer.Option(None, "--version", help="A version (default: latest)."),
+    as_json: bool = JSON_OPTION,
+) -> None:
+    """A policy's YAML as applied, with its version and hash."""
+    with open_app() as (app, actor):
+        policy = app.policies.get(actor, name, version)
+    if as_json:
+        emit_json(_policy_dict(policy))
+        return
+    origin = f"applied {policy.applied_at} by {policy.applied_by}" if policy.version else "built in"
+    out(f"# policy {policy.name}@{policy.version}, {origin}; sha256 {policy.content_hash}")
+    out(policy.source.rstrip("\n"))
+
+
+@policy_app.command("schema")
+def schema() -> None:
+    """The JSON Schema of policy documents (steward.policy/v1)."""
+    from steward.services import PolicyService
+
+    out(json.dumps(PolicyService.schema(), indent=2, sort_keys=True))
+
+
+def gate(
+    ref: str = typer.Argument(..., help="The model version (NAME@N, NAME@latest, NAME)."),
+    stage: str = typer.Option(..., "--stage", help="staging or production."),
+    as_json: bool = JSON_OPTION,
+) -> None:
+    """Evaluate the policy gate for a stage: exit 0 when every rule passes (or is waived), 1
+    otherwise, with the rule-by-rule report. Changes nothing."""
+    with open_app() as (app, actor):
+        decision, governing = app.policies.gate(actor, ref, stage)
+    if as_json:
+        emit_json({**decision.to_dict(), "governed_because": governing.why})
+    else:
+        print_decision(decision, governing.label, governing.why)
+    if not decision.allowed:
+        raise typer.Exit(1)
+
+
+def print_decision(decision: Decision, label: str, why: str) -> None:
+    ref = decision.subject.removeprefix("model:")
+    verdict = "passes" if decision.allowed else "FAILS"
+    out(f"gate {ref} → {decision.stage}: {verdict} under policy {label} ({why})")
+    for rule in decision.rules:
+        out(f"  {_MARK[rule.outcome]} {rule.id}: {rule.reason}")
+    failed = len(decision.failed)
+    if failed:
+        out(f"{failed} of {len(decision.rules)} rule(s) fail")

@@ -1,0 +1,126 @@
+"""What the policy engine decides from, and what it answers.
+
+``Decision`` is the engine's answer for one version and target stage: every rule with its
+outcome (pass, fail, waived) and a reason a person can read. ``Approval`` and ``Waiver`` are
+the human inputs; an approval is bound to the content it approved (model artifact, evidence
+set, policy) and lapses when any of them changes.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from enum import StrEnum
+from typing import Any
+
+__all__ = ["AppliedPolicy", "Approval", "Decision", "Outcome", "RuleOutcome", "Waiver"]
+
+
+class Outcome(StrEnum):
+    PASS = "pass"  # noqa: S105 - an outcome, not a password
+    FAIL = "fail"
+    WAIVED = "waived"
+
+
+@dataclass(frozen=True, slots=True)
+class RuleOutcome:
+    """One rule's result. ``id`` is stable (``evidence.fairness``, ``approvals.steward``...);
+    a waiver names it."""
+
+    id: str
+    outcome: Outcome
+    reason: str
+    waivable: bool = False
+    data: dict[str, Any] = field(default_factory=dict)
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "id": self.id,
+            "outcome": self.outcome.value,
+            "reason": self.reason,
+            "waivable": self.waivable,
+            "data": self.data,
+        }
+
+
+@dataclass(frozen=True, slots=True)
+class Decision:
+    """Whether ``subject`` may enter ``stage`` under the policy, rule by rule."""
+
+    subject: str
+    stage: str
+    policy: str
+    policy_version: int
+    policy_hash: str
+    artifact: str
+    evidence_hash: str
+    rules: tuple[RuleOutcome, ...]
+
+    @property
+    def allowed(self) -> bool:
+        return all(rule.outcome is not Outcome.FAIL for rule in self.rules)
+
+    @property
+    def failed(self) -> tuple[RuleOutcome, ...]:
+        return tuple(rule for rule in self.rules if rule.outcome is Outcome.FAIL)
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "subject": self.subject,
+            "stage": self.stage,
+            "allowed": self.allowed,
+            "policy": {
+                "name": self.policy,
+                "version": self.policy_version,
+                "content_hash": self.policy_hash,
+            },
+            "artifact": self.artifact,
+            "evidence_hash": self.evidence_hash,
+            "rules": [rule.to_dict() for rule in self.rules],
+        }
+
+
+@dataclass(frozen=True, slots=True)
+class Approval:
+    """A person's approval (or rejection) of a version for a stage, bound to what they saw."""
+
+    id: str
+    subject: str
+    stage: str
+    user: str
+    roles: tuple[str, ...]
+    decision: str  # "approve" or "reject"
+    comment: str
+    artifact: str
+    evidence_hash: str
+    policy_hash: str
+    created_at: str
+
+
+@dataclass(frozen=True, slots=True)
+class Waiver:
+    """Rule ``rule`` does not block ``subject`` until ``expires_at`` (ISO 8601, UTC)."""
+
+    id: str
+    subject: str
+    rule: str
+    reason: str
+    granted_by: str
+    expires_at: str
+    created_at: str
+
+
+@dataclass(frozen=True, slots=True)
+class AppliedPolicy:
+    """A policy document as applied: numbered per name, hashed, never changed."""
+
+    name: str
+    version: int
+    document: dict[str, Any]  # the validated policy, defaults filled in
+    source: str  # the YAML as given
+    applied_at: str
+    applied_by: str
+    content_hash: str  # SHA-256 of the document's canonical JSON
+
+    @property
+    def subject(self) -> str:
+        return f"policy:{self.name}@{self.version}"

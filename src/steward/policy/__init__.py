@@ -1,0 +1,47 @@
+"""Policy as code: the language (``_schema.py``), reading it (``_loading.py``), the built-in
+packs (``packs/``), and the pure engine (``_engine.py``): ``evaluate(policy, stage, facts)``.
+
+Imports only ``domain`` (and pydantic, PyYAML): loading YAML is separate from evaluating, and
+evaluating does no I/O.
+"""
+
+from steward.policy._engine import Facts, evaluate, evidence_set_hash, latest_evidence
+from steward.policy._loading import load_policy, metric_matches
+from steward.policy._packs import PACKS, pack, pack_for, pack_text
+from steward.policy._schema import (
+    DOCUMENTATION_FIELDS,
+    POLICY_FORMAT,
+    ApprovalRule,
+    DatasetRules,
+    EvidenceRule,
+    Policy,
+    Selector,
+    StageRules,
+    Threshold,
+    document_hash,
+    policy_hash,
+)
+
+__all__ = [
+    "DOCUMENTATION_FIELDS",
+    "PACKS",
+    "POLICY_FORMAT",
+    "ApprovalRule",
+    "DatasetRules",
+    "EvidenceRule",
+    "Facts",
+    "Policy",
+    "Selector",
+    "StageRules",
+    "Threshold",
+    "document_hash",
+    "evaluate",
+    "evidence_set_hash",
+    "latest_evidence",
+    "load_policy",
+    "metric_matches",
+    "pack",
+    "pack_for",
+    "pack_text",
+    "policy_hash",
+]

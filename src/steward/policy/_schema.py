@@ -1,0 +1,173 @@
+"""The policy language: a YAML document validated by pydantic (``steward.policy/v1``).
+
+A policy selects models (by risk tier, tags, name patterns) and, for each target stage, lists
+what a version needs to enter it: evidence (a check's record, fresh enough, with thresholds on
+its metrics and no finding at or above a severity), dataset rules, documentation fields of
+the model card, and approvals by role from people other than the version's author. It names
+which rules may be waived. Every field is documented in ``docs/policies.md``; the JSON Schema
+(``steward policy schema``) is generated from these classes.
+"""
+
+from __future__ import annotations
+
+import fnmatch
+import hashlib
+import json
+from typing import Annotated, Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, model_validator
+
+from steward.domain import RiskTier, Role
+
+__all__ = [
+    "DOCUMENTATION_FIELDS",
+    "POLICY_FORMAT",
+    "ApprovalRule",
+    "DatasetRules",
+    "EvidenceRule",
+    "Policy",
+    "Selector",
+    "StageRules",
+    "Threshold",
+    "document_hash",
+    "policy_hash",
+]
+
+POLICY_FORMAT = "steward.policy/v1"
+DOCUMENTATION_FIELDS = ("owner", "description", "intended_use", "limitations")
+SeverityName = Literal["info", "low", "medium", "high", "critical"]
+StageName = Literal["staging", "production"]
+
+
+class _Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class Threshold(_Strict):
+    """A bound on one metric of a check's evidence."""
+
+    metric: str = Field(
+        description="Dotted path into the evidence's metrics, e.g. `roc_auc` or "
+        "`attributes.race.disparate_impact_ratio`; a `*` segment matches every key at that "
+        "level (`attributes.*.disparate_impact_ratio`: every sensitive attribute).",
+        min_length=1,
+    )
+    min: float | None = Field(default=None, description="The metric must be at least this.")
+    max: float | None = Field(default=None, description="The metric must be at most this.")
+
+    @model_validator(mode="after")
+    def _bounded(self) -> Threshold:
+        if self.min is None and self.max is None:
+            raise ValueError("give min, max or both")
+        if self.min is not None and self.max is not None and self.min > self.max:
+            raise ValueError(f"min {self.min} is above max {self.max}")
+        return self
+
+
+class EvidenceRule(_Strict):
+    """A check's latest evidence about the version must exist and satisfy these."""
+
+    check: str = Field(description="The check id (`steward check list`).", min_length=1)
+    max_age_days: float | None = Field(
+        default=None, gt=0, description="The evidence must be at most this many days old."
+    )
+    thresholds: list[Threshold] = Field(
+        default_factory=list, description="Bounds on the evidence's metrics."
+    )
+    block_at: SeverityName | None = Field(
+        default=None,
+        description="Fail when the evidence has a finding at or above this severity.",
+    )
+    allow_not_applicable: bool = Field(
+        default=False,
+        description="Accept 'not applicable' evidence (the check cannot judge this model); "
+        "by default it fails the rule.",
+    )
+
+
+class DatasetRules(_Strict):
+    """Rules on the data the version was trained on."""
+
+    no_pii_features: bool = Field(
+        default=False, description="No input column is one the dataset's PII scan flagged."
+    )
+    validation_passed: bool = Field(
+        default=False, description="The dataset version's contract validation passed."
+    )
+
+
+class ApprovalRule(_Strict):
+    """Approvals by people holding a role; the version's author never counts."""
+
+    role: Role = Field(description="The role the approvers must hold.")
+    count: int = Field(default=1, ge=1, description="How many distinct people must approve.")
+
+
+class StageRules(_Strict):
+    """What a version needs to enter one stage."""
+
+    evidence: list[EvidenceRule] = Field(default_factory=list)
+    dataset: DatasetRules = Field(default_factory=lambda: DatasetRules())
+    documentation: list[Literal["owner", "description", "intended_use", "limitations"]] = Field(
+        default_factory=list, description="Model card fields that must be filled in."
+    )
+    approvals: list[ApprovalRule] = Field(default_factory=list)
+    waivable: list[str] = Field(
+        default_factory=list,
+        description="Rule ids (or patterns with `*`, e.g. `evidence.robustness*`) that a "
+        "waiver may set aside.",
+    )
+
+
+class Selector(_Strict):
+    """Which models the policy governs: every listed criterion must match (an empty one
+    matches everything)."""
+
+    risk_tiers: list[RiskTier] = Field(default_factory=list)
+    tags: dict[str, str] = Field(default_factory=dict, description="Tags the model card has.")
+    names: list[str] = Field(
+        default_factory=list, description="Model name patterns (`loan-*`); one must match."
+    )
+
+    def matches(self, name: str, risk_tier: str, tags: dict[str, str]) -> bool:
+        if self.risk_tiers and risk_tier not in {t.value for t in self.risk_tiers}:
+            return False
+        if any(tags.get(key) != value for key, value in self.tags.items()):
+            return False
+        return not self.names or any(fnmatch.fnmatchcase(name, p) for p in self.names)
+
+
+class Policy(_Strict):
+    """A policy document."""
+
+    format: Literal["steward.policy/v1"] = Field(description="Always `steward.policy/v1`.")
+    name: Annotated[str, Field(pattern=r"^[a-z][a-z0-9_.-]{0,62}$")] = Field(
+        description="The policy's name; applying a changed document under the same name makes "
+        "its next version."
+    )
+    description: str = ""
+    priority: int = Field(
+        default=0,
+        description="When several applied policies select a model, the highest priority "
+        "governs (then the name, alphabetically).",
+    )
+    selector: Selector = Field(default_factory=lambda: Selector())
+    stages: dict[StageName, StageRules] = Field(
+        description="Rules per target stage; a stage without rules cannot be entered."
+    )
+
+    def document(self) -> dict[str, Any]:
+        """The validated policy as plain JSON data (defaults filled in)."""
+        return self.model_dump(mode="json")
+
+
+def policy_hash(policy: Policy) -> str:
+    """SHA-256 of the validated document's canonical JSON: equal for equal rules, however
+    the YAML was written."""
+    return document_hash(policy.document())
+
+
+def document_hash(document: dict[str, Any]) -> str:
+    """``policy_hash`` of a stored policy document."""
+    data = json.dumps(document, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
+    return hashlib.sha256(data.encode("utf-8")).hexdigest()

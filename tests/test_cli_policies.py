@@ -1,0 +1,196 @@
+"""``steward policy …`` and ``steward gate`` as a user meets them."""
+
+from __future__ import annotations
+
+import sqlite3
+from pathlib import Path
+
+import pytest
+
+from conftest import Run
+from steward.services import Application
+from steward.settings import Settings
+from test_models import credit_frame
+
+LENDING = """\
+format: steward.policy/v1
+name: lending
+description: Credit models.
+priority: 5
+selector:
+  names: ["credit-*"]
+stages:
+  production:
+    evidence:
+      - check: fairness
+        thresholds:
+          - metric: attributes.*.demographic_parity_ratio
+            min: {ratio}
+    documentation: [owner]
+"""
+
+
+@pytest.fixture
+def db_url(tmp_path: Path) -> str:
+    return f"sqlite:///{tmp_path / 'store.db'}"
+
+
+@pytest.fixture
+def tokens(initialised: Run) -> dict[str, str]:
+    made = {}
+    for name, role in (("dana", "data_scientist"), ("sofia", "steward"), ("audra", "auditor")):
+        created = initialised("user", "add", name, "--role", role, "--json").json()
+        made[name] = str(created["token"])  # type: ignore[index]
+    return made
+
+
+@pytest.fixture
+def trained(initialised: Run, tokens: dict[str, str], tmp_path: Path) -> Run:
+    path = tmp_path / "credit.csv"
+    credit_frame().to_csv(path, index=False)
+    args = ["--name", "credit", "--target", "approved", "--sensitive", "group"]
+    assert initialised("dataset", "register", str(path), *args, token=tokens["dana"]).code == 0
+    result = initialised(
+        "train", "--dataset", "credit", "--name", "credit-model", token=tokens["dana"]
+    )
+    assert result.code == 0, result.stderr
+    return initialised
+
+
+def _state(settings: Settings) -> tuple[int, int]:
+    with Application.open(settings) as app, app.store.read() as reader:
+        return reader.event_count(), len(reader.policy_versions())
+
+
+def test_gate_reports_every_rule_and_exits_by_the_decision(
+    trained: Run, tokens: dict[str, str]
+) -> None:
+    staging = trained("gate", "credit-model@1", "--stage", "staging", "--json")
+    decision = staging.json()
+    assert decision["policy"]["name"] == "default" and decision["policy"]["version"] == 0  # type: ignore[index]
+    assert "risk tier limited" in decision["governed_because"]  # type: ignore[index]
+    outcomes = {r["id"]: r["outcome"] for r in decision["rules"]}  # type: ignore[index]
+    assert outcomes == {
+        "evidence.performance": "pass",
+        "evidence.performance.findings": "pass",
+        "dataset.no_pii_features": "pass",
+    }
+    assert staging.code == 0 and decision["allowed"] is True  # type: ignore[index]
+
+    production = trained("gate", "credit-model@1", "--stage", "production")
+    assert production.code == 1
+    assert "gate credit-model@1 → production: FAILS under policy default (built-in)" in (
+        production.stdout
+    )
+    assert "✗ FAIL   approvals.steward: 0 of 1 steward approval(s)" in production.stdout
+    assert "✗ FAIL   documentation.intended_use" in production.stdout
+
+    assert (
+        trained("model", "update", "credit-model", "--risk-tier", "high", token=tokens["dana"]).code
+        == 0
+    )
+    high = trained("gate", "credit-model@1", "--stage", "production", "--json")
+    assert high.code == 1 and high.json()["policy"]["name"] == "high-risk"  # type: ignore[index]
+    ids = {r["id"] for r in high.json()["rules"]}  # type: ignore[index]
+    assert "evidence.fairness.attributes.group.disparate_impact_ratio" in ids
+    assert {"evidence.explainability", "evidence.robustness", "documentation.limitations"} <= ids
+
+
+def test_policies_apply_as_hashed_versions_and_govern_the_models_they_select(
+    trained: Run, tokens: dict[str, str], tmp_path: Path, settings: Settings
+) -> None:
+    path = tmp_path / "lending.yaml"
+    path.write_text(LENDING.format(ratio=0.8))
+    applied = trained("policy", "apply", str(path), "--json", token=tokens["sofia"])
+    assert applied.code == 0, applied.stderr
+    first = applied.json()
+    assert first["version"] == 1 and first["changed"] is True  # type: ignore[index]
+    again = trained("policy", "apply", str(path), token=tokens["sofia"])
+    assert "already has this content: nothing changed" in again.stdout
+    path.write_text(LENDING.format(ratio=0.8).replace("Credit models.", "Credit  models."))
+    assert (
+        trained("policy", "apply", str(path), "--json", token=tokens["sofia"]).json()["changed"]
+        is True
+    )  # type: ignore[index]
+
+    gate = trained("gate", "credit-model@1", "--stage", "production", "--json").json()
+    assert gate["policy"]["name"] == "lending" and gate["policy"]["version"] == 2  # type: ignore[index]
+    assert "applied policy lending@2 selects credit-model" in gate["governed_because"]  # type: ignore[index]
+    rules = {r["id"]: r for r in gate["rules"]}  # type: ignore[index]
+    parity = rules["evidence.fairness.attributes.group.demographic_parity_ratio"]
+    assert parity["data"]["min"] == 0.8 and isinstance(parity["data"]["value"], float)
+
+    listed = trained("policy", "list", "--json").json()
+    assert [(p["name"], p["version"]) for p in listed] == [  # type: ignore[union-attr]
+        ("lending", 2),
+        ("default", 0),
+        ("high-risk", 0),
+    ]
+    shown = trained("policy", "show", "lending", "--version", "1")
+    assert "# policy lending@1" in shown.stdout and "Credit models." in shown.stdout
+    assert "min: 0.8" in trained("policy", "show", "high-risk").stdout
+    events = trained("audit", "log", "--json").json()
+    assert [e["subject"] for e in events if e["type"] == "policy.applied"] == [  # type: ignore[union-attr,index]
+        "policy:lending@1",
+        "policy:lending@2",
+    ]
+    assert trained("audit", "verify").code == 0
+
+
+def test_invalid_policies_and_unauthorized_appliers_change_nothing(
+    trained: Run, tokens: dict[str, str], tmp_path: Path, settings: Settings
+) -> None:
+    path = tmp_path / "lending.yaml"
+    path.write_text(LENDING.format(ratio=0.8).replace("min:", "minimum:"))
+    before = _state(settings)
+    bad = trained("policy", "apply", str(path), token=tokens["sofia"])
+    assert bad.code == 2 and len(bad.stderr.strip().splitlines()) == 1
+    assert f"{path}:13: stages.production.evidence.0.thresholds.0.minimum: unknown field" in (
+        bad.stderr
+    )
+    path.write_text(LENDING.format(ratio="high"))
+    wrong = trained("policy", "apply", str(path), token=tokens["sofia"])
+    assert wrong.code == 2 and f"{path}:13: stages.production.evidence.0.thresholds.0.min" in (
+        wrong.stderr
+    )
+    path.write_text(LENDING.format(ratio=0.8).replace("demographic_parity_ratio", "iq"))
+    unknown = trained("policy", "apply", str(path), token=tokens["sofia"])
+    assert unknown.code == 2 and "check 'fairness' produces no metric 'attributes.*.iq'" in (
+        unknown.stderr
+    )
+    missing = trained("policy", "apply", str(tmp_path / "nope.yaml"), token=tokens["sofia"])
+    assert missing.code == 2 and "cannot read" in missing.stderr
+    path.write_text(LENDING.format(ratio=0.8))
+    for who in ("audra", "dana"):
+        refused = trained("policy", "apply", str(path), token=tokens[who])
+        assert refused.code == 3 and "policy:manage" in refused.stderr
+    path.write_text(LENDING.format(ratio=0.8).replace("name: lending", "name: default"))
+    taken = trained("policy", "apply", str(path), token=tokens["sofia"])
+    assert taken.code == 2 and "a built-in pack's" in taken.stderr
+    assert _state(settings) == before
+    assert trained("gate", "credit-model@7", "--stage", "production").code == 2
+    stage = trained("gate", "credit-model@1", "--stage", "heaven")
+    assert stage.code == 2 and "unknown stage 'heaven'" in stage.stderr
+
+
+def test_an_edited_policy_is_detected_by_audit_verify(
+    trained: Run, tokens: dict[str, str], tmp_path: Path, settings: Settings
+) -> None:
+    path = tmp_path / "lending.yaml"
+    path.write_text(LENDING.format(ratio=0.8))
+    assert trained("policy", "apply", str(path), token=tokens["sofia"]).code == 0
+    database = Path(settings.home) / "steward.db"
+    with sqlite3.connect(database) as connection:
+        for statement in (
+            "UPDATE policies SET source = 'x'",
+            "DELETE FROM policies",
+        ):
+            with pytest.raises(sqlite3.DatabaseError, match="immutable"):
+                connection.execute(statement)
+        connection.execute("DROP TRIGGER policies_no_update")
+        connection.execute("UPDATE policies SET document = replace(document, '0.8', '0.1')")
+    verified = trained("audit", "verify")
+    assert (
+        verified.code == 1
+        and "policy lending@1 does not match" in verified.stdout + verified.stderr
+    )
