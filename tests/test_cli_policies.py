@@ -194,3 +194,73 @@ def test_an_edited_policy_is_detected_by_audit_verify(
         verified.code == 1
         and "policy lending@1 does not match" in verified.stdout + verified.stderr
     )
+
+
+def test_approve_reject_waive_promote_from_the_command_line(
+    trained: Run, tokens: dict[str, str], tmp_path: Path, settings: Settings
+) -> None:
+    created = trained("user", "add", "sam", "--role", "steward", "--json").json()
+    sam = str(created["token"])  # type: ignore[index]
+    eli = str(trained("user", "add", "eli", "--role", "ml_engineer", "--json").json()["token"])  # type: ignore[index]
+    path = tmp_path / "lending.yaml"
+    path.write_text(
+        LENDING.format(ratio=0.5).replace(
+            "    documentation: [owner]\n",
+            "    documentation: [owner]\n    approvals:\n      - role: steward\n        count: 2\n"
+            '    waivable: ["evidence.fairness.*"]\n',
+        )
+    )
+    assert trained("policy", "apply", str(path), token=tokens["sofia"]).code == 0
+    before = _state(settings)
+
+    own = trained("approve", "credit-model@1", "--stage", "production", token=tokens["dana"])
+    assert own.code == 3 and "dana is the author of credit-model@1" in own.stderr
+    auditor = trained("approve", "credit-model@1", "--stage", "production", token=tokens["audra"])
+    assert auditor.code == 3 and "model:approve" in auditor.stderr
+    ghost = trained("approve", "credit-model@5", "--stage", "production", token=tokens["sofia"])
+    assert ghost.code == 2 and "has no version 5" in ghost.stderr
+    missing = trained("promote", "credit-model@5", "--stage", "production", token=eli)
+    assert missing.code == 2
+
+    refused = trained("promote", "credit-model@1", "--stage", "production", token=eli)
+    assert refused.code == 1
+    assert "✗ FAIL   approvals.steward: 0 of 2 steward approval(s)" in refused.stdout
+    assert "may not enter production" in refused.stderr
+    events = trained("audit", "log", "--json").json()
+    refusals = [e for e in events if e["type"] == "attempt.refused"]  # type: ignore[union-attr,index]
+    assert [(e["actor"], e["payload"]["action"]) for e in refusals] == [  # type: ignore[index]
+        ("dana", "approve"),
+        ("audra", "approve"),
+        ("sofia", "approve"),
+        ("eli", "promote"),
+        ("eli", "promote"),
+    ]
+    assert _state(settings)[1] == before[1]
+
+    for token in (tokens["sofia"], sam):
+        ok_ = trained(
+            "approve", "credit-model@1", "--stage", "production", "--comment", "ok", token=token
+        )
+        assert ok_.code == 0, ok_.stderr
+    gate = trained("gate", "credit-model@1", "--stage", "production", "--json")
+    assert gate.code == 0, gate.stdout
+    promoted = trained("promote", "credit-model@1", "--stage", "production", token=eli)
+    assert promoted.code == 0 and "promoted credit-model@1 to production" in promoted.stdout
+    shown = trained("model", "show", "credit-model@production", "--json").json()
+    assert shown["version"] == 1 and shown["stage"] == "production"  # type: ignore[index]
+
+    rejected = trained(
+        "reject", "credit-model@1", "--stage", "production", "--comment", "drift", token=sam
+    )
+    assert rejected.code == 0
+    rule = "evidence.fairness.attributes.group.demographic_parity_ratio"
+    waived = trained(
+        "waive", "credit-model@1", "--rule", rule, "--reason", "pilot", "--expires", "2099-01-01",
+        token=tokens["sofia"],
+    )  # fmt: skip
+    assert waived.code == 2 and "at most 365 days" in waived.stderr
+    assert trained("model", "comment", "credit-model@1", "ship it", token=tokens["audra"]).code == 0
+    history = trained("model", "history", "credit-model@1", "--json").json()
+    assert [a["decision"] for a in history["approvals"]] == ["approve", "approve", "reject"]  # type: ignore[index]
+    assert history["comments"][0]["text"] == "ship it"  # type: ignore[index]
+    assert trained("audit", "verify").code == 0

@@ -14,6 +14,15 @@ from steward.cli._common import err
 from steward.cli._datasets import dataset_app
 from steward.cli._db import db_app
 from steward.cli._demo import demo
+from steward.cli._governance import (
+    approve,
+    comment,
+    history,
+    promote,
+    reject,
+    waive,
+    webhook_app,
+)
 from steward.cli._models import model_app, train, tune
 from steward.cli._policies import gate, policy_app
 from steward.cli._runs import run_app
@@ -54,6 +63,13 @@ app.add_typer(check_app, name="check")
 app.add_typer(evidence_app, name="evidence")
 app.add_typer(policy_app, name="policy")
 app.command()(gate)
+app.command()(approve)
+app.command()(reject)
+app.command()(waive)
+app.command()(promote)
+app.add_typer(webhook_app, name="webhook")
+model_app.command("comment")(comment)
+model_app.command("history")(history)
 app.add_typer(run_app, name="run")
 app.add_typer(audit_app, name="audit")
 app.add_typer(db_app, name="db")

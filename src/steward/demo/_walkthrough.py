@@ -21,6 +21,7 @@ from steward.demo._data_steps import (
     step_register,
     step_revalidate,
 )
+from steward.demo._governance_steps import step_biased, step_gate, step_promote
 from steward.demo._model_steps import step_evidence, step_lineage, step_tune
 from steward.domain import Actor
 from steward.errors import AuthenticationError, PermissionDenied
@@ -241,7 +242,10 @@ STEPS: list[Step] = [
     Step("A datasheet documents the data", step_datasheet),
     Step("Tuning a model: every trial a recorded run", step_tune),
     Step("The registered model, its lineage, reloaded exactly", step_lineage),
-    Step("Evidence: performance, fairness, privacy, robustness", step_evidence),
+    Step("Evidence: performance, fairness, explanations, privacy, robustness", step_evidence),
+    Step("The production gate, rule by rule", step_gate),
+    Step("Segregation of duties, approvals, promotion", step_promote),
+    Step("A biased model is refused production", step_biased),
     Step("The audit ledger", step_ledger),
     Step("Verification and inclusion proofs", step_verify),
     Step("Export and offline verification", step_export),

@@ -38,10 +38,13 @@ from steward.domain._model import (
 from steward.domain._policy import (
     AppliedPolicy,
     Approval,
+    Comment,
     Decision,
+    Delivery,
     Outcome,
     RuleOutcome,
     Waiver,
+    Webhook,
 )
 from steward.domain._refs import Ref, validate_name
 from steward.domain._run import MetricPoint, Run, RunStatus, run_content
@@ -56,9 +59,11 @@ __all__ = [
     "Approval",
     "ColumnSchema",
     "ColumnType",
+    "Comment",
     "Dataset",
     "DatasetVersion",
     "Decision",
+    "Delivery",
     "EventType",
     "Evidence",
     "EvidenceStatus",
@@ -82,6 +87,7 @@ __all__ = [
     "TreeHead",
     "User",
     "Waiver",
+    "Webhook",
     "evidence_content",
     "model_card_content",
     "run_content",

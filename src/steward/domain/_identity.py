@@ -43,19 +43,32 @@ class Permission(StrEnum):
     MODEL_WRITE = "model:write"
     EVIDENCE_WRITE = "evidence:write"
     POLICY_MANAGE = "policy:manage"
+    MODEL_APPROVE = "model:approve"
+    MODEL_PROMOTE = "model:promote"
+    POLICY_WAIVE = "policy:waive"
+    MODEL_COMMENT = "model:comment"
+    WEBHOOK_MANAGE = "webhook:manage"
 
 
 # The access matrix, documented in docs/access.md (a test keeps both in step). Reading the
 # ledger is open to every role: the audit trail is the product's transparency, and it holds
 # facts about changes, not the data itself.
 _EVERYONE = frozenset(
-    {Permission.AUDIT_READ, Permission.DATASET_READ, Permission.RUN_READ, Permission.MODEL_READ}
+    {
+        Permission.AUDIT_READ,
+        Permission.DATASET_READ,
+        Permission.RUN_READ,
+        Permission.MODEL_READ,
+        Permission.MODEL_COMMENT,
+    }
 )
 _BUILDER = {
     Permission.DATASET_WRITE,
     Permission.RUN_WRITE,
     Permission.MODEL_WRITE,
     Permission.EVIDENCE_WRITE,
+    Permission.MODEL_APPROVE,
+    Permission.MODEL_PROMOTE,
 }
 ROLE_PERMISSIONS: dict[Role, frozenset[Permission]] = {
     Role.ADMIN: _EVERYONE
@@ -64,11 +77,19 @@ ROLE_PERMISSIONS: dict[Role, frozenset[Permission]] = {
         Permission.USER_MANAGE,
         Permission.AUDIT_EXPORT,
         Permission.POLICY_MANAGE,
+        Permission.WEBHOOK_MANAGE,
     },
     Role.DATA_SCIENTIST: _EVERYONE | _BUILDER,
     Role.ML_ENGINEER: _EVERYONE | _BUILDER,
     Role.STEWARD: _EVERYONE
-    | {Permission.USER_READ, Permission.EVIDENCE_WRITE, Permission.POLICY_MANAGE},
+    | {
+        Permission.USER_READ,
+        Permission.EVIDENCE_WRITE,
+        Permission.POLICY_MANAGE,
+        Permission.MODEL_APPROVE,
+        Permission.POLICY_WAIVE,
+        Permission.WEBHOOK_MANAGE,
+    },
     Role.AUDITOR: _EVERYONE | {Permission.USER_READ, Permission.AUDIT_EXPORT},
 }
 

@@ -26,6 +26,13 @@ class EventType(StrEnum):
     MODEL_UNSAFE_LOAD = "model.unsafe_load"
     EVIDENCE_RECORDED = "evidence.recorded"
     POLICY_APPLIED = "policy.applied"
+    APPROVAL_RECORDED = "approval.recorded"
+    WAIVER_GRANTED = "waiver.granted"
+    COMMENT_ADDED = "comment.added"
+    MODEL_PROMOTED = "model.promoted"
+    ATTEMPT_REFUSED = "attempt.refused"
+    WEBHOOK_ADDED = "webhook.added"
+    WEBHOOK_REMOVED = "webhook.removed"
 
 
 @dataclass(frozen=True, slots=True)

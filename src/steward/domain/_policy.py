@@ -12,7 +12,17 @@ from dataclasses import dataclass, field
 from enum import StrEnum
 from typing import Any
 
-__all__ = ["AppliedPolicy", "Approval", "Decision", "Outcome", "RuleOutcome", "Waiver"]
+__all__ = [
+    "AppliedPolicy",
+    "Approval",
+    "Comment",
+    "Decision",
+    "Delivery",
+    "Outcome",
+    "RuleOutcome",
+    "Waiver",
+    "Webhook",
+]
 
 
 class Outcome(StrEnum):
@@ -62,6 +72,18 @@ class Decision:
     @property
     def failed(self) -> tuple[RuleOutcome, ...]:
         return tuple(rule for rule in self.rules if rule.outcome is Outcome.FAIL)
+
+    def summary(self) -> dict[str, Any]:
+        """What a ledger event keeps of the decision: the policy and every rule's outcome."""
+        return {
+            "policy": self.policy,
+            "policy_version": self.policy_version,
+            "policy_hash": self.policy_hash,
+            "evidence_hash": self.evidence_hash,
+            "allowed": self.allowed,
+            "rules": {rule.id: rule.outcome.value for rule in self.rules},
+            "failed": {rule.id: rule.reason for rule in self.failed},
+        }
 
     def to_dict(self) -> dict[str, Any]:
         return {
@@ -124,3 +146,44 @@ class AppliedPolicy:
     @property
     def subject(self) -> str:
         return f"policy:{self.name}@{self.version}"
+
+
+@dataclass(frozen=True, slots=True)
+class Comment:
+    """A remark on a model version, kept with it (and ledgered)."""
+
+    id: str
+    subject: str
+    user: str
+    text: str
+    created_at: str
+
+
+@dataclass(frozen=True, slots=True)
+class Webhook:
+    """A subscription: ``events`` are POSTed to ``url``, signed with ``secret`` (HMAC-SHA256)."""
+
+    id: str
+    url: str
+    secret: str
+    events: tuple[str, ...]
+    created_by: str
+    created_at: str
+    active: bool = True
+
+
+@dataclass(frozen=True, slots=True)
+class Delivery:
+    """One notification to one webhook, and how sending it went."""
+
+    id: str
+    webhook_id: str
+    event: str
+    body: str
+    state: str  # pending, delivered, failed
+    attempts: int
+    next_attempt_at: str
+    last_status: int | None
+    last_error: str | None
+    created_at: str
+    delivered_at: str | None

@@ -21,6 +21,7 @@ if TYPE_CHECKING:
     )
     from steward.services._datasets import DatasetService, Registration
     from steward.services._evidence import EvidenceService
+    from steward.services._governance import GovernanceService
     from steward.services._home import (
         SYSTEM_ACTOR,
         InitResult,
@@ -40,6 +41,7 @@ if TYPE_CHECKING:
     from steward.services._runs import RunService
     from steward.services._training import TrainingRequest, TrainingResult, TrainingService
     from steward.services._tuning import TrialUpdate, TuningResult
+    from steward.services._webhooks import WebhookService, signature
 
 _WHERE = {
     "SYSTEM_ACTOR": "_home",
@@ -54,6 +56,9 @@ _WHERE = {
     "MitigationService": "_mitigation",
     "ModelService": "_models",
     "Governing": "_policies",
+    "GovernanceService": "_governance",
+    "WebhookService": "_webhooks",
+    "signature": "_webhooks",
     "PolicyService": "_policies",
     "Registration": "_datasets",
     "RunService": "_runs",
@@ -85,6 +90,7 @@ __all__ = [
     "DatasetService",
     "EvidenceService",
     "ExportSummary",
+    "GovernanceService",
     "Governing",
     "IdentityService",
     "InclusionProof",
@@ -99,6 +105,7 @@ __all__ = [
     "TrainingService",
     "TrialUpdate",
     "TuningResult",
+    "WebhookService",
     "capture_code",
     "capture_environment",
     "hash_token",
@@ -110,6 +117,7 @@ __all__ = [
     "require",
     "require_home",
     "save_token",
+    "signature",
     "tree_head_dict",
     "trusted_public_key",
     "upgrade_store",

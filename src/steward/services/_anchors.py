@@ -1,5 +1,6 @@
 """Records kept outside the ledger (dataset versions, evidence, runs, model versions, model
-cards and applied policies) checked against the ledger.
+cards, applied policies, approvals, waivers, comments) and model stages checked against the
+ledger.
 
 Each such record keeps a content hash, and the ledger event that created it (for a model
 card: that last changed it) carries the same hash. ``check_records`` recomputes every
@@ -15,6 +16,7 @@ from dataclasses import dataclass
 
 from steward.domain import EventType, RunStatus, Stage, run_content
 from steward.policy import document_hash
+from steward.services._governance import approval_content, comment_content, waiver_content
 from steward.services._records import content_hash
 from steward.store import Reader
 
@@ -64,6 +66,24 @@ def check_records(reader: Reader) -> tuple[int, RecordProblem | None]:
         )
         sources[f"policy:{payload['policy']}@{payload['version']}"] = payload["source_hash"]
 
+    kinds = {
+        EventType.APPROVAL_RECORDED.value: "approval",
+        EventType.WAIVER_GRANTED.value: "waiver",
+        EventType.COMMENT_ADDED.value: "comment",
+    }
+    for event in reader.events_of_types(*kinds):
+        expected[f"{kinds[event.type]}:{event.payload['id']}"] = (
+            event.seq,
+            event.payload["content_hash"],
+        )
+    # Stages move only through ledgered promotions; replaying them gives each version's stage.
+    stages: dict[str, tuple[int, str]] = {}
+    for event in reader.events_of_types(EventType.MODEL_PROMOTED.value):
+        payload = event.payload
+        stages[f"model:{payload['model']}@{payload['version']}"] = (event.seq, payload["to"])
+        for ref in payload.get("archived", []):
+            stages[f"model:{ref}"] = (event.seq, Stage.ARCHIVED.value)
+
     checked = 0
     seen: set[str] = set()
     records = [
@@ -85,6 +105,18 @@ def check_records(reader: Reader) -> tuple[int, RecordProblem | None]:
     records += [
         (f"card:{m.name}", f"model card of {m.name}", m.content_hash, m.content())
         for m in reader.models()
+    ]
+    records += [
+        (f"approval:{a.id}", f"approval {a.id} of {a.subject}", h, approval_content(a))
+        for a, h in reader.approvals_hashed()
+    ]
+    records += [
+        (f"waiver:{w.id}", f"waiver {w.id} of {w.subject}", h, waiver_content(w))
+        for w, h in reader.waivers_hashed()
+    ]
+    records += [
+        (f"comment:{c.id}", f"comment {c.id} on {c.subject}", h, comment_content(c))
+        for c, h in reader.comments_hashed()
     ]
     for run in reader.runs(limit=None):
         if run.status is RunStatus.RUNNING:
@@ -126,15 +158,21 @@ def check_records(reader: Reader) -> tuple[int, RecordProblem | None]:
             return checked, RecordProblem(
                 seq, f"{label} does not match the content recorded by event {seq} (edited)"
             )
-    # Stages move only through ledgered transitions (the policy gates); none exist yet, so a
-    # version out of stage "none" was moved behind the ledger's back.
     for version in reader.model_versions():
-        if version.stage is not Stage.NONE:
-            anchor = expected.get(version.subject)
+        moved = stages.get(version.subject)
+        stage = moved[1] if moved else Stage.NONE.value
+        if version.stage.value != stage:
+            registered = expected.get(version.subject)
+            at = moved[0] if moved else registered[0] if registered else None
+            how = (
+                f"the ledger (event {moved[0]}) left it in {stage}"
+                if moved
+                else "no ledgered transition"
+            )
             return checked, RecordProblem(
-                anchor[0] if anchor else None,
-                f"model version {version.ref} is in stage {version.stage.value} with no "
-                "ledgered transition (edited)",
+                at,
+                f"model version {version.ref} is in stage {version.stage.value}, but {how} "
+                "(edited)",
             )
     missing = sorted(set(expected) - seen, key=lambda k: expected[k][0])
     if missing:

@@ -20,11 +20,13 @@ if TYPE_CHECKING:
     from steward.services._audit import AuditService
     from steward.services._datasets import DatasetService
     from steward.services._evidence import EvidenceService
+    from steward.services._governance import GovernanceService
     from steward.services._mitigation import MitigationService
     from steward.services._models import ModelService
     from steward.services._policies import PolicyService
     from steward.services._runs import RunService
     from steward.services._training import TrainingService
+    from steward.services._webhooks import WebhookService
 
 __all__ = ["Application"]
 
@@ -110,6 +112,18 @@ class Application:
         from steward.services._policies import PolicyService
 
         return PolicyService(self.store, self.datasets, self.models)
+
+    @cached_property
+    def governance(self) -> GovernanceService:
+        from steward.services._governance import GovernanceService
+
+        return GovernanceService(self.store, self.models, self.policies)
+
+    @cached_property
+    def webhooks(self) -> WebhookService:
+        from steward.services._webhooks import WebhookService
+
+        return WebhookService(self.store)
 
     @cached_property
     def mitigation(self) -> MitigationService:

@@ -176,12 +176,21 @@ class PolicyService:
 
     def gate(self, actor: Actor, ref: str, stage: str) -> tuple[Decision, Governing]:
         """Evaluate whether version ``ref`` may enter ``stage`` (changes nothing)."""
-        from steward.policy import evaluate
-
         require(actor, Permission.MODEL_READ, "evaluate gates")
         if stage not in GATED_STAGES:
             raise InvalidInput(f"unknown stage {stage!r}: gates guard {', '.join(GATED_STAGES)}")
         version = self._models.get(actor, ref)
+        return self._evaluate(actor, version, stage)
+
+    def decide(self, actor: Actor, version: ModelVersion, stage: str) -> Decision:
+        """The decision for ``version`` (as just read) entering ``stage``."""
+        return self._evaluate(actor, version, stage)[0]
+
+    def _evaluate(
+        self, actor: Actor, version: ModelVersion, stage: str
+    ) -> tuple[Decision, Governing]:
+        from steward.policy import evaluate
+
         model = self._models.model(actor, version.name)
         governing = self.governing(actor, model)
         facts = self._facts(actor, version, model)
@@ -199,6 +208,8 @@ class PolicyService:
 
         with self._store.read() as reader:
             evidence = tuple(reader.evidence_for(version.subject))
+            approvals = tuple(reader.approvals(version.subject))
+            waivers = tuple(reader.waivers(version.subject))
         pii: tuple[str, ...] = ()
         dataset_evidence: tuple[Any, ...] = ()
         if version.datasets:
@@ -220,7 +231,7 @@ class PolicyService:
             evidence=evidence,
             pii_columns=pii,
             dataset_evidence=dataset_evidence,
-            approvals=(),
-            waivers=(),
+            approvals=approvals,
+            waivers=waivers,
             now=self._store.now(),
         )

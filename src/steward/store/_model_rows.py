@@ -19,6 +19,7 @@ __all__ = [
     "model_by_name",
     "model_version",
     "model_versions_of",
+    "set_stage",
     "update_model",
     "versions_in_stage",
 ]
@@ -149,3 +150,12 @@ def versions_in_stage(conn: Connection, name: str, stage: Stage) -> list[ModelVe
 
 def iter_model_versions(conn: Connection) -> list[ModelVersion]:
     return [_version(row) for row in conn.execute(_versions_query().order_by(model_versions.c.id))]
+
+
+def set_stage(conn: Connection, name: str, version: int, stage: Stage) -> None:
+    model_id = select(models.c.id).where(models.c.name == name).scalar_subquery()
+    conn.execute(
+        update(model_versions)
+        .where(model_versions.c.model_id == model_id, model_versions.c.version == version)
+        .values(stage=stage.value)
+    )

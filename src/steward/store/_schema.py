@@ -8,6 +8,7 @@ from typing import Any
 
 from sqlalchemy import (
     BigInteger,
+    Boolean,
     CheckConstraint,
     Column,
     DateTime,
@@ -29,6 +30,8 @@ __all__ = [
     "KNOWN_REVISIONS",
     "SCHEMA_HEAD",
     "api_tokens",
+    "approvals",
+    "comments",
     "dataset_versions",
     "datasets",
     "evidence",
@@ -43,6 +46,9 @@ __all__ = [
     "tuning_journal",
     "user_roles",
     "users",
+    "waivers",
+    "webhook_deliveries",
+    "webhooks",
 ]
 
 # Alembic revisions in order. Opening a store compares its revision with SCHEMA_HEAD without
@@ -53,6 +59,7 @@ KNOWN_REVISIONS: tuple[str, ...] = (
     "0003_runs",
     "0004_models",
     "0005_policies",
+    "0006_governance",
 )
 SCHEMA_HEAD = KNOWN_REVISIONS[-1]
 
@@ -304,4 +311,77 @@ policies = Table(
     Column("applied_by", String(63), nullable=False),
     Column("content_hash", String(64), nullable=False),
     UniqueConstraint("name", "version", name="uq_policies_name_version"),
+)
+
+
+# Approvals and rejections of a version for a stage, bound to the content they judged.
+approvals = Table(
+    "approvals",
+    metadata,
+    Column("id", String(32), primary_key=True),
+    Column("subject", String(255), nullable=False, index=True),
+    Column("stage", String(16), nullable=False),
+    Column("user_name", String(63), nullable=False),
+    Column("roles", Text, nullable=False),
+    Column("decision", String(16), nullable=False),
+    Column("comment", Text, nullable=False),
+    Column("artifact", String(71), nullable=False),
+    Column("evidence_hash", String(64), nullable=False),
+    Column("policy_hash", String(64), nullable=False),
+    Column("created_at", String(32), nullable=False),
+    Column("content_hash", String(64), nullable=False),
+)
+
+waivers = Table(
+    "waivers",
+    metadata,
+    Column("id", String(32), primary_key=True),
+    Column("subject", String(255), nullable=False, index=True),
+    Column("rule", String(255), nullable=False),
+    Column("reason", Text, nullable=False),
+    Column("granted_by", String(63), nullable=False),
+    Column("expires_at", String(32), nullable=False),
+    Column("created_at", String(32), nullable=False),
+    Column("content_hash", String(64), nullable=False),
+)
+
+comments = Table(
+    "comments",
+    metadata,
+    Column("id", String(32), primary_key=True),
+    Column("subject", String(255), nullable=False, index=True),
+    Column("user_name", String(63), nullable=False),
+    Column("text", Text, nullable=False),
+    Column("created_at", String(32), nullable=False),
+    Column("content_hash", String(64), nullable=False),
+)
+
+# Webhook subscriptions and their delivery log (an outbox: a delivery is queued in the same
+# transaction as the change it reports, then sent, retried with backoff, and logged).
+webhooks = Table(
+    "webhooks",
+    metadata,
+    Column("id", String(32), primary_key=True),
+    Column("url", Text, nullable=False),
+    Column("secret", String(128), nullable=False),
+    Column("events", Text, nullable=False),
+    Column("created_by", String(63), nullable=False),
+    Column("created_at", String(32), nullable=False),
+    Column("active", Boolean, nullable=False),
+)
+
+webhook_deliveries = Table(
+    "webhook_deliveries",
+    metadata,
+    Column("id", String(32), primary_key=True),
+    Column("webhook_id", ForeignKey("webhooks.id"), nullable=False),
+    Column("event", String(63), nullable=False),
+    Column("body", Text, nullable=False),
+    Column("state", String(16), nullable=False, index=True),
+    Column("attempts", Integer, nullable=False),
+    Column("next_attempt_at", String(32), nullable=False),
+    Column("last_status", Integer, nullable=True),
+    Column("last_error", Text, nullable=True),
+    Column("created_at", String(32), nullable=False),
+    Column("delivered_at", String(32), nullable=True),
 )

@@ -13,15 +13,18 @@ from contextlib import contextmanager
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Connection, Engine
+from sqlalchemy import Connection, Engine, text
 from sqlalchemy.exc import DBAPIError
 from sqlalchemy.exc import IntegrityError as SAIntegrityError
 
 from steward.domain import (
     ApiToken,
     AppliedPolicy,
+    Approval,
+    Comment,
     Dataset,
     DatasetVersion,
+    Delivery,
     EventType,
     Evidence,
     LedgerEvent,
@@ -34,10 +37,13 @@ from steward.domain import (
     Stage,
     TreeHead,
     User,
+    Waiver,
+    Webhook,
 )
 from steward.errors import AlreadyExists, InternalError
 from steward.ledger import EventRow, Signer
 from steward.store import _dataset_rows as data
+from steward.store import _governance_rows as governance
 from steward.store import _identity_rows as identity
 from steward.store import _journal_rows as journal
 from steward.store import _ledger_rows as ledger
@@ -143,6 +149,31 @@ class Reader:
 
     def policy_versions(self, name: str | None = None) -> list[AppliedPolicy]:
         return policy_rows.policy_versions(self._conn, name)
+
+    # governance
+    def approvals(self, subject: str | None = None) -> list[Approval]:
+        return [a for a, _ in governance.approvals_for(self._conn, subject)]
+
+    def approvals_hashed(self) -> list[tuple[Approval, str]]:
+        return governance.approvals_for(self._conn, None)
+
+    def waivers(self, subject: str | None = None) -> list[Waiver]:
+        return [w for w, _ in governance.waivers_for(self._conn, subject)]
+
+    def waivers_hashed(self) -> list[tuple[Waiver, str]]:
+        return governance.waivers_for(self._conn, None)
+
+    def comments(self, subject: str | None = None) -> list[Comment]:
+        return [c for c, _ in governance.comments_for(self._conn, subject)]
+
+    def comments_hashed(self) -> list[tuple[Comment, str]]:
+        return governance.comments_for(self._conn, None)
+
+    def webhooks(self, *, active_only: bool = False) -> list[Webhook]:
+        return governance.webhooks_list(self._conn, active_only=active_only)
+
+    def deliveries(self, *, state: str | None = None, due_by: str | None = None) -> list[Delivery]:
+        return governance.deliveries(self._conn, state=state, due_by=due_by)
 
     # ledger
     def head(self) -> TreeHead | None:
@@ -259,6 +290,43 @@ class Writer(Reader):
                 model_rows.insert_model_version(self._conn, version)
         except SAIntegrityError as exc:
             raise AlreadyExists(f"model version {version.ref} already exists") from exc
+
+    def lock(self, key: str) -> None:
+        """Serialize writers on ``key`` until this transaction ends (PostgreSQL: an advisory
+        lock; SQLite's write transactions are serialized already)."""
+        if self._conn.dialect.name == "postgresql":
+            self._conn.execute(text("SELECT pg_advisory_xact_lock(hashtext(:key))"), {"key": key})
+
+    def set_stage(self, name: str, version: int, stage: Stage) -> None:
+        self._changed = True
+        model_rows.set_stage(self._conn, name, version, stage)
+
+    def add_approval(self, approval: Approval, content_hash: str) -> None:
+        self._changed = True
+        governance.insert_approval(self._conn, approval, content_hash)
+
+    def add_waiver(self, waiver: Waiver, content_hash: str) -> None:
+        self._changed = True
+        governance.insert_waiver(self._conn, waiver, content_hash)
+
+    def add_comment(self, comment: Comment, content_hash: str) -> None:
+        self._changed = True
+        governance.insert_comment(self._conn, comment, content_hash)
+
+    def add_webhook(self, hook: Webhook) -> None:
+        self._changed = True
+        governance.insert_webhook(self._conn, hook)
+
+    def set_webhook_active(self, hook_id: str, active: bool) -> bool:
+        self._changed = True
+        return governance.set_webhook_active(self._conn, hook_id, active)
+
+    def queue_delivery(self, delivery: Delivery) -> None:
+        """Queue a notification (working state: the change it reports has its own event)."""
+        governance.insert_delivery(self._conn, delivery)
+
+    def update_delivery(self, delivery: Delivery) -> None:
+        governance.update_delivery(self._conn, delivery)
 
     def add_policy(self, policy: AppliedPolicy) -> None:
         self._changed = True
