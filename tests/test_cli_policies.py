@@ -167,7 +167,19 @@ def test_invalid_policies_and_unauthorized_appliers_change_nothing(
     path.write_text(LENDING.format(ratio=0.8).replace("name: lending", "name: default"))
     taken = trained("policy", "apply", str(path), token=tokens["sofia"])
     assert taken.code == 2 and "a built-in pack's" in taken.stderr
-    assert _state(settings) == before
+    # no policy recorded; each refused attempt is in the ledger, and nothing else is
+    events, policies = _state(settings)
+    assert policies == before[1] == 0
+    refused = [
+        e for e in trained("audit", "log", "--json").json() if e["type"] == "attempt.refused"
+    ]  # type: ignore[union-attr,index]
+    assert events == before[0] + len(refused) and len(refused) == 6
+    assert [(e["actor"], e["payload"]["code"]) for e in refused][3:] == [  # type: ignore[index]
+        ("audra", "forbidden"),
+        ("dana", "forbidden"),
+        ("sofia", "invalid_input"),
+    ]
+    assert refused[0]["payload"]["action"] == "policy.apply"  # type: ignore[index]
     assert trained("gate", "credit-model@7", "--stage", "production").code == 2
     stage = trained("gate", "credit-model@1", "--stage", "heaven")
     assert stage.code == 2 and "unknown stage 'heaven'" in stage.stderr

@@ -21,7 +21,7 @@ from steward.domain import (
     ModelVersion,
     Permission,
 )
-from steward.errors import InvalidInput, NotFound
+from steward.errors import InvalidInput, NotFound, PermissionDenied
 from steward.services._access import require
 from steward.services._datasets import DatasetService
 from steward.services._models import ModelService
@@ -62,7 +62,26 @@ class PolicyService:
 
     def apply(self, actor: Actor, text: str, source: str) -> tuple[AppliedPolicy, bool]:
         """Validate policy ``text`` (from ``source``) and record it as the next version of its
-        name; ``(policy, False)`` when it equals the latest version (nothing recorded)."""
+        name; ``(policy, False)`` when it equals the latest version (nothing recorded). A
+        refusal records nothing but an ``attempt.refused`` ledger event (decision 0018)."""
+        try:
+            return self._apply(actor, text, source)
+        except (PermissionDenied, InvalidInput) as exc:
+            with self._store.write(actor.name) as tx:
+                tx.record(
+                    EventType.ATTEMPT_REFUSED,
+                    subject=None,
+                    payload={
+                        "action": "policy.apply",
+                        "target": source,
+                        "stage": None,
+                        "code": exc.code,
+                        "reason": exc.message,
+                    },
+                )
+            raise
+
+    def _apply(self, actor: Actor, text: str, source: str) -> tuple[AppliedPolicy, bool]:
         from steward.checks import available_checks
         from steward.policy import PACKS, load_policy, policy_hash
 
