@@ -317,3 +317,18 @@ def test_webhooks_are_signed_retried_with_backoff_and_logged(
         app.webhooks.add(sofia, receiver, ["model.deleted"])
     with pytest.raises(InvalidInput, match="not an http"):
         app.webhooks.add(sofia, "file:///etc/passwd", [])
+
+
+def test_lowering_the_risk_tier_to_escape_the_high_risk_pack_needs_a_steward(
+    app: Application, people: dict[str, Actor], model: str
+) -> None:
+    dana, sofia = people["dana"], people["sofia"]
+    app.models.update(dana, "credit-model", {"risk_tier": "high"})  # raising: the builders may
+    with pytest.raises(PermissionDenied, match="lower credit-model's risk tier from high"):
+        app.models.update(dana, "credit-model", {"risk_tier": "minimal"})
+    assert app.models.model(dana, "credit-model").risk_tier.value == "high"
+    with pytest.raises(PermissionDenied, match="model:write"):
+        app.models.update(sofia, "credit-model", {"description": "stewards do not edit cards"})
+    lowered = app.models.update(sofia, "credit-model", {"risk_tier": "limited"})
+    assert lowered.risk_tier.value == "limited"
+    assert app.audit.verify(people["admin"]).ok

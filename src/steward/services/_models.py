@@ -33,6 +33,7 @@ __all__ = ["DEFAULT_RISK_TIER", "ModelService"]
 # A new model's tier until its owner classifies it (``steward model update --risk-tier``).
 DEFAULT_RISK_TIER = RiskTier.LIMITED
 _REGISTER_ATTEMPTS = 5
+_TIER_ORDER = {RiskTier.MINIMAL: 0, RiskTier.LIMITED: 1, RiskTier.HIGH: 2}
 
 
 class ModelService:
@@ -216,8 +217,13 @@ class ModelService:
         return version
 
     def update(self, actor: Actor, name: str, changes: dict[str, Any]) -> Model:
-        """Edit the model card; the ledger records the changed fields and the new card's hash."""
-        require(actor, Permission.MODEL_WRITE, "edit model cards")
+        """Edit the model card; the ledger records the changed fields and the new card's hash.
+
+        The risk tier picks the policy pack a model must pass, so lowering it needs
+        ``policy:manage`` (a steward's or an admin's call, not the model's builders'); a
+        policy manager may change the tier without ``model:write``."""
+        if set(changes) != {"risk_tier"} or not actor.can(Permission.POLICY_MANAGE):
+            require(actor, Permission.MODEL_WRITE, "edit model cards")
         unknown = set(changes) - set(CARD_FIELDS)
         if unknown:
             raise InvalidInput(f"unknown model field(s) {', '.join(sorted(unknown))}")
@@ -228,6 +234,13 @@ class ModelService:
             if model is None:
                 raise NotFound(f"no model named {name!r}")
             fields = _checked_card(changes, tx, base=model.tags)
+            tier = fields.get("risk_tier")
+            if tier is not None and _TIER_ORDER[tier] < _TIER_ORDER[model.risk_tier]:
+                require(
+                    actor,
+                    Permission.POLICY_MANAGE,
+                    f"lower {name}'s risk tier from {model.risk_tier.value} to {tier.value}",
+                )
             updated = _sealed_card(replace(model, **fields), utc_iso(tx.now))
             tx.update_model(updated)
             tx.record(
