@@ -124,6 +124,41 @@ def _parity(value: float) -> dict[str, Any]:
     return {"attributes": {"race": {"demographic_parity_ratio": value}}}
 
 
+def test_evidence_from_a_narrower_run_does_not_satisfy_a_rule_that_pins_parameters() -> None:
+    policy = load_policy(
+        FAIRNESS_POLICY.replace(
+            "      - check: fairness\n",
+            "      - check: fairness\n        params: {attributes: null, min_group_size: 30}\n",
+        )
+    )
+    full = _evidence(
+        "fairness",
+        _parity(0.6),
+        params={"attributes": None, "min_group_size": 30},
+        created_at="2026-11-29T10:00:00+00:00",
+    )
+    narrow = _evidence(
+        "fairness",
+        {"attributes": {"sex": {"demographic_parity_ratio": 0.95}}},
+        id="fairness-2",
+        params={"attributes": ["sex"], "min_group_size": 30},
+        created_at="2026-11-29T11:00:00+00:00",
+    )
+    decision = _decide(policy, _facts(full, narrow))
+    # the later, narrower run is not the one judged: race still fails
+    race = _rule(decision, "evidence.fairness.attributes.race.demographic_parity_ratio")
+    assert (
+        race.outcome is Outcome.FAIL
+        and _rule(decision, "evidence.fairness").data["evidence"] == "fairness-1"
+    )
+    only_narrow = _rule(_decide(policy, _facts(narrow)), "evidence.fairness")
+    assert only_narrow.outcome is Outcome.FAIL
+    assert only_narrow.reason.startswith(
+        "no fairness evidence produced with attributes=null, min_group_size=30 (the latest"
+    )
+    assert 'used attributes=["sex"]' in only_narrow.reason
+
+
 def test_every_attribute_is_judged_and_a_missing_or_null_metric_fails() -> None:
     policy = load_policy(FAIRNESS_POLICY)
     metrics = {
@@ -319,6 +354,13 @@ stages:
             ),
             "policy.yaml:8: stages.production.evidence.0.thresholds.0: min 0.9 is above max 0.8",
         ),
+        (
+            FAIRNESS_POLICY.replace(
+                "      - check: fairness\n", "      - check: fairness\n        params: {bias: 1}\n"
+            ),
+            "policy.yaml:7: stages.production.evidence.0.params.bias: check 'fairness' has no "
+            "parameter 'bias'",
+        ),
         ("format: steward.policy/v1\nname: [unclosed\n", "policy.yaml:3: not valid YAML"),
     ],
     ids=[
@@ -328,13 +370,16 @@ stages:
         "unknown-check",
         "stage",
         "bounds",
+        "unknown-param",
         "yaml",
     ],
 )
 def test_invalid_policies_name_the_file_line_and_field(text: str, message: str) -> None:
-    catalog = {check_id: cls.produces for check_id, cls in available_checks().items()}
+    installed = available_checks()
+    catalog = {check_id: cls.produces for check_id, cls in installed.items()}
+    names = {check_id: cls.param_names() for check_id, cls in installed.items()}
     with pytest.raises(InvalidInput) as raised:
-        load_policy(text, "policy.yaml", metrics=catalog)
+        load_policy(text, "policy.yaml", metrics=catalog, parameters=names)
     assert message in raised.value.message, raised.value.message
 
 

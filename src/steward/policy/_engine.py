@@ -121,10 +121,10 @@ def evaluate(
 
 
 def _evidence_rules(rules: StageRules, facts: Facts) -> list[RuleOutcome]:
-    latest = latest_evidence(facts.evidence)
     outcomes: list[RuleOutcome] = []
     for rule in rules.evidence:
-        record = latest.get(rule.check)
+        fitting = [e for e in facts.evidence if _produced_with(e, rule.params)]
+        record = latest_evidence(fitting).get(rule.check)
         outcomes.append(_presence(rule, record, facts))
         for threshold in rule.thresholds:
             outcomes.extend(_thresholds(rule, threshold, record))
@@ -133,10 +133,28 @@ def _evidence_rules(rules: StageRules, facts: Facts) -> list[RuleOutcome]:
     return outcomes
 
 
+def _produced_with(record: Evidence, params: Mapping[str, Any]) -> bool:
+    """Whether ``record`` was produced with these parameter values (compared as JSON)."""
+    return all(
+        json.dumps(record.params.get(name), sort_keys=True) == json.dumps(value, sort_keys=True)
+        for name, value in params.items()
+    )
+
+
 def _presence(rule: EvidenceRule, record: Evidence | None, facts: Facts) -> RuleOutcome:
     rule_id = f"evidence.{rule.check}"
     ref = facts.subject.removeprefix("model:")
     if record is None:
+        pinned = ", ".join(f"{k}={json.dumps(v)}" for k, v in rule.params.items())
+        other = latest_evidence(facts.evidence).get(rule.check)
+        if pinned and other is not None:
+            used = ", ".join(f"{k}={json.dumps(other.params.get(k))}" for k in rule.params)
+            return RuleOutcome(
+                rule_id,
+                Outcome.FAIL,
+                f"no {rule.check} evidence produced with {pinned} (the latest, "
+                f"{other.id[:12]}, used {used})",
+            )
         return RuleOutcome(
             rule_id,
             Outcome.FAIL,

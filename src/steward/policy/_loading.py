@@ -25,12 +25,14 @@ def load_policy(
     source: str = "<policy>",
     *,
     metrics: Mapping[str, Sequence[str] | None] | None = None,
+    parameters: Mapping[str, Sequence[str]] | None = None,
 ) -> Policy:
     """Parse and validate ``text``; ``InvalidInput("FILE:LINE: FIELD: problem")`` if wrong.
 
     ``metrics`` maps each installed check id to the metric path patterns it declares
     (``None``: undeclared, any metric accepted); when given, a rule naming an uninstalled
-    check or a threshold on a metric the check does not produce is refused."""
+    check or a threshold on a metric the check does not produce is refused. ``parameters``
+    maps check ids to their parameter names, against which a rule's ``params`` are checked."""
     try:
         node = yaml.compose(text, Loader=yaml.SafeLoader)
         data = yaml.safe_load(text)
@@ -52,7 +54,27 @@ def load_policy(
         raise InvalidInput(f"{source}:{_line(node, loc)}: {field}: {message}") from None
     if metrics is not None:
         _check_metrics(policy, node, source, metrics)
+    if parameters is not None:
+        _check_parameters(policy, node, source, parameters)
     return policy
+
+
+def _check_parameters(
+    policy: Policy, node: Any, source: str, parameters: Mapping[str, Sequence[str]]
+) -> None:
+    for stage, rules in policy.stages.items():
+        for i, rule in enumerate(rules.evidence):
+            known = parameters.get(rule.check)
+            if known is None:
+                continue
+            for name in rule.params:
+                if name not in known:
+                    at = ("stages", stage, "evidence", i, "params", name)
+                    raise InvalidInput(
+                        f"{source}:{_line(node, at)}: stages.{stage}.evidence.{i}.params."
+                        f"{name}: check {rule.check!r} has no parameter {name!r} (its "
+                        f"parameters: {', '.join(known) or 'none'})"
+                    )
 
 
 def metric_matches(path: str, pattern: str) -> bool:

@@ -78,6 +78,12 @@ class EvidenceRule(_Strict):
         default=None,
         description="Fail when the evidence has a finding at or above this severity.",
     )
+    params: dict[str, Any] = Field(
+        default_factory=dict,
+        description="Parameter values the evidence must have been produced with (e.g. "
+        "`attributes: null` — every declared sensitive attribute — for fairness); evidence "
+        "run with other values does not count, so a narrower run cannot satisfy the rule.",
+    )
     allow_not_applicable: bool = Field(
         default=False,
         description="Accept 'not applicable' evidence (the check cannot judge this model); "

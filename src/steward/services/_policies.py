@@ -86,8 +86,13 @@ class PolicyService:
         from steward.policy import PACKS, load_policy, policy_hash
 
         require(actor, Permission.POLICY_MANAGE, "apply policies")
-        catalog = {check_id: cls.produces for check_id, cls in available_checks().items()}
-        policy = load_policy(text, source, metrics=catalog)
+        installed = available_checks()
+        policy = load_policy(
+            text,
+            source,
+            metrics={check_id: cls.produces for check_id, cls in installed.items()},
+            parameters={check_id: cls.param_names() for check_id, cls in installed.items()},
+        )
         if policy.name in PACKS:
             raise InvalidInput(
                 f"{source}: the name {policy.name!r} is a built-in pack's; name the policy "
