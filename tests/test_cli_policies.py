@@ -276,3 +276,23 @@ def test_approve_reject_waive_promote_from_the_command_line(
     assert [a["decision"] for a in history["approvals"]] == ["approve", "approve", "reject"]  # type: ignore[index]
     assert history["comments"][0]["text"] == "ship it"  # type: ignore[index]
     assert trained("audit", "verify").code == 0
+
+
+def test_evidence_on_another_dataset_cannot_pass_a_gate(
+    trained: Run, tokens: dict[str, str], tmp_path: Path
+) -> None:
+    before = trained("gate", "credit-model@1", "--stage", "staging", "--json").json()
+    judged = {r["id"]: r["data"].get("evidence") for r in before["rules"]}  # type: ignore[index]
+    fresh = tmp_path / "fresh.csv"
+    credit_frame(rows=200, seed=9).to_csv(fresh, index=False)
+    args = ["--name", "fresh", "--target", "approved", "--sensitive", "group"]
+    assert trained("dataset", "register", str(fresh), *args, token=tokens["dana"]).code == 0
+    other = trained(
+        "check", "run", "credit-model@1", "--dataset", "fresh", "--check", "performance",
+        "--json", token=tokens["dana"],
+    )  # fmt: skip
+    assert other.code == 0, other.stderr
+    after = trained("gate", "credit-model@1", "--stage", "staging", "--json").json()
+    rules = {r["id"]: r["data"].get("evidence") for r in after["rules"]}  # type: ignore[index]
+    assert rules["evidence.performance"] == judged["evidence.performance"]  # still the split's
+    assert rules["evidence.performance"] != other.json()[0]["id"]  # type: ignore[index]

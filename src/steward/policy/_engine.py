@@ -59,6 +59,10 @@ class Facts:
     approvals: tuple[Approval, ...]
     waivers: tuple[Waiver, ...]
     now: datetime
+    # the id of the version's recorded split: only evidence judged on its test rows counts
+    # (evidence on another dataset version informs, it does not pass a gate); None for a
+    # version registered without a split
+    split: str | None = None
 
 
 def latest_evidence(records: tuple[Evidence, ...] | list[Evidence]) -> dict[str, Evidence]:
@@ -123,7 +127,12 @@ def evaluate(
 def _evidence_rules(rules: StageRules, facts: Facts) -> list[RuleOutcome]:
     outcomes: list[RuleOutcome] = []
     for rule in rules.evidence:
-        fitting = [e for e in facts.evidence if _produced_with(e, rule.params)]
+        fitting = [
+            e
+            for e in facts.evidence
+            if _produced_with(e, rule.params)
+            and (facts.split is None or e.inputs.get("split") == facts.split)
+        ]
         record = latest_evidence(fitting).get(rule.check)
         outcomes.append(_presence(rule, record, facts))
         for threshold in rule.thresholds:

@@ -258,4 +258,5 @@ class PolicyService:
             approvals=approvals,
             waivers=waivers,
             now=self._store.now(),
+            split=version.split["id"] if version.split else None,
         )
