@@ -238,12 +238,17 @@ def test_approve_reject_waive_promote_from_the_command_line(
     assert refused.code == 1
     assert "✗ FAIL   approvals.steward: 0 of 2 steward approval(s)" in refused.stdout
     assert "may not enter production" in refused.stderr
+    as_json = trained("promote", "credit-model@1", "--stage", "production", "--json", token=eli)
+    document = as_json.json()
+    assert as_json.code == 1 and document["promoted"] is False  # type: ignore[index]
+    assert {r["id"]: r["outcome"] for r in document["rules"]}["approvals.steward"] == "fail"  # type: ignore[index]
     events = trained("audit", "log", "--json").json()
     refusals = [e for e in events if e["type"] == "attempt.refused"]  # type: ignore[union-attr,index]
     assert [(e["actor"], e["payload"]["action"]) for e in refusals] == [  # type: ignore[index]
         ("dana", "approve"),
         ("audra", "approve"),
         ("sofia", "approve"),
+        ("eli", "promote"),
         ("eli", "promote"),
         ("eli", "promote"),
     ]
