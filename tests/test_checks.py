@@ -293,6 +293,18 @@ def test_fairness_bins_numeric_attributes_and_judges_their_intersection(sdk_env:
     assert small and all(f.severity.label == "low" for f in small)
     with pytest.raises(InvalidInput, match=r"sensitive attribute\(s\) income not declared"):
         get_check("fairness")(attributes=("income",)).run(ctx)
+    # a declared scheme: legal age bands instead of quartiles
+    banded = get_check("fairness")(edges={"age": [40, 65]}, min_group_size=5).run(ctx)
+    bands = banded.metrics["attributes"]["age"]["groups"]
+    assert set(bands) == {"< 40", "[40, 65)", "≥ 65"}
+    ages = a["age"].to_numpy()
+    assert bands["< 40"]["count"] == int((ages < 40).sum())
+    assert bands["≥ 65"]["count"] == int((ages >= 65).sum())
+    assert banded.metrics["binning"] == {"age": {"edges": [40, 65]}}
+    with pytest.raises(InvalidInput, match="must increase"):
+        get_check("fairness")(edges={"age": [65, 40]}).run(ctx)
+    with pytest.raises(InvalidInput, match="edges given for income"):
+        get_check("fairness")(edges={"income": [10]}).run(ctx)
 
 
 def test_fairness_flags_a_four_fifths_violation_and_is_not_applicable_without_attributes(

@@ -8,7 +8,8 @@ functions), and the disparate impact ratio (lowest over highest selection rate; 
 four-fifths rule asks for at least 0.8) between the groups with at least ``min_group_size``
 test rows: a smaller group is reported as too small to judge, not judged. Missing values form
 their own group, ``(missing)``. Numeric attributes (ages, incomes) are cut into ``bins``
-quantile bins.
+quantile bins, or into the bands a declared scheme gives: ``edges={"age": [25, 40, 65]}`` makes
+``< 25``, ``[25, 40)``, ``[40, 65)`` and ``≥ 65``.
 """
 
 from __future__ import annotations
@@ -50,12 +51,14 @@ class Fairness(Check):
         *,
         attributes: tuple[str, ...] | str | None = None,
         bins: int = 4,
+        edges: dict[str, list[float]] | None = None,
         min_group_size: int = 30,
         four_fifths: float = 0.8,
         intersections: bool = True,
     ) -> None:
         self.attributes = attributes
         self.bins = bins
+        self.edges = edges
         self.min_group_size = min_group_size
         self.four_fifths = four_fifths
         self.intersections = intersections
@@ -82,7 +85,14 @@ class Fairness(Check):
         positive = context.classes[1]
         y_true = (np.asarray(context.y) == positive).astype(int)
         y_pred = (np.asarray(context.predicted) == positive).astype(int)
-        groups = {name: self._groups(context.A[name]) for name in names}
+        declared = dict(self.edges or {})
+        stray = [name for name in declared if name not in names]
+        if stray:
+            raise InvalidInput(
+                f"edges given for {', '.join(stray)}, which is not judged "
+                f"(judged: {', '.join(names)})"
+            )
+        groups = {name: self._groups(context.A[name], declared.get(name)) for name in names}
         if self.intersections and len(names) > 1:
             joined = pd.Series(
                 [" × ".join(parts) for parts in zip(*groups.values(), strict=True)],
@@ -103,7 +113,11 @@ class Fairness(Check):
         metrics = {
             "positive_label": positive,
             "attributes": attributes,
-            "binning": {name: "quantiles" for name in names if _numeric(context.A[name])},
+            "binning": {
+                name: {"edges": list(declared[name])} if name in declared else "quantiles"
+                for name in names
+                if name in declared or _numeric(context.A[name])
+            },
             "min_disparate_impact_ratio": min(ratios, default=None),
             "max_equalized_odds_difference": max(
                 (
@@ -116,8 +130,15 @@ class Fairness(Check):
         }
         return context.evidence(self, metrics=metrics, findings=tuple(findings))
 
-    def _groups(self, column: pd.Series) -> pd.Series:
-        if _numeric(column):
+    def _groups(self, column: pd.Series, edges: list[float] | None = None) -> pd.Series:
+        if edges is not None:
+            values = pd.to_numeric(column, errors="coerce")
+            if sorted(edges) != list(edges) or len(set(edges)) != len(edges):
+                raise InvalidInput(f"edges for {column.name!r} must increase: {list(edges)}")
+            cuts = [-np.inf, *[float(e) for e in edges], np.inf]
+            binned = pd.cut(values, bins=cuts, right=False)
+            labels = binned.astype(object).map(_band, na_action="ignore")
+        elif _numeric(column):
             binned = pd.qcut(column, q=self.bins, duplicates="drop")
             labels = binned.astype(object).map(str, na_action="ignore")
         else:
@@ -224,6 +245,16 @@ class Fairness(Check):
                 )
             )
         return found
+
+
+def _band(interval: Any) -> str:
+    """``[25, 40)`` for a declared band; open ends as ``< 25`` and ``≥ 65``."""
+    low, high = interval.left, interval.right
+    if not np.isfinite(low):
+        return f"< {high:g}"
+    if not np.isfinite(high):
+        return f"≥ {low:g}"
+    return f"[{low:g}, {high:g})"
 
 
 def _numeric(column: pd.Series) -> bool:
