@@ -101,6 +101,8 @@ def test_policies_apply_as_hashed_versions_and_govern_the_models_they_select(
 ) -> None:
     path = tmp_path / "lending.yaml"
     path.write_text(LENDING.format(ratio=0.8))
+    linted = trained("policy", "validate", str(path), "--json")
+    assert linted.code == 0 and linted.json()["name"] == "lending"  # type: ignore[index]
     applied = trained("policy", "apply", str(path), "--json", token=tokens["sofia"])
     assert applied.code == 0, applied.stderr
     first = applied.json()
@@ -157,6 +159,10 @@ def test_invalid_policies_and_unauthorized_appliers_change_nothing(
     unknown = trained("policy", "apply", str(path), token=tokens["sofia"])
     assert unknown.code == 2 and "check 'fairness' produces no metric 'attributes.*.iq'" in (
         unknown.stderr
+    )
+    linted = trained("policy", "validate", str(path))
+    assert linted.code == 2 and "check 'fairness' produces no metric 'attributes.*.iq'" in (
+        linted.stderr
     )
     missing = trained("policy", "apply", str(tmp_path / "nope.yaml"), token=tokens["sofia"])
     assert missing.code == 2 and "cannot read" in missing.stderr

@@ -52,6 +52,26 @@ def apply(
         ok(f"policy {applied.name}@{applied.version} already has this content: nothing changed")
 
 
+@policy_app.command("validate")
+def validate(
+    path: Path = typer.Argument(..., help="The policy YAML file."),
+    as_json: bool = JSON_OPTION,
+) -> None:
+    """Check a policy file without applying it (no Steward home needed): exit 0 when valid,
+    2 with the file, line and field otherwise. For CI."""
+    from steward.services import PolicyService
+
+    try:
+        text = path.read_text(encoding="utf-8")
+    except OSError as exc:
+        raise InvalidInput(f"cannot read {path}: {exc.strerror or exc}") from None
+    policy, digest = PolicyService.validate(text, str(path))
+    if as_json:
+        emit_json({"name": policy.name, "content_hash": digest, "document": policy.document()})
+        return
+    ok(f"{path}: valid policy {policy.name} ({digest[:16]}…), stages {', '.join(policy.stages)}")
+
+
 @policy_app.command("list")
 def list_policies(as_json: bool = JSON_OPTION) -> None:
     """The applied policies (latest version of each) and the built-in packs."""

@@ -81,11 +81,13 @@ class PolicyService:
                 )
             raise
 
-    def _apply(self, actor: Actor, text: str, source: str) -> tuple[AppliedPolicy, bool]:
+    @staticmethod
+    def validate(text: str, source: str) -> tuple[Any, str]:
+        """``(policy, content hash)`` for a valid policy document; ``InvalidInput`` naming the
+        file, line and field otherwise. Needs no store: CI can lint policies."""
         from steward.checks import available_checks
         from steward.policy import PACKS, load_policy, policy_hash
 
-        require(actor, Permission.POLICY_MANAGE, "apply policies")
         installed = available_checks()
         policy = load_policy(
             text,
@@ -98,7 +100,11 @@ class PolicyService:
                 f"{source}: the name {policy.name!r} is a built-in pack's; name the policy "
                 "otherwise"
             )
-        digest = policy_hash(policy)
+        return policy, policy_hash(policy)
+
+    def _apply(self, actor: Actor, text: str, source: str) -> tuple[AppliedPolicy, bool]:
+        require(actor, Permission.POLICY_MANAGE, "apply policies")
+        policy, digest = self.validate(text, source)
         with self._store.write(actor.name) as tx:
             latest = tx.policy(policy.name)
             if latest is not None and latest.content_hash == digest:
