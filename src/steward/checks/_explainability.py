@@ -32,14 +32,13 @@ Plots: mean |SHAP| per column (bar) and every explained row's attributions (bees
 from __future__ import annotations
 
 import io
-import warnings
 from typing import Any
 
 import numpy as np
 import pandas as pd
 
 from steward.checks._base import Capabilities, Check, CheckContext
-from steward.checks._plots import figure, png_bytes
+from steward.checks._plots import import_shap, shap_bar_png, shap_beeswarm_png
 from steward.domain import Evidence, Finding, Severity
 
 __all__ = ["Explainability"]
@@ -156,9 +155,9 @@ class Explainability(Check):
         order = np.argsort(-mean_abs, kind="stable")
         explained = _explained_output(context, per_column, x, binary or regression)
         artifacts = {
-            "shap_bar.png": context.save_plot(_bar_png(columns, mean_abs, order, units)),
+            "shap_bar.png": context.save_plot(shap_bar_png(columns, mean_abs, order, units)),
             "shap_beeswarm.png": context.save_plot(
-                _beeswarm_png(explained, x, columns, units, self.seed)
+                shap_beeswarm_png(explained, x, columns, units, self.seed)
             ),
             "background.parquet": context.save_plot(_parquet(background)),
         }
@@ -194,7 +193,7 @@ class Explainability(Check):
     def _family(
         self, parts: Any, x: pd.DataFrame, background: pd.DataFrame, binary: bool
     ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-        shap = _shap()
+        shap = import_shap()
 
         z = np.asarray(parts.prepare.transform(x), dtype=np.float64)
         if parts.family == "tree":
@@ -219,7 +218,7 @@ class Explainability(Check):
         binary: bool,
         regression: bool,
     ) -> tuple[np.ndarray, np.ndarray, np.ndarray, str]:
-        shap = _shap()
+        shap = import_shap()
 
         codec = _Codec(pd.concat([background, x]))
         model = context.model
@@ -301,15 +300,6 @@ class _Codec:
         return pd.DataFrame(columns)
 
 
-def _shap() -> Any:
-    # importing shap 0.51 calls a matplotlib function that matplotlib 3.11 marks as
-    # pending deprecation; the warning is shap's business, not the user's
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore", PendingDeprecationWarning)
-        import shap
-    return shap
-
-
 def _sample(size: int, limit: int, rng: np.random.Generator) -> np.ndarray:
     if size <= limit:
         return np.arange(size)
@@ -372,46 +362,6 @@ def _explained_output(
     predicted = np.asarray(context.model.predict(x))
     index = np.searchsorted(np.asarray(context.classes), predicted)
     return np.asarray(per_column[np.arange(len(x)), :, index])
-
-
-def _bar_png(columns: list[str], mean_abs: np.ndarray, order: np.ndarray, units: str) -> bytes:
-    shown = order[:20][::-1]
-    fig, ax = figure(6.0, max(2.5, 0.35 * len(shown) + 1.2))
-    ax.barh([columns[i] for i in shown], mean_abs[shown], color="#1f77b4")
-    ax.set_xlabel(f"mean |SHAP value| ({units})")
-    ax.set_title("Input importance (SHAP)")
-    return png_bytes(fig)
-
-
-def _beeswarm_png(
-    values: np.ndarray, x: pd.DataFrame, columns: list[str], units: str, seed: int
-) -> bytes:
-    shap = _shap()
-
-    data = np.column_stack(
-        [
-            pd.to_numeric(x[c], errors="coerce").to_numpy(dtype=np.float64)
-            if pd.api.types.is_numeric_dtype(x[c].dtype)
-            else np.full(len(x), np.nan)  # categories are drawn grey
-            for c in columns
-        ]
-    )
-    explanation = shap.Explanation(values=values, data=data, feature_names=columns)
-    fig, ax = figure(6.5, max(2.5, 0.4 * min(len(columns), 20) + 1.5))
-    # shap jitters the dots with NumPy's global generator: seed it for a reproducible plot
-    # and put the caller's state back afterwards
-    state = np.random.get_state()
-    np.random.seed(seed)
-    try:
-        with warnings.catch_warnings():
-            # an all-grey (categorical) row warns; so does shap's use of matplotlib's API
-            for category in (RuntimeWarning, DeprecationWarning, PendingDeprecationWarning):
-                warnings.simplefilter("ignore", category)
-            shap.plots.beeswarm(explanation, ax=ax, show=False, plot_size=None, max_display=20)
-    finally:
-        np.random.set_state(state)
-    ax.set_xlabel(f"SHAP value ({units})")
-    return png_bytes(fig)
 
 
 def _parquet(frame: pd.DataFrame) -> bytes:

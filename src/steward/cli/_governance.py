@@ -9,7 +9,7 @@ import typer
 
 from steward.cli._common import JSON_OPTION, emit_json, ok, open_app, out, print_table
 from steward.cli._policies import print_decision
-from steward.domain import Approval, Delivery, Waiver, Webhook
+from steward.domain import Delivery, Webhook, record_content
 from steward.errors import Refused
 
 __all__ = ["approve", "comment", "history", "promote", "reject", "waive", "webhook_app"]
@@ -19,34 +19,6 @@ webhook_app = typer.Typer(
 )
 
 _STAGE = typer.Option(..., "--stage", help="staging or production.")
-
-
-def _approval_dict(approval: Approval) -> dict[str, Any]:
-    return {
-        "id": approval.id,
-        "subject": approval.subject,
-        "stage": approval.stage,
-        "user": approval.user,
-        "roles": list(approval.roles),
-        "decision": approval.decision,
-        "comment": approval.comment,
-        "artifact": approval.artifact,
-        "evidence_hash": approval.evidence_hash,
-        "policy_hash": approval.policy_hash,
-        "created_at": approval.created_at,
-    }
-
-
-def _waiver_dict(waiver: Waiver) -> dict[str, Any]:
-    return {
-        "id": waiver.id,
-        "subject": waiver.subject,
-        "rule": waiver.rule,
-        "reason": waiver.reason,
-        "granted_by": waiver.granted_by,
-        "expires_at": waiver.expires_at,
-        "created_at": waiver.created_at,
-    }
 
 
 def approve(
@@ -60,7 +32,7 @@ def approve(
     with open_app() as (app, actor):
         approval = app.governance.approve(actor, ref, stage, comment)
     if as_json:
-        emit_json(_approval_dict(approval))
+        emit_json(record_content(approval))
         return
     ok(f"{approval.user} approved {approval.subject.removeprefix('model:')} for {stage}")
 
@@ -75,7 +47,7 @@ def reject(
     with open_app() as (app, actor):
         approval = app.governance.reject(actor, ref, stage, comment)
     if as_json:
-        emit_json(_approval_dict(approval))
+        emit_json(record_content(approval))
         return
     ok(f"{approval.user} rejected {approval.subject.removeprefix('model:')} for {stage}")
 
@@ -93,7 +65,7 @@ def waive(
     with open_app() as (app, actor):
         waiver = app.governance.waive(actor, ref, rule, reason, expires)
     if as_json:
-        emit_json(_waiver_dict(waiver))
+        emit_json(record_content(waiver))
         return
     ok(
         f"{waiver.granted_by} waived {waiver.rule} for "
@@ -108,35 +80,13 @@ def promote(
 ) -> None:
     """Move a version to a stage through its gate (exit 1, and nothing changes, when the gate
     fails). Entering production archives the previous production version."""
-    from steward.domain import Decision, Outcome, RuleOutcome
-
     try:
         with open_app() as (app, actor):
             version, decision = app.governance.promote(actor, ref, stage)
     except Refused as exc:
         refused = exc.details.get("decision")
         if refused and not as_json:
-            rules = tuple(
-                RuleOutcome(r["id"], Outcome(r["outcome"]), r["reason"], r["waivable"], r["data"])
-                for r in refused["rules"]
-            )
-            policy = refused["policy"]
-            shown = Decision(
-                refused["subject"],
-                refused["stage"],
-                policy["name"],
-                policy["version"],
-                policy["content_hash"],
-                refused["artifact"],
-                refused["evidence_hash"],
-                rules,
-            )
-            label = (
-                f"{policy['name']}@{policy['version']}"
-                if policy["version"]
-                else (f"{policy['name']} (built-in)")
-            )
-            print_decision(shown, label, "the promotion was refused and ledgered")
+            print_decision(refused, "the promotion was refused and ledgered")
         if refused and as_json:
             emit_json({"promoted": False, **refused})
         raise
@@ -155,7 +105,7 @@ def promote(
         return
     ok(f"promoted {version.ref} to {version.stage.value}")
     if decision is not None:
-        print_decision(decision, decision.policy, "the gate passed")
+        print_decision(decision.to_dict(), "the gate passed")
 
 
 def comment(
@@ -178,12 +128,9 @@ def history(
     if as_json:
         emit_json(
             {
-                "approvals": [_approval_dict(a) for a in found["approvals"]],
-                "waivers": [_waiver_dict(w) for w in found["waivers"]],
-                "comments": [
-                    {"id": c.id, "user": c.user, "text": c.text, "created_at": c.created_at}
-                    for c in found["comments"]
-                ],
+                "approvals": [record_content(a) for a in found["approvals"]],
+                "waivers": [record_content(w) for w in found["waivers"]],
+                "comments": [record_content(c) for c in found["comments"]],
             }
         )
         return

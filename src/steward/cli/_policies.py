@@ -9,7 +9,7 @@ from typing import Any
 import typer
 
 from steward.cli._common import JSON_OPTION, emit_json, ok, open_app, out, print_table
-from steward.domain import AppliedPolicy, Decision, Outcome
+from steward.domain import AppliedPolicy, Outcome
 from steward.errors import InvalidInput
 
 __all__ = ["gate", "policy_app", "print_decision"]
@@ -141,20 +141,30 @@ def gate(
     otherwise, with the rule-by-rule report. Changes nothing."""
     with open_app() as (app, actor):
         decision, governing = app.policies.gate(actor, ref, stage)
+    document = decision.to_dict()
     if as_json:
-        emit_json({**decision.to_dict(), "governed_because": governing.why})
+        emit_json({**document, "governed_because": governing.why})
     else:
-        print_decision(decision, governing.label, governing.why)
+        print_decision(document, governing.why)
     if not decision.allowed:
         raise typer.Exit(1)
 
 
-def print_decision(decision: Decision, label: str, why: str) -> None:
-    ref = decision.subject.removeprefix("model:")
-    verdict = "passes" if decision.allowed else "FAILS"
-    out(f"gate {ref} → {decision.stage}: {verdict} under policy {label} ({why})")
-    for rule in decision.rules:
-        out(f"  {_MARK[rule.outcome]} {rule.id}: {rule.reason}")
-    failed = len(decision.failed)
+def print_decision(decision: dict[str, Any], why: str) -> None:
+    """A decision (``Decision.to_dict()``, also what a refused promotion carries) rule by
+    rule."""
+    policy = decision["policy"]
+    label = (
+        f"{policy['name']}@{policy['version']}"
+        if policy["version"]
+        else f"{policy['name']} (built-in)"
+    )
+    ref = decision["subject"].removeprefix("model:")
+    verdict = "passes" if decision["allowed"] else "FAILS"
+    out(f"gate {ref} → {decision['stage']}: {verdict} under policy {label} ({why})")
+    rules = decision["rules"]
+    for rule in rules:
+        out(f"  {_MARK[Outcome(rule['outcome'])]} {rule['id']}: {rule['reason']}")
+    failed = sum(rule["outcome"] == Outcome.FAIL.value for rule in rules)
     if failed:
-        out(f"{failed} of {len(decision.rules)} rule(s) fail")
+        out(f"{failed} of {len(rules)} rule(s) fail")

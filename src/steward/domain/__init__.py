@@ -45,6 +45,7 @@ from steward.domain._policy import (
     RuleOutcome,
     Waiver,
     Webhook,
+    record_content,
 )
 from steward.domain._refs import Ref, validate_name
 from steward.domain._run import MetricPoint, Run, RunStatus, run_content
@@ -90,6 +91,7 @@ __all__ = [
     "Webhook",
     "evidence_content",
     "model_card_content",
+    "record_content",
     "run_content",
     "status_from",
     "validate_name",

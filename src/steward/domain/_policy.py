@@ -8,7 +8,7 @@ set, policy) and lapses when any of them changes.
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import asdict, dataclass, field
 from enum import StrEnum
 from typing import Any
 
@@ -22,6 +22,7 @@ __all__ = [
     "RuleOutcome",
     "Waiver",
     "Webhook",
+    "record_content",
 ]
 
 
@@ -187,3 +188,9 @@ class Delivery:
     last_error: str | None
     created_at: str
     delivered_at: str | None
+
+
+def record_content(record: Approval | Waiver | Comment) -> dict[str, Any]:
+    """The fields of an approval, waiver or comment as JSON data: what its content hash and
+    its ledger event carry."""
+    return {k: list(v) if isinstance(v, tuple) else v for k, v in asdict(record).items()}

@@ -158,22 +158,10 @@ def plan_inputs(
     numeric_target = pa.types.is_integer(labels.type) or pa.types.is_floating(labels.type)
     if task is None:
         task = "regression" if numeric_target and len(classes) > MAX_CLASSES else "classification"
-    if task == "regression":
-        if not numeric_target:
-            raise InvalidInput(f"target column {target!r} is not numeric: it cannot be regressed")
-        return InputPlan(
-            target=target,
-            numeric=tuple(numeric),
-            categorical=tuple(categorical),
-            excluded=excluded,
-            sensitive=version.sensitive,
-            sensitive_features=tuple(c for c in version.sensitive if c in use_sensitive),
-            rows=rows,
-            labels=values.astype(np.float64),
-            classes=[],
-            task="regression",
-        )
-    if len(classes) > MAX_CLASSES:
+    regression = task == "regression"
+    if regression and not numeric_target:
+        raise InvalidInput(f"target column {target!r} is not numeric: it cannot be regressed")
+    if not regression and len(classes) > MAX_CLASSES:
         hint = " (numeric: train with --task regression)" if numeric_target else ""
         raise InvalidInput(
             f"target column {target!r} has {len(classes)} distinct values: classification "
@@ -187,9 +175,9 @@ def plan_inputs(
         sensitive=version.sensitive,
         sensitive_features=tuple(c for c in version.sensitive if c in use_sensitive),
         rows=rows,
-        labels=values,
-        classes=[_plain(c) for c in classes],
-        task="binary" if len(classes) == 2 else "multiclass",
+        labels=values.astype(np.float64) if regression else values,
+        classes=[] if regression else [_plain(c) for c in classes],
+        task="regression" if regression else "binary" if len(classes) == 2 else "multiclass",
     )
 
 

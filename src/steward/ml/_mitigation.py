@@ -14,7 +14,6 @@ decision (reproducible, auditable) while decisions across rows follow the mix.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
 from typing import Any
 
 import numpy as np
@@ -22,7 +21,7 @@ import pandas as pd
 from sklearn.base import BaseEstimator, ClassifierMixin
 from sklearn.pipeline import Pipeline
 
-__all__ = ["MISSING_GROUP", "GroupThresholdClassifier", "fit_group_thresholds", "group_labels"]
+__all__ = ["MISSING_GROUP", "GroupThresholdClassifier", "group_labels"]
 
 MISSING_GROUP = "(missing)"
 CONSTRAINTS = (
@@ -50,12 +49,14 @@ def group_labels(values: Any) -> np.ndarray:
 
 
 class GroupThresholdClassifier(ClassifierMixin, BaseEstimator):  # type: ignore[misc]
-    """A binary classifier's positive-class score turned into decisions by per-group rules.
+    """A fitted binary classifier (``base``) whose positive-class score is turned into
+    decisions by per-group rules that fairlearn's ``ThresholdOptimizer`` fits.
 
-    ``rules`` maps a group of column ``attribute`` to ``[[weight, operator, threshold], ...]``:
-    the probability of a positive decision is the sum of the weights whose ``score operator
-    threshold`` holds (operators ``>`` and ``<``). A group without a rule (unseen when the
-    rules were fitted) gets the base model's own decisions.
+    ``fit(X, y)`` reads each row's group from column ``attribute`` of ``X`` and keeps the
+    rules as ``rules_``: a group's ``[[weight, operator, threshold], ...]``, the probability
+    of a positive decision being the sum of the weights whose ``score operator threshold``
+    holds (operators ``>`` and ``<``). A group without a rule (unseen when the rules were
+    fitted) gets the base model's own decisions. ``base`` is not refitted.
     """
 
     def __init__(
@@ -63,12 +64,14 @@ class GroupThresholdClassifier(ClassifierMixin, BaseEstimator):  # type: ignore[
         *,
         base: Any = None,
         attribute: str = "",
-        rules: dict[str, list[list[Any]]] | None = None,
+        constraint: str = "demographic_parity",
+        objective: str = "balanced_accuracy_score",
         seed: int = 0,
     ) -> None:
         self.base = base
         self.attribute = attribute
-        self.rules = rules
+        self.constraint = constraint
+        self.objective = objective
         self.seed = seed
 
     @property
@@ -76,7 +79,19 @@ class GroupThresholdClassifier(ClassifierMixin, BaseEstimator):  # type: ignore[
         return np.asarray(self.base.classes_)
 
     def fit(self, X: Any, y: Any) -> GroupThresholdClassifier:
-        raise NotImplementedError("fitted by fit_group_thresholds from a fitted base model")
+        from fairlearn.postprocessing import ThresholdOptimizer
+
+        optimizer = ThresholdOptimizer(
+            estimator=self.base,
+            constraints=self.constraint,
+            objective=self.objective,
+            prefit=True,
+            predict_method="predict_proba",
+        )
+        optimizer.fit(X, y, sensitive_features=group_labels(X[self.attribute]))
+        interpolations = optimizer.interpolated_thresholder_.interpolation_dict
+        self.rules_ = {str(group): _rule(i) for group, i in interpolations.items()}
+        return self
 
     def predict_proba(self, X: Any) -> np.ndarray:
         """Per row: the probability that the rule decides negative or positive (for a group
@@ -85,7 +100,7 @@ class GroupThresholdClassifier(ClassifierMixin, BaseEstimator):  # type: ignore[
         score = base[:, 1]
         groups = group_labels(X[self.attribute])
         positive = base[:, 1].copy()
-        for group, parts in (self.rules or {}).items():
+        for group, parts in self.rules_.items():
             rows = groups == group
             if not rows.any():
                 continue
@@ -111,45 +126,18 @@ class GroupThresholdClassifier(ClassifierMixin, BaseEstimator):  # type: ignore[
         return np.asarray(self.classes_[(draw < positive).astype(int)])
 
 
-def fit_group_thresholds(
-    base: Any,
-    X: Any,
-    y: Any,
-    groups: Sequence[Any] | np.ndarray,
-    *,
-    attribute: str,
-    constraint: str = "demographic_parity",
-    objective: str = "balanced_accuracy_score",
-    seed: int = 0,
-) -> GroupThresholdClassifier:
-    """Fit fairlearn's ``ThresholdOptimizer`` on the fitted binary ``base`` (``X``, ``y`` and
-    the group of each row) and return its rules as a ``GroupThresholdClassifier``."""
-    from fairlearn.postprocessing import ThresholdOptimizer
-
-    optimizer = ThresholdOptimizer(
-        estimator=base,
-        constraints=constraint,
-        objective=objective,
-        prefit=True,
-        predict_method="predict_proba",
-    )
-    optimizer.fit(X, y, sensitive_features=np.asarray(groups, dtype=object))
-    rules: dict[str, list[list[Any]]] = {}
-    for group, interpolation in optimizer.interpolated_thresholder_.interpolation_dict.items():
-        parts: list[list[Any]] = []
-        for weight, operation in (
-            (interpolation["p0"], interpolation["operation0"]),
-            (interpolation["p1"], interpolation["operation1"]),
-        ):
-            if float(weight) > 0.0:
-                parts.append([float(weight), operation.operator, float(operation.threshold)])
-        if "p_ignore" in interpolation:  # equalized odds may mix in a constant decision
-            ignore, constant = (
-                float(interpolation["p_ignore"]),
-                interpolation["prediction_constant"],
-            )
-            parts = [[w * (1.0 - ignore), op, t] for w, op, t in parts]
-            if ignore * float(constant) > 0.0:  # a score (a probability) is always above -1
-                parts.append([ignore * float(constant), ">", -1.0])
-        rules[str(group)] = parts
-    return GroupThresholdClassifier(base=base, attribute=attribute, rules=rules, seed=seed)
+def _rule(interpolation: Any) -> list[list[Any]]:
+    """One group's rule from fairlearn's interpolation record, as plain numbers."""
+    parts: list[list[Any]] = []
+    for weight, operation in (
+        (interpolation["p0"], interpolation["operation0"]),
+        (interpolation["p1"], interpolation["operation1"]),
+    ):
+        if float(weight) > 0.0:
+            parts.append([float(weight), operation.operator, float(operation.threshold)])
+    if "p_ignore" in interpolation:  # equalized odds may mix in a constant decision
+        ignore, constant = float(interpolation["p_ignore"]), interpolation["prediction_constant"]
+        parts = [[w * (1.0 - ignore), op, t] for w, op, t in parts]
+        if ignore * float(constant) > 0.0:  # a score (a probability) is always above -1
+            parts.append([ignore * float(constant), ">", -1.0])
+    return parts

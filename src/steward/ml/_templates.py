@@ -173,36 +173,25 @@ def _suggest_logistic(trial: Any) -> dict[str, Any]:
     }
 
 
-def _hgb(params: dict[str, Any], seed: int, numeric: int, categorical: int) -> Any:
-    return HistGradientBoostingClassifier(
-        learning_rate=float(params["learning_rate"]),
-        max_leaf_nodes=int(params["max_leaf_nodes"]),
-        min_samples_leaf=int(params["min_samples_leaf"]),
-        l2_regularization=float(params["l2_regularization"]),
-        max_iter=int(params["max_iter"]),
-        categorical_features=np.array([False] * numeric + [True] * categorical, dtype=bool)
-        if categorical
-        else None,
-        early_stopping=False,
-        warm_start=True,
-        random_state=seed,
-    )
+def _hgb_family(kind: type) -> Callable[[dict[str, Any], int, int, int], Any]:
+    """The histogram gradient-boosting estimator (``kind``: classifier or regressor)."""
 
+    def build(params: dict[str, Any], seed: int, numeric: int, categorical: int) -> Any:
+        return kind(
+            learning_rate=float(params["learning_rate"]),
+            max_leaf_nodes=int(params["max_leaf_nodes"]),
+            min_samples_leaf=int(params["min_samples_leaf"]),
+            l2_regularization=float(params["l2_regularization"]),
+            max_iter=int(params["max_iter"]),
+            categorical_features=np.array([False] * numeric + [True] * categorical, dtype=bool)
+            if categorical
+            else None,
+            early_stopping=False,
+            warm_start=True,
+            random_state=seed,
+        )
 
-def _hgb_regressor(params: dict[str, Any], seed: int, numeric: int, categorical: int) -> Any:
-    return HistGradientBoostingRegressor(
-        learning_rate=float(params["learning_rate"]),
-        max_leaf_nodes=int(params["max_leaf_nodes"]),
-        min_samples_leaf=int(params["min_samples_leaf"]),
-        l2_regularization=float(params["l2_regularization"]),
-        max_iter=int(params["max_iter"]),
-        categorical_features=np.array([False] * numeric + [True] * categorical, dtype=bool)
-        if categorical
-        else None,
-        early_stopping=False,
-        warm_start=True,
-        random_state=seed,
-    )
+    return build
 
 
 def _suggest_hgb(trial: Any) -> dict[str, Any]:
@@ -214,30 +203,22 @@ def _suggest_hgb(trial: Any) -> dict[str, Any]:
     }
 
 
-def _forest(params: dict[str, Any], seed: int, _numeric: int, _categorical: int) -> Any:
-    depth = int(params["max_depth"])
-    return RandomForestClassifier(
-        n_estimators=int(params["n_estimators"]),
-        max_depth=None if depth == 0 else depth,
-        min_samples_leaf=int(params["min_samples_leaf"]),
-        max_features=float(params["max_features"]),
-        warm_start=True,
-        random_state=seed,
-        n_jobs=1,
-    )
+def _forest_family(kind: type) -> Callable[[dict[str, Any], int, int, int], Any]:
+    """The random forest (``kind``: classifier or regressor)."""
 
+    def build(params: dict[str, Any], seed: int, _numeric: int, _categorical: int) -> Any:
+        depth = int(params["max_depth"])
+        return kind(
+            n_estimators=int(params["n_estimators"]),
+            max_depth=None if depth == 0 else depth,
+            min_samples_leaf=int(params["min_samples_leaf"]),
+            max_features=float(params["max_features"]),
+            warm_start=True,
+            random_state=seed,
+            n_jobs=1,
+        )
 
-def _forest_regressor(params: dict[str, Any], seed: int, _numeric: int, _categorical: int) -> Any:
-    depth = int(params["max_depth"])
-    return RandomForestRegressor(
-        n_estimators=int(params["n_estimators"]),
-        max_depth=None if depth == 0 else depth,
-        min_samples_leaf=int(params["min_samples_leaf"]),
-        max_features=float(params["max_features"]),
-        warm_start=True,
-        random_state=seed,
-        n_jobs=1,
-    )
+    return build
 
 
 def _ridge(params: dict[str, Any], seed: int, _numeric: int, _categorical: int) -> Any:
@@ -276,10 +257,10 @@ TEMPLATES: dict[str, Template] = {
             "max_iter": 200,
         },
         suggest=_suggest_hgb,
-        estimator=_hgb,
+        estimator=_hgb_family(HistGradientBoostingClassifier),
         one_hot=False,
         growth=("max_iter", 200, 4),
-        regressor=_hgb_regressor,
+        regressor=_hgb_family(HistGradientBoostingRegressor),
     ),
     "forest": Template(
         name="forest",
@@ -291,10 +272,10 @@ TEMPLATES: dict[str, Template] = {
             "max_features": 0.5,
         },
         suggest=_suggest_forest,
-        estimator=_forest,
+        estimator=_forest_family(RandomForestClassifier),
         one_hot=False,
         growth=("n_estimators", 200, 4),
-        regressor=_forest_regressor,
+        regressor=_forest_family(RandomForestRegressor),
     ),
     "ridge": Template(
         name="ridge",

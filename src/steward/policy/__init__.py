@@ -5,7 +5,8 @@ Imports only ``domain`` (and pydantic, PyYAML): loading YAML is separate from ev
 evaluating does no I/O.
 """
 
-from steward.policy._engine import Facts, evaluate, evidence_set_hash, latest_evidence
+from steward.policy._engine import evaluate
+from steward.policy._facts import Facts, evidence_set_hash, latest_evidence
 from steward.policy._loading import load_policy, metric_matches
 from steward.policy._packs import PACKS, pack, pack_for, pack_text
 from steward.policy._schema import (

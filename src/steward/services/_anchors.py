@@ -14,9 +14,8 @@ from __future__ import annotations
 import hashlib
 from dataclasses import dataclass
 
-from steward.domain import EventType, RunStatus, Stage, run_content
+from steward.domain import EventType, RunStatus, Stage, record_content, run_content
 from steward.policy import document_hash
-from steward.services._governance import approval_content, comment_content, waiver_content
 from steward.services._records import content_hash
 from steward.store import Reader
 
@@ -107,15 +106,15 @@ def check_records(reader: Reader) -> tuple[int, RecordProblem | None]:
         for m in reader.models()
     ]
     records += [
-        (f"approval:{a.id}", f"approval {a.id} of {a.subject}", h, approval_content(a))
+        (f"approval:{a.id}", f"approval {a.id} of {a.subject}", h, record_content(a))
         for a, h in reader.approvals_hashed()
     ]
     records += [
-        (f"waiver:{w.id}", f"waiver {w.id} of {w.subject}", h, waiver_content(w))
+        (f"waiver:{w.id}", f"waiver {w.id} of {w.subject}", h, record_content(w))
         for w, h in reader.waivers_hashed()
     ]
     records += [
-        (f"comment:{c.id}", f"comment {c.id} on {c.subject}", h, comment_content(c))
+        (f"comment:{c.id}", f"comment {c.id} on {c.subject}", h, record_content(c))
         for c, h in reader.comments_hashed()
     ]
     for run in reader.runs(limit=None):

@@ -27,6 +27,7 @@ from steward.domain import (
     Permission,
     Stage,
     Waiver,
+    record_content,
 )
 from steward.errors import InvalidInput, NotFound, PermissionDenied, Refused, StewardError
 from steward.services._access import require
@@ -34,58 +35,36 @@ from steward.services._models import ModelService, resolve_model
 from steward.services._policies import GATED_STAGES, PolicyService
 from steward.services._records import content_hash
 from steward.services._webhooks import queue_notifications
-from steward.store import Store
+from steward.store import Store, Writer
 from steward.types import utc_iso
 
-__all__ = [
-    "MAX_WAIVER_DAYS",
-    "GovernanceService",
-    "approval_content",
-    "comment_content",
-    "waiver_content",
-]
+__all__ = ["MAX_WAIVER_DAYS", "GovernanceService"]
 
 T = TypeVar("T")
 MAX_WAIVER_DAYS = 365
 STAGES = ("staging", "production", "archived")
 
 
-def approval_content(approval: Approval) -> dict[str, Any]:
-    return {
-        "id": approval.id,
-        "subject": approval.subject,
-        "stage": approval.stage,
-        "user": approval.user,
-        "roles": list(approval.roles),
-        "decision": approval.decision,
-        "comment": approval.comment,
-        "artifact": approval.artifact,
-        "evidence_hash": approval.evidence_hash,
-        "policy_hash": approval.policy_hash,
-        "created_at": approval.created_at,
-    }
+def _ledgered(
+    tx: Writer,
+    event: EventType,
+    record: Approval | Waiver | Comment,
+    add: Callable[[Any, str], None],
+) -> None:
+    """Store ``record`` with its content hash (``add``) and append its ledger event."""
+    content = record_content(record)
+    digest = content_hash(content)
+    add(record, digest)
+    tx.record(event, subject=record.subject, payload={**content, "content_hash": digest})
 
 
-def waiver_content(waiver: Waiver) -> dict[str, Any]:
-    return {
-        "id": waiver.id,
-        "subject": waiver.subject,
-        "rule": waiver.rule,
-        "reason": waiver.reason,
-        "granted_by": waiver.granted_by,
-        "expires_at": waiver.expires_at,
-        "created_at": waiver.created_at,
-    }
-
-
-def comment_content(comment: Comment) -> dict[str, Any]:
-    return {
-        "id": comment.id,
-        "subject": comment.subject,
-        "user": comment.user,
-        "text": comment.text,
-        "created_at": comment.created_at,
-    }
+def _not_the_author(actor: Actor, version: ModelVersion, doing: str) -> None:
+    if version.created_by == actor.name:
+        raise PermissionDenied(
+            f"{actor.name} is the author of {version.ref} and may not {doing} "
+            "(segregation of duties)",
+            details={"actor": actor.name, "reason": "author"},
+        )
 
 
 class GovernanceService:
@@ -119,13 +98,8 @@ class GovernanceService:
         if decision == "reject" and not comment.strip():
             raise InvalidInput("a rejection needs a comment saying why")
         version = self._models.get(actor, ref)
-        if version.created_by == actor.name:
-            raise PermissionDenied(
-                f"{actor.name} is the author of {version.ref} and may not {decision} it "
-                "(segregation of duties)",
-                details={"actor": actor.name, "reason": "author"},
-            )
-        decided, _ = self._policies.gate(actor, version.ref, stage)
+        _not_the_author(actor, version, f"{decision} it")
+        decided = self._policies.decide(actor, version, stage)
         with self._store.write(actor.name) as tx:
             approval = Approval(
                 id=uuid.uuid4().hex,
@@ -140,13 +114,7 @@ class GovernanceService:
                 policy_hash=decided.policy_hash,
                 created_at=utc_iso(tx.now),
             )
-            digest = content_hash(approval_content(approval))
-            tx.add_approval(approval, digest)
-            tx.record(
-                EventType.APPROVAL_RECORDED,
-                subject=version.subject,
-                payload={**approval_content(approval), "content_hash": digest},
-            )
+            _ledgered(tx, EventType.APPROVAL_RECORDED, approval, tx.add_approval)
             if decision == "reject":
                 queue_notifications(
                     tx,
@@ -176,12 +144,7 @@ class GovernanceService:
         if not reason.strip():
             raise InvalidInput("a waiver needs a reason")
         version = self._models.get(actor, ref)
-        if version.created_by == actor.name:
-            raise PermissionDenied(
-                f"{actor.name} is the author of {version.ref} and may not waive its rules "
-                "(segregation of duties)",
-                details={"actor": actor.name, "reason": "author"},
-            )
+        _not_the_author(actor, version, "waive its rules")
         until = _expiry(expires)
         now = self._store.now()
         if until <= now:
@@ -207,13 +170,7 @@ class GovernanceService:
                 expires_at=utc_iso(until),
                 created_at=utc_iso(tx.now),
             )
-            digest = content_hash(waiver_content(waiver))
-            tx.add_waiver(waiver, digest)
-            tx.record(
-                EventType.WAIVER_GRANTED,
-                subject=version.subject,
-                payload={**waiver_content(waiver), "content_hash": digest},
-            )
+            _ledgered(tx, EventType.WAIVER_GRANTED, waiver, tx.add_waiver)
         return waiver
 
     # --- comments ------------------------------------------------------------------------
@@ -231,13 +188,7 @@ class GovernanceService:
                 text=text.strip(),
                 created_at=utc_iso(tx.now),
             )
-            digest = content_hash(comment_content(comment))
-            tx.add_comment(comment, digest)
-            tx.record(
-                EventType.COMMENT_ADDED,
-                subject=version.subject,
-                payload={**comment_content(comment), "content_hash": digest},
-            )
+            _ledgered(tx, EventType.COMMENT_ADDED, comment, tx.add_comment)
         return comment
 
     def history(self, actor: Actor, ref: str) -> dict[str, Any]:

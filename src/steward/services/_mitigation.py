@@ -44,7 +44,7 @@ class MitigationService:
             CONSTRAINTS,
             MAX_GROUPS,
             OBJECTIVES,
-            fit_group_thresholds,
+            GroupThresholdClassifier,
             group_labels,
         )
 
@@ -88,16 +88,13 @@ class MitigationService:
             )
         x_val = x_val.assign(**{attribute: a_val[attribute].to_numpy()})
         try:
-            mitigated = fit_group_thresholds(
-                base,
-                x_val,
-                y_val,
-                groups,
+            mitigated = GroupThresholdClassifier(
+                base=base,
                 attribute=attribute,
                 constraint=constraint,
                 objective=objective,
                 seed=seed,
-            )
+            ).fit(x_val, y_val)
         except ValueError as exc:  # fairlearn: a group with one class, degenerate scores
             raise InvalidInput(f"mitigation cannot be fitted on {version.ref}: {exc}") from None
         model_bytes = dump_skops(mitigated)
@@ -129,7 +126,7 @@ class MitigationService:
                     "objective": objective,
                     "fitted_on": "validation",
                     "seed": seed,
-                    "rules": mitigated.rules,
+                    "rules": mitigated.rules_,
                 },
                 "parent_template": version.template,
                 "parent_params": version.params,

@@ -3,9 +3,10 @@
 from __future__ import annotations
 
 import json
-from typing import Any
+from collections.abc import Callable
+from typing import Any, TypeVar
 
-from sqlalchemy import Connection, Row, insert, select, update
+from sqlalchemy import Connection, Row, Table, insert, select, update
 
 from steward.domain import Approval, Comment, Delivery, Waiver, Webhook
 from steward.store._schema import approvals, comments, waivers, webhook_deliveries, webhooks
@@ -24,6 +25,8 @@ __all__ = [
     "waivers_for",
     "webhooks_list",
 ]
+
+T = TypeVar("T")
 
 
 def _approval(row: Row[Any]) -> Approval:
@@ -61,12 +64,19 @@ def insert_approval(conn: Connection, approval: Approval, content_hash: str) -> 
     )
 
 
-def approvals_for(conn: Connection, subject: str | None) -> list[tuple[Approval, str]]:
-    """Approvals (with their stored content hash) about ``subject`` (every one if None)."""
-    query = select(approvals).order_by(approvals.c.created_at, approvals.c.id)
+def _about(
+    conn: Connection, table: Table, subject: str | None, build: Callable[[Row[Any]], T]
+) -> list[tuple[T, str]]:
+    """Rows of ``table`` about ``subject`` (every one if None), oldest first, each with its
+    stored content hash."""
+    query = select(table).order_by(table.c.created_at, table.c.id)
     if subject is not None:
-        query = query.where(approvals.c.subject == subject)
-    return [(_approval(row), row.content_hash) for row in conn.execute(query)]
+        query = query.where(table.c.subject == subject)
+    return [(build(row), row.content_hash) for row in conn.execute(query)]
+
+
+def approvals_for(conn: Connection, subject: str | None) -> list[tuple[Approval, str]]:
+    return _about(conn, approvals, subject, _approval)
 
 
 def _waiver(row: Row[Any]) -> Waiver:
@@ -97,10 +107,7 @@ def insert_waiver(conn: Connection, waiver: Waiver, content_hash: str) -> None:
 
 
 def waivers_for(conn: Connection, subject: str | None) -> list[tuple[Waiver, str]]:
-    query = select(waivers).order_by(waivers.c.created_at, waivers.c.id)
-    if subject is not None:
-        query = query.where(waivers.c.subject == subject)
-    return [(_waiver(row), row.content_hash) for row in conn.execute(query)]
+    return _about(conn, waivers, subject, _waiver)
 
 
 def insert_comment(conn: Connection, comment: Comment, content_hash: str) -> None:
@@ -116,23 +123,18 @@ def insert_comment(conn: Connection, comment: Comment, content_hash: str) -> Non
     )
 
 
+def _comment(row: Row[Any]) -> Comment:
+    return Comment(
+        id=row.id,
+        subject=row.subject,
+        user=row.user_name,
+        text=row.text,
+        created_at=row.created_at,
+    )
+
+
 def comments_for(conn: Connection, subject: str | None) -> list[tuple[Comment, str]]:
-    query = select(comments).order_by(comments.c.created_at, comments.c.id)
-    if subject is not None:
-        query = query.where(comments.c.subject == subject)
-    return [
-        (
-            Comment(
-                id=row.id,
-                subject=row.subject,
-                user=row.user_name,
-                text=row.text,
-                created_at=row.created_at,
-            ),
-            row.content_hash,
-        )
-        for row in conn.execute(query)
-    ]
+    return _about(conn, comments, subject, _comment)
 
 
 def _webhook(row: Row[Any]) -> Webhook:
