@@ -78,7 +78,13 @@ def test_performance_numbers_equal_scikit_learns(context: CheckContext) -> None:
         assert low <= high
     assert m["ci"]["roc_auc"][0] <= m["roc_auc"] <= m["ci"]["roc_auc"][1]
     assert record.status is EvidenceStatus.PASSED
-    assert record.params == {"bootstrap": 50, "confidence": 0.95, "seed": 7, "calibration_bins": 10}
+    assert record.params == {
+        "bootstrap": 50,
+        "confidence": 0.95,
+        "seed": 7,
+        "calibration_bins": 10,
+        "suspicious_score": 0.99,
+    }
     again = get_check("performance")(bootstrap=50, seed=7).run(context)
     other = get_check("performance")(bootstrap=50, seed=8).run(context)
     assert again.metrics == record.metrics and other.metrics["ci"] != record.metrics["ci"]
@@ -86,7 +92,8 @@ def test_performance_numbers_equal_scikit_learns(context: CheckContext) -> None:
 
 def test_every_installed_check_passes_the_conformance_kit(context: CheckContext) -> None:
     for check in available_checks().values():
-        check_conformance(check, context)
+        # Steward's own checks declare a constraint for every parameter
+        check_conformance(check, context, require_constraints=True)
 
 
 class Sloppy(Check):
@@ -301,7 +308,7 @@ def test_fairness_bins_numeric_attributes_and_judges_their_intersection(sdk_env:
     assert bands["< 40"]["count"] == int((ages < 40).sum())
     assert bands["≥ 65"]["count"] == int((ages >= 65).sum())
     assert banded.metrics["binning"] == {"age": {"edges": [40, 65]}}
-    with pytest.raises(InvalidInput, match="must increase"):
+    with pytest.raises(InvalidInput, match=r"fairness\.edges must be .* strictly increasing"):
         get_check("fairness")(edges={"age": [65, 40]}).run(ctx)
     with pytest.raises(InvalidInput, match="edges given for income"):
         get_check("fairness")(edges={"income": [10]}).run(ctx)

@@ -5,6 +5,7 @@ permutation importance."""
 from __future__ import annotations
 
 import io
+from dataclasses import replace
 from pathlib import Path
 
 import numpy as np
@@ -199,3 +200,90 @@ def test_explainability_conforms_and_stores_plots_and_background(sdk_env: Settin
                 # rows of the training part, as they are
                 merged = background.merge(train_x.drop_duplicates(), how="left", indicator=True)
                 assert (merged["_merge"] == "both").all()
+
+
+def _contacts() -> pd.DataFrame:
+    """Credit applications with each applicant's e-mail address, which the PII scan flags."""
+    frame = credit_frame(600)
+    frame["email"] = [f"applicant{i % 40}@mail{i % 7}.example.org" for i in range(len(frame))]
+    return frame
+
+
+@pytest.mark.parametrize("template", ["logistic", "hgb", "forest"])
+def test_the_stored_background_holds_no_pii_or_sensitive_values(
+    sdk_env: Settings, template: str
+) -> None:
+    """Inputs opted in with --use-pii and --use-sensitive are missing in every stored
+    background row; the check explains against that same sample, so a later explanation of
+    one prediction against the stored background has the check's own baseline."""
+    frame = _contacts()
+    dataset = steward.register_dataset(
+        frame, name="contacts", target="approved", sensitive=["group"]
+    )
+    assert "email" in dataset.pii_columns
+    version = steward.train(
+        dataset="contacts",
+        name=f"contacts-{template}",
+        template=template,
+        use_pii=["email"],
+        use_sensitive=["group"],
+        seed=1,
+    )
+    assert {"email", "group"} <= set(version.features)
+    with Application.open(Settings()) as app:
+        (record,) = app.evidence.run(app.authenticate(), version.ref, ["explainability"])
+        data = app.artifacts.get_bytes(record.artifacts["background.parquet"])
+    m = record.metrics
+    assert set(m["background_redacted"]) == {"email", "group"}
+    assert m["additivity_gap"] < 1e-5 and record.check_version == "2"
+    background = pd.read_parquet(io.BytesIO(data))
+    assert set(background.columns) == set(version.features) and len(background) == 100
+    assert background["email"].isna().all() and background["group"].isna().all()
+    assert b"example.org" not in data and b"applicant" not in data
+    # the other inputs are training rows as they are
+    train_x, _, _ = steward.load_split(version.ref, "train")
+    kept = ["income", "debts", "region"]
+    merged = background[kept].merge(train_x[kept].drop_duplicates(), how="left", indicator=True)
+    assert (merged["_merge"] == "both").all()
+    # the stored background is a valid model input: the model predicts on it
+    model = steward.load_model(version.ref)
+    assert len(model.predict_proba(background)) == 100
+    if template != "logistic":
+        return
+    # a later explanation against the stored sample: the closed form of linear SHAP gives
+    # exactly the check's attributions, and SHAP's own explainer one prediction that adds up
+    import shap
+
+    ctx = _context(version.ref)
+    parts = decompose(ctx.model)
+    assert parts is not None
+    columns = list(background.columns)
+    z = np.asarray(parts.prepare.transform(ctx.X[columns]), dtype=np.float64)
+    reference = np.asarray(parts.prepare.transform(background), dtype=np.float64)
+    contributions = parts.estimator.coef_[0] * (z - reference.mean(axis=0))
+    sources = np.asarray(parts.sources)
+    for column in columns:
+        expected = np.abs(contributions[:, sources == column].sum(axis=1)).mean()
+        assert m["mean_abs_shap"][column] == pytest.approx(expected, rel=1e-9, abs=1e-12)
+    masker = shap.maskers.Independent(reference, max_samples=len(reference))
+    one = shap.LinearExplainer(parts.estimator, masker)(z[:1])
+    raw = np.ravel(parts.raw_output(z[:1]))[-1]
+    assert float(one.values.sum() + np.ravel(one.base_values)[0]) == pytest.approx(raw, abs=1e-9)
+
+
+def test_a_model_that_cannot_take_a_missing_pii_input_is_refused_not_leaked(
+    sdk_env: Settings,
+) -> None:
+    from sklearn.linear_model import LogisticRegression
+
+    from steward.errors import InvalidInput
+
+    ctx = _context(_train("logistic"))
+    x = ctx.X[["income", "debts"]].fillna(50.0)
+    bare = LogisticRegression().fit(x, ctx.y)  # no imputer: raises on a missing value
+    version = replace(ctx.version, signature={"inputs": [], "output": {"classes": [0, 1]}})
+    bare_ctx = replace(ctx, version=version, model=bare, X=x, pii_columns=("income",))
+    with pytest.raises(InvalidInput, match=r"cannot predict with its PII or sensitive input\(s\) "
+                       r"income missing"):  # fmt: skip
+        get_check("explainability")(black_box_rows=20, black_box_background=10).run(bare_ctx)
+    assert not bare_ctx.saved  # nothing stored

@@ -22,11 +22,14 @@ from steward.settings import Settings
 from test_models import credit_frame
 
 # Production needs performance evidence and two stewards; fairness findings may be waived.
+# It replaces the built-in pack of the models' tier (relax_floor, endorsed by a second
+# steward in the fixture), so these tests judge its rules alone.
 POLICY = """\
 format: steward.policy/v1
 name: credit
 selector:
   names: ["credit-*"]
+relax_floor: true
 stages:
   staging:
     evidence:
@@ -72,6 +75,7 @@ def model(app: Application, people: dict[str, Actor]) -> str:
     ).version.ref
     app.evidence.run(dana, ref, ["performance", "fairness"])
     app.policies.apply(people["sofia"], POLICY.format(ratio=0.5), "credit.yaml")
+    app.policies.endorse(people["sam"], "credit")
     return ref
 
 
@@ -90,7 +94,7 @@ def test_the_author_and_an_auditor_cannot_approve_and_the_attempts_are_ledgered(
     with pytest.raises(NotFound):
         app.governance.approve(people["sofia"], "credit-model@9", "production")
     with app.store.read() as reader:
-        assert reader.approvals() == []
+        assert reader.approvals(f"model:{model}") == []
     refused = _refusals(app)
     assert [(r["actor"], r["action"], r["code"]) for r in refused] == [
         ("dana", "approve", "forbidden"),
@@ -154,13 +158,16 @@ def test_a_rejection_blocks_and_a_waiver_waives_until_it_expires(
 ) -> None:
     sofia = people["sofia"]
     app.policies.apply(sofia, POLICY.format(ratio=0.99), "credit.yaml")  # unfair by this bar
+    app.policies.endorse(people["sam"], "credit")
     for steward in ("sofia", "sam"):
         app.governance.approve(people[steward], model, "production")
     decision, _ = app.policies.gate(people["eli"], model, "production")
     unfair = [r for r in decision.failed if r.id.startswith("evidence.fairness.attributes")]
     assert unfair and "< min 0.99" in unfair[0].reason
-    with pytest.raises(InvalidInput, match="not waivable under policy credit@2"):
+    with pytest.raises(InvalidInput, match=r"rule 'approvals.steward' of credit-model@1 is not"):
         app.governance.waive(sofia, model, "approvals.steward", "trust me", "2026-02-01")
+    with pytest.raises(InvalidInput, match="have no rule 'evidence.fairness.made.up'"):
+        app.governance.waive(sofia, model, "evidence.fairness.made.up", "x", "2026-02-01")
     with pytest.raises(PermissionDenied, match="policy:waive"):
         app.governance.waive(people["eli"], model, unfair[0].id, "pilot", "2026-02-01")
     with pytest.raises(InvalidInput, match="has passed"):
@@ -208,8 +215,12 @@ def test_twenty_concurrent_promotions_leave_one_production_version(
         ).version.ref
         for seed in (1, 2)
     ]
-    lenient = "format: steward.policy/v1\nname: lenient\nselector: {names: [race-*]}\n"
-    app.policies.apply(people["sofia"], lenient + "stages: {production: {}}\n", "lenient.yaml")
+    lenient = (
+        "format: steward.policy/v1\nname: lenient\nselector: {names: [race-*]}\n"
+        "relax_floor: true\nstages: {production: {documentation: [owner]}}\n"
+    )
+    app.policies.apply(people["sofia"], lenient, "lenient.yaml")
+    app.policies.endorse(people["sam"], "lenient")
     token = app.identity.issue_token(people["admin"], "eli")[1]
     outcomes: list[str] = []
     start = threading.Barrier(20)

@@ -368,3 +368,32 @@ def test_a_native_model_file_is_refused_when_its_preparation_carries_an_untruste
     with pytest.raises(Refused, match="outside Steward's trusted list"):
         load_native(buffer.getvalue())
     assert not (tmp_path / "owned").exists()
+
+
+@pytest.mark.parametrize("missing", ["impute", "drop"])
+def test_a_column_without_any_value_is_never_an_input(sdk_env: Settings, missing: str) -> None:
+    """An all-missing column used to reach the pipeline: its imputer dropped it from the
+    prepared matrix (histogram gradient boosting then failed on its categorical mask), and
+    under the drop policy every row was dropped. It is now left out, with its reason."""
+    frame = credit_frame()
+    frame["blank_number"] = np.nan
+    frame["blank_text"] = None
+    frame["branch"] = "boston"  # constant, but with a value: kept (docs/models.md)
+    steward.register_dataset(
+        frame, name="blanks", target="approved", sensitive=["group"], missing=missing
+    )
+    version = steward.train(dataset="blanks", name="blanks-model", template="hgb")
+    assert version.excluded["blank_number"] == "all values missing"
+    assert version.excluded["blank_text"] == "all values missing"
+    assert not {"blank_number", "blank_text"} & set(version.features)
+    assert "branch" in version.features
+    assert not {"blank_number", "blank_text"} & {i["name"] for i in version.signature["inputs"]}
+    with Application.open(Settings()) as app:
+        run = app.runs.get(app.authenticate(), version.run_id or "")
+    assert run.params["excluded"]["blank_text"] == "all values missing"
+    assert version.split is not None
+    complete = int(frame[["income", "debts", "region"]].notna().all(axis=1).sum())
+    assert sum(version.split["sizes"].values()) == (complete if missing == "drop" else 400)
+    model = steward.load_model(version.ref)
+    x, y, _ = steward.load_split(version.ref, "test")
+    assert roc_auc_score(y, model.predict_proba(x)[:, 1]) == version.metrics["test"]["roc_auc"]

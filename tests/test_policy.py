@@ -103,6 +103,7 @@ def _approval(user: str, facts: Facts, policy: Policy, **changes: Any) -> Approv
         evidence_hash=evidence_set_hash(facts.evidence),
         policy_hash=policy_hash(policy),
         created_at="2026-11-30T10:00:00+00:00",
+        card_hash=facts.card_hash,
     )
     return replace(approval, **changes)
 
@@ -153,8 +154,9 @@ def test_evidence_from_a_narrower_run_does_not_satisfy_a_rule_that_pins_paramete
     )
     only_narrow = _rule(_decide(policy, _facts(narrow)), "evidence.fairness")
     assert only_narrow.outcome is Outcome.FAIL
-    assert only_narrow.reason.startswith(
-        "no fairness evidence produced with attributes=null, min_group_size=30 (the latest"
+    assert only_narrow.reason == (
+        "no fairness evidence produced with the policy's parameters: the latest, fairness-2, "
+        'used attributes=["sex"] (needs null)'
     )
     assert 'used attributes=["sex"]' in only_narrow.reason
 

@@ -12,7 +12,11 @@ from pathlib import Path
 from pydantic import Field, SecretStr, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
-__all__ = ["Settings"]
+__all__ = ["DEFAULT_MAX_CELL_BYTES", "DEFAULT_MAX_COLUMNS", "Settings"]
+
+# Defaults of the table limits, also used when a table is read outside an Application.
+DEFAULT_MAX_COLUMNS = 10_000
+DEFAULT_MAX_CELL_BYTES = 1 << 20
 
 
 class Settings(BaseSettings):
@@ -47,6 +51,17 @@ class Settings(BaseSettings):
         default=None,
         description="Ed25519 private key (PEM) that signs ledger tree heads; "
         "default $STEWARD_HOME/keys/ledger_ed25519.pem.",
+    )
+
+    max_columns: int = Field(
+        default=DEFAULT_MAX_COLUMNS,
+        ge=1,
+        description="Datasets with more columns are refused before their rows are read.",
+    )
+    max_cell_bytes: int = Field(
+        default=DEFAULT_MAX_CELL_BYTES,
+        ge=1,
+        description="Datasets with a larger cell (bytes of UTF-8) are refused while being read.",
     )
 
     @field_validator("home", mode="after")

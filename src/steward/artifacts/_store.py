@@ -3,16 +3,18 @@
 An artifact's key is the SHA-256 of its bytes, laid out as ``sha256/ab/cd/abcd…`` under the
 store's root. Writes go to ``tmp/`` and are renamed into place, so a reader never sees a
 partial file; every read recomputes the hash and refuses bytes that do not match. Keys are
-validated before any path is built, so no key can name a file outside the root.
+validated before any path is built, so no key can name a file outside the root. On a local
+folder, files are written with mode 0600 and folders with 0700, whatever the umask.
 """
 
 from __future__ import annotations
 
 import hashlib
+import os
 import posixpath
 import re
 import uuid
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import IO, Any
 
@@ -39,9 +41,13 @@ class ArtifactStore:
         import fsspec
 
         self.url = url
+        from fsspec.implementations.local import LocalFileSystem
+
         fs, root = fsspec.core.url_to_fs(url)
         self._fs: Any = fs
         self._root = root.rstrip("/") or "/"
+        # POSIX modes mean something on a local folder only (object stores have ACLs)
+        self._local = isinstance(fs, LocalFileSystem)
 
     def _path(self, key: str) -> str:
         digest = parse_digest(key)
@@ -67,9 +73,9 @@ class ArtifactStore:
     def put_stream(self, chunks: Iterator[bytes]) -> str:
         hasher = hashlib.sha256()
         tmp = self._tmp_path()
-        self._fs.makedirs(posixpath.dirname(tmp), exist_ok=True)
+        self._makedirs(posixpath.dirname(tmp))
         try:
-            with self._fs.open(tmp, "wb") as out:
+            with self._create(tmp) as out:
                 for chunk in chunks:
                     hasher.update(chunk)
                     out.write(chunk)
@@ -78,7 +84,7 @@ class ArtifactStore:
             if self._fs.exists(final):
                 self._fs.rm(tmp)
             else:
-                self._fs.makedirs(posixpath.dirname(final), exist_ok=True)
+                self._makedirs(posixpath.dirname(final))
                 self._fs.mv(tmp, final)
         except BaseException:
             if self._fs.exists(tmp):
@@ -86,8 +92,69 @@ class ArtifactStore:
             raise
         return key
 
+    def _create(self, path: str) -> IO[bytes]:
+        """A new file open for writing: mode 0600 on a local folder, whatever the umask."""
+        if not self._local:
+            handle: IO[bytes] = self._fs.open(path, "wb")
+            return handle
+        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+        os.chmod(path, 0o600)
+        return os.fdopen(fd, "wb")
+
+    def _makedirs(self, path: str) -> None:
+        """Create ``path`` and its missing parents: mode 0700 on a local folder."""
+        if not self._local:
+            self._fs.makedirs(path, exist_ok=True)
+            return
+        missing: list[str] = []
+        while not os.path.isdir(path):
+            missing.append(path)
+            parent = os.path.dirname(path)
+            if parent == path:
+                break
+            path = parent
+        for folder in reversed(missing):
+            try:
+                os.mkdir(folder, 0o700)
+            except FileExistsError:
+                continue  # made meanwhile by another writer, with the same mode
+            os.chmod(folder, 0o700)
+
     def exists(self, key: str) -> bool:
         return bool(self._fs.exists(self._path(key)))
+
+    def problem(self, key: str, *, progress: Callable[[int], None] | None = None) -> str | None:
+        """What is wrong with the stored artifact ``key``, or ``None`` when it is intact.
+
+        The contract, for a gate that must not pass a version whose file was swapped:
+
+        - ``None``: a file is stored under ``key`` and its bytes hash to ``key``, now;
+        - ``"missing"``: no file is stored under ``key`` (deleted, or never written here);
+        - ``"does not match its hash"``: the file's bytes hash to something else (swapped,
+          edited or damaged).
+
+        The file is streamed in 1 MiB chunks (memory stays constant whatever its size), so
+        the cost is one read of the file; ``progress`` is called with each chunk's length.
+        ``InvalidInput`` for a malformed key; an I/O failure other than a missing file is
+        raised as is (the answer is unknown, not "intact"). Nothing is cached: a later swap
+        is seen by the next call, and a file swapped after the call returns is caught by the
+        hash check of every read (``get_bytes``, ``copy_to``).
+        """
+        digest = parse_digest(key)
+        path = self._path(key)
+        hasher = hashlib.sha256()
+        try:
+            handle: IO[bytes]
+            with self._fs.open(path, "rb") as handle:
+                for chunk in iter(lambda: handle.read(_CHUNK), b""):
+                    hasher.update(chunk)
+                    if progress is not None:
+                        progress(len(chunk))
+        except (FileNotFoundError, IsADirectoryError):
+            return "missing"
+        if hasher.hexdigest() != digest:
+            return "does not match its hash"
+        return None
 
     def size(self, key: str) -> int:
         path = self._path(key)

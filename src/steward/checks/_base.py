@@ -6,6 +6,9 @@ A check is a small class in the style of a scikit-learn estimator:
   and ``capabilities``: the task types and model families it can judge;
 - ``__init__`` takes keyword-only parameters, each with a default, and stores each unchanged
   under its own name (no validation or derivation there: ``get_params`` reads them back);
+- ``parameter_constraints``: per parameter, the values it accepts, as data (``_params.py``);
+  ``validate_params`` refuses anything else before a check runs. A check that declares none
+  has each parameter held to its default's kind;
 - ``run(context) -> Evidence``: reads the model version, its fitted model and its recorded
   test split from ``context``, and answers with ``context.evidence(self, ...)``. A check that
   cannot judge the model answers ``context.not_applicable(self, reason)``; it never raises
@@ -20,14 +23,16 @@ from __future__ import annotations
 import hashlib
 import inspect
 from abc import ABC, abstractmethod
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from functools import cached_property
 from typing import Any, ClassVar
 
 import numpy as np
 
+from steward.checks._params import Constraint, LikeDefault, accepts, describe
 from steward.domain import Evidence, EvidenceStatus, Finding, ModelVersion, status_from
+from steward.errors import InvalidInput
 
 __all__ = ["Capabilities", "Check", "CheckContext"]
 
@@ -59,11 +64,57 @@ class Check(ABC):
     # The metric paths a policy may put thresholds on (dotted; ``*`` for any key), or None
     # when the check does not declare them (a policy may then name any metric).
     produces: ClassVar[tuple[str, ...] | None] = None
+    # Per parameter, the values it accepts (any one constraint of the list; ``None`` in the
+    # list accepts None), or None when the check declares none: each parameter is then held
+    # to ``LikeDefault`` (its default's kind). The conformance kit checks a declaration
+    # covers every parameter and that the defaults satisfy it.
+    parameter_constraints: ClassVar[Mapping[str, Sequence[Constraint | None]] | None] = None
 
     @classmethod
     def param_names(cls) -> list[str]:
         signature = inspect.signature(cls.__init__)
         return [p.name for p in signature.parameters.values() if p.name != "self"]
+
+    @classmethod
+    def constraints(cls) -> dict[str, tuple[Constraint | None, ...]]:
+        """Each parameter's constraints: the declared ones, or ``LikeDefault`` of its default
+        for a parameter the check declares none for."""
+        declared = cls.parameter_constraints or {}
+        found: dict[str, tuple[Constraint | None, ...]] = {}
+        for parameter in list(inspect.signature(cls.__init__).parameters.values())[1:]:
+            if parameter.name in declared:
+                found[parameter.name] = tuple(declared[parameter.name])
+            else:
+                default = parameter.default
+                found[parameter.name] = (
+                    LikeDefault(None if default is inspect.Parameter.empty else default),
+                )
+        return found
+
+    @classmethod
+    def validate_params(cls, values: Mapping[str, Any]) -> None:
+        """Refuse parameter ``values`` (some or all of the check's, by name) that the check
+        does not take or its constraints do not accept: ``InvalidInput`` in one line naming
+        ``check.param``, the value and what is allowed. Nothing runs before this passes."""
+        rules = cls.constraints()
+        unknown = [name for name in values if name not in rules]
+        if unknown:
+            raise InvalidInput(
+                f"check {cls.id!r} has no parameter {', '.join(map(repr, unknown))} "
+                f"(its parameters: {', '.join(rules) or 'none'})"
+            )
+        for name, value in values.items():
+            if not accepts(rules[name], value):
+                allowed = describe(rules[name])
+                raise InvalidInput(
+                    f"parameter {cls.id}.{name} must be {allowed}, not {_shown(value)}",
+                    details={
+                        "check": cls.id,
+                        "parameter": name,
+                        "value": _shown(value),
+                        "allowed": allowed,
+                    },
+                )
 
     def get_params(self) -> dict[str, Any]:
         """The parameters as given (scikit-learn's convention)."""
@@ -166,3 +217,13 @@ class CheckContext:
 
 def _with_status(record: Evidence, status: EvidenceStatus) -> Evidence:
     return replace(record, status=status)
+
+
+def _shown(value: Any, limit: int = 60) -> str:
+    """A value as an error message shows it: its repr on one line, cut to ``limit``."""
+    try:
+        text = repr(value)
+    except Exception:  # a value whose repr fails is shown by its type
+        text = f"<{type(value).__name__}>"
+    text = " ".join(text.split())
+    return text if len(text) <= limit else text[: limit - 1] + "…"

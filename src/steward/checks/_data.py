@@ -18,6 +18,7 @@ class Data(Check):
     version = "1"
     capabilities = Capabilities(tasks=frozenset({"binary", "multiclass", "regression"}))
     produces = ()
+    parameter_constraints = {}  # no parameters
 
     def __init__(self) -> None:
         pass

@@ -26,6 +26,12 @@ not a verdict.
 
 The background sample (``background`` training rows, raw input columns, Parquet) is stored
 with the evidence so a single prediction can be explained later against the same baseline.
+It never holds personal data: an input that is PII-flagged (opted in with ``--use-pii``) or a
+declared sensitive attribute (``--use-sensitive``) is stored as missing in every background
+row, and the check explains against that very sample, so the baseline stored is the baseline
+used. Such an input's attributions are then measured from a missing value (what the model's
+imputer makes of it) rather than from the population; a model that cannot take a missing
+value there (a bare estimator registered from elsewhere) is refused with a message saying so.
 Plots: mean |SHAP| per column (bar) and every explained row's attributions (beeswarm).
 """
 
@@ -38,8 +44,10 @@ import numpy as np
 import pandas as pd
 
 from steward.checks._base import Capabilities, Check, CheckContext
+from steward.checks._params import SEED, Interval
 from steward.checks._plots import import_shap, shap_bar_png, shap_beeswarm_png
 from steward.domain import Evidence, Finding, Severity
+from steward.errors import InvalidInput
 
 __all__ = ["Explainability"]
 
@@ -51,7 +59,7 @@ _TOP_RANKED = 10
 
 class Explainability(Check):
     id = "explainability"
-    version = "1"
+    version = "2"  # 2: PII and sensitive inputs are missing in the background sample
     capabilities = Capabilities(tasks=frozenset({"binary", "multiclass", "regression"}))
     produces = (
         "additivity_gap",
@@ -62,6 +70,15 @@ class Explainability(Check):
         "permutation_importance.*",
         "rows_explained",
     )
+    parameter_constraints = {
+        "rows": [Interval(int, 1, None, closed="left")],
+        "background": [Interval(int, 1, None, closed="left")],
+        "black_box_rows": [Interval(int, 1, None, closed="left")],
+        "black_box_background": [Interval(int, 1, None, closed="left")],
+        "repeats": [Interval(int, 1, None, closed="left")],
+        "min_rank_agreement": [Interval(float, -1, 1, closed="both")],  # Spearman's range
+        "seed": [SEED],
+    }
 
     def __init__(
         self,
@@ -85,6 +102,7 @@ class Explainability(Check):
     def run(self, context: CheckContext) -> Evidence:
         from steward.ml import decompose
 
+        self.validate_params(self.get_params())
         refusal = self.capabilities.refuses(context.version)
         if refusal is not None:
             return context.not_applicable(self, refusal)
@@ -113,9 +131,12 @@ class Explainability(Check):
             (training[0], "train") if training is not None else (context.X, "test")
         )
         size = self.black_box_background if explainer == "permutation" else self.background
-        background = source.iloc[_sample(len(source), size, rng)][columns]
+        protected = _protected(context, columns)
+        background = _redacted(source.iloc[_sample(len(source), size, rng)][columns], protected)
 
         if explainer == "permutation":
+            if protected:
+                _takes_missing(context, background, protected)
             values, base, raw, units = self._black_box(context, x, background, binary, regression)
             sources: tuple[str, ...] = tuple(columns)
         else:
@@ -173,6 +194,7 @@ class Explainability(Check):
             "rows_explained": len(x),
             "background_rows": len(background),
             "background_from": source_name,
+            "background_redacted": protected,
             "expected_value": [float(v) for v in np.mean(base, axis=0)],
             "additivity_gap": gap,
             "mean_abs_shap": {columns[i]: float(mean_abs[i]) for i in order},
@@ -298,6 +320,41 @@ class _Codec:
             else:
                 columns[column] = values
         return pd.DataFrame(columns)
+
+
+def _protected(context: CheckContext, columns: list[str]) -> list[str]:
+    """The inputs whose real values the stored background must not hold: PII-flagged
+    columns and declared sensitive attributes."""
+    private = {
+        *context.pii_columns,
+        *context.version.sensitive,
+        *getattr(context.A, "columns", ()),
+    }
+    return [c for c in columns if c in private]
+
+
+def _redacted(frame: pd.DataFrame, columns: list[str]) -> pd.DataFrame:
+    """``frame`` with ``columns`` missing in every row (NaN for numbers, None otherwise)."""
+    if not columns:
+        return frame
+    frame = frame.copy()
+    for column in columns:  # booleans count as numbers: the models read them as 0/1
+        numeric = pd.api.types.is_numeric_dtype(frame[column].dtype)
+        frame[column] = pd.Series(
+            np.nan if numeric else None, index=frame.index, dtype="float64" if numeric else object
+        )
+    return frame
+
+
+def _takes_missing(context: CheckContext, background: pd.DataFrame, protected: list[str]) -> None:
+    try:
+        context.model.predict(background)
+    except Exception as exc:  # a bare estimator without an imputer
+        raise InvalidInput(
+            f"explainability: {context.version.ref} cannot predict with its PII or sensitive "
+            f"input(s) {', '.join(protected)} missing ({type(exc).__name__}), and the stored "
+            "background sample may not hold their real values: add an imputer to the model"
+        ) from None
 
 
 def _sample(size: int, limit: int, rng: np.random.Generator) -> np.ndarray:

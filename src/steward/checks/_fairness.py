@@ -20,6 +20,7 @@ import numpy as np
 import pandas as pd
 
 from steward.checks._base import Capabilities, Check, CheckContext
+from steward.checks._params import InstanceOf, Interval, MappingOf, SequenceOf
 from steward.domain import Evidence, Finding, Severity
 from steward.errors import InvalidInput
 
@@ -45,6 +46,17 @@ class Fairness(Check):
         "min_disparate_impact_ratio",
         "max_equalized_odds_difference",
     )
+    parameter_constraints = {
+        "attributes": [None, InstanceOf(str), SequenceOf(InstanceOf(str), unique=True)],
+        "bins": [Interval(int, 2, None, closed="left")],
+        "edges": [
+            None,
+            MappingOf(InstanceOf(str), SequenceOf(Interval(float, None, None), increasing=True)),
+        ],
+        "min_group_size": [Interval(int, 1, None, closed="left")],
+        "four_fifths": [Interval(float, 0, 1, closed="right")],
+        "intersections": [InstanceOf(bool)],
+    }
 
     def __init__(
         self,
@@ -64,6 +76,7 @@ class Fairness(Check):
         self.intersections = intersections
 
     def run(self, context: CheckContext) -> Evidence:
+        self.validate_params(self.get_params())
         refusal = self.capabilities.refuses(context.version)
         if refusal is not None:
             return context.not_applicable(self, refusal)
@@ -132,9 +145,7 @@ class Fairness(Check):
 
     def _groups(self, column: pd.Series, edges: list[float] | None = None) -> pd.Series:
         if edges is not None:
-            values = pd.to_numeric(column, errors="coerce")
-            if sorted(edges) != list(edges) or len(set(edges)) != len(edges):
-                raise InvalidInput(f"edges for {column.name!r} must increase: {list(edges)}")
+            values = pd.to_numeric(column, errors="coerce")  # edges increase: validated
             cuts = [-np.inf, *[float(e) for e in edges], np.inf]
             binned = pd.cut(values, bins=cuts, right=False)
             labels = binned.astype(object).map(_band, na_action="ignore")

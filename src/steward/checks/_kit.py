@@ -3,6 +3,10 @@
 
     from steward.checks import check_conformance
     check_conformance(MyCheck, context)   # raises ConformanceError naming the broken rule
+
+A check that declares ``parameter_constraints`` must declare them for every parameter, and
+its defaults must satisfy them. One that declares none passes (each parameter is then held to
+its default's kind) unless ``require_constraints=True``, which Steward's own checks are held to.
 """
 
 from __future__ import annotations
@@ -11,6 +15,7 @@ import copy
 import hashlib
 import inspect
 import math
+from collections.abc import Mapping
 from dataclasses import replace
 from typing import Any
 
@@ -18,7 +23,9 @@ import numpy as np
 import pandas as pd
 
 from steward.checks._base import Capabilities, Check, CheckContext
+from steward.checks._params import Constraint, accepts
 from steward.domain import Evidence, EvidenceStatus, Finding
+from steward.errors import InvalidInput
 
 __all__ = ["ConformanceError", "check_conformance"]
 
@@ -31,10 +38,14 @@ def _fail(check: type[Check], rule: str) -> ConformanceError:
     return ConformanceError(f"{check.__name__}: {rule}")
 
 
-def check_conformance(check: type[Check], context: CheckContext) -> None:
-    """Run every rule against ``check`` on ``context`` (a fitted model version with a split)."""
+def check_conformance(
+    check: type[Check], context: CheckContext, *, require_constraints: bool = False
+) -> None:
+    """Run every rule against ``check`` on ``context`` (a fitted model version with a split);
+    ``require_constraints``: refuse a check that declares no ``parameter_constraints``."""
     _declares(check)
     instance = _parameters(check)
+    _constraints(check, instance, require_constraints)
     record = _runs(check, instance, context)
     _deterministic(check, instance, context, record)
     _not_applicable(check, instance, context)
@@ -78,6 +89,50 @@ def _parameters(check: type[Check]) -> Check:
     if clone.get_params() != instance.get_params():
         raise _fail(check, "is not rebuilt by its own get_params()")
     return instance
+
+
+def _constraints(check: type[Check], instance: Check, required: bool) -> None:
+    declared = check.parameter_constraints
+    names = check.param_names()
+    if declared is None:
+        if required and names:
+            raise _fail(check, "declares no parameter_constraints")
+        return
+    if not isinstance(declared, Mapping):
+        raise _fail(check, "declares parameter_constraints that are not a mapping by parameter")
+    for name in names:
+        if name not in declared:
+            raise _fail(check, f"declares no constraint for parameter {name!r}")
+    for name, rules in declared.items():
+        if name not in names:
+            raise _fail(check, f"declares constraints for {name!r}, which is not a parameter")
+        if (
+            not isinstance(rules, list | tuple)
+            or not rules
+            or not all(r is None or isinstance(r, Constraint) for r in rules)
+        ):
+            raise _fail(
+                check, f"constraints of {name!r} are not a non-empty list of Constraint or None"
+            )
+    defaults = instance.get_params()
+    for name, value in defaults.items():
+        if not accepts(declared[name], value):
+            raise _fail(check, f"its default {name}={value!r} breaks its own constraints")
+    try:
+        check.validate_params(defaults)
+    except InvalidInput as exc:
+        raise _fail(check, f"refuses its own defaults ({exc})") from exc
+    for name in names:  # a value no constraint accepts must be refused, naming the parameter
+        probe = _Sentinel(name)
+        if accepts(declared[name], probe):
+            continue
+        try:
+            check.validate_params({name: probe})
+        except InvalidInput as exc:
+            if f"{check.id}.{name}" not in str(exc):
+                raise _fail(check, f"refuses a bad {name!r} without naming {check.id}.{name}")
+            continue
+        raise _fail(check, f"validate_params accepts a value for {name!r} its constraints refuse")
 
 
 class _Sentinel:

@@ -6,6 +6,14 @@ several classes), log loss, Brier score (binary), the confusion matrix and the c
 curve (binary). Regressors: RMSE, MAE, R² and the residual plot. Each scalar metric has a
 percentile bootstrap confidence interval from ``bootstrap`` resamples of the test rows drawn
 with ``seed``.
+
+Findings: a test ROC AUC below 0.6 (weak), or an R² below 0 (worse than the mean), is medium.
+A near-perfect score on held-out rows — ROC AUC or balanced accuracy, or a regressor's R², at
+or above ``suspicious_score`` — is high (``near_perfect``): real decisions are noisy, and such a
+score is usually leakage (an input recorded after the outcome, or a copy of the target), so the
+model is not to be trusted until the inputs are explained. Balanced accuracy rather than
+accuracy, because a model that always predicts the majority class of a 1% problem is 99%
+accurate without being suspicious of anything.
 """
 
 from __future__ import annotations
@@ -15,6 +23,7 @@ from typing import Any
 import numpy as np
 
 from steward.checks._base import Capabilities, Check, CheckContext
+from steward.checks._params import SEED, Interval
 from steward.domain import Evidence, Finding, Severity
 from steward.ml import classification_metrics
 
@@ -23,7 +32,7 @@ __all__ = ["Performance"]
 
 class Performance(Check):
     id = "performance"
-    version = "1"
+    version = "2"  # 2: the near_perfect finding (suspicious_score)
     capabilities = Capabilities(tasks=frozenset({"binary", "multiclass", "regression"}))
     produces = (
         "accuracy",
@@ -40,6 +49,13 @@ class Performance(Check):
         "residuals.*",
         "rows",
     )
+    parameter_constraints = {
+        "bootstrap": [Interval(int, 1, None, closed="left")],
+        "confidence": [Interval(float, 0, 1, closed="neither")],
+        "seed": [SEED],
+        "calibration_bins": [Interval(int, 2, None, closed="left")],
+        "suspicious_score": [Interval(float, 0.5, 1, closed="right")],
+    }
 
     def __init__(
         self,
@@ -48,13 +64,16 @@ class Performance(Check):
         confidence: float = 0.95,
         seed: int = 0,
         calibration_bins: int = 10,
+        suspicious_score: float = 0.99,
     ) -> None:
         self.bootstrap = bootstrap
         self.confidence = confidence
         self.seed = seed
         self.calibration_bins = calibration_bins
+        self.suspicious_score = suspicious_score
 
     def run(self, context: CheckContext) -> Evidence:
+        self.validate_params(self.get_params())
         refusal = self.capabilities.refuses(context.version)
         if refusal is not None:
             return context.not_applicable(self, refusal)
@@ -101,16 +120,19 @@ class Performance(Check):
                     f"{ref}: calibration on the test split",
                 )
             )
-        findings: tuple[Finding, ...] = ()
+        findings: list[Finding] = []
         if scores["roc_auc"] < 0.6:
-            findings = (
+            findings.append(
                 Finding(
                     "weak_discrimination",
                     Severity.MEDIUM,
                     f"test ROC AUC {scores['roc_auc']:.3f} is close to chance (0.5)",
-                ),
+                )
             )
-        return context.evidence(self, metrics=metrics, findings=findings, artifacts=artifacts)
+        findings.extend(self._near_perfect(scores, ("roc_auc", "balanced_accuracy")))
+        return context.evidence(
+            self, metrics=metrics, findings=tuple(findings), artifacts=artifacts
+        )
 
     def _regression(self, context: CheckContext) -> Evidence:
         from steward.checks._plots import residuals_png
@@ -147,16 +169,38 @@ class Performance(Check):
                 )
             )
         }
-        findings: tuple[Finding, ...] = ()
+        findings: list[Finding] = []
         if scores["r2"] < 0.0:
-            findings = (
+            findings.append(
                 Finding(
                     "worse_than_mean",
                     Severity.MEDIUM,
                     f"test R² {scores['r2']:.3f} is below 0: predicting the mean does better",
-                ),
+                )
             )
-        return context.evidence(self, metrics=metrics, findings=findings, artifacts=artifacts)
+        findings.extend(self._near_perfect(scores, ("r2",)))
+        return context.evidence(
+            self, metrics=metrics, findings=tuple(findings), artifacts=artifacts
+        )
+
+    def _near_perfect(self, scores: dict[str, float], names: tuple[str, ...]) -> list[Finding]:
+        """One high finding when any of ``names`` is at or above ``suspicious_score``."""
+        high = {n: scores[n] for n in names if scores[n] >= self.suspicious_score}
+        if not high:
+            return []
+        label = {"roc_auc": "ROC AUC", "balanced_accuracy": "balanced accuracy", "r2": "R²"}
+        shown = ", ".join(f"{label[n]} {v:.4f}" for n, v in high.items())
+        return [
+            Finding(
+                "near_perfect",
+                Severity.HIGH,
+                f"near-perfect test score ({shown}, at or above {self.suspicious_score}): "
+                "usually leakage, an input recorded after the outcome or derived from the "
+                "target; see the privacy check's target_leakage and explain the inputs "
+                "before trusting the model",
+                data={"scores": high, "suspicious_score": self.suspicious_score},
+            )
+        ]
 
     def _intervals(
         self, y: np.ndarray, predicted: np.ndarray, proba: np.ndarray, classes: list[Any]

@@ -3,8 +3,10 @@
 - **PII or sensitive inputs**: input columns the dataset's PII scan flagged (high), or
   declared sensitive attributes the training opted in (medium).
 - **Target leakage**: an input that on its own predicts the target with ROC AUC at or above
-  ``leakage_auc`` (0.99), or for a regressor with R² at or above ``leakage_r2`` (0.98) —
-  usually a column recorded after the outcome (high).
+  ``leakage_auc`` (0.9), or for a regressor with R² at or above ``leakage_r2`` (0.9) —
+  usually a column recorded after the outcome (high). 0.9, not 0.99: inputs recorded after
+  the outcome on a real recidivism data set scored 0.96–0.97 alone, while no legitimate input
+  of the bundled mortgage data scores above 0.79 on a test split (docs/checks.md).
 - **Proxies**: an input that on its own predicts a declared sensitive attribute with ROC AUC
   at or above ``proxy_auc`` (0.8): leaving the attribute out does not keep it out (medium).
 
@@ -20,6 +22,7 @@ import numpy as np
 import pandas as pd
 
 from steward.checks._base import Capabilities, Check, CheckContext
+from steward.checks._params import SEED, Interval
 from steward.domain import Evidence, Finding, Severity
 
 __all__ = ["Privacy"]
@@ -27,15 +30,24 @@ __all__ = ["Privacy"]
 
 class Privacy(Check):
     id = "privacy"
-    version = "1"
+    version = "2"  # 2: leakage thresholds 0.9 (were 0.99 and 0.98)
     capabilities = Capabilities(tasks=frozenset({"binary", "multiclass", "regression"}))
     produces = ("target_auc.*", "target_r2.*", "proxy_auc.*.*")
+    parameter_constraints = {
+        # at or below 0.5 (chance) every input would be "leaking"
+        "leakage_auc": [Interval(float, 0.5, 1, closed="right")],
+        "leakage_r2": [Interval(float, 0, 1, closed="right")],
+        "proxy_auc": [Interval(float, 0.5, 1, closed="right")],
+        "folds": [Interval(int, 2, None, closed="left")],
+        "max_depth": [Interval(int, 1, None, closed="left")],
+        "seed": [SEED],
+    }
 
     def __init__(
         self,
         *,
-        leakage_auc: float = 0.99,
-        leakage_r2: float = 0.98,
+        leakage_auc: float = 0.9,
+        leakage_r2: float = 0.9,
         proxy_auc: float = 0.8,
         folds: int = 3,
         max_depth: int = 4,
@@ -49,6 +61,7 @@ class Privacy(Check):
         self.seed = seed
 
     def run(self, context: CheckContext) -> Evidence:
+        self.validate_params(self.get_params())
         refusal = self.capabilities.refuses(context.version)
         if refusal is not None:
             return context.not_applicable(self, refusal)
@@ -83,7 +96,8 @@ class Privacy(Check):
                     Finding(
                         "target_leakage",
                         Severity.HIGH,
-                        f"input {column!r} alone predicts the target ({name} {value:.3f})",
+                        f"input {column!r} alone predicts the target ({name} {value:.3f}, "
+                        f"at or above {limit}): usually a column recorded after the outcome",
                         column,
                         {"r2" if regression else "roc_auc": value},
                     )

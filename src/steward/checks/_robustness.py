@@ -23,6 +23,7 @@ import numpy as np
 import pandas as pd
 
 from steward.checks._base import Capabilities, Check, CheckContext
+from steward.checks._params import SEED, Interval
 from steward.domain import Evidence, Finding, Severity
 
 __all__ = ["Robustness"]
@@ -35,6 +36,14 @@ class Robustness(Check):
     version = "1"
     capabilities = Capabilities(tasks=frozenset({"binary", "multiclass", "regression"}))
     produces = ("flip_rate.*", "max_flip_rate", "rows")
+    parameter_constraints = {
+        # no noise or no missing cells would disturb nothing and pass for nothing
+        "noise": [Interval(float, 0, None, closed="neither")],
+        "missing_rate": [Interval(float, 0, 1, closed="right")],
+        "max_flip_rate": [Interval(float, 0, 1, closed="both")],
+        "shift": [Interval(float, 0, None, closed="left")],
+        "seed": [SEED],
+    }
 
     def __init__(
         self,
@@ -52,6 +61,7 @@ class Robustness(Check):
         self.seed = seed
 
     def run(self, context: CheckContext) -> Evidence:
+        self.validate_params(self.get_params())
         refusal = self.capabilities.refuses(context.version)
         if refusal is not None:
             return context.not_applicable(self, refusal)

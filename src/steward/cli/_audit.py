@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from pathlib import Path
+from typing import Any
 
 import typer
 
@@ -11,22 +14,77 @@ from steward.errors import InvalidInput
 from steward.ledger import PublicKey, Verification
 from steward.services import trusted_public_key
 
-__all__ = ["audit_app", "print_verification"]
+__all__ = ["audit_app", "print_verification", "verification_document"]
 
 audit_app = typer.Typer(help="Verify, read and export the audit ledger.", no_args_is_help=True)
 
 
+_WHERE = {
+    "ledger": "tree head",
+    "witness": "witnessed head",
+    "records": "records",
+    "triggers": "database triggers",
+    "artifacts": "artifact store",
+}
+
+
 def print_verification(result: Verification) -> None:
+    artifacts = result.details.get("artifacts")
     if result.ok:
         root = (result.root_hash or "")[:16]
+        hashed = f", {artifacts['checked']} artifacts" if artifacts else ""
         ok(
             f"ledger intact: {result.events_checked} events and {result.records_checked} "
-            f"records, root {root}…, "
+            f"records{hashed}, root {root}…, "
             f"signed by key {(result.key_id or '')[:16]}…"
         )
         return
-    where = f"event {result.first_bad_seq}" if result.first_bad_seq else "tree head"
+    check = result.details.get("check") or "ledger"
+    where = f"event {result.first_bad_seq}" if result.first_bad_seq else _WHERE[check]
     bad(f"ledger TAMPERED at {where}: {result.problem}")
+
+
+def verification_document(result: Verification) -> dict[str, Any]:
+    """``--json`` of ``audit verify``: the verification, the check that failed and counts."""
+    return {**result.to_dict(), **result.details}
+
+
+@contextmanager
+def _hashing_progress() -> Iterator[Callable[[int, int, int, int], None]]:
+    """A Rich progress bar on stderr (stdout stays clean for ``--json``) for hashing the
+    artifacts; it appears with the first artifact and is cleared at the end."""
+    from rich.console import Console
+    from rich.progress import (
+        BarColumn,
+        DownloadColumn,
+        Progress,
+        TextColumn,
+        TimeRemainingColumn,
+        TransferSpeedColumn,
+    )
+
+    progress = Progress(
+        TextColumn("hashing artifacts {task.fields[files]}"),
+        BarColumn(),
+        DownloadColumn(),
+        TransferSpeedColumn(),
+        TimeRemainingColumn(),
+        console=Console(stderr=True),
+        transient=True,
+    )
+    tasks: list[Any] = []
+
+    def update(checked: int, total: int, hashed: int, total_bytes: int) -> None:
+        if not tasks:
+            progress.start()
+            tasks.append(progress.add_task("artifacts", total=total_bytes, files=""))
+        progress.update(tasks[0], completed=hashed, files=f"{checked}/{total}")
+
+    try:
+        yield update
+    finally:
+        if tasks:
+            progress.stop()
 
 
 @audit_app.command("verify")
@@ -34,14 +92,28 @@ def verify(
     public_key: Path | None = typer.Option(
         None, "--public-key", help="Trusted public key (PEM or hex); default this home's key."
     ),
+    artifacts: bool = typer.Option(
+        False,
+        "--artifacts",
+        help="Also hash every artifact the records reference (model and dataset files, "
+        "splits, plots, run artifacts).",
+    ),
     as_json: bool = JSON_OPTION,
 ) -> None:
     """Recompute every hash and the signed root; exit 1 naming the first bad entry."""
-    with open_app() as (app, actor):
+    from steward.services._witness import home_witness
+
+    with open_app() as (app, actor), _hashing_progress() as progress:
         key: PublicKey | None = trusted_public_key(app.settings, public_key) if public_key else None
-        result = app.audit.verify(actor, key)
+        result = app.audit.verify(
+            actor,
+            key,
+            witness=home_witness(app.settings),
+            artifacts=app.artifacts if artifacts else None,
+            progress=progress,
+        )
     if as_json:
-        emit_json(result.to_dict())
+        emit_json(verification_document(result))
     else:
         print_verification(result)
     if not result.ok:

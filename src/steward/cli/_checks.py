@@ -8,6 +8,7 @@ import typer
 
 from steward.cli._common import (
     JSON_OPTION,
+    bad,
     deferred_progress,
     emit_json,
     ok,
@@ -120,6 +121,40 @@ def run(
     print_evidence_summary(records)
 
 
+@check_app.command("reproduce")
+def reproduce(
+    ref: str = typer.Argument(..., help="The model version (NAME@N, NAME@latest, NAME)."),
+    check: list[str] = typer.Option(
+        [], "--check", help="A check id (repeatable; default: every check with evidence)."
+    ),
+    as_json: bool = JSON_OPTION,
+) -> None:
+    """Re-run a version's recorded checks with their recorded parameters and seeds on the
+    same rows, as another identity than the one that recorded them, and record agreement or
+    disagreement (ledgered). Exit 1 when a reproduction disagrees."""
+    with open_app() as (app, actor), deferred_progress() as move:
+
+        def progress(check_id: str, done: int, of: int) -> None:
+            label = f"reproduce {check_id}" if check_id else "recording evidence"
+            move(description=label, total=of, completed=done)
+
+        results = app.evidence.reproduce(actor, ref, check, progress=progress)
+    if as_json:
+        emit_json([r.to_dict() for r in results])
+    else:
+        for result in results:
+            original = result.original
+            head = f"{original.check_id} evidence {original.id[:12]} by {original.created_by}"
+            if result.agrees:
+                ok(f"{head}: reproduced by {result.record.created_by}, results agree")
+            else:
+                bad(f"{head}: reproduced by {result.record.created_by}, results DIFFER")
+                for difference in result.differences:
+                    out(f"    {difference}")
+    if not all(r.agrees for r in results):
+        raise typer.Exit(1)
+
+
 @check_app.command("list")
 def list_checks(as_json: bool = JSON_OPTION) -> None:
     """The installed checks (entry points of the group steward.checks)."""
@@ -155,8 +190,13 @@ def list_evidence(
         return
     from rich.table import Table
 
-    table = Table("id", "check", "version", "status", "by", "at (UTC)", "findings")
+    table = Table("id", "check", "version", "status", "by", "at (UTC)", "findings", "note")
     for record in records:
+        notes = []
+        if record.reproduces:
+            notes.append(f"reproduces {record.reproduces[:12]}")
+        if record.provenance.get("code_matches_source") is False:
+            notes.append("code differs from source")
         table.add_row(
             record.id[:12],
             record.check_id,
@@ -165,5 +205,6 @@ def list_evidence(
             record.created_by,
             record.created_at[:19].replace("T", " "),
             str(len(record.findings)),
+            "; ".join(notes),
         )
     print_table(table)

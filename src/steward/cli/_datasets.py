@@ -31,6 +31,8 @@ def evidence_dict(record: Evidence) -> dict[str, Any]:
         "created_at": record.created_at,
         "created_by": record.created_by,
         "content_hash": record.content_hash,
+        "provenance": record.provenance,
+        "reproduces": record.reproduces,
     }
 
 

@@ -1,41 +1,33 @@
-"""The root Typer application and the console entry point."""
+"""The root Typer application and the console entry point.
+
+The root imports no command module: its commands come from the registry in ``_lazy.py`` and
+are imported when one is looked up, so ``steward --help`` and ``--version`` stay cheap.
+"""
 
 from __future__ import annotations
 
 import sys
 
 import typer
+from typer._click.exceptions import ClickException, NoArgsIsHelpError
 
 from steward._version import __version__
-from steward.cli import _identity
-from steward.cli._audit import audit_app
-from steward.cli._checks import check_app, evidence_app
-from steward.cli._common import err
-from steward.cli._datasets import dataset_app
-from steward.cli._db import db_app
-from steward.cli._demo import demo
-from steward.cli._governance import (
-    approve,
-    comment,
-    history,
-    promote,
-    reject,
-    waive,
-    webhook_app,
-)
-from steward.cli._models import model_app, train, tune
-from steward.cli._policies import gate, policy_app
-from steward.cli._runs import run_app
+from steward.cli._lazy import LazyGroup
+from steward.cli._usage import usage_line
 from steward.errors import InternalError, StewardError
 
 __all__ = ["app", "main"]
 
 app = typer.Typer(
     name="steward",
+    cls=LazyGroup,
     help="Steward: MLOps governance you can prove.",
     no_args_is_help=True,
     add_completion=False,
     pretty_exceptions_enable=False,
+    # The root's own help is plain text from the registry: Rich costs more to import than the
+    # rest of `steward --help` together. Subcommands keep Rich help (see _lazy.scratch_app).
+    rich_markup_mode=None,
 )
 
 
@@ -54,38 +46,37 @@ def _root(
     """Steward: MLOps governance you can prove."""
 
 
-_identity.register(app)
-app.add_typer(dataset_app, name="dataset")
-app.command()(train)
-app.command()(tune)
-app.add_typer(model_app, name="model")
-app.add_typer(check_app, name="check")
-app.add_typer(evidence_app, name="evidence")
-app.add_typer(policy_app, name="policy")
-app.command()(gate)
-app.command()(approve)
-app.command()(reject)
-app.command()(waive)
-app.command()(promote)
-app.add_typer(webhook_app, name="webhook")
-model_app.command("comment")(comment)
-model_app.command("history")(history)
-app.add_typer(run_app, name="run")
-app.add_typer(audit_app, name="audit")
-app.add_typer(db_app, name="db")
-app.command()(demo)
+def _err(message: str) -> None:
+    sys.stderr.write(message.rstrip("\n") + "\n")
 
 
 def main() -> None:
-    """Console entry point: run a command, turning Steward errors into one line and an exit code."""
+    """Console entry point: run a command, turning Steward errors into one line and an exit code.
+
+    Click's errors are handled here rather than by Click (``standalone_mode=False``), so a
+    usage error is one line on stderr and exit 2 instead of a usage box."""
     try:
-        app()
+        code = app(standalone_mode=False)
+    except NoArgsIsHelpError as exc:
+        # A group named without a subcommand shows its help on stdout (a Rich group has
+        # printed it already, while building the exception), exit 2 as before.
+        if exc.message:
+            sys.stdout.write(exc.message + "\n")
+        sys.exit(exc.exit_code)
+    except ClickException as exc:
+        line, status = usage_line(exc)
+        _err(line)
+        sys.exit(status)
+    except typer.Abort:  # end of input at a prompt
+        _err("error: aborted")
+        sys.exit(1)
     except StewardError as exc:
-        err(f"error: {exc.message}")
+        _err(f"error: {exc.message}")
         sys.exit(exc.exit_code)
     except KeyboardInterrupt:
-        err("interrupted")
+        _err("interrupted")
         sys.exit(130)
     except Exception as exc:  # a bug: say so in one line, keep the exit code distinct
-        err(f"internal error: {type(exc).__name__}: {exc} (a bug in Steward; please report it)")
+        _err(f"internal error: {type(exc).__name__}: {exc} (a bug in Steward; please report it)")
         sys.exit(InternalError.exit_code)
+    sys.exit(code if isinstance(code, int) else 0)

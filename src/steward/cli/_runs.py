@@ -6,7 +6,7 @@ from typing import Any
 
 import typer
 
-from steward.cli._common import JSON_OPTION, emit_json, open_app, out, print_table
+from steward.cli._common import JSON_OPTION, emit_json, ok, open_app, out, print_table
 from steward.domain import MetricPoint, Run
 
 __all__ = ["run_app"]
@@ -97,3 +97,17 @@ def show(
         out(f"  metric {key} = {point.value:.6g} (step {point.step})")
     if run.content_hash:
         out(f"  sealed, content hash {run.content_hash}")
+
+
+@run_app.command("fail")
+def fail(
+    run_id: str = typer.Argument(..., help="The run's id (a run still marked running)."),
+    reason: str = typer.Option(
+        ..., "--reason", help="Why: e.g. the process that ran it was killed."
+    ),
+) -> None:
+    """Mark a run whose process died as failed (its owner, or an admin): sealed and ledgered
+    like any finished run."""
+    with open_app() as (app, actor):
+        run = app.runs.fail(actor, run_id, reason)
+    ok(f"run {run.id} ({run.name}) marked failed")

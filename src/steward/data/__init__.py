@@ -11,6 +11,7 @@ from steward.data._contract import (
     contract_from_version,
     parse_contract,
 )
+from steward.data._limits import TableLimits
 from steward.data._pii import ENTITIES, PiiFinding, PiiScan, scan_pii
 from steward.data._profile import (
     HISTOGRAM_BINS,
@@ -40,6 +41,7 @@ __all__ = [
     "MISSING_RATE_TOLERANCE",
     "PROFILE_FORMAT",
     "QUANTILES",
+    "TableLimits",
     "PiiFinding",
     "PiiScan",
     "canonicalize",

@@ -22,8 +22,11 @@ Rules:
   ``stdnum.us.ssn``; bare 9 digits only when the column name suggests an SSN. CREDIT_CARD:
   13-19 digits (space/dash separators allowed), Luhn-valid, with the issuer prefix of a real
   network. IBAN: ``stdnum.iban`` checksum. IP_ADDRESS: ``ipaddress.ip_address`` (v4 and v6).
-  DATE_OF_BIRTH and PERSON_NAME need a column-name hint: dates within 1900-01-01..today, and
-  1-4 alphabetic words, mostly capitalised.
+  DATE_OF_BIRTH needs a column-name hint: dates within 1900-01-01..today. PERSON_NAME, in
+  any case, is decided per column by :mod:`steward.data._pii_person`: at least ``min_share``
+  name-shaped cells (1-4 words of letters), confirmed by capitalisation under a person column
+  name, or by Faker's name lists (read on first need) — under a name hint, or without one
+  when the column has many distinct values that are mostly full names.
 * **Column types.** String, Categorical and Enum columns try every recognizer. Integer
   columns are formatted as decimal strings and try only CREDIT_CARD, plus US_SSN (zero-padded
   to 9 digits) when the name suggests an SSN. Date/Datetime columns try only DATE_OF_BIRTH
@@ -34,7 +37,8 @@ Rules:
   columns: only SSN, card and phone hints). Exact tokens only: ``user_email`` hints an
   e-mail, ``emailed_count`` does not. ``name`` alone or with a person qualifier (``first_name``,
   ``customer_name``...) hints PERSON_NAME; ``username``, ``file_name``, ``hostname`` and
-  ``display_name`` do not (they name accounts and things, not people). A column never has
+  ``display_name`` do not (they name accounts and things, not people). ``first``, ``last``,
+  ``given``... alone help the values decide but never give a name finding on their own. A column never has
   both findings for one entity. Columns without a non-null value get no findings.
 * **Masking.** ``example`` is one masked matched value (never the raw value); ``None`` for
   name findings.
@@ -56,7 +60,8 @@ import polars as pl
 from stdnum import iban, luhn
 from stdnum.us import ssn
 
-from steward.data._pii_names import name_hints
+from steward.data._pii_names import name_hints, person_hint
+from steward.data._pii_person import person_names
 from steward.errors import InvalidInput
 
 __all__ = ["ENTITIES", "PiiFinding", "PiiScan", "scan_pii"]
@@ -117,7 +122,6 @@ _IBAN = re.compile(r"[A-Za-z]{2}\d{2}[A-Za-z0-9 ]{10,40}")
 _DATE_YMD = re.compile(r"(\d{4})[-/.](\d{1,2})[-/.](\d{1,2})(?:[T ][0-9:.+Z-]*)?")
 _DATE_DMY = re.compile(r"(\d{1,2})[-/.](\d{1,2})[-/.](\d{4})")
 _DATE_COMPACT = re.compile(r"(\d{4})(\d{2})(\d{2})")
-_NAME_WORD = re.compile(r"[^\W\d_]+(?:['’.-][^\W\d_]*)*")
 
 # Issuer prefixes as (prefix length, lowest, highest): Visa; Mastercard; Amex; Discover;
 # Diners; JCB; UnionPay.
@@ -196,15 +200,6 @@ def _is_birth_date(value: object) -> bool:
     return isinstance(value, date) and date(1900, 1, 1) <= value <= date.today()
 
 
-def _is_person_name(text: str) -> bool:
-    words = text.split()
-    if not 1 <= len(words) <= 4 or len(text) > 100:
-        return False
-    if not all(_NAME_WORD.fullmatch(word) for word in words):
-        return False
-    return 2 * sum(word[0].isupper() for word in words) >= len(words)
-
-
 # --- masking -------------------------------------------------------------------------------
 
 
@@ -235,7 +230,7 @@ def _mask(entity: str, value: object) -> str:
     if entity == "DATE_OF_BIRTH":
         parsed = _parse_date(text)
         return f"{parsed.year}-**-**" if parsed else "****-**-**"
-    return " ".join(f"{word[0]}." for word in text.split())  # PERSON_NAME: initials
+    return " ".join(f"{word[0].upper()}." for word in text.replace(",", " ").split())  # initials
 
 
 def _group(text: str) -> str:
@@ -265,13 +260,11 @@ def _recognizers(kind: str, hints: frozenset[str]) -> dict[str, Callable[[object
         "IBAN": _is_iban,
         "IP_ADDRESS": _is_ip,
         "DATE_OF_BIRTH": _is_birth_date,
-        "PERSON_NAME": _is_person_name,
     }
-    hinted_only = {"DATE_OF_BIRTH", "PERSON_NAME"}
     return {
         entity: _on_text(check)
         for entity, check in every.items()
-        if entity not in hinted_only or entity in hints
+        if entity != "DATE_OF_BIRTH" or entity in hints
     }
 
 
@@ -331,7 +324,13 @@ def _scan_column(
         entity: _count(values, check, min_share, exhaustive=entity in hints)
         for entity, check in _recognizers(kind, hints).items()
     }
-    qualifying = [e for e in ENTITIES if e in results and results[e][0] / sampled >= min_share]
+    flagged = {e for e, (matched, _) in results.items() if matched / sampled >= min_share}
+    if kind == "string":  # person names are decided per column, not per cell
+        person = person_names([str(v).strip() for v in values], person_hint(name), min_share)
+        results["PERSON_NAME"] = (person.matched, person.example)
+        if person.flagged:
+            flagged.add("PERSON_NAME")
+    qualifying = [e for e in ENTITIES if e in flagged]
     best = max(qualifying, key=lambda e: results[e][0], default=None)  # first max wins ties
     findings: list[PiiFinding] = []
     for entity in ENTITIES:

@@ -18,6 +18,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from steward.data._csv import check_names, read_csv
+from steward.data._limits import TableLimits
 from steward.errors import InvalidInput, NotFound
 from steward.ledger import canonical_bytes
 
@@ -57,33 +58,51 @@ def detect_format(path: Path) -> str:
     )
 
 
-def read_file(path: Path) -> pa.Table:
-    """Read a CSV or Parquet file into Arrow, refusing malformed input."""
+def read_file(path: Path, limits: TableLimits | None = None) -> pa.Table:
+    """Read a CSV or Parquet file into Arrow, refusing malformed input and tables past
+    ``limits`` (default :class:`TableLimits`) as early as the format allows."""
+    limits = limits or TableLimits()
     fmt = detect_format(path)
     if not path.is_file():
         raise NotFound(f"{path}: no such file")
     if path.stat().st_size == 0:
         raise InvalidInput(f"{path}: the file is empty")
-    table = read_csv(path) if fmt == "csv" else _read_parquet(path)
+    table = read_csv(path, limits) if fmt == "csv" else _read_parquet(path, limits)
     _check_shape(table, str(path))
     return table
 
 
-def _read_parquet(path: Path) -> pa.Table:
+def _read_parquet(path: Path, limits: TableLimits) -> pa.Table:
+    """The column count from the footer first, then row group by row group, each checked
+    for cell sizes before the next is read."""
     import pyarrow as pa
     import pyarrow.parquet as pq
 
     try:
-        return pq.read_table(path)
+        with pq.ParquetFile(path) as parquet:
+            limits.check_columns(len(parquet.schema_arrow.names), str(path))
+            groups = []
+            for index in range(parquet.num_row_groups):
+                group = parquet.read_row_group(index)
+                limits.check_cells(group, f"{path}: row group {index + 1}")
+                groups.append(group)
+            if not groups:
+                return parquet.schema_arrow.empty_table()
+            return pa.concat_tables(groups)
     except (pa.ArrowInvalid, OSError) as exc:
         reason = str(exc).strip().splitlines()[0][:120]
         raise InvalidInput(f"{path}: not a readable Parquet file ({reason})") from None
 
 
-def frame_to_arrow(frame: Any, origin: str = "the data frame") -> pa.Table:
-    """A pandas or polars DataFrame (or an Arrow table) as an Arrow table."""
+def frame_to_arrow(
+    frame: Any, origin: str = "the data frame", limits: TableLimits | None = None
+) -> pa.Table:
+    """A pandas or polars DataFrame (or an Arrow table) as an Arrow table, within ``limits``."""
     import pyarrow as pa
 
+    limits = limits or TableLimits()
+    if isinstance(frame, pa.Table) or type(frame).__module__.startswith(("polars", "pandas")):
+        limits.check_columns(len(frame.columns), origin)
     if isinstance(frame, pa.Table):
         table = frame
     elif type(frame).__module__.startswith("polars"):
@@ -95,6 +114,7 @@ def frame_to_arrow(frame: Any, origin: str = "the data frame") -> pa.Table:
     else:
         raise InvalidInput(f"{origin}: expected a pandas or polars DataFrame, got {type(frame)}")
     _check_shape(table, origin)
+    limits.check_cells(table, origin)
     return table
 
 

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from enum import IntEnum, StrEnum
 from typing import Any
 
@@ -84,6 +84,11 @@ class Evidence:
 
     ``content_hash`` is the SHA-256 of the canonical encoding of every other field but the
     id and hash themselves; the ledger event that recorded it carries the same hash.
+
+    ``provenance`` says what computed it: Steward's version, the check's class, the SHA-256
+    of its source file and of its code as loaded in the computing process, the Python and
+    library versions, the host. A record with ``inputs["reproduces"]`` is a reproduction:
+    another identity's re-run of the record it names, with the same parameters and rows.
     """
 
     id: str
@@ -99,6 +104,13 @@ class Evidence:
     created_at: str
     created_by: str
     content_hash: str
+    provenance: dict[str, Any] = field(default_factory=dict)
+
+    @property
+    def reproduces(self) -> str | None:
+        """The id of the record this one reproduces, or ``None``."""
+        value = self.inputs.get("reproduces")
+        return value if isinstance(value, str) else None
 
     def content(self) -> dict[str, Any]:
         """The hashed content (everything but ``id`` and ``content_hash``)."""
@@ -114,6 +126,7 @@ class Evidence:
             artifacts=self.artifacts,
             created_at=self.created_at,
             created_by=self.created_by,
+            provenance=self.provenance,
         )
 
 
@@ -130,8 +143,9 @@ def evidence_content(
     artifacts: dict[str, str],
     created_at: str,
     created_by: str,
+    provenance: dict[str, Any] | None = None,
 ) -> dict[str, Any]:
-    return {
+    content: dict[str, Any] = {
         "artifacts": artifacts,
         "check_id": check_id,
         "check_version": check_version,
@@ -144,3 +158,6 @@ def evidence_content(
         "status": status.value,
         "subject": subject,
     }
+    if provenance:  # records made before provenance was kept hash without it
+        content["provenance"] = provenance
+    return content

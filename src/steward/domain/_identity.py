@@ -125,6 +125,9 @@ class ApiToken:
     user_name: str
     created_at: datetime
     revoked_at: datetime | None
+    # who issued it: the user's creator for a first token, the user for their own, an admin
+    # for a reset (None for tokens issued before issuers were recorded)
+    issued_by: str | None = None
 
     @property
     def active(self) -> bool:

@@ -16,6 +16,7 @@ class EventType(StrEnum):
     USER_CREATED = "user.created"
     TOKEN_ISSUED = "token.issued"  # noqa: S105 - an event name, not a secret
     TOKEN_REVOKED = "token.revoked"  # noqa: S105
+    TOKEN_RESET = "token.reset"  # noqa: S105
     DATASET_REGISTERED = "dataset.registered"
     DATASHEET_UPDATED = "dataset.datasheet_updated"
     CONTRACT_SET = "dataset.contract_set"
@@ -26,6 +27,7 @@ class EventType(StrEnum):
     MODEL_UNSAFE_LOAD = "model.unsafe_load"
     EVIDENCE_RECORDED = "evidence.recorded"
     POLICY_APPLIED = "policy.applied"
+    POLICY_ENDORSED = "policy.endorsed"
     APPROVAL_RECORDED = "approval.recorded"
     WAIVER_GRANTED = "waiver.granted"
     COMMENT_ADDED = "comment.added"

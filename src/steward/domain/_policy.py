@@ -65,6 +65,11 @@ class Decision:
     artifact: str
     evidence_hash: str
     rules: tuple[RuleOutcome, ...]
+    # the built-in pack of the model's risk tier and how it bore on the decision: enforced
+    # as a floor under an applied policy, or relaxed (and by whom)
+    floor: dict[str, Any] | None = None
+    # the hash of the model-card fields the decision read (approvals are bound to it)
+    card_hash: str = ""
 
     @property
     def allowed(self) -> bool:
@@ -84,6 +89,7 @@ class Decision:
             "allowed": self.allowed,
             "rules": {rule.id: rule.outcome.value for rule in self.rules},
             "failed": {rule.id: rule.reason for rule in self.failed},
+            "floor": self.floor,
         }
 
     def to_dict(self) -> dict[str, Any]:
@@ -98,13 +104,24 @@ class Decision:
             },
             "artifact": self.artifact,
             "evidence_hash": self.evidence_hash,
+            "floor": self.floor,
             "rules": [rule.to_dict() for rule in self.rules],
         }
 
 
 @dataclass(frozen=True, slots=True)
 class Approval:
-    """A person's approval (or rejection) of a version for a stage, bound to what they saw."""
+    """A person's approval (or rejection) of a version for a stage, bound to what they saw:
+    the model file, the evidence set, the policy, and the model card (``card_hash``).
+
+    The approver's credentials are kept with it: ``vouchers`` are the identities that
+    created the approver or issued the token they approved with, transitively (an approval
+    vouched for by the version's author counts for nothing); ``token_reset_by`` names the
+    admin whose token reset the approval was made with (flagged on the gate report).
+
+    The subject is a model version (``model:NAME@N``) or, for endorsing a policy that
+    relaxes a built-in pack (stage ``floor``), an applied policy (``policy:NAME@N``).
+    """
 
     id: str
     subject: str
@@ -117,6 +134,10 @@ class Approval:
     evidence_hash: str
     policy_hash: str
     created_at: str
+    card_hash: str = ""
+    vouchers: tuple[str, ...] = ()
+    token_id: str | None = None
+    token_reset_by: str | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -190,7 +211,22 @@ class Delivery:
     delivered_at: str | None
 
 
+# Fields added to approvals after the first release, with the value older records have:
+# left out of the hashed content when at that value, so older records still verify.
+_LATER_FIELDS: dict[str, Any] = {
+    "card_hash": "",
+    "vouchers": [],
+    "token_id": None,
+    "token_reset_by": None,
+}
+
+
 def record_content(record: Approval | Waiver | Comment) -> dict[str, Any]:
     """The fields of an approval, waiver or comment as JSON data: what its content hash and
     its ledger event carry."""
-    return {k: list(v) if isinstance(v, tuple) else v for k, v in asdict(record).items()}
+    content = {k: list(v) if isinstance(v, tuple) else v for k, v in asdict(record).items()}
+    if isinstance(record, Approval):
+        for name, absent in _LATER_FIELDS.items():
+            if content[name] == absent:
+                del content[name]
+    return content

@@ -8,6 +8,8 @@ from dataclasses import dataclass
 __all__ = ["Ref", "validate_name"]
 
 _NAME = re.compile(r"^[a-z][a-z0-9_.-]{0,62}$")
+# Version numbers are stored as 32-bit integers on every backend.
+MAX_VERSION = 2**31 - 1
 
 
 def validate_name(kind: str, name: str) -> str:
@@ -35,7 +37,12 @@ class Ref:
             raise ValueError(f"invalid reference {text!r}: expected NAME, NAME@N or NAME@latest")
         if not sep or selector in ("", "latest"):
             return cls(name, alias="latest")
-        if selector.isdigit():
+        if selector.isascii() and selector.isdigit():
+            if len(selector) > 10 or int(selector) > MAX_VERSION:
+                raise ValueError(
+                    f"invalid reference {text[:80]!r}: version {selector[:20]} is out of range "
+                    f"(at most {MAX_VERSION})"
+                )
             version = int(selector)
             if version < 1:
                 raise ValueError(f"invalid reference {text!r}: versions start at 1")

@@ -14,10 +14,12 @@ import hashlib
 import hmac
 import os
 import re
+import stat
 from pathlib import Path
 from typing import TYPE_CHECKING
 
 from steward.domain import TreeHead
+from steward.errors import InvalidInput
 from steward.ledger._canonical import canonical_bytes
 
 if TYPE_CHECKING:
@@ -31,6 +33,7 @@ __all__ = [
     "PublicKey",
     "Signer",
     "generate_key_file",
+    "require_private",
     "tree_head_message",
 ]
 
@@ -150,11 +153,15 @@ class Signer:
 
     @classmethod
     def from_file(cls, path: Path) -> Signer:
+        """Load a PEM private key; ``InvalidInput`` when group or others may read or write it
+        (``chmod 600`` fixes that), ``FileNotFoundError`` when it is missing, ``ValueError``
+        when it is not an Ed25519 key."""
         from cryptography.hazmat.primitives import serialization
         from cryptography.hazmat.primitives.asymmetric.ed25519 import (
             Ed25519PrivateKey,
         )
 
+        require_private(path)
         loaded = serialization.load_pem_private_key(path.read_bytes(), password=None)
         if not isinstance(loaded, Ed25519PrivateKey):
             raise ValueError(f"{path} does not hold an Ed25519 private key")
@@ -171,8 +178,27 @@ class Signer:
         )
 
 
+def require_private(path: Path) -> None:
+    """Refuse a key file that anyone but its owner may read or write.
+
+    Whoever can read the signing key can re-sign a rewritten history, so a key with group or
+    other permission bits is refused rather than used (as ssh refuses a loose private key).
+    ``FileNotFoundError`` when ``path`` does not exist.
+    """
+    if os.name != "posix":
+        return  # POSIX modes only; elsewhere the file system's ACLs decide
+    mode = stat.S_IMODE(os.stat(path).st_mode)
+    if mode & 0o077:
+        raise InvalidInput(
+            f"the ledger signing key {path} has mode {mode:04o}: group or others may read or "
+            f"change it; run `chmod 600 {path}` (and check who may have copied it)",
+            details={"path": str(path), "mode": f"{mode:04o}"},
+        )
+
+
 def generate_key_file(path: Path) -> Signer:
-    """Create a new private key at ``path`` with mode 0600; refuse to overwrite one."""
+    """Create a new private key at ``path`` with mode 0600 (its folder, when created here, 0700)
+    whatever the umask; refuse to overwrite one."""
     from cryptography.hazmat.primitives import serialization
     from cryptography.hazmat.primitives.asymmetric.ed25519 import (
         Ed25519PrivateKey,
@@ -184,8 +210,11 @@ def generate_key_file(path: Path) -> Signer:
         serialization.PrivateFormat.PKCS8,
         serialization.NoEncryption(),
     )
-    path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
+    if not path.parent.is_dir():
+        path.parent.mkdir(parents=True, mode=0o700)
+        os.chmod(path.parent, 0o700)
     fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    os.chmod(path, 0o600)  # the umask may have taken bits away from 0600 too
     with os.fdopen(fd, "wb") as handle:
         handle.write(pem)
     return Signer(key)

@@ -2,7 +2,12 @@
 
 Declared sensitive attributes and PII-flagged columns stay out of the inputs unless the
 caller opts each one in by name; datetime columns are left out (the templates do not encode
-them). Every left-out column is recorded with its reason.
+them), and so is a column with no value at all (every row missing: there is nothing to learn
+from it, its imputer would drop it from the prepared matrix behind the explainers' backs, and
+under the ``drop`` policy it would drop every row). Every left-out column is recorded with its
+reason. A constant column stays in: it carries nothing, but costs nothing either (no tree splits
+on it, a linear model gives it no weight), and a column constant in one version (the demo
+data's ``msa``: every application is from one area) need not be in the next.
 """
 
 from __future__ import annotations
@@ -125,6 +130,8 @@ def plan_inputs(
             excluded[name] = "declared sensitive attribute"
         elif name in version.pii_columns and name not in use_pii:
             excluded[name] = "flagged as PII"
+        elif table.num_rows and table.column(name).null_count == table.num_rows:
+            excluded[name] = "all values missing"
         elif column.type is ColumnType.DATETIME:
             excluded[name] = "datetime columns are not model inputs"
         elif column.type.numeric or column.type is ColumnType.BOOLEAN:

@@ -5,10 +5,17 @@ Imports only ``domain`` (and pydantic, PyYAML): loading YAML is separate from ev
 evaluating does no I/O.
 """
 
-from steward.policy._engine import evaluate
-from steward.policy._facts import Facts, evidence_set_hash, latest_evidence
+from steward.policy._engine import combine, evaluate
+from steward.policy._facts import (
+    CARD_BINDING,
+    Facts,
+    card_hash,
+    evidence_set_hash,
+    latest_evidence,
+)
 from steward.policy._loading import load_policy, metric_matches
 from steward.policy._packs import PACKS, pack, pack_for, pack_text
+from steward.policy._reproduction import disagreements
 from steward.policy._schema import (
     DOCUMENTATION_FIELDS,
     POLICY_FORMAT,
@@ -24,6 +31,7 @@ from steward.policy._schema import (
 )
 
 __all__ = [
+    "CARD_BINDING",
     "DOCUMENTATION_FIELDS",
     "PACKS",
     "POLICY_FORMAT",
@@ -35,6 +43,9 @@ __all__ = [
     "Selector",
     "StageRules",
     "Threshold",
+    "card_hash",
+    "combine",
+    "disagreements",
     "document_hash",
     "evaluate",
     "evidence_set_hash",

@@ -13,14 +13,23 @@ Rule ids:
 - ``evidence.CHECK.findings`` — no finding at or above the rule's ``block_at`` severity;
 - ``dataset.no_pii_features``, ``dataset.validation_passed``;
 - ``documentation.FIELD``;
-- ``approvals.ROLE`` — enough distinct approvers, not the author, bound to the current content;
-- ``stage`` — the policy has no rules for the target stage.
+- ``approvals.ROLE`` — enough distinct approvers, not the author nor anyone the author vouched
+  for (created, or issued a token to), bound to the current content (model file, evidence
+  set, policy, model card);
+- ``artifact`` — the version's model file is missing or does not match its hash;
+- ``stage`` — the policy has no rules for the target stage, or evaluated none.
+
+``combine`` joins the decision of an applied policy with that of the built-in pack of the
+model's risk tier (the floor): a rule both have takes the worse outcome, so an applied policy
+can tighten its floor but not relax it.
 """
 
 from __future__ import annotations
 
 import fnmatch
+from dataclasses import replace
 from datetime import datetime
+from typing import Any
 
 from steward.domain import (
     Decision,
@@ -32,7 +41,7 @@ from steward.policy._evidence_rules import evidence_rules
 from steward.policy._facts import Facts, evidence_set_hash, latest_evidence
 from steward.policy._schema import Policy, StageRules
 
-__all__ = ["evaluate"]
+__all__ = ["combine", "evaluate"]
 
 _VALIDATION_CHECK = "data.validation"
 
@@ -66,6 +75,25 @@ def evaluate(
             ),
         ]
         outcomes = [_waived(o, rules, facts) for o in outcomes]
+        if not outcomes:
+            outcomes = [
+                RuleOutcome(
+                    "stage",
+                    Outcome.FAIL,
+                    f"policy {policy.name} evaluates no rule for stage {stage}: a gate that "
+                    "checks nothing fails",
+                )
+            ]
+    if facts.artifact_problem is not None:
+        outcomes.insert(
+            0,
+            RuleOutcome(
+                "artifact",
+                Outcome.FAIL,
+                f"the model file {facts.artifact[:19]}… {facts.artifact_problem}: the version "
+                "cannot be trusted",
+            ),
+        )
     return Decision(
         subject=facts.subject,
         stage=stage,
@@ -75,6 +103,7 @@ def evaluate(
         artifact=facts.artifact,
         evidence_hash=evidence_hash,
         rules=tuple(outcomes),
+        card_hash=facts.card_hash,
     )
 
 
@@ -140,18 +169,24 @@ def _approval_rules(
     rules: StageRules, stage: str, facts: Facts, *, evidence_hash: str, policy_hash: str
 ) -> list[RuleOutcome]:
     outcomes = []
+    authors = {facts.author, *facts.authors}
+    card = facts.card_hash
     for rule in rules.approvals:
         role = rule.role.value
-        current, lapsed, rejected = [], [], []
+        current, lapsed, rejected, puppets = [], [], [], []
         for approval in facts.approvals:
             if approval.stage != stage or role not in approval.roles:
                 continue
-            if approval.user == facts.author:
+            if approval.user in authors:
                 continue  # the author's own word never counts (segregation of duties)
+            if authors & set(approval.vouchers):
+                puppets.append(approval)  # an identity the author made or handed a token
+                continue
             bound = (
                 approval.artifact == facts.artifact
                 and approval.evidence_hash == evidence_hash
                 and approval.policy_hash == policy_hash
+                and approval.card_hash == card
             )
             if not bound:
                 lapsed.append(approval)
@@ -160,14 +195,29 @@ def _approval_rules(
             else:
                 current.append(approval)
         approvers = sorted({a.user for a in current})
-        data = {"approvers": approvers, "needed": rule.count}
+        data: dict[str, Any] = {"approvers": approvers, "needed": rule.count}
+        resets = sorted(
+            {f"{a.user} (token reset by {a.token_reset_by})" for a in current if a.token_reset_by}
+        )
+        if resets:
+            data["reset_tokens"] = resets
+        if puppets:
+            data["discounted"] = sorted({a.user for a in puppets})
         if rejected:
             last = rejected[-1]
             reason = f"rejected by {last.user} ({role}): {last.comment}"
             outcomes.append(RuleOutcome(f"approvals.{role}", Outcome.FAIL, reason, data=data))
             continue
+        notes = ""
+        if resets:
+            notes += f"; flagged: approved with a reset token: {', '.join(resets)}"
+        if puppets:
+            notes += (
+                f"; {len(puppets)} approval(s) count for nothing: "
+                f"{', '.join(data['discounted'])} got their identity or token from the author"
+            )
         if len(approvers) >= rule.count:
-            reason = f"approved by {', '.join(approvers)} ({role}; {rule.count} needed)"
+            reason = f"approved by {', '.join(approvers)} ({role}; {rule.count} needed){notes}"
             outcomes.append(RuleOutcome(f"approvals.{role}", Outcome.PASS, reason, data=data))
             continue
         reason = (
@@ -178,15 +228,17 @@ def _approval_rules(
             reason += f": {', '.join(approvers)}"
         if lapsed:
             reason += (
-                f"; {len(lapsed)} earlier approval(s) lapsed (the model, its evidence or the "
-                "policy changed since)"
+                f"; {len(lapsed)} earlier approval(s) lapsed (the model, its evidence, its "
+                "card or the policy changed since)"
             )
-        outcomes.append(RuleOutcome(f"approvals.{role}", Outcome.FAIL, reason, data=data))
+        outcomes.append(RuleOutcome(f"approvals.{role}", Outcome.FAIL, reason + notes, data=data))
     return outcomes
 
 
 def _waived(outcome: RuleOutcome, rules: StageRules, facts: Facts) -> RuleOutcome:
-    waivable = any(fnmatch.fnmatchcase(outcome.id, pattern) for pattern in rules.waivable)
+    waivable = not outcome.id.startswith("approvals.") and any(
+        fnmatch.fnmatchcase(outcome.id, pattern) for pattern in rules.waivable
+    )
     if not waivable:
         return outcome
     if outcome.outcome is not Outcome.FAIL:
@@ -207,3 +259,30 @@ def _waived(outcome: RuleOutcome, rules: StageRules, facts: Facts) -> RuleOutcom
     if waivers:
         reason += f" (a waiver expired at {waivers[-1].expires_at})"
     return RuleOutcome(outcome.id, Outcome.FAIL, reason, True, outcome.data)
+
+
+# --- the floor ---------------------------------------------------------------------------
+
+_RANK = {Outcome.PASS: 0, Outcome.WAIVED: 1, Outcome.FAIL: 2}
+
+
+def combine(decision: Decision, floor: Decision, label: str) -> Decision:
+    """``decision`` tightened by ``floor`` (the built-in pack's decision for the same version,
+    stage and policy hash): every floor rule joins, and a rule both have takes the worse
+    outcome (fail over waived over pass). Rules that come from the floor alone, or whose
+    outcome the floor decided, say so (``data["policy"]`` is ``label``)."""
+    merged = {rule.id: rule for rule in decision.rules}
+    order = [rule.id for rule in decision.rules]
+    for rule in floor.rules:
+        mine = merged.get(rule.id)
+        if mine is None:
+            order.append(rule.id)
+        if mine is None or _RANK[rule.outcome] > _RANK[mine.outcome]:
+            merged[rule.id] = RuleOutcome(
+                rule.id,
+                rule.outcome,
+                f"[{label}] {rule.reason}",
+                rule.waivable,
+                {**rule.data, "policy": label},
+            )
+    return replace(decision, rules=tuple(merged[rule_id] for rule_id in order))

@@ -1,6 +1,13 @@
 """Evidence rules: the check's record exists, is fresh and applicable, its metrics are within
 the thresholds, and it has no blocking finding (rule ids ``evidence.CHECK``,
-``evidence.CHECK.PATH``, ``evidence.CHECK.findings``)."""
+``evidence.CHECK.PATH``, ``evidence.CHECK.findings``).
+
+Only a record judged on the version's recorded test split, produced with the policy's
+parameter values (or the check's defaults where the policy is silent), counts: a run with a
+laxer threshold, fewer attributes or another seed informs, it does not pass a gate. A record
+that another identity reproduced with different results does not count either; a rule with
+``reproduced: true`` needs an agreeing reproduction.
+"""
 
 from __future__ import annotations
 
@@ -11,6 +18,7 @@ from typing import Any
 
 from steward.domain import Evidence, EvidenceStatus, Outcome, RuleOutcome, Severity
 from steward.policy._facts import Facts, latest_evidence
+from steward.policy._reproduction import disagreements
 from steward.policy._schema import EvidenceRule, StageRules, Threshold
 
 __all__ = ["evidence_rules"]
@@ -19,14 +27,19 @@ __all__ = ["evidence_rules"]
 def evidence_rules(rules: StageRules, facts: Facts) -> list[RuleOutcome]:
     outcomes: list[RuleOutcome] = []
     for rule in rules.evidence:
+        expected = _expected_params(rule, facts)
         fitting = [
             e
             for e in facts.evidence
-            if _produced_with(e, rule.params)
+            if e.check_id == rule.check
+            and not _differing(e, expected)
             and (facts.split is None or e.inputs.get("split") == facts.split)
         ]
         record = latest_evidence(fitting).get(rule.check)
-        outcomes.append(_presence(rule, record, facts))
+        presence = _presence(rule, record, facts, expected)
+        if presence.outcome is Outcome.PASS and record is not None:
+            presence = _reproduced(rule, record, facts, presence)
+        outcomes.append(presence)
         for threshold in rule.thresholds:
             outcomes.extend(_thresholds(rule, threshold, record))
         if rule.block_at is not None:
@@ -34,27 +47,89 @@ def evidence_rules(rules: StageRules, facts: Facts) -> list[RuleOutcome]:
     return outcomes
 
 
-def _produced_with(record: Evidence, params: Mapping[str, Any]) -> bool:
-    """Whether ``record`` was produced with these parameter values (compared as JSON)."""
-    return all(
-        json.dumps(record.params.get(name), sort_keys=True) == json.dumps(value, sort_keys=True)
-        for name, value in params.items()
-    )
+def _reproduced(
+    rule: EvidenceRule, record: Evidence, facts: Facts, passed: RuleOutcome
+) -> RuleOutcome:
+    """``passed`` unless a reproduction by another identity disagrees with ``record``, or the
+    rule needs an agreeing reproduction and has none. Reproductions by the record's own
+    producer or by an author of the version attest nothing."""
+    rule_id = f"evidence.{rule.check}"
+    ref = facts.subject.removeprefix("model:")
+    own = {record.created_by, facts.author, *facts.authors}
+    agreeing: list[tuple[Evidence, list[str]]] = []
+    disagreeing: list[tuple[Evidence, list[str]]] = []
+    for other in facts.evidence:
+        if other.reproduces != record.id or other.created_by in own:
+            continue
+        differences = disagreements(record, other)
+        (disagreeing if differences else agreeing).append((other, differences))
+    data = {**passed.data, "reproduced_by": sorted({e.created_by for e, _ in agreeing})}
+    if disagreeing:
+        other, differences = disagreeing[-1]
+        return RuleOutcome(
+            rule_id,
+            Outcome.FAIL,
+            f"{rule.check} evidence {record.id[:12]} by {record.created_by} was reproduced by "
+            f"{other.created_by} with different results ({'; '.join(differences)}): it does "
+            "not count",
+            data={**data, "disagreement": other.id},
+        )
+    if rule.reproduced and not agreeing:
+        return RuleOutcome(
+            rule_id,
+            Outcome.FAIL,
+            f"{rule.check} evidence {record.id[:12]} by {record.created_by} is not reproduced: "
+            f"another identity than {record.created_by} and the author runs `steward check "
+            f"reproduce {ref} --check {rule.check}`",
+            data=data,
+        )
+    if agreeing:
+        names = ", ".join(data["reproduced_by"])
+        return RuleOutcome(
+            rule_id, Outcome.PASS, f"{passed.reason}; reproduced by {names}", data=data
+        )
+    return passed
 
 
-def _presence(rule: EvidenceRule, record: Evidence | None, facts: Facts) -> RuleOutcome:
+def _expected_params(rule: EvidenceRule, facts: Facts) -> dict[str, Any]:
+    """The parameter values evidence must have been produced with: the policy's, else the
+    check's defaults."""
+    return {**facts.check_defaults.get(rule.check, {}), **rule.params}
+
+
+def _json(value: Any) -> str:
+    return json.dumps(value, sort_keys=True, default=list)
+
+
+def _differing(record: Evidence, expected: Mapping[str, Any]) -> list[str]:
+    """The parameters ``record`` was produced with that differ from ``expected``. A record
+    that does not list a parameter (an older version of the check) ran it at its default,
+    which ``expected`` holds where the policy is silent."""
+    return [
+        name
+        for name, value in expected.items()
+        if name in record.params and _json(record.params[name]) != _json(value)
+    ]
+
+
+def _presence(
+    rule: EvidenceRule, record: Evidence | None, facts: Facts, expected: Mapping[str, Any]
+) -> RuleOutcome:
     rule_id = f"evidence.{rule.check}"
     ref = facts.subject.removeprefix("model:")
     if record is None:
-        pinned = ", ".join(f"{k}={json.dumps(v)}" for k, v in rule.params.items())
         other = latest_evidence(facts.evidence).get(rule.check)
-        if pinned and other is not None:
-            used = ", ".join(f"{k}={json.dumps(other.params.get(k))}" for k in rule.params)
+        if other is not None and _differing(other, expected):
+            used = ", ".join(
+                f"{k}={_json(other.params.get(k))} (needs {_json(expected[k])})"
+                for k in _differing(other, expected)
+            )
             return RuleOutcome(
                 rule_id,
                 Outcome.FAIL,
-                f"no {rule.check} evidence produced with {pinned} (the latest, "
-                f"{other.id[:12]}, used {used})",
+                f"no {rule.check} evidence produced with the policy's parameters: the "
+                f"latest, {other.id[:12]}, used {used}",
+                data={"evidence": other.id, "parameters": _differing(other, expected)},
             )
         return RuleOutcome(
             rule_id,
@@ -63,6 +138,16 @@ def _presence(rule: EvidenceRule, record: Evidence | None, facts: Facts) -> Rule
             f"--check {rule.check}`",
         )
     data = {"evidence": record.id, "created_at": record.created_at}
+    if record.provenance.get("code_matches_source") is False:
+        differs = ", ".join(record.provenance.get("code_differs", [])[:3])
+        return RuleOutcome(
+            rule_id,
+            Outcome.FAIL,
+            f"{rule.check} evidence {record.id[:12]} was computed by code that differs from "
+            f"the installed check's source ({differs or 'changed in the process'}): it does "
+            "not count",
+            data=data,
+        )
     if rule.max_age_days is not None:
         age = (facts.now - datetime.fromisoformat(record.created_at)).total_seconds() / 86400
         if age > rule.max_age_days:

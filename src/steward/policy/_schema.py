@@ -89,6 +89,12 @@ class EvidenceRule(_Strict):
         description="Accept 'not applicable' evidence (the check cannot judge this model); "
         "by default it fails the rule.",
     )
+    reproduced: bool = Field(
+        default=False,
+        description="The evidence must have been reproduced (`steward check reproduce`) by "
+        "an identity other than the one that recorded it and the version's author, with "
+        "agreeing results.",
+    )
 
 
 class DatasetRules(_Strict):
@@ -120,9 +126,52 @@ class StageRules(_Strict):
     approvals: list[ApprovalRule] = Field(default_factory=list)
     waivable: list[str] = Field(
         default_factory=list,
-        description="Rule ids (or patterns with `*`, e.g. `evidence.robustness*`) that a "
-        "waiver may set aside.",
+        description="Rule ids (or patterns with `*`, e.g. `evidence.robustness.*`) that a "
+        "waiver may set aside. A pattern names its family and its check, dataset rule or "
+        "documentation field literally (`evidence.fairness.*`, not `evidence.*` or `*`); "
+        "approvals are never waivable.",
     )
+
+    @model_validator(mode="after")
+    def _not_empty(self) -> StageRules:
+        if not (
+            self.evidence
+            or self.dataset.no_pii_features
+            or self.dataset.validation_passed
+            or self.documentation
+            or self.approvals
+        ):
+            raise ValueError(
+                "a stage needs at least one rule (evidence, dataset, documentation or "
+                "approvals); leave a stage out to forbid entering it"
+            )
+        for pattern in self.waivable:
+            problem = _waiver_problem(pattern)
+            if problem:
+                raise ValueError(f"waivable pattern {pattern!r}: {problem}")
+        return self
+
+
+_WAIVABLE_FAMILIES = ("evidence", "dataset", "documentation")
+
+
+def _waiver_problem(pattern: str) -> str | None:
+    """Why ``pattern`` may not be waivable, or ``None``: it must name its family and its
+    check (or dataset rule, or documentation field) without wildcards."""
+    parts = pattern.split(".")
+    family = parts[0]
+    if family == "approvals":
+        return "approvals are never waivable"
+    if family not in _WAIVABLE_FAMILIES:
+        if any(c in family for c in "*?["):
+            return "a catch-all waiver is refused: name the rule family and check"
+        return f"a waivable rule starts with {', '.join(_WAIVABLE_FAMILIES)}"
+    if len(parts) < 2 or any(c in parts[1] for c in "*?[") or not parts[1]:
+        return (
+            f"name the {'check' if family == 'evidence' else 'rule'} without wildcards "
+            f"(e.g. {family}.NAME or {family}.NAME.*): a catch-all waiver is refused"
+        )
+    return None
 
 
 class Selector(_Strict):
@@ -158,6 +207,13 @@ class Policy(_Strict):
         "governs (then the name, alphabetically).",
     )
     selector: Selector = Field(default_factory=lambda: Selector())
+    relax_floor: bool = Field(
+        default=False,
+        description="Replace, instead of tighten, the built-in pack of a governed model's "
+        "risk tier. Takes effect only once a second `policy:manage` holder has endorsed "
+        "this version (`steward policy endorse`); neither the one who applied it nor the "
+        "endorser may be an author of a model it governs. Every gate report says so.",
+    )
     stages: dict[StageName, StageRules] = Field(
         description="Rules per target stage; a stage without rules cannot be entered."
     )

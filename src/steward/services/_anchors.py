@@ -67,6 +67,7 @@ def check_records(reader: Reader) -> tuple[int, RecordProblem | None]:
 
     kinds = {
         EventType.APPROVAL_RECORDED.value: "approval",
+        EventType.POLICY_ENDORSED.value: "approval",
         EventType.WAIVER_GRANTED.value: "waiver",
         EventType.COMMENT_ADDED.value: "comment",
     }

@@ -2,18 +2,20 @@
 
 from __future__ import annotations
 
+from contextlib import suppress
 from functools import cached_property
 from types import TracebackType
 from typing import TYPE_CHECKING
 
 from steward.domain import Actor
-from steward.errors import InvalidInput, NotFound
+from steward.errors import InvalidInput, NotFound, StewardError
 from steward.ledger import Signer
 from steward.services._home import read_saved_token, require_home, trusted_public_key
 from steward.services._identity import IdentityService
+from steward.services._witness import home_witness
 from steward.settings import Settings
 from steward.store import Store
-from steward.types import Clock, SystemClock
+from steward.types import Clock, SystemClock, utc_iso
 
 if TYPE_CHECKING:
     from steward.artifacts import ArtifactStore
@@ -40,13 +42,16 @@ class Application:
 
     @classmethod
     def open(cls, settings: Settings, *, clock: Clock | None = None) -> Application:
-        """Open the home named by ``settings``; refuse a non-home or an out-of-date store."""
+        """Open the home named by ``settings``; refuse a non-home, an out-of-date store, or a
+        store whose ledger does not extend the head this home witnessed (``LedgerTampered``:
+        an older copy restored, or history rewritten; see ``_witness.py``)."""
         require_home(settings)
         key_path = settings.signing_key_path
+        witness = home_witness(settings)
 
         def load_signer() -> Signer:
             try:
-                return Signer.from_file(key_path)
+                signer = Signer.from_file(key_path)  # refuses a key others may read
             except FileNotFoundError:
                 raise NotFound(
                     f"no ledger signing key at {key_path}: changes cannot be recorded "
@@ -54,12 +59,34 @@ class Application:
                 ) from None
             except ValueError as exc:
                 raise InvalidInput(f"unusable ledger signing key at {key_path}: {exc}") from None
+            # The first write comes next: the store may have been swapped since it was opened.
+            witness.check(store)
+            return signer
 
         store = Store.open(settings.database_url, signer=load_signer, clock=clock or SystemClock())
+        try:
+            witness.check(store)
+        except BaseException:
+            store.close()
+            raise
         return cls(settings, store)
 
     def close(self) -> None:
-        self.store.close()
+        """Advance this home's witness to the store's head, then close the store.
+
+        The witness moves only forwards, to a head that extends it and is signed by this
+        home's key; when it cannot (the store is unreachable, or no longer extends it) it is
+        left as it was, so the next ``open`` refuses the store rather than this ``close``
+        failing a command that has already done its work."""
+        try:
+            with suppress(StewardError, OSError):
+                home_witness(self.settings).advance(
+                    self.store,
+                    lambda: trusted_public_key(self.settings),
+                    lambda: utc_iso(self.store.now()),
+                )
+        finally:
+            self.store.close()
 
     def __enter__(self) -> Application:
         return self
@@ -87,7 +114,12 @@ class Application:
     def datasets(self) -> DatasetService:
         from steward.services._datasets import DatasetService
 
-        return DatasetService(self.store, self.artifacts)
+        return DatasetService(
+            self.store,
+            self.artifacts,
+            max_columns=self.settings.max_columns,
+            max_cell_bytes=self.settings.max_cell_bytes,
+        )
 
     @cached_property
     def runs(self) -> RunService:

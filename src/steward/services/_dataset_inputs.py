@@ -12,6 +12,8 @@ from steward.errors import InvalidInput
 if TYPE_CHECKING:
     import pyarrow as pa
 
+    from steward.data import TableLimits
+
 __all__ = ["Prepared", "check_declarations", "file_sha256", "prepare", "to_polars"]
 
 
@@ -23,17 +25,18 @@ class Prepared:
     source: dict[str, Any]
 
 
-def prepare(data: Path | Any) -> Prepared:
+def prepare(data: Path | Any, limits: TableLimits) -> Prepared:
+    """Read ``data`` (refusing it past ``limits``), canonicalise and fingerprint it."""
     from steward.data import canonicalize, fingerprint, frame_to_arrow, read_file
 
     if isinstance(data, str | Path):
         path = Path(data)
-        raw = read_file(path)
+        raw = read_file(path, limits)
         origin = str(path)
         source = {"kind": "file", "name": path.name, "bytes": path.stat().st_size}
     else:
         origin = "the data frame"
-        raw = frame_to_arrow(data, origin)
+        raw = frame_to_arrow(data, origin, limits)
         source = {"kind": "frame", "library": type(data).__module__.split(".")[0]}
     table = canonicalize(raw, origin)
     source["columns"] = table.num_columns

@@ -38,6 +38,7 @@ from steward.services._dataset_inputs import (
     to_polars,
 )
 from steward.services._records import content_hash, make_evidence, sealed_version
+from steward.settings import DEFAULT_MAX_CELL_BYTES, DEFAULT_MAX_COLUMNS
 from steward.store import Store
 from steward.types import utc_iso
 
@@ -66,9 +67,20 @@ class Registration:
 class DatasetService:
     """Every method takes the acting identity and checks its permission first."""
 
-    def __init__(self, store: Store, artifacts: ArtifactStore) -> None:
+    def __init__(
+        self,
+        store: Store,
+        artifacts: ArtifactStore,
+        *,
+        max_columns: int = DEFAULT_MAX_COLUMNS,
+        max_cell_bytes: int = DEFAULT_MAX_CELL_BYTES,
+    ) -> None:
+        """``max_columns`` and ``max_cell_bytes`` bound the tables ``register`` accepts
+        (``Settings.max_columns``, ``Settings.max_cell_bytes``)."""
         self._store = store
         self._artifacts = artifacts
+        self._max_columns = max_columns
+        self._max_cell_bytes = max_cell_bytes
 
     # --- registration -------------------------------------------------------------------
 
@@ -93,7 +105,9 @@ class DatasetService:
             policy = MissingPolicy(missing)
         except ValueError as exc:
             raise InvalidInput(str(exc)) from None
-        prepared = prepare(data)
+        from steward.data import TableLimits
+
+        prepared = prepare(data, TableLimits(self._max_columns, self._max_cell_bytes))
         declared = check_declarations(prepared, target, tuple(sensitive))
 
         with self._store.read() as reader:

@@ -11,7 +11,7 @@ from __future__ import annotations
 import hashlib
 import uuid
 from collections.abc import Callable, Mapping, Sequence
-from dataclasses import replace
+from dataclasses import dataclass, replace
 from typing import Any
 
 from steward.artifacts import ArtifactStore
@@ -23,7 +23,7 @@ from steward.domain import (
     ModelVersion,
     Permission,
 )
-from steward.errors import InvalidInput
+from steward.errors import InvalidInput, NotFound, PermissionDenied
 from steward.services._access import require
 from steward.services._datasets import DatasetService
 from steward.services._models import ModelService
@@ -31,7 +31,43 @@ from steward.services._records import content_hash
 from steward.store import Store
 from steward.types import utc_iso
 
-__all__ = ["EvidenceService"]
+__all__ = ["EvidenceService", "Reproduction"]
+
+
+@dataclass(frozen=True, slots=True)
+class Reproduction:
+    """A recorded check re-run by another identity: the original record, the re-run's
+    record, and what differs (nothing when they agree)."""
+
+    original: Evidence
+    record: Evidence
+    differences: tuple[str, ...]
+
+    @property
+    def agrees(self) -> bool:
+        return not self.differences
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "check_id": self.original.check_id,
+            "original": self.original.id,
+            "original_by": self.original.created_by,
+            "reproduction": self.record.id,
+            "reproduced_by": self.record.created_by,
+            "agrees": self.agrees,
+            "differences": list(self.differences),
+        }
+
+
+@dataclass
+class _Judging:
+    version: ModelVersion
+    model: Any
+    rows: tuple[Any, Any, Any]
+    inputs: dict[str, Any]
+    pii_columns: tuple[str, ...]
+    dataset_evidence: tuple[Evidence, ...]
+    load_part: Callable[[str], tuple[Any, Any, Any]] | None
 
 
 class EvidenceService:
@@ -60,8 +96,10 @@ class EvidenceService:
         """Run ``check_ids`` (default: every installed check) on version ``ref``;
         ``params`` gives parameters by check id (``{"fairness": {"bins": 5}}``). The checks
         judge the version's recorded test split, or every row of dataset version ``on`` (one
-        with the columns the model reads, its target and sensitive attributes)."""
-        from steward.checks import CheckContext, available_checks
+        with the columns the model reads, its target and sensitive attributes). Every
+        parameter is checked against the check's declared constraints before anything
+        runs."""
+        from steward.checks import available_checks
 
         require(actor, Permission.EVIDENCE_WRITE, "run evidence checks")
         installed = available_checks()
@@ -76,16 +114,7 @@ class EvidenceService:
         if idle:
             raise InvalidInput(f"parameters given for check(s) not run: {', '.join(idle)}")
         for check_id, given in params.items():
-            names = installed[check_id].param_names()
-            extra = [n for n in given if n not in names]
-            if extra:
-                raise InvalidInput(
-                    f"check {check_id!r} has no parameter {', '.join(map(repr, extra))} "
-                    f"(its parameters: {', '.join(names) or 'none'})"
-                )
-            defaults = installed[check_id]().get_params()
-            for name, value in given.items():
-                _check_type(check_id, name, value, defaults[name])
+            _validate(installed[check_id], check_id, given)
         version = self._models.get(actor, ref)
         if on is None and version.split is None:
             raise InvalidInput(
@@ -93,6 +122,96 @@ class EvidenceService:
                 "it was evaluated on (train it with `steward train`, or name a dataset version "
                 "to judge it on)"
             )
+        judging = self._judging(actor, version, on)
+        runs = [(check_id, installed[check_id](**params.get(check_id, {}))) for check_id in chosen]
+        drafts = self._run_checks(judging, runs, {}, progress)
+        return self._record(actor, version.subject, drafts)
+
+    def reproduce(
+        self,
+        actor: Actor,
+        ref: str,
+        check_ids: Sequence[str] = (),
+        *,
+        progress: Callable[[str, int, int], None] | None = None,
+    ) -> list[Reproduction]:
+        """Re-run the latest recorded evidence of each check (``check_ids``, default every
+        check with evidence) on version ``ref``, with the recorded parameters on the same
+        rows, as ``actor``: another identity than the record's producer and the version's
+        authors. Each re-run is recorded as evidence that reproduces the original
+        (``inputs.reproduces``), agreeing or not; a policy can require agreement. Refusals
+        are ledgered."""
+        from steward.services._governance import refused_attempt
+
+        try:
+            return self._reproduce(actor, ref, check_ids, progress)
+        except (PermissionDenied, InvalidInput, NotFound) as exc:
+            refused_attempt(self._store, actor, "check.reproduce", ref, None, exc)
+            raise
+
+    def _reproduce(
+        self,
+        actor: Actor,
+        ref: str,
+        check_ids: Sequence[str],
+        progress: Callable[[str, int, int], None] | None,
+    ) -> list[Reproduction]:
+        from steward.checks import available_checks
+        from steward.policy import disagreements, latest_evidence
+
+        require(actor, Permission.EVIDENCE_WRITE, "reproduce evidence")
+        version = self._models.get(actor, ref)
+        authors = self._models.authors(actor, version)
+        with self._store.read() as reader:
+            records = reader.evidence_for(version.subject)
+        split = version.split["id"] if version.split else None
+        on_split = [e for e in records if split is None or e.inputs.get("split") == split]
+        latest = latest_evidence(on_split)
+        chosen = list(dict.fromkeys(check_ids)) or list(latest)
+        missing = [c for c in chosen if c not in latest]
+        if missing:
+            raise NotFound(
+                f"no recorded {', '.join(missing)} evidence about {version.ref} on its test "
+                "split to reproduce"
+            )
+        if not chosen:
+            raise NotFound(f"no recorded evidence about {version.ref} to reproduce")
+        installed = available_checks()
+        originals = [latest[c] for c in chosen]
+        for original in originals:
+            if actor.name == original.created_by or actor.name in authors:
+                who = "recorded it" if actor.name == original.created_by else "is an author"
+                raise PermissionDenied(
+                    f"{actor.name} {who} of {version.ref}'s {original.check_id} evidence and "
+                    "may not reproduce it: another identity must",
+                    details={"actor": actor.name, "reason": "own evidence"},
+                )
+            cls = installed.get(original.check_id)
+            if cls is None:
+                raise InvalidInput(f"check {original.check_id!r} is not installed here")
+            if cls.version != original.check_version:
+                raise InvalidInput(
+                    f"{original.check_id} evidence {original.id[:12]} was computed by version "
+                    f"{original.check_version} of the check, this Steward has version "
+                    f"{cls.version}: run the check again instead of reproducing it"
+                )
+            _validate(cls, original.check_id, original.params)
+        judging = self._judging(actor, version, _judged_on(originals[0]))
+        runs = [
+            (e.check_id, installed[e.check_id](**_as_given(installed[e.check_id], e.params)))
+            for e in originals
+        ]
+        reproduces = {e.check_id: e for e in originals}
+        drafts = self._run_checks(judging, runs, reproduces, progress)
+        sealed = self._record(actor, version.subject, drafts)
+        return [
+            Reproduction(original, record, tuple(disagreements(original, record)))
+            for original, record in zip(originals, sealed, strict=True)
+        ]
+
+    def _judging(self, actor: Actor, version: ModelVersion, on: str | None) -> _Judging:
+        """What checks judge: the rows (the recorded test split, or every row of dataset
+        version ``on``), the hash-verified model, the data's own evidence."""
         if on is not None:
             dataset, x, y, a = self._other_rows(actor, version, on)
             judged: dict[str, Any] = {
@@ -106,7 +225,35 @@ class EvidenceService:
             x, y, a = self._models.load_split(actor, version.ref, "test")
             judged = {"dataset": version.split["dataset"], "split": version.split["id"]}
         _, model = self._models.load(actor, version.ref)
-        dataset_evidence = tuple(self._datasets.evidence(actor, dataset.ref))
+        parts: dict[str, tuple[Any, Any, Any]] = {}
+
+        def load_part(part: str) -> tuple[Any, Any, Any]:
+            if part not in parts:
+                parts[part] = self._models.load_split(actor, version.ref, part)
+            return parts[part]
+
+        return _Judging(
+            version=version,
+            model=model,
+            rows=(x, y, a),
+            inputs={"model_artifact": version.artifact, **judged},
+            pii_columns=dataset.pii_columns,
+            dataset_evidence=tuple(self._datasets.evidence(actor, dataset.ref)),
+            load_part=load_part if version.split is not None else None,
+        )
+
+    def _run_checks(
+        self,
+        judging: _Judging,
+        runs: list[tuple[str, Any]],
+        reproduces: Mapping[str, Evidence],
+        progress: Callable[[str, int, int], None] | None,
+    ) -> list[Evidence]:
+        """Run each check on what ``judging`` holds; the drafts carry their provenance. A
+        crash removes the plots the run stored."""
+        from steward.checks import CheckContext
+        from steward.services._check_code import check_provenance
+
         stored: list[str] = []
 
         def store_plot(data: bytes) -> str:
@@ -115,35 +262,32 @@ class EvidenceService:
                 stored.append(key)
             return self._artifacts.put_bytes(data)
 
-        parts: dict[str, tuple[Any, Any, Any]] = {}
-
-        def load_part(part: str) -> tuple[Any, Any, Any]:
-            if part not in parts:
-                parts[part] = self._models.load_split(actor, version.ref, part)
-            return parts[part]
-
-        inputs = {"model_artifact": version.artifact, **judged}
+        x, y, a = judging.rows
         drafts: list[Evidence] = []
         try:
-            for done, check_id in enumerate(chosen):
+            for done, (check_id, check) in enumerate(runs):
                 if progress is not None:
-                    progress(check_id, done, len(chosen))
+                    progress(check_id, done, len(runs))
+                inputs = dict(judging.inputs)
+                if check_id in reproduces:
+                    inputs["reproduces"] = reproduces[check_id].id
                 context = CheckContext(
-                    version=version,
-                    model=model,
+                    version=judging.version,
+                    model=judging.model,
                     X=x,
                     y=y,
                     A=a,
                     inputs=inputs,
-                    pii_columns=dataset.pii_columns,
-                    dataset_evidence=dataset_evidence,
+                    pii_columns=judging.pii_columns,
+                    dataset_evidence=judging.dataset_evidence,
                     store=store_plot,
-                    load_part=load_part if version.split is not None else None,
+                    load_part=judging.load_part,
                 )
-                drafts.append(installed[check_id](**params.get(check_id, {})).run(context))
+                draft = check.run(context)
+                drafts.append(replace(draft, provenance=check_provenance(type(check))))
             if progress is not None:
-                progress("", len(chosen), len(chosen))
-            return self._record(actor, version.subject, drafts)
+                progress("", len(runs), len(runs))
+            return drafts
         except BaseException:
             for key in stored:
                 self._artifacts.delete(key)
@@ -190,7 +334,7 @@ class EvidenceService:
         return dataset, x, y, a
 
     def _record(self, actor: Actor, subject: str, drafts: list[Evidence]) -> list[Evidence]:
-        with self._store.write(actor.name) as tx:
+        with self._store.write(actor) as tx:
             now = utc_iso(tx.now)
             sealed = []
             for draft in drafts:
@@ -210,6 +354,12 @@ class EvidenceService:
                             "check_version": e.check_version,
                             "status": e.status.value,
                             "content_hash": e.content_hash,
+                            **({"reproduces": e.reproduces} if e.reproduces else {}),
+                            **(
+                                {"code_matches_source": False}
+                                if e.provenance.get("code_matches_source") is False
+                                else {}
+                            ),
                         }
                         for e in sealed
                     ],
@@ -239,6 +389,48 @@ class EvidenceService:
         version = self._models.get(actor, ref)
         with self._store.read() as reader:
             return reader.evidence_for(version.subject)
+
+
+def _validate(cls: Any, check_id: str, given: Mapping[str, Any]) -> None:
+    """Refuse parameters the check does not take or whose values its constraints refuse
+    (exit 2 before anything runs)."""
+    validate = getattr(cls, "validate_params", None)
+    if callable(validate):
+        validate(given)
+        return
+    names = cls.param_names()
+    extra = [n for n in given if n not in names]
+    if extra:
+        raise InvalidInput(
+            f"check {check_id!r} has no parameter {', '.join(map(repr, extra))} "
+            f"(its parameters: {', '.join(names) or 'none'})"
+        )
+    defaults = cls().get_params()
+    for name, value in given.items():
+        _check_type(check_id, name, value, defaults[name])
+
+
+def _judged_on(record: Evidence) -> str | None:
+    """The dataset version a record judged every row of, or ``None`` for the test split."""
+    if record.inputs.get("split") is None and record.inputs.get("rows") == "all":
+        dataset = record.inputs.get("dataset") or {}
+        ref = dataset.get("ref")
+        return ref if isinstance(ref, str) else None
+    return None
+
+
+def _as_given(cls: Any, recorded: Mapping[str, Any]) -> dict[str, Any]:
+    """Recorded parameters (JSON) back as the check takes them: a list where its default
+    is a tuple becomes a tuple."""
+    defaults = cls().get_params()
+    given = {}
+    for name, value in recorded.items():
+        if name not in defaults:
+            continue  # a parameter of an older check version; refused above if it mattered
+        given[name] = (
+            tuple(value) if isinstance(defaults[name], tuple) and isinstance(value, list) else value
+        )
+    return given
 
 
 def _check_type(check_id: str, name: str, value: Any, default: Any) -> None:

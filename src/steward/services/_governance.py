@@ -31,6 +31,7 @@ from steward.domain import (
 )
 from steward.errors import InvalidInput, NotFound, PermissionDenied, Refused, StewardError
 from steward.services._access import require
+from steward.services._identity import credentials
 from steward.services._models import ModelService, resolve_model
 from steward.services._policies import GATED_STAGES, PolicyService
 from steward.services._records import content_hash
@@ -38,7 +39,7 @@ from steward.services._webhooks import queue_notifications
 from steward.store import Store, Writer
 from steward.types import utc_iso
 
-__all__ = ["MAX_WAIVER_DAYS", "GovernanceService"]
+__all__ = ["MAX_WAIVER_DAYS", "GovernanceService", "refused_attempt"]
 
 T = TypeVar("T")
 MAX_WAIVER_DAYS = 365
@@ -58,10 +59,18 @@ def _ledgered(
     tx.record(event, subject=record.subject, payload={**content, "content_hash": digest})
 
 
-def _not_the_author(actor: Actor, version: ModelVersion, doing: str) -> None:
+def _not_the_author(
+    actor: Actor, version: ModelVersion, doing: str, authors: tuple[str, ...] = ()
+) -> None:
     if version.created_by == actor.name:
         raise PermissionDenied(
             f"{actor.name} is the author of {version.ref} and may not {doing} "
+            "(segregation of duties)",
+            details={"actor": actor.name, "reason": "author"},
+        )
+    if actor.name in authors:
+        raise PermissionDenied(
+            f"{actor.name} authored the model {version.ref} derives from and may not {doing} "
             "(segregation of duties)",
             details={"actor": actor.name, "reason": "author"},
         )
@@ -98,9 +107,10 @@ class GovernanceService:
         if decision == "reject" and not comment.strip():
             raise InvalidInput("a rejection needs a comment saying why")
         version = self._models.get(actor, ref)
-        _not_the_author(actor, version, f"{decision} it")
+        _not_the_author(actor, version, f"{decision} it", self._models.authors(actor, version))
         decided = self._policies.decide(actor, version, stage)
-        with self._store.write(actor.name) as tx:
+        with self._store.write(actor) as tx:
+            vouchers, reset_by = credentials(tx, actor)
             approval = Approval(
                 id=uuid.uuid4().hex,
                 subject=version.subject,
@@ -113,6 +123,10 @@ class GovernanceService:
                 evidence_hash=decided.evidence_hash,
                 policy_hash=decided.policy_hash,
                 created_at=utc_iso(tx.now),
+                card_hash=decided.card_hash,
+                vouchers=vouchers,
+                token_id=actor.token_id,
+                token_reset_by=reset_by,
             )
             _ledgered(tx, EventType.APPROVAL_RECORDED, approval, tx.add_approval)
             if decision == "reject":
@@ -138,29 +152,38 @@ class GovernanceService:
         )
 
     def _waive(self, actor: Actor, ref: str, rule: str, reason: str, expires: str) -> Waiver:
-        import fnmatch
 
         require(actor, Permission.POLICY_WAIVE, "waive policy rules")
         if not reason.strip():
             raise InvalidInput("a waiver needs a reason")
         version = self._models.get(actor, ref)
-        _not_the_author(actor, version, "waive its rules")
+        _not_the_author(actor, version, "waive its rules", self._models.authors(actor, version))
         until = _expiry(expires)
         now = self._store.now()
         if until <= now:
             raise InvalidInput(f"the waiver would expire at {utc_iso(until)}, which has passed")
         if until > now + timedelta(days=MAX_WAIVER_DAYS):
             raise InvalidInput(f"a waiver lasts at most {MAX_WAIVER_DAYS} days")
-        model = self._models.model(actor, version.name)
-        governing = self._policies.governing(actor, model)
-        patterns = [p for rules in governing.policy.stages.values() for p in rules.waivable]
-        if not any(fnmatch.fnmatchcase(rule, p) for p in patterns):
-            allowed = ", ".join(patterns) or "none"
+        # Only a rule the gate produces for this version, and marks waivable, can be waived:
+        # a waiver on a made-up id, or on a rule waivable under another policy, is refused.
+        produced: dict[str, bool] = {}
+        for stage in GATED_STAGES:
+            for outcome in self._policies.decide(actor, version, stage).rules:
+                produced[outcome.id] = produced.get(outcome.id, True) and outcome.waivable
+        if rule not in produced:
             raise InvalidInput(
-                f"rule {rule!r} is not waivable under policy {governing.label} "
-                f"(waivable: {allowed})"
+                f"the gates of {version.ref} have no rule {rule!r} (`steward gate "
+                f"{version.ref} --stage STAGE` lists them)",
+                details={"field": "rule"},
             )
-        with self._store.write(actor.name) as tx:
+        if not produced[rule]:
+            waivable = sorted(r for r, ok in produced.items() if ok)
+            raise InvalidInput(
+                f"rule {rule!r} of {version.ref} is not waivable (waivable: "
+                f"{', '.join(waivable) or 'none'})",
+                details={"field": "rule"},
+            )
+        with self._store.write(actor) as tx:
             waiver = Waiver(
                 id=uuid.uuid4().hex,
                 subject=version.subject,
@@ -180,7 +203,7 @@ class GovernanceService:
         if not text.strip():
             raise InvalidInput("a comment needs text")
         version = self._models.get(actor, ref)
-        with self._store.write(actor.name) as tx:
+        with self._store.write(actor) as tx:
             comment = Comment(
                 id=uuid.uuid4().hex,
                 subject=version.subject,
@@ -217,7 +240,7 @@ class GovernanceService:
         target = Stage(stage)
         named = self._models.get(actor, ref)  # exists? (NotFound otherwise)
         failed: Decision | None = None
-        with self._store.write(actor.name) as tx:
+        with self._store.write(actor) as tx:
             tx.lock(f"model:{named.name}")
             version = resolve_model(tx, named.ref)  # re-read under the lock
             if version.stage is target:
@@ -288,45 +311,57 @@ class GovernanceService:
     def _refusal(
         self, actor: Actor, action: str, ref: str, stage: str | None, exc: StewardError
     ) -> None:
-        payload: dict[str, Any] = {
-            "action": action,
-            "target": ref,
-            "stage": stage,
-            "code": exc.code,
-            "reason": exc.message,
-        }
-        decision = exc.details.get("decision")
-        if decision:
-            payload["failed"] = [r["id"] for r in decision["rules"] if r["outcome"] == "fail"]
-            payload["policy"] = decision["policy"]
-        subject = _subject_of(ref)
-        with self._store.write(actor.name) as tx:
-            tx.record(EventType.ATTEMPT_REFUSED, subject=subject, payload=payload)
-            if decision and action == "promote":
+        refused_attempt(self._store, actor, action, ref, stage, exc)
+
+
+def refused_attempt(
+    store: Store, actor: Actor, action: str, ref: str, stage: str | None, exc: StewardError
+) -> None:
+    """Ledger a refused governance attempt (``attempt.refused``; decision 0018), and queue
+    the notifications a refused promotion sends."""
+    payload: dict[str, Any] = {
+        "action": action,
+        "target": ref,
+        "stage": stage,
+        "code": exc.code,
+        "reason": exc.message,
+    }
+    decision = exc.details.get("decision")
+    if decision:
+        payload["failed"] = [r["id"] for r in decision["rules"] if r["outcome"] == "fail"]
+        payload["policy"] = decision["policy"]
+    subject = _subject_of(ref)
+    # Recorded under the actor's name without re-checking its token: a refusal of someone
+    # whose token was revoked mid-command is still worth keeping.
+    with store.write(actor.name) as tx:
+        tx.record(EventType.ATTEMPT_REFUSED, subject=subject, payload=payload)
+        if decision and action == "promote":
+            queue_notifications(
+                tx,
+                "gate.failed",
+                {"model": ref, "stage": stage, "failed": payload["failed"], "by": actor.name},
+            )
+            if any(r.startswith("approvals.") for r in payload["failed"]):
                 queue_notifications(
                     tx,
-                    "gate.failed",
-                    {"model": ref, "stage": stage, "failed": payload["failed"], "by": actor.name},
-                )
-                if any(r.startswith("approvals.") for r in payload["failed"]):
-                    queue_notifications(
-                        tx,
-                        "approval.requested",
-                        {
-                            "model": ref,
-                            "stage": stage,
-                            "needed": {
-                                r["id"]: r["reason"]
-                                for r in decision["rules"]
-                                if r["id"].startswith("approvals.") and r["outcome"] == "fail"
-                            },
-                            "requested_by": actor.name,
+                    "approval.requested",
+                    {
+                        "model": ref,
+                        "stage": stage,
+                        "needed": {
+                            r["id"]: r["reason"]
+                            for r in decision["rules"]
+                            if r["id"].startswith("approvals.") and r["outcome"] == "fail"
                         },
-                    )
+                        "requested_by": actor.name,
+                    },
+                )
 
 
 def _subject_of(ref: str) -> str:
-    return f"model:{ref}" if ref and not ref.startswith("model:") else ref
+    if not ref or ref.startswith(("model:", "policy:")):
+        return ref
+    return f"model:{ref}"
 
 
 def _expiry(text: str) -> datetime:

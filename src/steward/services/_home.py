@@ -16,19 +16,21 @@ from steward.ledger import PublicKey, Signer, generate_key_file
 from steward.services._identity import create_user_in
 from steward.settings import Settings
 from steward.store import SCHEMA_HEAD, Store, current_revision, make_engine, migrate
-from steward.types import Clock, SystemClock
+from steward.types import Clock, SystemClock, utc_iso
 
 __all__ = [
     "HOME_FORMAT",
     "SYSTEM_ACTOR",
     "InitResult",
     "initialize",
+    "private_folder",
     "public_key_path",
     "read_saved_token",
     "require_home",
     "save_token",
     "trusted_public_key",
     "upgrade_store",
+    "write_private",
 ]
 
 HOME_FORMAT = "steward.home/v1"
@@ -67,7 +69,7 @@ def require_home(settings: Settings) -> None:
 
 def save_token(settings: Settings, token: str) -> Path:
     """Save the local identity's token, readable by its owner only."""
-    return _write_private(settings.token_path, token + "\n")
+    return write_private(settings.token_path, token + "\n")
 
 
 def read_saved_token(settings: Settings) -> str | None:
@@ -77,12 +79,28 @@ def read_saved_token(settings: Settings) -> str | None:
         return None
 
 
-def _write_private(path: Path, text: str) -> Path:
+def write_private(path: Path, content: str | bytes) -> Path:
+    """Replace ``path`` atomically with ``content`` (text as UTF-8), mode 0600 whatever the
+    umask: written to a temporary file beside it, flushed to disk, then renamed over it, so a
+    reader sees the old file or the new one, never a part (even after a crash)."""
+    data = content.encode("utf-8") if isinstance(content, str) else content
     tmp = path.with_name(f".{path.name}.{uuid.uuid4().hex}")
-    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
-    with os.fdopen(fd, "w", encoding="utf-8") as handle:
-        handle.write(text)
-    tmp.replace(path)
+    try:
+        with os.fdopen(os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600), "wb") as out:
+            os.chmod(tmp, 0o600)  # the umask may have taken bits away from 0600 too
+            out.write(data)
+            out.flush()
+            os.fsync(out.fileno())
+        tmp.replace(path)
+    finally:
+        tmp.unlink(missing_ok=True)
+    return path
+
+
+def private_folder(path: Path) -> Path:
+    """Create folder ``path`` (its parent must exist) with mode 0700, whatever the umask."""
+    path.mkdir(mode=0o700, exist_ok=True)
+    os.chmod(path, 0o700)
     return path
 
 
@@ -118,6 +136,7 @@ def initialize(
 
     staging = home.parent / f".{home.name}.init-{uuid.uuid4().hex[:8]}"
     staging.mkdir(mode=0o700)
+    os.chmod(staging, 0o700)  # the home's mode, whatever the umask
     try:
         staged = Settings(
             home=staging,
@@ -139,11 +158,13 @@ def _build(settings: Settings, *, admin: str, force: bool, clock: Clock) -> tupl
         signer = Signer.from_file(key_path)  # a mounted secret shared by a team's servers
     else:
         signer = generate_key_file(key_path)
-    public_key_path(settings).write_bytes(signer.public_key.to_pem())
-    (settings.home / "artifacts").mkdir(mode=0o700, exist_ok=True)
-    settings.marker_path.write_text(
+    # Everything in the home is its owner's alone (0600 files, 0700 folders), whatever the
+    # umask; the public key too: it is the trust anchor, handed out by copying it.
+    write_private(public_key_path(settings), signer.public_key.to_pem())
+    private_folder(settings.home / "artifacts")
+    write_private(
+        settings.marker_path,
         json.dumps({"format": HOME_FORMAT, "created_by": f"steward {__version__}"}) + "\n",
-        "utf-8",
     )
 
     engine = make_engine(settings.database_url)
@@ -174,6 +195,12 @@ def _build(settings: Settings, *, admin: str, force: bool, clock: Clock) -> tupl
             )
         with store.write(SYSTEM_ACTOR) as tx:
             _, token = create_user_in(tx, admin, frozenset({Role.ADMIN}))
+        # The new home witnesses its ledger from the first head on (see _witness.py).
+        from steward.services._witness import home_witness
+
+        home_witness(settings).advance(
+            store, lambda: signer.public_key, lambda: utc_iso(store.now())
+        )
     finally:
         store.close()
     save_token(settings, token)

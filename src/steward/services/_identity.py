@@ -17,11 +17,25 @@ from steward.domain import (
     User,
     validate_user_name,
 )
-from steward.errors import AlreadyExists, AuthenticationError, InvalidInput, NotFound
+from steward.errors import (
+    AlreadyExists,
+    AuthenticationError,
+    InvalidInput,
+    LedgerTampered,
+    NotFound,
+)
 from steward.services._access import require
-from steward.store import Store, Writer
+from steward.services._identity_ledger import secret_fingerprint, user_identity
+from steward.store import Reader, Store, Writer
 
-__all__ = ["IdentityService", "create_user_in", "hash_token", "new_token", "parse_roles"]
+__all__ = [
+    "IdentityService",
+    "create_user_in",
+    "credentials",
+    "hash_token",
+    "new_token",
+    "parse_roles",
+]
 
 _TOKEN = re.compile(r"^stw_([0-9a-f]{12})_([A-Za-z0-9_-]{43})$")
 
@@ -78,8 +92,31 @@ class IdentityService:
                     f"API token {token_id} was revoked on {revoked_at:%Y-%m-%d %H:%M} UTC"
                 )
             user = reader.user(user_name)
-        if user is None:  # the token's user row vanished under us
-            raise AuthenticationError("invalid API token (no such user)")
+            if user is None:  # the token's user row vanished under us
+                raise AuthenticationError("invalid API token (no such user)")
+            anchored = user_identity(reader, user_name)
+        # The rows must be the ones the ledger recorded: a token inserted into the database,
+        # or one whose secret or owner was rewritten, does not authenticate; roles granted
+        # outside the ledger stop the command.
+        issued = anchored.tokens.get(token_id)
+        if issued is None or issued.user != user_name:
+            raise AuthenticationError(
+                f"API token {token_id} has no ledger record: it was not issued by Steward "
+                "(run `steward audit verify`)"
+            )
+        if issued.fingerprint is not None and issued.fingerprint != secret_fingerprint(secret_hash):
+            raise AuthenticationError(
+                f"API token {token_id} does not match its ledger record (run `steward audit "
+                "verify`)"
+            )
+        if issued.revoked:
+            raise AuthenticationError(f"API token {token_id} was revoked (ledger event)")
+        ledgered = anchored.users.get(user_name)
+        if ledgered is None or ledgered.roles != user.roles:
+            raise LedgerTampered(
+                f"the roles of {user_name} in the store differ from the ledger's: refusing to "
+                "act; run `steward audit verify`"
+            )
         return Actor(user.id, user.name, user.roles, token_id)
 
     def add_user(self, actor: Actor, name: str, roles: Sequence[str]) -> tuple[User, str]:
@@ -90,7 +127,7 @@ class IdentityService:
         except ValueError as exc:
             raise InvalidInput(str(exc)) from None
         parsed = parse_roles(roles)
-        with self._store.write(actor.name) as tx:
+        with self._store.write(actor) as tx:
             return create_user_in(tx, name, parsed)
 
     def list_users(self, actor: Actor) -> list[User]:
@@ -98,25 +135,42 @@ class IdentityService:
         with self._store.read() as reader:
             return reader.users()
 
-    def issue_token(self, actor: Actor, name: str) -> tuple[ApiToken, str]:
-        """A new token for user ``name``: an admin's act, or the user's own."""
-        if name != actor.name:
-            require(actor, Permission.USER_MANAGE, f"issue tokens for {name}")
-        with self._store.write(actor.name) as tx:
+    def issue_token(self, actor: Actor, name: str | None = None) -> tuple[ApiToken, str]:
+        """A new token for the actor, or — an admin's act — for another existing user
+        ``name``, as a reset: that user's other tokens are revoked in the same transaction,
+        the ``token.reset`` event says who did it, and approvals made with the new token are
+        flagged as made with a reset token."""
+        name = name or actor.name
+        reset = name != actor.name
+        if reset:
+            require(actor, Permission.USER_MANAGE, f"reset the tokens of {name}")
+        with self._store.write(actor) as tx:
             user = tx.user(name)
             if user is None:
                 raise NotFound(f"no user named {name!r}")
+            revoked = []
+            if reset:
+                for other in tx.tokens(name):
+                    if other.active:
+                        tx.revoke_token(other.id)
+                        revoked.append(other.id)
             token_id, token = new_token()
-            record = tx.add_token(token_id, user, hash_token(token))
+            secret = hash_token(token)
+            record = tx.add_token(token_id, user, secret)
             tx.record(
-                EventType.TOKEN_ISSUED,
+                EventType.TOKEN_RESET if reset else EventType.TOKEN_ISSUED,
                 subject=f"user:{name}",
-                payload={"user": name, "token_id": token_id},
+                payload={
+                    "user": name,
+                    "token_id": token_id,
+                    "token_fingerprint": secret_fingerprint(secret),
+                    **({"revoked": revoked} if reset else {}),
+                },
             )
         return record, token
 
     def revoke_token(self, actor: Actor, token_id: str) -> ApiToken:
-        with self._store.write(actor.name) as tx:
+        with self._store.write(actor) as tx:
             token = tx.token(token_id)
             if token is None:
                 raise NotFound(f"no API token with id {token_id!r}")
@@ -144,10 +198,46 @@ def create_user_in(tx: Writer, name: str, roles: frozenset[Role]) -> tuple[User,
         raise AlreadyExists(f"user {name!r} already exists")
     user = tx.add_user(name, roles)
     token_id, token = new_token()
-    tx.add_token(token_id, user, hash_token(token))
+    secret = hash_token(token)
+    tx.add_token(token_id, user, secret)
     tx.record(
         EventType.USER_CREATED,
         subject=f"user:{name}",
-        payload={"user": name, "roles": sorted(roles), "token_id": token_id},
+        payload={
+            "user": name,
+            "roles": sorted(roles),
+            "token_id": token_id,
+            "token_fingerprint": secret_fingerprint(secret),
+        },
     )
     return user, token
+
+
+def credentials(reader: Reader, actor: Actor) -> tuple[tuple[str, ...], str | None]:
+    """``(vouchers, reset_by)`` of an authenticated actor.
+
+    Vouchers are the identities that created the actor's user or issued the token it acts
+    with, and, transitively, those that created them or issued their active tokens (Steward
+    itself, ``@system``, ends every chain). Whoever appears there could have made the
+    actor's identity or handed out its credentials: a version's author among them makes the
+    actor's approval of that version count for nothing. ``reset_by`` is the admin whose
+    token reset gave the actor its token, if one did."""
+    token = reader.token(actor.token_id) if actor.token_id else None
+    user = reader.user(actor.name)
+    start = [user.created_by if user else None, token.issued_by if token else None]
+    anchored = user_identity(reader, actor.name).tokens.get(actor.token_id or "")
+    reset_by = anchored.issued_by if anchored is not None and anchored.reset else None
+    seen: list[str] = []
+    queue = [name for name in start if name]
+    while queue:
+        name = queue.pop(0)
+        if name in seen or name == actor.name:
+            continue
+        seen.append(name)
+        voucher = reader.user(name)
+        if voucher is None:
+            continue  # @system, or a user since removed
+        if voucher.created_by:
+            queue.append(voucher.created_by)
+        queue.extend(t.issued_by for t in reader.tokens(name) if t.active and t.issued_by)
+    return tuple(seen), reset_by

@@ -21,7 +21,14 @@ from steward.domain import (
     Stage,
     validate_name,
 )
-from steward.errors import AlreadyExists, InvalidInput, NotFound, Refused
+from steward.errors import (
+    AlreadyExists,
+    IntegrityError,
+    InvalidInput,
+    NotFound,
+    PermissionDenied,
+    Refused,
+)
 from steward.services._access import require
 from steward.services._datasets import DatasetService
 from steward.services._records import content_hash
@@ -61,6 +68,44 @@ class ModelService:
         self.model(actor, name)
         with self._store.read() as reader:
             return reader.model_versions(name)
+
+    def authors(self, actor: Actor, version: ModelVersion) -> tuple[str, ...]:
+        """Everyone who authored ``version`` or a version it derives from (``parents``), and
+        the model's creator: none of them may approve it."""
+        found = [version.created_by]
+        with self._store.read() as reader:
+            model = reader.model(version.name)
+            if model is not None:
+                found.append(model.created_by)
+            pending = list(version.parents)
+            seen: set[str] = set()
+            while pending:
+                ref = pending.pop()
+                if ref in seen:
+                    continue
+                seen.add(ref)
+                try:
+                    parent = resolve_model(reader, ref)
+                except (InvalidInput, NotFound):
+                    continue
+                found.append(parent.created_by)
+                pending.extend(parent.parents)
+        return tuple(dict.fromkeys(found))
+
+    def artifact_problem(self, version: ModelVersion) -> str | None:
+        """Why the version's model file cannot be used (missing, or its bytes do not match
+        its hash), or ``None``. Streams the file; loads nothing."""
+        problem = getattr(self._artifacts, "problem", None)
+        if callable(problem):
+            found = problem(version.artifact)
+            return found if isinstance(found, str) or found is None else str(found)
+        if not self._artifacts.exists(version.artifact):
+            return "is missing"
+        try:
+            self._artifacts.get_bytes(version.artifact)
+        except IntegrityError:
+            return "does not match its hash"
+        return None
 
     def get(self, actor: Actor, ref: str) -> ModelVersion:
         """The version ``ref`` names: ``NAME@N``, ``NAME@latest``, ``NAME@<stage>``, ``NAME``."""
@@ -180,12 +225,17 @@ class ModelService:
     def _record_version(
         self, actor: Actor, draft: ModelVersion, card: dict[str, Any] | None
     ) -> ModelVersion:
-        with self._store.write(actor.name) as tx:
+        with self._store.write(actor) as tx:
             now = utc_iso(tx.now)
             model = tx.model(draft.name)
             created: Model | None = None
             if model is None:
-                created = _sealed_card(_new_card(draft.name, actor.name, now, card or {}, tx), now)
+                fields = _new_card(draft.name, actor.name, now, card or {}, tx)
+                floor, why = _data_tier(tx, draft)
+                if _TIER_ORDER[fields.risk_tier] < _TIER_ORDER[floor]:
+                    # A new name is not a way to shed a tier: the training data sets the start.
+                    fields = replace(fields, risk_tier=floor)
+                created = _sealed_card(fields, now)
                 tx.add_model(created)
                 number = 1
             else:
@@ -212,6 +262,8 @@ class ModelService:
                     "split": version.split["id"] if version.split else None,
                     "content_hash": version.content_hash,
                     "card_hash": created.content_hash if created else None,
+                    **({"risk_tier": created.risk_tier.value} if created else {}),
+                    **({"risk_tier_because": why} if created and why else {}),
                 },
             )
         return version
@@ -220,8 +272,18 @@ class ModelService:
         """Edit the model card; the ledger records the changed fields and the new card's hash.
 
         The risk tier picks the policy pack a model must pass, so lowering it needs
-        ``policy:manage`` (a steward's or an admin's call, not the model's builders'); a
-        policy manager may change the tier without ``model:write``."""
+        ``policy:manage`` (a steward's or an admin's call, not the model's builders') and may
+        not be done by an author of the model; a policy manager may change the tier without
+        ``model:write``. A refused edit is ledgered (``attempt.refused``)."""
+        try:
+            return self._update(actor, name, changes)
+        except PermissionDenied as exc:
+            from steward.services._governance import refused_attempt
+
+            refused_attempt(self._store, actor, "model.update", f"model:{name}", None, exc)
+            raise
+
+    def _update(self, actor: Actor, name: str, changes: dict[str, Any]) -> Model:
         if set(changes) != {"risk_tier"} or not actor.can(Permission.POLICY_MANAGE):
             require(actor, Permission.MODEL_WRITE, "edit model cards")
         unknown = set(changes) - set(CARD_FIELDS)
@@ -229,7 +291,7 @@ class ModelService:
             raise InvalidInput(f"unknown model field(s) {', '.join(sorted(unknown))}")
         if not changes:
             raise InvalidInput("nothing to change: give at least one field")
-        with self._store.write(actor.name) as tx:
+        with self._store.write(actor) as tx:
             model = tx.model(name)
             if model is None:
                 raise NotFound(f"no model named {name!r}")
@@ -241,6 +303,14 @@ class ModelService:
                     Permission.POLICY_MANAGE,
                     f"lower {name}'s risk tier from {model.risk_tier.value} to {tier.value}",
                 )
+                authors = {model.created_by, *(v.created_by for v in tx.model_versions(name))}
+                if actor.name in authors:
+                    raise PermissionDenied(
+                        f"{actor.name} authored {name} and may not lower its risk tier (from "
+                        f"{model.risk_tier.value} to {tier.value}): another policy:manage "
+                        "holder decides that",
+                        details={"actor": actor.name, "reason": "author", "field": "risk_tier"},
+                    )
             updated = _sealed_card(replace(model, **fields), utc_iso(tx.now))
             tx.update_model(updated)
             tx.record(
@@ -279,7 +349,7 @@ class ModelService:
                 f"{version.ref} is stored as a pickle, which runs code when loaded: pass "
                 "trust_pickle=True if you trust its author (the ledger records that you did)"
             )
-        with self._store.write(actor.name) as tx:
+        with self._store.write(actor) as tx:
             tx.record(
                 EventType.MODEL_UNSAFE_LOAD,
                 subject=version.subject,
@@ -362,6 +432,26 @@ def _new_card(name: str, author: str, now: str, card: dict[str, Any], reader: Re
         updated_at=now,
     )
     return replace(base, **fields)
+
+
+def _data_tier(reader: Reader, draft: ModelVersion) -> tuple[RiskTier, str]:
+    """The tier a new model starts at, at least, from its training data: high when a
+    training dataset version declares sensitive attributes (the data's owner said it is
+    about people's protected traits), else the default. With the reason."""
+    for entry in draft.datasets:
+        try:
+            ref = Ref.parse(str(entry.get("ref", "")))
+        except ValueError:
+            continue
+        if ref.version is None:
+            continue
+        found = reader.dataset_version(ref.name, ref.version)
+        if found is not None and found.sensitive:
+            return RiskTier.HIGH, (
+                f"trained on {found.ref}, which declares sensitive attribute(s) "
+                f"{', '.join(found.sensitive)}"
+            )
+    return DEFAULT_RISK_TIER, ""
 
 
 def _checked_card(

@@ -9,39 +9,56 @@ waivers, the store's clock — and answers a ``Decision``. Evaluating a gate cha
 from __future__ import annotations
 
 import hashlib
+import uuid
 from dataclasses import dataclass
 from typing import Any
 
 from steward.domain import (
+    ROLE_PERMISSIONS,
     Actor,
     AppliedPolicy,
+    Approval,
     Decision,
     EventType,
     Model,
     ModelVersion,
     Permission,
+    Role,
+    record_content,
 )
 from steward.errors import InvalidInput, NotFound, PermissionDenied
 from steward.services._access import require
 from steward.services._datasets import DatasetService
 from steward.services._models import ModelService
+from steward.services._records import content_hash
 from steward.store import Store
 from steward.types import utc_iso
 
-__all__ = ["GATED_STAGES", "Governing", "PolicyService"]
+__all__ = ["FLOOR_STAGE", "GATED_STAGES", "Governing", "PolicyService", "check_defaults"]
 
 GATED_STAGES = ("staging", "production")
+# The "stage" of an endorsement: approval of a policy that relaxes the built-in packs.
+FLOOR_STAGE = "floor"
 
 
 @dataclass(frozen=True, slots=True)
 class Governing:
     """The policy that governs a model: an applied one (``version`` ≥ 1) or a built-in pack
-    (``version`` 0)."""
+    (``version`` 0), and the built-in pack of the model's risk tier, its floor.
+
+    Under an applied policy the floor is enforced too (an applied policy tightens it), unless
+    the policy relaxes it and that relaxation is in force (``relaxed_by``: the one who
+    applied it and the endorsers). ``content_hash`` is what approvals are bound to: the
+    applied policy's and, while enforced, the floor's."""
 
     policy: Any  # steward.policy.Policy
     version: int
     content_hash: str
     why: str
+    floor: Any = None  # steward.policy.Policy: the tier's pack, when it is not ``policy``
+    floor_hash: str = ""
+    relaxed_by: tuple[str, ...] = ()
+    floor_note: str = ""
 
     @property
     def label(self) -> str:
@@ -50,6 +67,23 @@ class Governing:
             if self.version
             else f"{self.policy.name} (built-in)"
         )
+
+    @property
+    def enforced_floor(self) -> Any:
+        """The floor pack the decision is tightened by, or ``None``."""
+        return self.floor if self.floor is not None and not self.relaxed_by else None
+
+    def floor_document(self) -> dict[str, Any] | None:
+        """How the floor bore on the decision, for every gate report."""
+        if self.floor is None:
+            return None
+        return {
+            "pack": self.floor.name,
+            "content_hash": self.floor_hash,
+            "enforced": not self.relaxed_by,
+            "relaxed_by": list(self.relaxed_by),
+            "note": self.floor_note,
+        }
 
 
 class PolicyService:
@@ -105,7 +139,7 @@ class PolicyService:
     def _apply(self, actor: Actor, text: str, source: str) -> tuple[AppliedPolicy, bool]:
         require(actor, Permission.POLICY_MANAGE, "apply policies")
         policy, digest = self.validate(text, source)
-        with self._store.write(actor.name) as tx:
+        with self._store.write(actor) as tx:
             latest = tx.policy(policy.name)
             if latest is not None and latest.content_hash == digest:
                 return latest, False
@@ -172,9 +206,11 @@ class PolicyService:
             raise NotFound(f"no policy {which}")
         return found
 
-    def governing(self, actor: Actor, model: Model) -> Governing:
+    def governing(self, actor: Actor, model: Model, authors: tuple[str, ...] = ()) -> Governing:
         """The applied policy that selects ``model`` with the highest priority (then the
-        first name), else the built-in pack for its risk tier."""
+        first name), else the built-in pack for its risk tier; with the tier's pack as the
+        floor under an applied policy. ``authors`` (of the version being judged) decide
+        whether a relaxation of the floor is in force for it."""
         from steward.policy import Policy, pack_for, policy_hash
 
         tier = model.risk_tier.value
@@ -186,21 +222,135 @@ class PolicyService:
                     continue
                 if chosen is None or applied.document["priority"] > chosen.document["priority"]:
                     chosen = applied
-        if chosen is not None:
-            return Governing(
-                Policy.model_validate(chosen.document),
-                chosen.version,
-                chosen.content_hash,
-                f"applied policy {chosen.name}@{chosen.version} selects {model.name}",
+            endorsements = (
+                [
+                    a
+                    for a in reader.approvals(chosen.subject)
+                    if a.stage == FLOOR_STAGE and a.policy_hash == chosen.content_hash
+                ]
+                if chosen is not None
+                else []
             )
         built_in = pack_for(tier)
-        return Governing(
-            built_in,
-            0,
-            policy_hash(built_in),
-            f"no applied policy selects {model.name}: the built-in {built_in.name} pack for "
-            f"risk tier {tier}",
+        pack_hash = policy_hash(built_in)
+        if chosen is None:
+            return Governing(
+                built_in,
+                0,
+                pack_hash,
+                f"no applied policy selects {model.name}: the built-in {built_in.name} pack "
+                f"for risk tier {tier}",
+            )
+        policy = Policy.model_validate(chosen.document)
+        relaxed_by: tuple[str, ...] = ()
+        note = f"the {built_in.name} pack of risk tier {tier} is enforced as the floor"
+        if policy.relax_floor:
+            relaxed_by, why_not = _relaxation(chosen, endorsements, {model.created_by, *authors})
+            note = (
+                f"the {built_in.name} pack is relaxed by {chosen.name}@{chosen.version}, "
+                f"applied by {relaxed_by[0]} and endorsed by {', '.join(relaxed_by[1:])}"
+                if relaxed_by
+                else f"{note}: {chosen.name}@{chosen.version} asks to relax it, but {why_not}"
+            )
+        combined = (
+            chosen.content_hash
+            if relaxed_by
+            else hashlib.sha256(f"{chosen.content_hash}+{pack_hash}".encode()).hexdigest()
         )
+        return Governing(
+            policy,
+            chosen.version,
+            combined,
+            f"applied policy {chosen.name}@{chosen.version} selects {model.name}",
+            floor=built_in,
+            floor_hash=pack_hash,
+            relaxed_by=relaxed_by,
+            floor_note=note,
+        )
+
+    def endorse(
+        self, actor: Actor, name: str, version: int | None = None, comment: str = ""
+    ) -> Approval:
+        """Endorse applied policy ``name`` (its latest version by default) that relaxes the
+        built-in packs: the second of the two ``policy:manage`` holders a relaxation needs.
+        Refused (and ledgered) for the one who applied it and for an author of a model it
+        governs."""
+        from steward.services._governance import refused_attempt
+
+        try:
+            return self._endorse(actor, name, version, comment)
+        except (PermissionDenied, InvalidInput, NotFound) as exc:
+            target = f"policy:{name}@{version}" if version else f"policy:{name}"
+            refused_attempt(self._store, actor, "policy.endorse", target, None, exc)
+            raise
+
+    def _endorse(self, actor: Actor, name: str, version: int | None, comment: str) -> Approval:
+        from steward.policy import Policy
+        from steward.services._identity import credentials
+
+        require(actor, Permission.POLICY_MANAGE, "endorse policies")
+        policy = self.get(actor, name, version)
+        if policy.version == 0:
+            raise InvalidInput(f"{name} is a built-in pack: only applied policies are endorsed")
+        if not Policy.model_validate(policy.document).relax_floor:
+            raise InvalidInput(
+                f"policy {policy.name}@{policy.version} does not relax the built-in packs "
+                "(relax_floor is false): it needs no endorsement"
+            )
+        if actor.name == policy.applied_by:
+            raise PermissionDenied(
+                f"{actor.name} applied {policy.name}@{policy.version} and may not also endorse "
+                "it: relaxing a built-in pack needs two people",
+                details={"actor": actor.name, "reason": "applied_by"},
+            )
+        authored = self._authored_governed(Policy.model_validate(policy.document))
+        for person, what in ((actor.name, "endorse"), (policy.applied_by, "have applied")):
+            if person in authored:
+                raise PermissionDenied(
+                    f"{person} authored {authored[person]}, which {policy.name}@"
+                    f"{policy.version} governs: an author may not {what} a relaxation of "
+                    "its own model's floor",
+                    details={"actor": actor.name, "reason": "author"},
+                )
+        with self._store.write(actor) as tx:
+            vouchers, reset_by = credentials(tx, actor)
+            endorsement = Approval(
+                id=uuid.uuid4().hex,
+                subject=policy.subject,
+                stage=FLOOR_STAGE,
+                user=actor.name,
+                roles=tuple(sorted(r.value for r in actor.roles)),
+                decision="approve",
+                comment=comment.strip(),
+                artifact="",
+                evidence_hash="",
+                policy_hash=policy.content_hash,
+                created_at=utc_iso(tx.now),
+                vouchers=vouchers,
+                token_id=actor.token_id,
+                token_reset_by=reset_by,
+            )
+            content = record_content(endorsement)
+            digest = content_hash(content)
+            tx.add_approval(endorsement, digest)
+            tx.record(
+                EventType.POLICY_ENDORSED,
+                subject=policy.subject,
+                payload={**content, "content_hash": digest},
+            )
+        return endorsement
+
+    def _authored_governed(self, policy: Any) -> dict[str, str]:
+        """Who authored a version of a model ``policy`` selects: ``{user: "NAME@N"}``."""
+        authored: dict[str, str] = {}
+        with self._store.read() as reader:
+            for model in reader.models():
+                if not policy.selector.matches(model.name, model.risk_tier.value, model.tags):
+                    continue
+                authored.setdefault(model.created_by, model.name)
+                for version in reader.model_versions(model.name):
+                    authored.setdefault(version.created_by, version.ref)
+        return authored
 
     # --- gates -------------------------------------------------------------------------------
 
@@ -219,11 +369,14 @@ class PolicyService:
     def _evaluate(
         self, actor: Actor, version: ModelVersion, stage: str
     ) -> tuple[Decision, Governing]:
-        from steward.policy import evaluate
+        from dataclasses import replace
+
+        from steward.policy import combine, evaluate
 
         model = self._models.model(actor, version.name)
-        governing = self.governing(actor, model)
-        facts = self._facts(actor, version, model)
+        authors = self._models.authors(actor, version)
+        governing = self.governing(actor, model, authors)
+        facts = self._facts(actor, version, model, authors)
         decision = evaluate(
             governing.policy,
             stage,
@@ -231,9 +384,21 @@ class PolicyService:
             policy_version=governing.version,
             policy_hash=governing.content_hash,
         )
-        return decision, governing
+        floor = governing.enforced_floor
+        if floor is not None:
+            under = evaluate(
+                floor,
+                stage,
+                facts,
+                policy_version=0,
+                policy_hash=governing.content_hash,
+            )
+            decision = combine(decision, under, f"{floor.name} floor")
+        return replace(decision, floor=governing.floor_document()), governing
 
-    def _facts(self, actor: Actor, version: ModelVersion, model: Model) -> Any:
+    def _facts(
+        self, actor: Actor, version: ModelVersion, model: Model, authors: tuple[str, ...]
+    ) -> Any:
         from steward.policy import Facts
 
         with self._store.read() as reader:
@@ -254,9 +419,11 @@ class PolicyService:
             features=version.features,
             card={
                 "owner": model.owner,
+                "risk_tier": model.risk_tier.value,
                 "description": model.description,
                 "intended_use": model.intended_use,
                 "limitations": model.limitations,
+                "tags": dict(sorted(model.tags.items())),
             },
             evidence=evidence,
             pii_columns=pii,
@@ -265,4 +432,50 @@ class PolicyService:
             waivers=waivers,
             now=self._store.now(),
             split=version.split["id"] if version.split else None,
+            check_defaults=check_defaults(),
+            artifact_problem=self._models.artifact_problem(version),
+            authors=authors,
         )
+
+
+def check_defaults() -> dict[str, dict[str, Any]]:
+    """Each installed check's default parameters, as the JSON its evidence records them in."""
+    import json
+
+    from steward.checks import available_checks
+
+    return {
+        check_id: json.loads(json.dumps(cls().get_params(), default=list))
+        for check_id, cls in available_checks().items()
+    }
+
+
+def _relaxation(
+    policy: AppliedPolicy, endorsements: list[Approval], authors: set[str]
+) -> tuple[tuple[str, ...], str]:
+    """``((applier, endorser, ...), "")`` when a relaxation is in force for a model with
+    these authors, else ``((), why not)``."""
+    if policy.applied_by in authors:
+        return (), f"{policy.applied_by}, who applied it, authored this model"
+    endorsers = sorted(
+        {
+            e.user
+            for e in endorsements
+            if e.decision == "approve"
+            and e.user != policy.applied_by
+            and e.user not in authors
+            and policy.applied_by not in e.vouchers
+            and not authors & set(e.vouchers)
+            and any(
+                Permission.POLICY_MANAGE in ROLE_PERMISSIONS.get(Role(r), frozenset())
+                for r in e.roles
+                if r in {role.value for role in Role}
+            )
+        }
+    )
+    if not endorsers:
+        return (), (
+            "no second policy:manage holder (not its applier, not an author of this model, "
+            "not vouched for by either) has endorsed it (`steward policy endorse`)"
+        )
+    return (policy.applied_by, *endorsers), ""

@@ -52,7 +52,7 @@ class RunService:
             raise InvalidInput("a run needs a name of 1-255 characters")
         checked_params = _json_values(dict(params or {}), "parameter")
         checked_tags = _tags(dict(tags or {}))
-        with self._store.write(actor.name) as tx:
+        with self._store.write(actor) as tx:
             if parent_id is not None and tx.run(parent_id) is None:
                 raise NotFound(f"no run {parent_id!r} to be the parent")
             run = Run(
@@ -100,7 +100,7 @@ class RunService:
         require(actor, Permission.RUN_WRITE, "record runs")
         checked_params = _json_values(dict(params), "parameter")
         checked_tags = _tags(dict(tags))
-        with self._store.write(actor.name) as tx:
+        with self._store.write(actor) as tx:
             parent = tx.run(parent_id)
             if parent is None:
                 raise NotFound(f"no run {parent_id!r} to be the parent")
@@ -243,15 +243,31 @@ class RunService:
             if entry not in run.inputs:
                 tx.update_run(run_id, {"inputs": [*run.inputs, entry]})
 
-    def finish(self, actor: Actor, run_id: str, status: RunStatus = RunStatus.FINISHED) -> Run:
+    def fail(self, actor: Actor, run_id: str, reason: str) -> Run:
+        """Mark a run whose process died (killed, crashed machine) as failed: its owner's or
+        an admin's act, sealed and ledgered like any finished run, with the reason."""
+        if not reason.strip():
+            raise InvalidInput("say why the run failed", details={"field": "reason"})
+        return self.finish(actor, run_id, RunStatus.FAILED, reason=reason.strip())
+
+    def finish(
+        self,
+        actor: Actor,
+        run_id: str,
+        status: RunStatus = RunStatus.FINISHED,
+        *,
+        reason: str | None = None,
+    ) -> Run:
         """Seal the run: its content hash, metrics included, goes into the ledger."""
         if status is RunStatus.RUNNING:
             raise InvalidInput("a run finishes as finished or failed")
-        with self._store.write(actor.name) as tx:
+        with self._store.write(actor) as tx:
             run = tx.run(run_id)
             if run is None:
                 raise NotFound(f"no run {run_id!r}")
-            if run.actor != actor.name:
+            if run.actor != actor.name and not (
+                status is RunStatus.FAILED and actor.can(Permission.USER_MANAGE)
+            ):
                 raise PermissionDenied(f"{actor.name} may not finish run {run_id}")
             if run.status is not RunStatus.RUNNING:
                 raise Refused(f"run {run_id} is already {run.status.value}")
@@ -269,6 +285,7 @@ class RunService:
                     "inputs": list(run.inputs),
                     "artifacts": run.artifacts,
                     "content_hash": digest,
+                    **({"reason": reason, "by": actor.name} if reason else {}),
                 },
             )
             finished = tx.run(run_id)

@@ -37,6 +37,10 @@ if TYPE_CHECKING:
 
 __all__ = ["TrainingRequest", "TrainingResult", "TrainingService", "TuningResult"]
 
+# Seeds feed NumPy's and scikit-learn's generators, which take 32-bit unsigned seeds.
+MAX_SEED = 2**32 - 1
+MAX_TRIALS = 100_000
+
 
 @dataclass(frozen=True, slots=True)
 class TrainingRequest:
@@ -104,8 +108,16 @@ class TrainingService:
             )
         if template is None:
             raise InvalidInput(f"unknown template {request.template!r}: use {', '.join(TEMPLATES)}")
-        if request.trials < 0 or request.seed < 0:
-            raise InvalidInput("--trials and --seed take whole numbers from 0")
+        if not 0 <= request.trials <= MAX_TRIALS:
+            raise InvalidInput(
+                f"trials must be a whole number from 0 to {MAX_TRIALS}, not {request.trials}",
+                details={"field": "trials"},
+            )
+        if not 0 <= request.seed <= MAX_SEED:
+            raise InvalidInput(
+                f"seed must be a whole number from 0 to {MAX_SEED}, not {request.seed}",
+                details={"field": "seed"},
+            )
         version, table = self._datasets.load_version(actor, request.dataset)
         plan = plan_inputs(
             version,

@@ -101,7 +101,7 @@ class WebhookService:
         unknown = [e for e in chosen if e not in EVENTS]
         if unknown:
             raise InvalidInput(f"unknown event(s) {', '.join(unknown)}: use {', '.join(EVENTS)}")
-        with self._store.write(actor.name) as tx:
+        with self._store.write(actor) as tx:
             hook = Webhook(
                 id=uuid.uuid4().hex,
                 url=url,
@@ -120,7 +120,7 @@ class WebhookService:
 
     def remove(self, actor: Actor, hook_id: str) -> None:
         require(actor, Permission.WEBHOOK_MANAGE, "manage webhooks")
-        with self._store.write(actor.name) as tx:
+        with self._store.write(actor) as tx:
             if not any(h.id == hook_id and h.active for h in tx.webhooks()):
                 raise NotFound(f"no active webhook {hook_id!r}")
             tx.set_webhook_active(hook_id, False)

@@ -199,6 +199,7 @@ def _evidence(row: Row[Any]) -> Evidence:
         created_at=row.created_at,
         created_by=row.created_by,
         content_hash=row.content_hash,
+        provenance=json.loads(row.provenance or "{}"),
     )
 
 
@@ -218,6 +219,7 @@ def insert_evidence(conn: Connection, record: Evidence) -> None:
             created_at=record.created_at,
             created_by=record.created_by,
             content_hash=record.content_hash,
+            provenance=_json(record.provenance),
         )
     )
 

@@ -3,11 +3,13 @@
 SQLite runs in WAL mode with foreign keys on and ``synchronous=NORMAL`` (a committed
 transaction survives a crash of the process; see docs/decisions/0003-sqlite-durability.md).
 Write transactions start with ``BEGIN IMMEDIATE`` so writers queue on the database lock
-instead of failing midway; reads start deferred and see a snapshot.
+instead of failing midway; reads start deferred and see a snapshot. A new database file is
+created with mode 0600 (and so are its ``-wal`` and ``-shm`` files), whatever the umask.
 """
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 from typing import Any
 
@@ -40,6 +42,7 @@ def make_engine(url: str) -> Engine:
             raise InvalidInput("the SQLite store needs a file path, not an in-memory database")
         if not Path(database).parent.is_dir():
             raise NotFound(f"no folder for the SQLite store at {database}")
+        _create_private(Path(database))
         engine = create_engine(parsed, connect_args={"timeout": _SQLITE_BUSY_TIMEOUT_MS / 1000})
         event.listen(engine, "connect", _sqlite_connect)
         event.listen(engine, "begin", _sqlite_begin)
@@ -48,6 +51,18 @@ def make_engine(url: str) -> Engine:
         return create_engine(parsed, pool_pre_ping=True)
     except NoSuchModuleError as exc:
         raise InvalidInput(f"no driver for {url!r}: use postgresql+psycopg://") from exc
+
+
+def _create_private(path: Path) -> None:
+    """Create an empty database file with mode 0600, whatever the umask, unless one exists.
+
+    SQLite would create it 0644 (less the umask), and it gives its ``-wal`` and ``-shm`` files
+    the database file's own mode, so creating the file first makes all three private."""
+    try:
+        os.close(os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600))
+    except FileExistsError:
+        return
+    os.chmod(path, 0o600)  # the umask may have taken bits away from 0600 too
 
 
 def _sqlite_connect(dbapi_connection: Any, _record: Any) -> None:

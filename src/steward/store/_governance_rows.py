@@ -42,6 +42,10 @@ def _approval(row: Row[Any]) -> Approval:
         evidence_hash=row.evidence_hash,
         policy_hash=row.policy_hash,
         created_at=row.created_at,
+        card_hash=row.card_hash,
+        vouchers=tuple(json.loads(row.vouchers)),
+        token_id=row.token_id,
+        token_reset_by=row.token_reset_by,
     )
 
 
@@ -60,6 +64,10 @@ def insert_approval(conn: Connection, approval: Approval, content_hash: str) -> 
             policy_hash=approval.policy_hash,
             created_at=approval.created_at,
             content_hash=content_hash,
+            card_hash=approval.card_hash,
+            vouchers=json.dumps(list(approval.vouchers)),
+            token_id=approval.token_id,
+            token_reset_by=approval.token_reset_by,
         )
     )
 

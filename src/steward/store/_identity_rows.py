@@ -16,7 +16,9 @@ __all__ = [
     "list_tokens",
     "list_users",
     "mark_token_revoked",
+    "role_rows",
     "token_by_id",
+    "token_rows",
     "token_secret_hash",
     "user_by_name",
 ]
@@ -69,14 +71,24 @@ def insert_user(
 
 
 def insert_token(
-    conn: Connection, *, token_id: str, user: User, secret_hash: str, created_at: datetime
+    conn: Connection,
+    *,
+    token_id: str,
+    user: User,
+    secret_hash: str,
+    created_at: datetime,
+    issued_by: str,
 ) -> ApiToken:
     conn.execute(
         insert(api_tokens).values(
-            id=token_id, user_id=user.id, secret_hash=secret_hash, created_at=created_at
+            id=token_id,
+            user_id=user.id,
+            secret_hash=secret_hash,
+            created_at=created_at,
+            issued_by=issued_by,
         )
     )
-    return ApiToken(token_id, user.name, created_at, None)
+    return ApiToken(token_id, user.name, created_at, None, issued_by)
 
 
 def token_secret_hash(conn: Connection, token_id: str) -> tuple[str, datetime | None, str] | None:
@@ -89,23 +101,50 @@ def token_secret_hash(conn: Connection, token_id: str) -> tuple[str, datetime | 
     return None if row is None else (row[0], row[1], row[2])
 
 
+_TOKEN_COLUMNS = (
+    api_tokens.c.id,
+    users.c.name,
+    api_tokens.c.created_at,
+    api_tokens.c.revoked_at,
+    api_tokens.c.issued_by,
+)
+
+
 def token_by_id(conn: Connection, token_id: str) -> ApiToken | None:
     row = conn.execute(
-        select(api_tokens.c.id, users.c.name, api_tokens.c.created_at, api_tokens.c.revoked_at)
+        select(*_TOKEN_COLUMNS)
         .join(users, users.c.id == api_tokens.c.user_id)
         .where(api_tokens.c.id == token_id)
     ).one_or_none()
-    return None if row is None else ApiToken(row[0], row[1], row[2], row[3])
+    return None if row is None else ApiToken(row[0], row[1], row[2], row[3], row[4])
 
 
 def list_tokens(conn: Connection, user_name: str | None = None) -> list[ApiToken]:
-    query = select(
-        api_tokens.c.id, users.c.name, api_tokens.c.created_at, api_tokens.c.revoked_at
-    ).join(users, users.c.id == api_tokens.c.user_id)
+    query = select(*_TOKEN_COLUMNS).join(users, users.c.id == api_tokens.c.user_id)
     if user_name is not None:
         query = query.where(users.c.name == user_name)
     rows = conn.execute(query.order_by(api_tokens.c.created_at, api_tokens.c.id)).all()
-    return [ApiToken(r[0], r[1], r[2], r[3]) for r in rows]
+    return [ApiToken(r[0], r[1], r[2], r[3], r[4]) for r in rows]
+
+
+def token_rows(conn: Connection) -> list[tuple[str, str, str, bool, str | None]]:
+    """``(token id, user name, secret hash, revoked?, issued by)`` of every token row, for
+    verification against the ledger."""
+    rows = conn.execute(
+        select(
+            api_tokens.c.id,
+            users.c.name,
+            api_tokens.c.secret_hash,
+            api_tokens.c.revoked_at,
+            api_tokens.c.issued_by,
+        ).outerjoin(users, users.c.id == api_tokens.c.user_id)
+    ).all()
+    return [(r[0], r[1], r[2], r[3] is not None, r[4]) for r in rows]
+
+
+def role_rows(conn: Connection) -> list[tuple[int, str]]:
+    """``(user id, role)`` of every role row, orphans included."""
+    return [(r[0], r[1]) for r in conn.execute(select(user_roles.c.user_id, user_roles.c.role))]
 
 
 def mark_token_revoked(conn: Connection, token_id: str, revoked_at: datetime) -> bool:

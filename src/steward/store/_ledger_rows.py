@@ -22,6 +22,7 @@ __all__ = [
     "append_event",
     "count_events",
     "event_by_seq",
+    "events_about",
     "events_of_types",
     "iter_event_rows",
     "leaf_hashes",
@@ -107,7 +108,17 @@ def append_event(
     frontier.append(leaf)
     signed = signer.sign_tree_head(frontier.size, frontier.root(), ts)
     text_body = body.decode("utf-8")
-    cursor.execute(insert_event, (seq, ts, type_, actor, subject, text_body, leaf))
+    duplicate: type[Exception] = getattr(conn.dialect.dbapi, "IntegrityError", Exception)
+    try:
+        cursor.execute(insert_event, (seq, ts, type_, actor, subject, text_body, leaf))
+    except duplicate as exc:
+        # A row already holds the next number: it was written outside Steward (the signed
+        # head does not cover it). Refuse, as for a rewritten head.
+        raise LedgerTampered(
+            f"the ledger already holds an event {seq} that its signed head (size {size}) does "
+            "not cover: it was written outside Steward; refusing to append; run "
+            "`steward audit verify`"
+        ) from exc
     new_frontier = frontier.to_bytes()
     cursor.execute(
         update_head,
@@ -233,3 +244,13 @@ def leaf_hashes(conn: Connection, up_to: int) -> list[bytes]:
 
 def count_events(conn: Connection) -> int:
     return int(conn.execute(select(func.count()).select_from(ledger_events)).scalar_one())
+
+
+def events_about(conn: Connection, subject: str, types: tuple[str, ...]) -> list[LedgerEvent]:
+    """Events of the given types about ``subject``, in sequence order (indexed by subject)."""
+    rows = conn.execute(
+        select(ledger_events)
+        .where(ledger_events.c.subject == subject, ledger_events.c.type.in_(types))
+        .order_by(ledger_events.c.seq)
+    ).all()
+    return [_to_event(row) for row in rows]

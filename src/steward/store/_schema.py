@@ -60,6 +60,7 @@ KNOWN_REVISIONS: tuple[str, ...] = (
     "0004_models",
     "0005_policies",
     "0006_governance",
+    "0007_hardening",
 )
 SCHEMA_HEAD = KNOWN_REVISIONS[-1]
 
@@ -120,6 +121,7 @@ api_tokens = Table(
     Column("secret_hash", String(64), nullable=False),
     Column("created_at", UTCDateTime(), nullable=False),
     Column("revoked_at", UTCDateTime(), nullable=True),
+    Column("issued_by", String(63), nullable=True),
 )
 
 # Append-only: database triggers refuse UPDATE and DELETE (see the first migration).
@@ -209,6 +211,8 @@ evidence = Table(
     Column("created_at", String(32), nullable=False),
     Column("created_by", String(63), nullable=False),
     Column("content_hash", String(64), nullable=False),
+    # who computed it, with which code (canonical JSON; '{}' for records made before)
+    Column("provenance", Text, nullable=False, server_default="{}"),
 )
 
 
@@ -330,6 +334,11 @@ approvals = Table(
     Column("policy_hash", String(64), nullable=False),
     Column("created_at", String(32), nullable=False),
     Column("content_hash", String(64), nullable=False),
+    # bound to the model card as approved; the approver's credentials at the time
+    Column("card_hash", String(64), nullable=False, server_default=""),
+    Column("vouchers", Text, nullable=False, server_default="[]"),
+    Column("token_id", String(16), nullable=True),
+    Column("token_reset_by", String(63), nullable=True),
 )
 
 waivers = Table(

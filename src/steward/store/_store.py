@@ -18,6 +18,7 @@ from sqlalchemy.exc import DBAPIError
 from sqlalchemy.exc import IntegrityError as SAIntegrityError
 
 from steward.domain import (
+    Actor,
     ApiToken,
     AppliedPolicy,
     Approval,
@@ -40,7 +41,7 @@ from steward.domain import (
     Waiver,
     Webhook,
 )
-from steward.errors import AlreadyExists, InternalError
+from steward.errors import AlreadyExists, AuthenticationError, InternalError
 from steward.ledger import EventRow, Signer
 from steward.store import _dataset_rows as data
 from steward.store import _governance_rows as governance
@@ -71,6 +72,12 @@ class Reader:
 
     def token_secret(self, token_id: str) -> tuple[str, datetime | None, str] | None:
         return identity.token_secret_hash(self._conn, token_id)
+
+    def token_rows(self) -> list[tuple[str, str, str, bool, str | None]]:
+        return identity.token_rows(self._conn)
+
+    def role_rows(self) -> list[tuple[int, str]]:
+        return identity.role_rows(self._conn)
 
     def token(self, token_id: str) -> ApiToken | None:
         return identity.token_by_id(self._conn, token_id)
@@ -190,6 +197,9 @@ class Reader:
     def events_of_types(self, *types: str) -> list[LedgerEvent]:
         return ledger.events_of_types(self._conn, types)
 
+    def events_about(self, subject: str, *types: str) -> list[LedgerEvent]:
+        return ledger.events_about(self._conn, subject, types)
+
     def event(self, seq: int) -> LedgerEvent | None:
         return ledger.event_by_seq(self._conn, seq)
 
@@ -222,9 +232,15 @@ class Writer(Reader):
             raise AlreadyExists(f"user {name!r} already exists") from exc
 
     def add_token(self, token_id: str, user: User, secret_hash: str) -> ApiToken:
+        """A token for ``user``, issued by this transaction's actor."""
         self._changed = True
         return identity.insert_token(
-            self._conn, token_id=token_id, user=user, secret_hash=secret_hash, created_at=self.now
+            self._conn,
+            token_id=token_id,
+            user=user,
+            secret_hash=secret_hash,
+            created_at=self.now,
+            issued_by=self._actor,
         )
 
     def revoke_token(self, token_id: str) -> bool:
@@ -360,6 +376,20 @@ class Writer(Reader):
             raise InternalError("a state change was about to commit without its ledger event")
 
 
+def _still_valid(reader: Reader, actor: Actor) -> None:
+    assert actor.token_id is not None
+    record = reader.token_secret(actor.token_id)
+    if record is None or record[2] != actor.name:
+        raise AuthenticationError(
+            f"API token {actor.token_id} of {actor.name} no longer exists: nothing was recorded"
+        )
+    if record[1] is not None:
+        raise AuthenticationError(
+            f"API token {actor.token_id} of {actor.name} was revoked on "
+            f"{record[1]:%Y-%m-%d %H:%M} UTC: nothing more is recorded"
+        )
+
+
 class Draft(Reader):
     """A transaction that adds to running runs only: their draft content is sealed, and
     ledgered, when the run finishes, so these writes record no event of their own."""
@@ -469,12 +499,22 @@ class Store:
                 raise
 
     @contextmanager
-    def write(self, actor: str) -> Iterator[Writer]:
+    def write(self, actor: Actor | str) -> Iterator[Writer]:
+        """A write transaction on behalf of ``actor``.
+
+        Given an authenticated ``Actor``, the transaction first re-checks the token it
+        authenticated with, inside the transaction: a token revoked while a long command ran
+        (a training, a check run) stops that command at its next write. A plain name is for
+        Steward's own changes (``@system``) and for the transaction that records a refusal.
+        """
         if self._signer is None:
             if self._signer_factory is None:
                 raise InternalError("this store was opened without the ledger signing key")
             self._signer = self._signer_factory()
+        name = actor if isinstance(actor, str) else actor.name
         with self._write_connection() as conn, conn.begin():
-            writer = Writer(conn, self._signer, self._clock.now(), actor)
+            writer = Writer(conn, self._signer, self._clock.now(), name)
+            if not isinstance(actor, str) and actor.token_id is not None:
+                _still_valid(writer, actor)
             yield writer
             writer._check_complete()
