@@ -80,7 +80,20 @@ def test_v2_validation_findings_are_printed(
         (b"a,a\n1,2\n", "dup.csv", "duplicate column names: a"),
         (b"a,b\n1,2\n3,4,5\n", "ragged.csv", "ragged rows"),
         (b"x\n1\n", "data.json", "unknown format"),
+        (b"a,b\n1,caf\xe9\n", "latin1.csv", "line 2 (byte 9) is not valid UTF-8: byte 0xE9"),
+        (
+            ",".join(f"c{i}" for i in range(10_001)).encode() + b"\n" + b"1," * 10_000 + b"1\n",
+            "wide.csv",
+            "the header has more than 10,000 columns, the limit (setting STEWARD_MAX_COLUMNS)",
+        ),
+        (
+            b"a,b\n1," + b"x" * (1 << 20) + b"y\n",
+            "cell.csv",
+            "line 2 (byte 6): a cell is larger than the limit of 1,048,576 bytes "
+            "(setting STEWARD_MAX_CELL_BYTES)",
+        ),
     ],
+    ids=["empty", "duplicates", "ragged", "format", "latin1", "columns", "cell"],
 )
 def test_bad_files_exit_2_with_one_line_naming_the_file(
     initialised: Run,
@@ -98,6 +111,18 @@ def test_bad_files_exit_2_with_one_line_naming_the_file(
     assert result.stderr.count("\n") == 1 and str(path) in result.stderr
     assert message in result.stderr
     assert initialised("audit", "log", "--json", "--limit", "1000").stdout == before
+
+
+def test_the_raw_compas_file_exits_2_naming_the_repeated_columns(
+    initialised: Run,
+    dana: str,
+) -> None:
+    from _compas import compas_csv
+
+    path = compas_csv()
+    result = initialised("dataset", "register", str(path), "--name", "compas", token=dana)
+    assert result.code == 2 and result.stderr.count("\n") == 1
+    assert "decile_score (columns 12 and 40); priors_count (columns 15 and 49)" in result.stderr
 
 
 def test_a_missing_target_column_exits_2(

@@ -421,3 +421,72 @@ def test_roles_without_dataset_write_cannot_register_but_can_read(
         register(app, audra, loans)
     register(app, dana, loans)
     assert app.datasets.get(audra, "loans").version == 1
+
+
+# --- a real data set with personal data -----------------------------------------------------
+
+
+def test_registering_compas_marks_names_and_birth_dates_as_personal_data(
+    app: Application, dana: Actor, tmp_path: Path
+) -> None:
+    from _compas import ORDINARY_STRING_COLUMNS, PII_COLUMNS, ROWS, compas_deduplicated
+
+    result = register(app, dana, compas_deduplicated(tmp_path), name="compas")
+
+    version = result.version
+    assert version.rows == ROWS
+    assert version.pii_columns == PII_COLUMNS
+    pii = next(e for e in result.evidence if e.check_id == "data.pii")
+    flagged = {f.column: f.data["entity"] for f in pii.findings if f.code == "pii_values"}
+    assert flagged == {
+        "name": "PERSON_NAME",
+        "first": "PERSON_NAME",
+        "last": "PERSON_NAME",
+        "dob": "DATE_OF_BIRTH",
+    }
+    assert not {f.column for f in pii.findings} & set(ORDINARY_STRING_COLUMNS)
+    # Names keep only counts in the profile, and no name reaches the stored records.
+    assert "frequencies" not in version.profile["columns"]["first"]
+    assert "frequencies" in version.profile["columns"]["race"]
+    stored = json.dumps([version.content(), [e.content() for e in result.evidence]]).lower()
+    assert "miguel hernandez" not in stored and "hernandez" not in stored
+
+
+def test_the_raw_compas_file_is_refused_naming_each_repeated_column_and_its_positions(
+    app: Application, dana: Actor
+) -> None:
+    from _compas import compas_csv
+
+    path = compas_csv()
+    before = snapshot(app)
+
+    with pytest.raises(InvalidInput) as info:
+        register(app, dana, path, name="compas")
+
+    assert info.value.message == (
+        f"{path}: duplicate column names: decile_score (columns 12 and 40); "
+        "priors_count (columns 15 and 49)"
+    )
+    assert snapshot(app) == before
+
+
+@pytest.mark.parametrize("quoted", [False, True], ids=["plain", "quoted"])
+def test_invalid_utf8_is_refused_naming_its_line_and_byte_offset(
+    app: Application, dana: Actor, tmp_path: Path, quoted: bool
+) -> None:
+    lines = [b"id,city"] + [b"%d,%s" % (i, b'"Paris"' if quoted else b"Paris") for i in range(3000)]
+    lines[1234] = b"1233,Orl\xe9ans"  # Latin-1, in a file read as UTF-8
+    data = b"\n".join(lines) + b"\n"
+    path = tmp_path / "cities.csv"
+    path.write_bytes(data)
+    before = snapshot(app)
+
+    with pytest.raises(InvalidInput) as info:
+        register(app, dana, path, name="cities")
+
+    offset = data.index(b"\xe9")
+    assert info.value.message == (
+        f"{path}: line 1,235 (byte {offset:,}) is not valid UTF-8: byte 0xE9 "
+        "(invalid continuation byte); save the file as UTF-8"
+    )
+    assert snapshot(app) == before

@@ -12,6 +12,7 @@ from steward.checks._params import (
     LikeDefault,
     MappingOf,
     Options,
+    ParameterConstraints,
     SequenceOf,
 )
 from steward.checks._registry import ENTRY_POINT_GROUP, available_checks, get_check
@@ -29,6 +30,7 @@ __all__ = [
     "LikeDefault",
     "MappingOf",
     "Options",
+    "ParameterConstraints",
     "SequenceOf",
     "available_checks",
     "check_conformance",

@@ -23,14 +23,14 @@ from __future__ import annotations
 import hashlib
 import inspect
 from abc import ABC, abstractmethod
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field, replace
 from functools import cached_property
 from typing import Any, ClassVar
 
 import numpy as np
 
-from steward.checks._params import Constraint, LikeDefault, accepts, describe
+from steward.checks._params import Constraint, LikeDefault, ParameterConstraints, accepts, describe
 from steward.domain import Evidence, EvidenceStatus, Finding, ModelVersion, status_from
 from steward.errors import InvalidInput
 
@@ -68,7 +68,7 @@ class Check(ABC):
     # list accepts None), or None when the check declares none: each parameter is then held
     # to ``LikeDefault`` (its default's kind). The conformance kit checks a declaration
     # covers every parameter and that the defaults satisfy it.
-    parameter_constraints: ClassVar[Mapping[str, Sequence[Constraint | None]] | None] = None
+    parameter_constraints: ClassVar[ParameterConstraints | None] = None
 
     @classmethod
     def param_names(cls) -> list[str]:

@@ -7,7 +7,10 @@ dataset record is a high finding on the model, a warning a low one.
 
 from __future__ import annotations
 
+from typing import ClassVar
+
 from steward.checks._base import Capabilities, Check, CheckContext
+from steward.checks._params import ParameterConstraints
 from steward.domain import Evidence, EvidenceStatus, Finding, Severity
 
 __all__ = ["Data"]
@@ -18,7 +21,7 @@ class Data(Check):
     version = "1"
     capabilities = Capabilities(tasks=frozenset({"binary", "multiclass", "regression"}))
     produces = ()
-    parameter_constraints = {}  # no parameters
+    parameter_constraints: ClassVar[ParameterConstraints] = {}  # no parameters
 
     def __init__(self) -> None:
         pass

@@ -38,13 +38,13 @@ Plots: mean |SHAP| per column (bar) and every explained row's attributions (bees
 from __future__ import annotations
 
 import io
-from typing import Any
+from typing import Any, ClassVar
 
 import numpy as np
 import pandas as pd
 
 from steward.checks._base import Capabilities, Check, CheckContext
-from steward.checks._params import SEED, Interval
+from steward.checks._params import SEED, Interval, ParameterConstraints
 from steward.checks._plots import import_shap, shap_bar_png, shap_beeswarm_png
 from steward.domain import Evidence, Finding, Severity
 from steward.errors import InvalidInput
@@ -70,7 +70,7 @@ class Explainability(Check):
         "permutation_importance.*",
         "rows_explained",
     )
-    parameter_constraints = {
+    parameter_constraints: ClassVar[ParameterConstraints] = {
         "rows": [Interval(int, 1, None, closed="left")],
         "background": [Interval(int, 1, None, closed="left")],
         "black_box_rows": [Interval(int, 1, None, closed="left")],

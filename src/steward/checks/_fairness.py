@@ -14,13 +14,13 @@ quantile bins, or into the bands a declared scheme gives: ``edges={"age": [25, 4
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, ClassVar
 
 import numpy as np
 import pandas as pd
 
 from steward.checks._base import Capabilities, Check, CheckContext
-from steward.checks._params import InstanceOf, Interval, MappingOf, SequenceOf
+from steward.checks._params import InstanceOf, Interval, MappingOf, ParameterConstraints, SequenceOf
 from steward.domain import Evidence, Finding, Severity
 from steward.errors import InvalidInput
 
@@ -46,7 +46,7 @@ class Fairness(Check):
         "min_disparate_impact_ratio",
         "max_equalized_odds_difference",
     )
-    parameter_constraints = {
+    parameter_constraints: ClassVar[ParameterConstraints] = {
         "attributes": [None, InstanceOf(str), SequenceOf(InstanceOf(str), unique=True)],
         "bins": [Interval(int, 2, None, closed="left")],
         "edges": [

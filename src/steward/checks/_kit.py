@@ -130,7 +130,9 @@ def _constraints(check: type[Check], instance: Check, required: bool) -> None:
             check.validate_params({name: probe})
         except InvalidInput as exc:
             if f"{check.id}.{name}" not in str(exc):
-                raise _fail(check, f"refuses a bad {name!r} without naming {check.id}.{name}")
+                raise _fail(
+                    check, f"refuses a bad {name!r} without naming {check.id}.{name}"
+                ) from exc
             continue
         raise _fail(check, f"validate_params accepts a value for {name!r} its constraints refuse")
 

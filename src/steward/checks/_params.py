@@ -27,6 +27,7 @@ import math
 from abc import ABC, abstractmethod
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
+from itertools import pairwise
 from numbers import Integral, Real
 from typing import Any, Literal
 
@@ -38,6 +39,7 @@ __all__ = [
     "LikeDefault",
     "MappingOf",
     "Options",
+    "ParameterConstraints",
     "SequenceOf",
     "accepts",
     "describe",
@@ -179,7 +181,7 @@ class SequenceOf(Constraint):
             return False
         if not all(self.item.accepts(v) for v in value):
             return False
-        if self.increasing and any(a >= b for a, b in zip(value, value[1:], strict=False)):
+        if self.increasing and any(a >= b for a, b in pairwise(value)):
             return False
         if self.unique:
             try:
@@ -238,6 +240,9 @@ class LikeDefault(Constraint):
     def describe(self) -> str:
         return "anything" if self.default is None else f"like {self.default!r}"
 
+
+# What a check declares: per parameter, constraints any one of which may accept a value.
+ParameterConstraints = Mapping[str, Sequence[Constraint | None]]
 
 # Seeds go to NumPy and scikit-learn (``random_state``), which take 0 to 2**32 - 1.
 SEED = Interval(int, 0, 2**32 - 1, closed="both")

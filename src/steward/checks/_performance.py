@@ -18,12 +18,12 @@ accurate without being suspicious of anything.
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, ClassVar
 
 import numpy as np
 
 from steward.checks._base import Capabilities, Check, CheckContext
-from steward.checks._params import SEED, Interval
+from steward.checks._params import SEED, Interval, ParameterConstraints
 from steward.domain import Evidence, Finding, Severity
 from steward.ml import classification_metrics
 
@@ -49,7 +49,7 @@ class Performance(Check):
         "residuals.*",
         "rows",
     )
-    parameter_constraints = {
+    parameter_constraints: ClassVar[ParameterConstraints] = {
         "bootstrap": [Interval(int, 1, None, closed="left")],
         "confidence": [Interval(float, 0, 1, closed="neither")],
         "seed": [SEED],

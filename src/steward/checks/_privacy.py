@@ -18,11 +18,13 @@ merely identifies rows does not look predictive.
 
 from __future__ import annotations
 
+from typing import ClassVar
+
 import numpy as np
 import pandas as pd
 
 from steward.checks._base import Capabilities, Check, CheckContext
-from steward.checks._params import SEED, Interval
+from steward.checks._params import SEED, Interval, ParameterConstraints
 from steward.domain import Evidence, Finding, Severity
 
 __all__ = ["Privacy"]
@@ -33,7 +35,7 @@ class Privacy(Check):
     version = "2"  # 2: leakage thresholds 0.9 (were 0.99 and 0.98)
     capabilities = Capabilities(tasks=frozenset({"binary", "multiclass", "regression"}))
     produces = ("target_auc.*", "target_r2.*", "proxy_auc.*.*")
-    parameter_constraints = {
+    parameter_constraints: ClassVar[ParameterConstraints] = {
         # at or below 0.5 (chance) every input would be "leaking"
         "leakage_auc": [Interval(float, 0.5, 1, closed="right")],
         "leakage_r2": [Interval(float, 0, 1, closed="right")],

@@ -17,13 +17,13 @@ on such a request); a flip rate above ``max_flip_rate`` is a medium one.
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, ClassVar
 
 import numpy as np
 import pandas as pd
 
 from steward.checks._base import Capabilities, Check, CheckContext
-from steward.checks._params import SEED, Interval
+from steward.checks._params import SEED, Interval, ParameterConstraints
 from steward.domain import Evidence, Finding, Severity
 
 __all__ = ["Robustness"]
@@ -36,7 +36,7 @@ class Robustness(Check):
     version = "1"
     capabilities = Capabilities(tasks=frozenset({"binary", "multiclass", "regression"}))
     produces = ("flip_rate.*", "max_flip_rate", "rows")
-    parameter_constraints = {
+    parameter_constraints: ClassVar[ParameterConstraints] = {
         # no noise or no missing cells would disturb nothing and pass for nothing
         "noise": [Interval(float, 0, None, closed="neither")],
         "missing_rate": [Interval(float, 0, 1, closed="right")],

@@ -40,6 +40,7 @@ def _token_dict(token: ApiToken) -> dict[str, Any]:
         "created_at": token.created_at.isoformat(),
         "revoked_at": token.revoked_at.isoformat() if token.revoked_at else None,
         "active": token.active,
+        "issued_by": token.issued_by,
     }
 
 
@@ -130,16 +131,24 @@ def user_list(as_json: bool = JSON_OPTION) -> None:
 
 @token_app.command("issue")
 def token_issue(
-    name: str = typer.Argument(..., help="The user the token is for."),
+    name: str | None = typer.Argument(
+        None, help="Another user, for an admin's token reset (default: yourself)."
+    ),
     as_json: bool = JSON_OPTION,
 ) -> None:
-    """Issue a new API token (admins for anyone, others for themselves)."""
+    """Issue a new API token for yourself; an admin naming another user resets that user's
+    tokens instead (the others are revoked, the reset is ledgered and flagged on the
+    user's later approvals)."""
     with open_app() as (app, actor):
         record, token = app.identity.issue_token(actor, name)
+        reset = record.user_name != actor.name
     if as_json:
-        emit_json({**_token_dict(record), "token": token})
+        emit_json({**_token_dict(record), "token": token, "reset": reset})
         return
-    ok(f"token {record.id} issued for {name}")
+    if reset:
+        ok(f"tokens of {record.user_name} reset: new token {record.id}, the others revoked")
+    else:
+        ok(f"token {record.id} issued for {record.user_name}")
     out(f"  token (shown once): {token}")
 
 

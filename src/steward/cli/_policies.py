@@ -124,6 +124,25 @@ def show(
     out(policy.source.rstrip("\n"))
 
 
+@policy_app.command("endorse")
+def endorse(
+    name: str = typer.Argument(..., help="An applied policy that sets relax_floor."),
+    version: int | None = typer.Option(None, "--version", help="A version (default: latest)."),
+    comment: str = typer.Option("", "--comment", help="Why the relaxation is sound."),
+    as_json: bool = JSON_OPTION,
+) -> None:
+    """Endorse a policy that relaxes the built-in packs (the second of the two policy:manage
+    holders it needs; neither may author a model it governs). Ledgered; refusals too."""
+    from steward.domain import record_content
+
+    with open_app() as (app, actor):
+        endorsement = app.policies.endorse(actor, name, version, comment)
+    if as_json:
+        emit_json(record_content(endorsement))
+        return
+    ok(f"{endorsement.user} endorsed {endorsement.subject.removeprefix('policy:')}")
+
+
 @policy_app.command("schema")
 def schema() -> None:
     """The JSON Schema of policy documents (steward.policy/v1)."""
@@ -162,6 +181,9 @@ def print_decision(decision: dict[str, Any], why: str) -> None:
     ref = decision["subject"].removeprefix("model:")
     verdict = "passes" if decision["allowed"] else "FAILS"
     out(f"gate {ref} → {decision['stage']}: {verdict} under policy {label} ({why})")
+    floor = decision.get("floor")
+    if floor:
+        out(f"  floor: {floor['note']}")
     rules = decision["rules"]
     for rule in rules:
         out(f"  {_MARK[Outcome(rule['outcome'])]} {rule['id']}: {rule['reason']}")

@@ -10,6 +10,7 @@ from collections.abc import Callable, Iterator
 from types import TracebackType
 from typing import Any
 
+import typer
 from typer._click import Command, Context, Parameter
 from typer._click.exceptions import BadParameter, ClickException, FileError, UsageError
 from typer.core import _TyperParameter
@@ -36,7 +37,7 @@ def usage_line(exc: ClickException) -> tuple[str, int]:
     return f"error: {message}", 2 if isinstance(exc, FileError) else exc.exit_code
 
 
-class NamingContext(Context):
+class NamingContext(typer.Context):
     """A context that names its command in the usage errors raised while it is active and
     that carry no context (Click's parser raises "Option '--limit' requires an argument"
     without one), so the one-line error can say which command's help to read."""

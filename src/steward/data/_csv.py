@@ -6,8 +6,9 @@ Messages never echo cell values (they may be personal data).
 from __future__ import annotations
 
 import re
+from io import BufferedIOBase
 from pathlib import Path
-from typing import IO, TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any
 
 from steward.data._limits import TableLimits
 from steward.errors import InvalidInput
@@ -152,7 +153,7 @@ def _not_utf8(data: bytes, exc: UnicodeDecodeError) -> str:
     )
 
 
-def _open_binary(path: Path) -> IO[bytes]:
+def _open_binary(path: Path) -> BufferedIOBase:
     name = path.name.lower()
     if name.endswith(".gz"):
         import gzip
@@ -305,7 +306,7 @@ def _check_csv_header(path: Path, limits: TableLimits) -> None:
     check_names(header, str(path))
 
 
-def _header_bytes(handle: IO[bytes], path: Path, limits: TableLimits) -> bytes:
+def _header_bytes(handle: BufferedIOBase, path: Path, limits: TableLimits) -> bytes:
     """The bytes of the first row, read in 64 KiB chunks and refused as soon as they hold
     more columns than allowed or a cell larger than allowed (quotes are followed, so a quoted
     comma or line end belongs to its cell)."""

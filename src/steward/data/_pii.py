@@ -38,8 +38,9 @@ Rules:
   e-mail, ``emailed_count`` does not. ``name`` alone or with a person qualifier (``first_name``,
   ``customer_name``...) hints PERSON_NAME; ``username``, ``file_name``, ``hostname`` and
   ``display_name`` do not (they name accounts and things, not people). ``first``, ``last``,
-  ``given``... alone help the values decide but never give a name finding on their own. A column never has
-  both findings for one entity. Columns without a non-null value get no findings.
+  ``given``... alone help the values decide but never give a name finding on their own.
+  A column never has both findings for one entity. Columns without a non-null value get no
+  findings.
 * **Masking.** ``example`` is one masked matched value (never the raw value); ``None`` for
   name findings.
 * **Time budget.** ``clock()`` is read before each column; once more than

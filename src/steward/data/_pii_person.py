@@ -53,16 +53,20 @@ UNHINTED_MIN_DISTINCT = 20
 FULL_NAMES = 0.3
 UNHINTED_SINGLE_FIRST = 0.7
 
-_PARTICLES = frozenset(
-    "van von der den de del della di da das dos du la le les st ste bin ibn al el mc mac "
-    "ter ten zu".split()
+
+def _set(text: str) -> frozenset[str]:
+    return frozenset(text.split())
+
+
+_PARTICLES = _set(
+    "van von der den de del della di da das dos du la le les st ste bin ibn al el mc mac ter ten zu"
 )
-_TITLES = frozenset("mr mrs ms miss mx dr prof sir dame rev".split())
+_TITLES = _set("mr mrs ms miss mx dr prof sir dame rev")
 # Words that Faker's lists hold as given names (from birth registers) but that fill category
 # columns far more often than they name a person.
-_NOT_NAMES = frozenset(
+_NOT_NAMES = _set(
     "unknown male female man woman true false none null other yes no less more not any all "
-    "new old low high medium".split()
+    "new old low high medium"
 )
 _FIRST_ATTRIBUTES = (
     "first_names",

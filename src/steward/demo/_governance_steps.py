@@ -13,7 +13,7 @@ from steward.errors import PermissionDenied, Refused
 if TYPE_CHECKING:
     from steward.demo._walkthrough import DemoContext
 
-__all__ = ["step_biased", "step_gate", "step_promote"]
+__all__ = ["step_biased", "step_dodge", "step_gate", "step_promote"]
 
 BIASED = "loan-approval-history"
 _MARK = {Outcome.PASS: "[green]pass[/]", Outcome.FAIL: "[red]FAIL[/]", Outcome.WAIVED: "waived"}
@@ -139,3 +139,45 @@ def step_biased(ctx: DemoContext) -> None:
             if rule["outcome"] == "fail":
                 _say(ctx, f"    [red]FAIL[/] {rule['id']}: {escape(rule['reason'])}")
         _say(ctx, "  nothing changed; the refused attempt is in the ledger with its failed rules")
+
+
+SANDBOX = """\
+format: steward.policy/v1
+name: sandbox
+description: Experiments that never see a customer.
+priority: 100
+selector:
+  tags: {env: sandbox}
+stages:
+  production:
+    documentation: [owner]
+"""
+
+
+def step_dodge(ctx: DemoContext) -> None:
+    dana, eli, sofia = ctx.actors["dana"], ctx.actors["eli"], ctx.actors["sofia"]
+    ref = f"{BIASED}@1"
+    ctx.app.policies.apply(sofia, SANDBOX, "sandbox.yaml")
+    _say(
+        ctx,
+        "sofia applied a light policy for sandbox experiments (models tagged env=sandbox, "
+        "priority 100: an owner is all it asks). dana tags her refused model env=sandbox:",
+    )
+    ctx.app.models.update(dana, BIASED, {"tags": {"env": "sandbox"}})
+    try:
+        ctx.app.governance.promote(eli, ref, "production")
+    except Refused as exc:
+        decision = exc.details["decision"]
+        failed = [r for r in decision["rules"] if r["outcome"] == "fail"]
+        _say(
+            ctx,
+            f"  eli promotes it: [red]refused[/] (exit 1) — the sandbox policy governs, but "
+            f"{escape(decision['floor']['note'])}; {len(failed)} rule(s) fail, e.g.:",
+        )
+        for rule in failed[:3]:
+            _say(ctx, f"    [red]FAIL[/] {rule['id']}: {escape(rule['reason'])}")
+    try:
+        ctx.app.models.update(dana, BIASED, {"risk_tier": "minimal"})
+    except PermissionDenied as exc:
+        _say(ctx, f"  dana tries to lower its risk tier: [red]refused[/] (exit 3): {exc.message}")
+    _say(ctx, "  both attempts are in the ledger (attempt.refused), with who tried what")

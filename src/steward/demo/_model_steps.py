@@ -9,7 +9,7 @@ from steward.demo._data_steps import escape
 if TYPE_CHECKING:
     from steward.demo._walkthrough import DemoContext
 
-__all__ = ["step_evidence", "step_lineage", "step_tune"]
+__all__ = ["step_evidence", "step_lineage", "step_reproduce", "step_tune"]
 
 MODEL = "loan-approval"
 TRIALS = 20
@@ -192,3 +192,22 @@ def step_evidence(ctx: DemoContext) -> None:
             ctx.app.artifacts.copy_to(key, target)
             kind = "plot" if name.endswith((".png", ".svg")) else "file"
             _say(ctx, f"    {kind} saved: {target}")
+
+
+def step_reproduce(ctx: DemoContext) -> None:
+    ref = ctx.models[MODEL]
+    sofia = ctx.actors["sofia"]
+    _say(
+        ctx,
+        "Evidence computed in dana's own process is only as honest as that process: for a "
+        "high-risk model the pack wants it reproduced by someone else. sofia re-runs the "
+        "recorded checks with the recorded parameters and seeds (steward check reproduce):",
+    )
+    for result in ctx.app.evidence.reproduce(sofia, ref, ["performance", "fairness"]):
+        verdict = "[green]results agree[/]" if result.agrees else "[red]results DIFFER[/]"
+        code = result.original.provenance.get("code_sha256", "")[:12]
+        _say(
+            ctx,
+            f"  {result.original.check_id} evidence {result.original.id[:12]} by "
+            f"{result.original.created_by} (check code {code}…): {verdict}",
+        )

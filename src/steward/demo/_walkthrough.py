@@ -21,8 +21,8 @@ from steward.demo._data_steps import (
     step_register,
     step_revalidate,
 )
-from steward.demo._governance_steps import step_biased, step_gate, step_promote
-from steward.demo._model_steps import step_evidence, step_lineage, step_tune
+from steward.demo._governance_steps import step_biased, step_dodge, step_gate, step_promote
+from steward.demo._model_steps import step_evidence, step_lineage, step_reproduce, step_tune
 from steward.domain import Actor
 from steward.errors import AuthenticationError, PermissionDenied
 from steward.ledger import Verification
@@ -117,7 +117,8 @@ def step_tokens(ctx: DemoContext) -> None:
     ctx.actors["eli"] = ctx.app.authenticate(token)
     _say(
         ctx,
-        f"  eli gets a new token ({ctx.actors['eli'].token_id}); tokens are stored only as hashes",
+        f"  eli gets a new token ({ctx.actors['eli'].token_id}) by a ledgered reset; tokens are "
+        "stored only as hashes, and each one's ledger event is checked when it is used",
     )
 
 
@@ -243,9 +244,11 @@ STEPS: list[Step] = [
     Step("Tuning a model: every trial a recorded run", step_tune),
     Step("The registered model, its lineage, reloaded exactly", step_lineage),
     Step("Evidence: performance, fairness, explanations, privacy, robustness", step_evidence),
+    Step("Evidence reproduced by another identity", step_reproduce),
     Step("The production gate, rule by rule", step_gate),
     Step("Segregation of duties, approvals, promotion", step_promote),
     Step("A biased model is refused production", step_biased),
+    Step("An insider's dodge is refused", step_dodge),
     Step("The audit ledger", step_ledger),
     Step("Verification and inclusion proofs", step_verify),
     Step("Export and offline verification", step_export),

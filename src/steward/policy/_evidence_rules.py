@@ -79,8 +79,8 @@ def _reproduced(
             rule_id,
             Outcome.FAIL,
             f"{rule.check} evidence {record.id[:12]} by {record.created_by} is not reproduced: "
-            f"another identity than {record.created_by} and the author runs `steward check "
-            f"reproduce {ref} --check {rule.check}`",
+            f"someone other than {record.created_by} and the model's authors runs `steward "
+            f"check reproduce {ref} --check {rule.check}`",
             data=data,
         )
     if agreeing:

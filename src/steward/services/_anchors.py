@@ -29,7 +29,18 @@ class RecordProblem:
 
 
 def check_records(reader: Reader) -> tuple[int, RecordProblem | None]:
-    """``(records checked, first problem or None)``."""
+    """``(records checked, first problem or None)``: identities (users, roles, tokens)
+    first, then every other record."""
+    from steward.services._identity_ledger import check_identities
+
+    identities, problem = check_identities(reader)
+    if problem is not None:
+        return identities, problem
+    checked, problem = _check_other_records(reader)
+    return identities + checked, problem
+
+
+def _check_other_records(reader: Reader) -> tuple[int, RecordProblem | None]:
     expected: dict[str, tuple[int, str]] = {}
     sources: dict[str, str] = {}
     for event in reader.events_of_types(EventType.DATASET_REGISTERED.value):
