@@ -2,7 +2,9 @@
 
 Appends ``--events`` (default 100,000) events, one per write transaction, through the real
 path (``Store.write`` + ``Writer.record``) on a freshly migrated store, then verifies the
-whole ledger the way ``AuditService.verify`` does. Next to Steward's append rate it measures
+whole ledger the way ``AuditService.verify`` does, and times the home's witness (the latest
+signed tree head it has seen, checked when the application opens and advanced when it
+closes; never on an append). Next to Steward's append rate it measures
 a baseline: the same number of rows written by the bare driver (stdlib ``sqlite3`` or
 ``psycopg``), one transaction per event, with the same statements (read the head row, insert
 the event, update the head) on tables of the same shape and indexes, but no hashing, no
@@ -54,8 +56,10 @@ from sqlalchemy.engine import make_url
 
 from steward._version import __version__
 from steward.domain import EventType
-from steward.ledger import EventRow, Signer, generate_key_file, verify_ledger
-from steward.store import Store, make_engine, migrate
+from steward.ledger import EventRow, Frontier, Signer, generate_key_file, verify_ledger
+from steward.services._audit import _leaves_after
+from steward.services._witness import Witness
+from steward.store import Store, leaf_hashes_between, make_engine, migrate
 from steward.types import SystemClock
 
 DEFAULT_EVENTS = 100_000
@@ -124,6 +128,7 @@ class BackendResult:
     verify_rate: float
     verify_in_memory_seconds: float
     verify_in_memory_rate: float
+    witness: dict[str, float] = field(default_factory=dict)
     settings: dict[str, str] = field(default_factory=dict)
 
 
@@ -260,6 +265,56 @@ def steward_verify(
     return read_seconds, verify_seconds, in_memory_seconds
 
 
+def steward_witness(url: str, signer: Signer, events: int, folder: Path) -> dict[str, float]:
+    """Seconds of the witness's operations on the full ledger: the check ``Application.open``
+    and the first write run (nothing new, and half the ledger appended since the witness),
+    advancing it at close (extension, signature check, atomic write with fsync), witnessing a
+    ledger for the first time, and what watching the tail adds to a full verification."""
+    store = Store.open(url, clock=SystemClock())
+    timings: dict[str, float] = {}
+    try:
+        half = events // 2
+        with store.read() as reader:
+            head = reader.head()
+            leaves = leaf_hashes_between(reader, 0, half)
+        assert head is not None
+        frontier = Frontier()
+        for leaf in leaves:
+            frontier.append(leaf)
+        half_head = signer.sign_tree_head(half, frontier.root(), now_iso())
+        witness = Witness(folder / "witness.json")
+        witness.record(half_head, frontier, now_iso())
+
+        def timed(name: str, action: Callable[[], object], repeat: int = 1) -> None:
+            start = time.perf_counter()
+            for _ in range(repeat):
+                action()
+            timings[name] = (time.perf_counter() - start) / repeat
+
+        timed("check, half the ledger appended since", lambda: witness.check(store))
+        timed(
+            "advance over half the ledger (at close)",
+            lambda: witness.advance(store, lambda: signer.public_key, now_iso),
+        )
+        timed("check, nothing appended since (open)", lambda: witness.check(store), repeat=50)
+        first = Witness(folder / "first.json")
+        timed(
+            "advance, first witness (init)",
+            lambda: first.advance(store, lambda: signer.public_key, now_iso),
+        )
+        for name, after in (("verify rows, plain", None), ("verify rows, tail kept", half)):
+            with store.read() as reader:
+                rows = list(reader.event_rows())
+            tail: list[bytes] = []
+            start = time.perf_counter()
+            source = rows if after is None else _leaves_after(rows, after, tail)
+            check(verify_ledger(source, head, signer.public_key).ok, "verification failed")
+            timings[name] = time.perf_counter() - start
+    finally:
+        store.close()
+    return timings
+
+
 def check(condition: bool, message: str) -> None:
     if not condition:
         raise RuntimeError(message)
@@ -374,6 +429,7 @@ def run_backend(
     baseline: Callable[[Progress], tuple[float, float]],
     settings: dict[str, str],
     profile: bool,
+    folder: Path,
 ) -> BackendResult:
     engine = make_engine(url)
     try:
@@ -383,6 +439,7 @@ def run_backend(
     with make_progress() as progress:
         append_seconds, body = steward_append(url, signer, events, progress, profile)
         read_s, verify_s, memory_s = steward_verify(url, signer, events, progress, profile)
+        witness = steward_witness(url, signer, events, folder)
         baseline_seconds, baseline_body_bytes = baseline(progress)
     append_rate = rate(events, append_seconds)
     baseline_rate = rate(events, baseline_seconds)
@@ -402,6 +459,7 @@ def run_backend(
         verify_rate=rate(events, verify_s),
         verify_in_memory_seconds=memory_s,
         verify_in_memory_rate=rate(events, memory_s),
+        witness=witness,
         settings=settings,
     )
 
@@ -436,6 +494,7 @@ def run_sqlite(events: int, profile: bool) -> BackendResult:
             lambda progress: sqlite_baseline(folder / "baseline.db", events, progress),
             settings,
             profile,
+            folder,
         )
 
 
@@ -468,6 +527,7 @@ def run_postgres(pg_url: str, events: int, profile: bool) -> BackendResult:
                     lambda progress: pg_baseline(conninfo, events, progress),
                     settings,
                     profile,
+                    Path(tmp),
                 )
         finally:
             with admin.connect() as conn:
@@ -519,6 +579,9 @@ def render(results: list[BackendResult], facts: dict[str, str]) -> None:
     )
     row("verify rows in memory (events/s)", lambda r: f"{r.verify_in_memory_rate:,.0f}")
     row("verify rows in memory (s)", lambda r: f"{r.verify_in_memory_seconds:,.3f}")
+    table.add_section()
+    for name in results[0].witness:
+        row(f"witness: {name} (ms)", lambda r, name=name: f"{r.witness[name] * 1000:,.2f}")
     table.add_section()
     keys = sorted({key for result in results for key in result.settings})
     for key in keys:

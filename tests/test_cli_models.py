@@ -63,7 +63,8 @@ def test_train_show_list_lineage_and_update(credit: Run, dana: str, settings: Se
     assert shown.code == 0 and document["ref"] == "credit-model@1"  # type: ignore[index]
     assert document["stage"] == "none" and document["format"] == "skops"  # type: ignore[index]
     assert document["model"]["owner"] == "dana"  # type: ignore[index]
-    assert document["model"]["risk_tier"] == "limited"  # type: ignore[index]
+    # the training data declares a sensitive attribute: the model starts at high risk
+    assert document["model"]["risk_tier"] == "high"  # type: ignore[index]
     assert {i["name"] for i in document["signature"]["inputs"]} == {  # type: ignore[index]
         "income",
         "debts",
@@ -81,6 +82,8 @@ def test_train_show_list_lineage_and_update(credit: Run, dana: str, settings: Se
     assert "run " in lineage.stdout and "dataset credit@1" in lineage.stdout
     assert "split " in lineage.stdout and "model.registered" in lineage.stdout
 
+    lowered = credit("model", "update", "credit-model", "--risk-tier", "limited", token=dana)
+    assert lowered.code == 3 and "policy:manage" in lowered.stderr
     updated = credit(
         "model", "update", "credit-model", "--risk-tier", "high", "--intended-use",
         "pre-screening of small loans", "--limitations", "not for mortgages", "--tag",

@@ -65,6 +65,12 @@ def _state(settings: Settings) -> tuple[int, int]:
 def test_gate_reports_every_rule_and_exits_by_the_decision(
     trained: Run, tokens: dict[str, str]
 ) -> None:
+    # trained on data declaring a sensitive attribute, the model starts at high risk; a
+    # steward who did not author it classifies it as limited
+    lowered = trained(
+        "model", "update", "credit-model", "--risk-tier", "limited", token=tokens["sofia"]
+    )
+    assert lowered.code == 0, lowered.stderr
     staging = trained("gate", "credit-model@1", "--stage", "staging", "--json")
     decision = staging.json()
     assert decision["policy"]["name"] == "default" and decision["policy"]["version"] == 0  # type: ignore[index]
@@ -226,9 +232,13 @@ def test_approve_reject_waive_promote_from_the_command_line(
             "    documentation: [owner]\n",
             "    documentation: [owner]\n    approvals:\n      - role: steward\n        count: 2\n"
             '    waivable: ["evidence.fairness.*"]\n',
-        )
+        ).replace("priority: 5\n", "priority: 5\nrelax_floor: true\n")
     )
     assert trained("policy", "apply", str(path), token=tokens["sofia"]).code == 0
+    # the policy replaces the high-risk pack once a second steward endorses it
+    assert trained("policy", "endorse", "lending", token=tokens["sofia"]).code == 3
+    endorsed = trained("policy", "endorse", "lending", "--comment", "team rules", token=sam)
+    assert endorsed.code == 0 and "sam endorsed lending@1" in endorsed.stdout
     before = _state(settings)
 
     own = trained("approve", "credit-model@1", "--stage", "production", token=tokens["dana"])
@@ -251,6 +261,7 @@ def test_approve_reject_waive_promote_from_the_command_line(
     events = trained("audit", "log", "--json").json()
     refusals = [e for e in events if e["type"] == "attempt.refused"]  # type: ignore[union-attr,index]
     assert [(e["actor"], e["payload"]["action"]) for e in refusals] == [  # type: ignore[index]
+        ("sofia", "policy.endorse"),
         ("dana", "approve"),
         ("audra", "approve"),
         ("sofia", "approve"),

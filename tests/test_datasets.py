@@ -289,7 +289,8 @@ def test_everything_registered_is_ledgered_and_the_ledger_verifies(
     assert event.payload["content_hash"] == result.version.content_hash
     assert {e["id"] for e in event.payload["evidence"]} == {e.id for e in result.evidence}
     verification = app.audit.verify(dana)
-    assert verification.ok and verification.records_checked == 3
+    # the version and its two evidence records, and the identities: admin and dana, a token each
+    assert verification.ok and verification.records_checked == 3 + 4
 
 
 def _drop_record_triggers(app: Application) -> None:

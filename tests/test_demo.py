@@ -28,13 +28,13 @@ def test_demo_walks_through_and_ends_with_the_ledger_verified(tmp_path: Path) ->
     assert "study loan-approval-" in text and "20 trial runs" in text
     assert "split " in text and "model.registered model:loan-approval@1" in text
     assert "reproduced exactly" in text
-    assert "performance v1: passed — roc_auc 0." in text
+    assert "performance v2: passed — roc_auc 0." in text
     assert "fairness v1: " in text and "disparate impact ratio race " in text
     assert (
         "data v1: passed — the data's own evidence: data.pii passed, data.validation passed" in text
     )
-    assert "privacy v1: " in text and "robustness v1: " in text and "flip rates noise" in text
-    assert "explainability v1: " in text and "tree SHAP, mean |SHAP| (log-odds)" in text
+    assert "privacy v2: " in text and "robustness v1: " in text and "flip rates noise" in text
+    assert "explainability v2: " in text and "tree SHAP, mean |SHAP| (log-odds)" in text
     assert (tmp_path / "demo" / "plots" / "explainability-shap_beeswarm.png").exists()
     assert (tmp_path / "demo" / "plots" / "performance-calibration.png").exists()
     # the gate: first failing for want of approvals, rule by rule (lines may wrap)
@@ -45,5 +45,10 @@ def test_demo_walks_through_and_ends_with_the_ledger_verified(tmp_path: Path) ->
     assert "eli tries to promote it to production: refused (exit 1)" in flat
     assert "FAIL evidence.fairness.attributes.race.disparate_impact_ratio" in flat
     assert "< min 0.8" in flat
+    # evidence reproduced by another identity, and the insider's dodge refused
+    assert "fairness evidence" in flat and "by dana" in flat and "results agree" in flat
+    assert "eli promotes it: refused (exit 1) — the sandbox policy governs, but the high-risk" in flat
+    assert "pack of risk tier high is enforced as the floor" in flat
+    assert "dana tries to lower its risk tier: refused (exit 3)" in flat
     assert "✓ ledger verified" in text.split("Final check")[1]
     assert (tmp_path / "demo" / "home" / "steward.json").exists()

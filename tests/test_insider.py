@@ -59,7 +59,9 @@ def model(app: Application, people: dict[str, Actor]) -> str:
     app.datasets.register(
         dana, credit_frame(rows=240), name="credit", target="approved", sensitive=["group"]
     )
-    return app.training.train(dana, TrainingRequest(dataset="credit", name="credit-model")).version.ref
+    return app.training.train(
+        dana, TrainingRequest(dataset="credit", name="credit-model")
+    ).version.ref
 
 
 def _refusals(app: Application, action: str | None = None) -> list[dict[str, Any]]:
@@ -492,3 +494,33 @@ def test_a_write_after_a_forged_event_is_refused_as_tampering(
     )
     with pytest.raises(LedgerTampered, match="does not cover"):
         app.identity.add_user(people["admin"], "zed", ["auditor"])
+
+
+def test_three_processes_registering_identical_content_make_one_version(
+    app: Application, people: dict[str, Actor], settings: Any, home: Any
+) -> None:
+    import threading
+
+    frame = credit_frame(rows=240)
+    token = app.identity.issue_token(people["dana"])[1]
+    start = threading.Barrier(3)
+    created: list[bool] = []
+
+    def register() -> None:
+        with Application.open(settings) as own:
+            actor = own.authenticate(token)
+            start.wait()
+            result = own.datasets.register(
+                actor, frame, name="same", target="approved", sensitive=["group"]
+            )
+            created.append(result.created)
+
+    threads = [threading.Thread(target=register) for _ in range(3)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert sorted(created) == [False, False, True]
+    with app.store.read() as reader:
+        assert [v.ref for v in reader.dataset_versions("same")] == ["same@1"]
+    assert app.audit.verify(people["admin"]).ok

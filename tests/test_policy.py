@@ -16,8 +16,10 @@ from steward.domain import Approval, Evidence, EvidenceStatus, Finding, Outcome,
 from steward.errors import InvalidInput
 from steward.policy import (
     PACKS,
+    DatasetRules,
     Facts,
     Policy,
+    StageRules,
     evaluate,
     evidence_set_hash,
     load_policy,
@@ -411,3 +413,82 @@ def test_the_policy_hash_ignores_how_the_yaml_is_written() -> None:
 def test_the_exported_json_schema_is_current() -> None:
     exported = json.loads((ROOT / "docs" / "policy.schema.json").read_text())
     assert exported == Policy.model_json_schema(), "regenerate: steward policy schema"
+
+
+def test_a_gate_that_evaluates_no_rule_fails() -> None:
+    # a document the loader refuses (an empty stage), built directly to reach the engine
+    empty = Policy.model_construct(
+        format="steward.policy/v1",
+        name="empty",
+        description="",
+        priority=0,
+        relax_floor=False,
+        selector=Policy.model_fields["selector"].get_default(call_default_factory=True),
+        stages={
+            "production": StageRules.model_construct(
+                evidence=[],
+                dataset=DatasetRules(),
+                documentation=[],
+                approvals=[],
+                waivable=[],
+            )
+        },
+    )
+    decision = _decide(empty, _facts())
+    assert not decision.allowed
+    assert [r.id for r in decision.failed] == ["stage"]
+    assert "evaluates no rule" in decision.failed[0].reason
+
+
+def test_the_floor_tightens_and_the_worse_outcome_wins() -> None:
+    from steward.policy import combine
+
+    lax = load_policy(
+        "format: steward.policy/v1\nname: lax\nstages: {production: {documentation: [owner]}}\n"
+    )
+    strict = load_policy(
+        "format: steward.policy/v1\nname: strict\nstages: {production: "
+        "{documentation: [owner, limitations], approvals: [{role: steward}]}}\n"
+    )
+    facts = _facts()
+    joined = combine(_decide(lax, facts), _decide(strict, facts), "strict floor")
+    assert [r.id for r in joined.rules] == [
+        "documentation.owner",
+        "documentation.limitations",
+        "approvals.steward",
+    ]
+    assert {r.id for r in joined.failed} == {"documentation.limitations", "approvals.steward"}
+    assert joined.rules[1].reason.startswith("[strict floor] ")
+    assert joined.rules[1].data["policy"] == "strict floor"
+
+
+def test_approvals_are_never_waivable_even_by_a_constructed_pattern() -> None:
+    policy = load_policy(
+        "format: steward.policy/v1\nname: p\nstages: {production: {approvals: [{role: steward}]}}\n"
+    )
+    rules = policy.stages["production"]
+    sneaky = Policy.model_construct(
+        **{
+            **dict(policy),
+            "stages": {
+                "production": StageRules.model_construct(**{**dict(rules), "waivable": ["*"]})
+            },
+        }
+    )
+    waiver = Waiver(
+        "w",
+        "model:credit@3",
+        "approvals.steward",
+        "trust",
+        "sofia",
+        "2027-01-01T00:00:00+00:00",
+        "2026-11-30T00:00:00+00:00",
+    )
+    decision = evaluate(
+        sneaky,
+        "production",
+        replace(_facts(), waivers=(waiver,)),
+        policy_version=1,
+        policy_hash=policy_hash(policy),
+    )
+    assert _rule(decision, "approvals.steward").outcome is Outcome.FAIL

@@ -43,11 +43,11 @@ from typing import Any, ClassVar
 import numpy as np
 import pandas as pd
 
+from steward.checks._background import protected_inputs, redacted, takes_missing
 from steward.checks._base import Capabilities, Check, CheckContext
 from steward.checks._params import SEED, Interval, ParameterConstraints
 from steward.checks._plots import import_shap, shap_bar_png, shap_beeswarm_png
 from steward.domain import Evidence, Finding, Severity
-from steward.errors import InvalidInput
 
 __all__ = ["Explainability"]
 
@@ -131,12 +131,12 @@ class Explainability(Check):
             (training[0], "train") if training is not None else (context.X, "test")
         )
         size = self.black_box_background if explainer == "permutation" else self.background
-        protected = _protected(context, columns)
-        background = _redacted(source.iloc[_sample(len(source), size, rng)][columns], protected)
+        protected = protected_inputs(context, columns)
+        background = redacted(source.iloc[_sample(len(source), size, rng)][columns], protected)
 
         if explainer == "permutation":
             if protected:
-                _takes_missing(context, background, protected)
+                takes_missing(context, background, protected)
             values, base, raw, units = self._black_box(context, x, background, binary, regression)
             sources: tuple[str, ...] = tuple(columns)
         else:
@@ -320,41 +320,6 @@ class _Codec:
             else:
                 columns[column] = values
         return pd.DataFrame(columns)
-
-
-def _protected(context: CheckContext, columns: list[str]) -> list[str]:
-    """The inputs whose real values the stored background must not hold: PII-flagged
-    columns and declared sensitive attributes."""
-    private = {
-        *context.pii_columns,
-        *context.version.sensitive,
-        *getattr(context.A, "columns", ()),
-    }
-    return [c for c in columns if c in private]
-
-
-def _redacted(frame: pd.DataFrame, columns: list[str]) -> pd.DataFrame:
-    """``frame`` with ``columns`` missing in every row (NaN for numbers, None otherwise)."""
-    if not columns:
-        return frame
-    frame = frame.copy()
-    for column in columns:  # booleans count as numbers: the models read them as 0/1
-        numeric = pd.api.types.is_numeric_dtype(frame[column].dtype)
-        frame[column] = pd.Series(
-            np.nan if numeric else None, index=frame.index, dtype="float64" if numeric else object
-        )
-    return frame
-
-
-def _takes_missing(context: CheckContext, background: pd.DataFrame, protected: list[str]) -> None:
-    try:
-        context.model.predict(background)
-    except Exception as exc:  # a bare estimator without an imputer
-        raise InvalidInput(
-            f"explainability: {context.version.ref} cannot predict with its PII or sensitive "
-            f"input(s) {', '.join(protected)} missing ({type(exc).__name__}), and the stored "
-            "background sample may not hold their real values: add an imputer to the model"
-        ) from None
 
 
 def _sample(size: int, limit: int, rng: np.random.Generator) -> np.ndarray:

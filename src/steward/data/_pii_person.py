@@ -15,25 +15,29 @@ made per column, from three signals:
   ``male``, ``true``...) are never evidence. A cell is a *full name* when it has two or more
   words, its first word is a known first name and its last word a known last name (or the
   reverse around a comma). The list is read on first use only, and only for a column that is
-  already name-shaped: most tables never load it.
+  already name-shaped and varied: most tables never load it.
 * **The column name** (:func:`steward.data._pii_names.person_hint`):
 
-  - ``qualified`` (``first_name``, ``surname``, ``customer_name``...): flagged when most cells
-    are capitalised as names are (the rule without a list) or at least ``HINTED_KNOWN`` of
-    them are known;
+  - ``qualified`` (``first_name``, ``surname``, ``customer_name``...): flagged when at least
+    ``min_share`` of the cells are capitalised as names are (the rule without a list), or at
+    least ``HINTED_KNOWN`` of them are known;
   - ``bare`` (``name`` alone, which also names products and places) and ``weak`` (``first``,
     ``last``, ``given``, ``middle``... alone): flagged when at least ``HINTED_KNOWN`` of the
-    cells are known, with at least ``WEAK_MIN_DISTINCT`` distinct values for ``weak``;
-  - none: flagged only when the column cannot be a category list — at least
-    ``UNHINTED_MIN_DISTINCT`` distinct values and at least ``UNHINTED_MIN_DISTINCT_SHARE`` of
-    the sampled cells distinct — and at least ``min_share`` of the cells are known and
-    either ``UNHINTED_FULL`` of them are full names, or the cells are single words of which
-    ``UNHINTED_SINGLE_FIRST`` are known first names.
+    cells are known and the column is not a category list (at least ``HINTED_MIN_DISTINCT``
+    distinct values, and ``MIN_DISTINCT_SHARE`` of the sampled cells distinct);
+  - none: flagged when the column is not a category list (at least ``UNHINTED_MIN_DISTINCT``
+    distinct values, and ``MIN_DISTINCT_SHARE`` of the cells distinct) and either most cells
+    have several words, ``min_share`` of the cells are known and ``FULL_NAMES`` of them full
+    names, or ``UNHINTED_SINGLE_FIRST`` of the cells are single known first names.
 
-Cities, colours, months, products and similar categories are mostly known words of the list
-("Austin", "Rose", "June", "Echo"), which is why an unhinted column also needs full-name
-structure or a first-name share and high cardinality; the thresholds are measured on real data
-(COMPAS and the tricky-string set of ``tests/test_pii_names.py``).
+  Under any hint, when most cells have several words, ``FULL_NAMES`` of the cells must be
+  full names too: "Main Street" and "Wells Fargo" are two known words, not a given name
+  followed by a family name.
+
+Each distinct value is examined once, so a category column costs what its levels cost. Cities,
+colours, months, products and similar categories are largely words of the list ("Austin",
+"Rose", "June", "Echo"), which is why the category-list test and the full-name structure
+matter; the thresholds are measured in decision 0019 and ``tests/test_pii_names.py``.
 """
 
 from __future__ import annotations
@@ -44,7 +48,7 @@ import unicodedata
 from collections import Counter
 from dataclasses import dataclass
 
-__all__ = ["NameList", "PersonNames", "is_name_shaped", "name_list", "person_names"]
+__all__ = ["NameList", "PersonNames", "name_list", "person_names"]
 
 HINTED_KNOWN = 0.6
 MIN_DISTINCT_SHARE = 0.2
@@ -117,7 +121,7 @@ def name_list() -> NameList:
     """Faker's first and last names of every locale, read once per process on first use.
 
     Faker is imported here and nowhere else, so ``import steward`` and scans of tables
-    without name-shaped columns never pay for it (about 0.2 s).
+    without name-shaped columns never pay for it (0.25-0.5 s on two cores).
     """
     import importlib
     import inspect
@@ -164,10 +168,6 @@ def _words(text: str) -> tuple[tuple[str, ...], bool] | None:
         words = [bare for word in words if (bare := word.strip("."))]
     named = [word for word in words if word not in _TITLES]
     return tuple(named or words), reversed_
-
-
-def is_name_shaped(text: str) -> bool:
-    return _words(text) is not None
 
 
 def _capitalised(text: str) -> bool:

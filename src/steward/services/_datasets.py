@@ -50,6 +50,8 @@ __all__ = ["DatasetService", "Registration"]
 VALIDATION_CHECK = "data.validation"
 PII_CHECK = "data.pii"
 CHECK_VERSION = "1"
+# 2: person names in any case, from Faker's name lists (decision 0019)
+PII_CHECK_VERSION = "2"
 PII_MIN_SHARE = 0.8
 PII_SAMPLE_ROWS = 20_000
 
@@ -180,7 +182,23 @@ class DatasetService:
             existed = self._artifacts.exists(key)
             self._artifacts.put_file(parquet)
         try:
-            with self._store.write(actor.name) as tx:
+            with self._store.write(actor) as tx:
+                # Serialize registrations of one dataset and look again under the lock: of
+                # several processes registering the same content at once, one registers it and
+                # the others find it (rather than each making a version).
+                tx.lock(f"dataset:{name}")
+                again = tx.dataset_version_by_fingerprint(name, prepared.fingerprint)
+                if again is not None and (again.target, again.sensitive, again.missing) == (
+                    target,
+                    sensitive,
+                    policy,
+                ):
+                    found = tuple(
+                        e for i in again.evidence_ids if (e := tx.evidence(i)) is not None
+                    )
+                    return Registration(
+                        again, False, found, f"identical to {again.ref}: no new version registered"
+                    )
                 if tx.dataset(name) is None:
                     tx.add_dataset(name)
                 current = tx.dataset(name)
@@ -209,7 +227,7 @@ class DatasetService:
                 pii = make_evidence(
                     subject=subject,
                     check_id=PII_CHECK,
-                    check_version=CHECK_VERSION,
+                    check_version=PII_CHECK_VERSION,
                     params={
                         "sample_rows": PII_SAMPLE_ROWS,
                         "sample_size": scan.sample_size,
@@ -343,7 +361,7 @@ class DatasetService:
             )
         if not fields:
             raise InvalidInput("no datasheet field given")
-        with self._store.write(actor.name) as tx:
+        with self._store.write(actor) as tx:
             dataset = tx.dataset(name)
             if dataset is None:
                 raise NotFound(f"no dataset named {name!r}")
@@ -384,7 +402,7 @@ class DatasetService:
             canonical_bytes(contract)
         except ValueError as exc:
             raise InvalidInput(f"{origin}: {exc}") from None
-        with self._store.write(actor.name) as tx:
+        with self._store.write(actor) as tx:
             if tx.dataset(name) is None:
                 raise NotFound(f"no dataset named {name!r}")
             tx.set_contract(name, contract)

@@ -129,6 +129,17 @@ class PolicyService:
             metrics={check_id: cls.produces for check_id, cls in installed.items()},
             parameters={check_id: cls.param_names() for check_id, cls in installed.items()},
         )
+        for stage, rules in policy.stages.items():
+            for i, rule in enumerate(rules.evidence):
+                cls = installed.get(rule.check)
+                validate = getattr(cls, "validate_params", None)
+                if rule.params and callable(validate):
+                    try:
+                        validate(rule.params)
+                    except InvalidInput as exc:
+                        raise InvalidInput(
+                            f"{source}: stages.{stage}.evidence.{i}.params: {exc.message}"
+                        ) from None
         if policy.name in PACKS:
             raise InvalidInput(
                 f"{source}: the name {policy.name!r} is a built-in pack's; name the policy "

@@ -42,8 +42,10 @@ def make_engine(url: str) -> Engine:
             raise InvalidInput("the SQLite store needs a file path, not an in-memory database")
         if not Path(database).parent.is_dir():
             raise NotFound(f"no folder for the SQLite store at {database}")
-        _create_private(Path(database))
         engine = create_engine(parsed, connect_args={"timeout": _SQLITE_BUSY_TIMEOUT_MS / 1000})
+        path = Path(database)
+        # before each connection: an engine alone touches no file, as SQLAlchemy's don't
+        event.listen(engine, "do_connect", lambda *_: _create_private(path))
         event.listen(engine, "connect", _sqlite_connect)
         event.listen(engine, "begin", _sqlite_begin)
         return engine

@@ -21,7 +21,6 @@ from sqlalchemy.exc import DBAPIError
 
 from steward.domain import TreeHead
 from steward.errors import Unavailable
-from steward.store._ledger_rows import read_head
 from steward.store._store import Reader, Store
 
 __all__ = [
@@ -245,26 +244,54 @@ def _rewritten(checked: int, name: str, table: str) -> TriggerCheck:
     )
 
 
+# Read on every open and close of the application, so straight to the driver: compiling a
+# SQLAlchemy select on a fresh engine costs more than the query (see _ledger_rows.py).
+_HEAD = "SELECT tree_size, root_hash, frontier, timestamp, key_id, signature FROM ledger_head"
+_LEAVES = "SELECT leaf_hash FROM ledger_events WHERE seq > {p} AND seq <= {p} ORDER BY seq"
+
+
+def _mark(conn: Connection) -> str:
+    return "?" if conn.dialect.name == "sqlite" else "%s"
+
+
+def _head_row(conn: Connection) -> tuple[TreeHead | None, bytes]:
+    cursor = conn.connection.cursor()
+    try:
+        cursor.execute(_HEAD + " WHERE id = 1")
+        row = cursor.fetchone()
+    finally:
+        cursor.close()
+    if row is None:
+        return None, b""
+    size, root, frontier, timestamp, key_id, signature = row
+    if size == 0 and signature is None:
+        return None, bytes(frontier)
+    head = TreeHead(
+        size=int(size),
+        root_hash=bytes(root),
+        timestamp=timestamp or "",
+        key_id=key_id or "",
+        signature=bytes(signature or b""),
+    )
+    return head, bytes(frontier)
+
+
 def stored_frontier(reader: Reader) -> tuple[int, bytes]:
     """The ledger head row's ``(tree_size, frontier bytes)``, as stored (unchecked)."""
-    row = (
-        reader._conn.exec_driver_sql("SELECT tree_size, frontier FROM ledger_head WHERE id = 1")
-    ).one_or_none()
-    if row is None:
-        return 0, b""
-    return int(row[0]), bytes(row[1])
+    head, frontier = _head_row(reader._conn)
+    return (head.size if head else 0), frontier
 
 
 def leaf_hashes_between(reader: Reader, after: int, up_to: int) -> list[bytes]:
     """Recorded leaf hashes of events ``after + 1 .. up_to``, in order (fewer if some are
     missing: the caller compares the count)."""
-    rows = reader._conn.execute(
-        text(
-            "SELECT leaf_hash FROM ledger_events WHERE seq > :after AND seq <= :up_to ORDER BY seq"
-        ),
-        {"after": after, "up_to": up_to},
-    ).scalars()
-    return [bytes(value) for value in rows]
+    conn = reader._conn
+    cursor = conn.connection.cursor()
+    try:
+        cursor.execute(_LEAVES.format(p=_mark(conn)), (after, up_to))
+        return [bytes(leaf) for (leaf,) in cursor.fetchall()]
+    finally:
+        cursor.close()
 
 
 @dataclass(frozen=True, slots=True)
@@ -292,8 +319,7 @@ def read_head_state(store: Store, *, leaves_after: int | None = None) -> HeadSta
     given) the leaf hashes after that position up to the head. A database failure is
     ``Unavailable``."""
     with _reachable(store), store.read() as reader:
-        head = read_head(reader._conn)
-        _, frontier = stored_frontier(reader)
+        head, frontier = _head_row(reader._conn)
         leaves: list[bytes] = []
         if head is not None and leaves_after is not None and head.size > leaves_after:
             leaves = leaf_hashes_between(reader, leaves_after, head.size)
