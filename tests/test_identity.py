@@ -53,7 +53,9 @@ def test_init_refuses_an_existing_home_unless_forced(
 ) -> None:
     with pytest.raises(AlreadyExists, match="--force"):
         initialize(settings, clock=clock)
-    again = initialize(settings, force=True, clock=clock)
+    from steward.services._reinit import store_label
+
+    again = initialize(settings, force=True, clock=clock, confirm=store_label(settings))
     assert again.key_id != home.key_id
     with Application.open(settings) as app:
         actor = app.authenticate(again.token)

@@ -8,6 +8,7 @@ and shows it refused (exit 1 or 3 on the CLI: ``Refused``, ``PermissionDenied``,
 
 from __future__ import annotations
 
+import re
 from typing import Any
 
 import pytest
@@ -524,3 +525,58 @@ def test_three_processes_registering_identical_content_make_one_version(
     with app.store.read() as reader:
         assert [v.ref for v in reader.dataset_versions("same")] == ["same@1"]
     assert app.audit.verify(people["admin"]).ok
+
+
+# --- 12. destructive init ----------------------------------------------------------------------
+
+
+def test_init_force_needs_an_admin_token_of_the_store_and_a_confirmation_naming_it(
+    app: Application, people: dict[str, Actor], settings: Any, tmp_path: Any
+) -> None:
+    from steward.services import initialize
+    from steward.services._reinit import store_label
+    from steward.settings import Settings
+
+    label = store_label(settings)
+    # from another, empty folder pointed at the same store (PostgreSQL), or at the home
+    elsewhere = Settings(home=tmp_path / "elsewhere", db_url=settings.db_url)
+    target = elsewhere if settings.db_url else settings
+    with pytest.raises(AuthenticationError):
+        initialize(target, force=True, token="stw_not_a_token", confirm=label)
+    dana_token = app.identity.issue_token(people["dana"])[1]
+    with pytest.raises(PermissionDenied, match="needs an admin"):
+        initialize(target, force=True, token=dana_token, confirm=label)
+    admin_token = app.identity.issue_token(people["admin"])[1]
+    with pytest.raises(InvalidInput, match=re.escape(f"confirm with --confirm {label}")):
+        initialize(target, force=True, token=admin_token, confirm="yes")
+    assert app.audit.verify(people["admin"]).ok  # nothing was touched
+
+    if not settings.db_url:
+        (settings.home / "notes.txt").write_text("mine")  # not Steward's: it stays
+    app.close()
+    result = initialize(target, force=True, token=admin_token, confirm=label)
+    with Application.open(target) as fresh:
+        actor = fresh.authenticate(result.token)
+        with fresh.store.read() as reader:
+            (started,) = reader.events_of_types("ledger.started")
+            assert reader.user("dana") is None
+        assert started.payload["replaces"]["store"] == label
+        assert started.payload["replaces"]["by"] == "admin"
+        assert fresh.audit.verify(actor).ok
+    if not settings.db_url:
+        assert (settings.home / "notes.txt").read_text() == "mine"
+
+
+def test_init_force_on_a_forged_marker_deletes_only_what_steward_creates(tmp_path: Any) -> None:
+    from steward.services import initialize
+    from steward.settings import Settings
+
+    folder = tmp_path / "project"
+    folder.mkdir()
+    (folder / "steward.json").write_text('{"format": "steward.home/v1"}')
+    (folder / "thesis.tex").write_text("years of work")
+    (folder / "data").mkdir()
+    (folder / "data" / "raw.csv").write_text("a,b\n1,2\n")
+    initialize(Settings(home=folder), force=True)
+    assert (folder / "thesis.tex").read_text() == "years of work"
+    assert (folder / "data" / "raw.csv").exists()

@@ -46,13 +46,20 @@ def _token_dict(token: ApiToken) -> dict[str, Any]:
 
 def init(
     force: bool = typer.Option(
-        False, "--force", help="Re-create an existing home (destroys its store, ledger, keys)."
+        False,
+        "--force",
+        help="Re-create an existing store and home (destroys its store, ledger, keys); needs "
+        "an admin token of that store and --confirm.",
+    ),
+    confirm: str | None = typer.Option(
+        None, "--confirm", help="With --force: the store's URL, as the refusal prints it."
     ),
     admin: str = typer.Option("admin", "--admin", help="Name of the first administrator."),
 ) -> None:
     """Create the home, the store at the current schema, a signing key and an admin."""
     settings = load_settings()
-    result = initialize(settings, admin=admin, force=force)
+    token = settings.token.get_secret_value() if settings.token is not None else None
+    result = initialize(settings, admin=admin, force=force, token=token, confirm=confirm)
     ok(f"Steward home created at {result.home}")
     out(f"  store        {result.database_url}")
     out(f"  signing key  {settings.signing_key_path} (key id {result.key_id[:16]}…)")

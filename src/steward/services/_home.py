@@ -8,6 +8,7 @@ import shutil
 import uuid
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 from steward._version import __version__
 from steward.domain import EventType, Role
@@ -110,13 +111,19 @@ def initialize(
     admin: str = "admin",
     force: bool = False,
     clock: Clock | None = None,
+    token: str | None = None,
+    confirm: str | None = None,
 ) -> InitResult:
     """Create a Steward home: folder, signing key, store at head, admin identity and token.
 
-    The folder is assembled under a temporary name and renamed into place, so a failure leaves
-    no half-made home. ``force`` re-creates an existing Steward home (its store, ledger and
-    keys are destroyed); it never deletes a folder Steward did not make.
+    The folder is assembled under a temporary name and moved into place, so a failure leaves
+    no half-made home. ``force`` re-creates an existing store and home (its store, ledger and
+    keys are destroyed): only with ``token``, an admin token the existing store authenticates,
+    and ``confirm`` naming the store (see ``_reinit.py``); it deletes only what Steward
+    created there.
     """
+    from steward.services._reinit import authorize_reset, remove_steward_files, store_exists
+
     home = settings.home
     existing = home.exists()
     if existing and not home.is_dir():
@@ -133,6 +140,11 @@ def initialize(
         )
     if not home.parent.is_dir():
         raise NotFound(f"{home.parent} does not exist")
+    replaces: dict[str, Any] | None = None
+    if force and store_exists(settings):
+        replaces = authorize_reset(settings, token or read_saved_token(settings), confirm)
+    elif force and is_home:
+        replaces = {"store": None, "tree_size": 0, "root_hash": None, "by": None}
 
     staging = home.parent / f".{home.name}.init-{uuid.uuid4().hex[:8]}"
     staging.mkdir(mode=0o700)
@@ -144,15 +156,30 @@ def initialize(
             artifacts_url=settings.artifacts_url,
             signing_key=settings.signing_key,
         )
-        result = _build(staged, admin=admin, force=force, clock=clock or SystemClock())
-        _swap_into_place(staging, home, replace=is_home)
+        result = _build(
+            staged,
+            admin=admin,
+            force=replaces is not None,
+            clock=clock or SystemClock(),
+            replaces=replaces,
+        )
+        if is_home:
+            remove_steward_files(settings)
+        _swap_into_place(staging, home)
     except BaseException:
         shutil.rmtree(staging, ignore_errors=True)
         raise
     return InitResult(home, settings.database_url, result[0], result[1], result[2])
 
 
-def _build(settings: Settings, *, admin: str, force: bool, clock: Clock) -> tuple[str, str, str]:
+def _build(
+    settings: Settings,
+    *,
+    admin: str,
+    force: bool,
+    clock: Clock,
+    replaces: dict[str, Any] | None = None,
+) -> tuple[str, str, str]:
     key_path = settings.signing_key_path
     if settings.signing_key is not None and key_path.exists():
         signer = Signer.from_file(key_path)  # a mounted secret shared by a team's servers
@@ -191,6 +218,7 @@ def _build(settings: Settings, *, admin: str, force: bool, clock: Clock) -> tupl
                     "public_key": signer.public_key.raw.hex(),
                     "schema": SCHEMA_HEAD,
                     "steward_version": __version__,
+                    **({"replaces": replaces} if replaces and replaces.get("store") else {}),
                 },
             )
         with store.write(SYSTEM_ACTOR) as tx:
@@ -207,17 +235,21 @@ def _build(settings: Settings, *, admin: str, force: bool, clock: Clock) -> tupl
     return admin, token, signer.key_id
 
 
-def _swap_into_place(staging: Path, home: Path, *, replace: bool) -> None:
-    if replace:
-        old = home.parent / f".{home.name}.old-{uuid.uuid4().hex[:8]}"
-        home.rename(old)
+def _swap_into_place(staging: Path, home: Path) -> None:
+    """Move the assembled home into place: a rename when there is no folder yet, else entry
+    by entry (the folder may keep files Steward did not create)."""
+    if not home.exists():
         staging.rename(home)
-        shutil.rmtree(old, ignore_errors=True)
-    elif home.exists():
-        home.rmdir()  # empty, checked above
-        staging.rename(home)
-    else:
-        staging.rename(home)
+        return
+    for entry in staging.iterdir():
+        target = home / entry.name
+        if target.is_dir() and entry.is_dir():
+            for inner in entry.iterdir():
+                inner.rename(target / inner.name)
+            entry.rmdir()
+        else:
+            entry.rename(target)
+    staging.rmdir()
 
 
 def upgrade_store(settings: Settings) -> tuple[str | None, str]:

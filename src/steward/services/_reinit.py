@@ -13,6 +13,7 @@ marker, the saved token, the witness, the home's own key pair (never a mounted
 
 from __future__ import annotations
 
+import contextlib
 import re
 from pathlib import Path
 from typing import Any
@@ -131,7 +132,5 @@ def remove_steward_files(settings: Settings) -> list[Path]:
 
 
 def _remove_if_empty(path: Path) -> None:
-    try:
+    with contextlib.suppress(OSError):  # not empty: it holds files Steward did not create
         path.rmdir()
-    except OSError:
-        pass
