@@ -171,7 +171,10 @@ def test_check_parameters_from_the_command_line(trained: Run, dana: str) -> None
             "sensitive attribute(s) age not declared on the dataset of credit-model@1",
         ),
         (["--check", "fairness", "--param", "fairness.colour=red"], "has no parameter 'colour'"),
-        (["--check", "fairness", "--param", "fairness.bins=many"], "fairness.bins must be an integer in [2, inf), not 'many'"),
+        (
+            ["--check", "fairness", "--param", "fairness.bins=many"],
+            "fairness.bins must be an integer in [2, inf), not 'many'",
+        ),
         (["--check", "fairness", "--param", "performance.seed=1"], "check(s) not run: performance"),
         (["--param", "nope.x=1"], "no check 'nope'"),
         (["--param", "bins=4"], "write CHECK.NAME=VALUE"),

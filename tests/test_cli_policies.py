@@ -228,11 +228,13 @@ def test_approve_reject_waive_promote_from_the_command_line(
     eli = str(trained("user", "add", "eli", "--role", "ml_engineer", "--json").json()["token"])  # type: ignore[index]
     path = tmp_path / "lending.yaml"
     path.write_text(
-        LENDING.format(ratio=0.5).replace(
+        LENDING.format(ratio=0.5)
+        .replace(
             "    documentation: [owner]\n",
             "    documentation: [owner]\n    approvals:\n      - role: steward\n        count: 2\n"
             '    waivable: ["evidence.fairness.*"]\n',
-        ).replace("priority: 5\n", "priority: 5\nrelax_floor: true\n")
+        )
+        .replace("priority: 5\n", "priority: 5\nrelax_floor: true\n")
     )
     assert trained("policy", "apply", str(path), token=tokens["sofia"]).code == 0
     # the policy replaces the high-risk pack once a second steward endorses it

@@ -47,7 +47,9 @@ def test_demo_walks_through_and_ends_with_the_ledger_verified(tmp_path: Path) ->
     assert "< min 0.8" in flat
     # evidence reproduced by another identity, and the insider's dodge refused
     assert "fairness evidence" in flat and "by dana" in flat and "results agree" in flat
-    assert "eli promotes it: refused (exit 1) — the sandbox policy governs, but the high-risk" in flat
+    assert (
+        "eli promotes it: refused (exit 1) — the sandbox policy governs, but the high-risk" in flat
+    )
     assert "pack of risk tier high is enforced as the floor" in flat
     assert "dana tries to lower its risk tier: refused (exit 3)" in flat
     assert "✓ ledger verified" in text.split("Final check")[1]

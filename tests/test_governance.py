@@ -166,7 +166,7 @@ def test_a_rejection_blocks_and_a_waiver_waives_until_it_expires(
     assert unfair and "< min 0.99" in unfair[0].reason
     with pytest.raises(InvalidInput, match=r"rule 'approvals.steward' of credit-model@1 is not"):
         app.governance.waive(sofia, model, "approvals.steward", "trust me", "2026-02-01")
-    with pytest.raises(InvalidInput, match="have no rule 'evidence.fairness.made.up'"):
+    with pytest.raises(InvalidInput, match=r"have no rule 'evidence\.fairness\.made\.up'"):
         app.governance.waive(sofia, model, "evidence.fairness.made.up", "x", "2026-02-01")
     with pytest.raises(PermissionDenied, match="policy:waive"):
         app.governance.waive(people["eli"], model, unfair[0].id, "pilot", "2026-02-01")

@@ -44,9 +44,13 @@ def verify(app: Application):  # type: ignore[no-untyped-def]
     return app.audit.verify(app.authenticate())
 
 
-def test_an_intact_ledger_verifies(busy: Application) -> None:
+def test_an_intact_ledger_verifies_and_dropped_triggers_are_reported(busy: Application) -> None:
+    # the fixture verified the intact ledger, then dropped the triggers as an attacker would:
+    # the ledger itself still verifies, and the missing triggers are named
     result = verify(busy)
-    assert result.ok and result.events_checked == 10 and result.tree_size == 10
+    assert result.events_checked == 10 and result.tree_size == 10
+    assert not result.ok and result.details["check"] == "triggers"
+    assert "ledger_events" in (result.problem or "")
 
 
 def test_an_edited_payload_is_named_by_its_sequence_number(busy: Application) -> None:

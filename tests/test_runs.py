@@ -47,7 +47,8 @@ def test_a_run_records_params_metrics_tags_artifacts_and_is_sealed_in_the_ledger
         assert event.payload["metrics"] == 6
         assert app.artifacts.get_bytes(key) == b"confusion matrix"
         verification = app.audit.verify(actor)
-    assert verification.ok and verification.records_checked == 1
+    # the run, and the identities: admin and dana, a token each
+    assert verification.ok and verification.records_checked == 1 + 4
 
 
 def test_a_block_that_raises_leaves_a_failed_run(sdk_env: Settings) -> None:

@@ -85,13 +85,13 @@ def evaluate(
                 )
             ]
     if facts.artifact_problem is not None:
+        said = "is missing" if facts.artifact_problem == "missing" else facts.artifact_problem
         outcomes.insert(
             0,
             RuleOutcome(
                 "artifact",
                 Outcome.FAIL,
-                f"the model file {facts.artifact[:19]}… {facts.artifact_problem}: the version "
-                "cannot be trusted",
+                f"the model file {facts.artifact[:19]}… {said}: the version cannot be trusted",
             ),
         )
     return Decision(

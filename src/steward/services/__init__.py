@@ -22,6 +22,7 @@ if TYPE_CHECKING:
     from steward.services._datasets import DatasetService, Registration
     from steward.services._evidence import EvidenceService
     from steward.services._governance import GovernanceService
+    from steward.services._governing import Governing
     from steward.services._home import (
         SYSTEM_ACTOR,
         InitResult,
@@ -36,12 +37,14 @@ if TYPE_CHECKING:
     from steward.services._identity import IdentityService, hash_token, new_token, parse_roles
     from steward.services._mitigation import MitigationService
     from steward.services._models import ModelService
-    from steward.services._policies import Governing, PolicyService
+    from steward.services._policies import PolicyService
     from steward.services._provenance import capture_code, capture_environment
+    from steward.services._reproduction import Reproduction
     from steward.services._runs import RunService
     from steward.services._training import TrainingRequest, TrainingResult, TrainingService
     from steward.services._tuning import TrialUpdate, TuningResult
     from steward.services._webhooks import WebhookService, signature
+    from steward.services._witness import Witness, home_witness
 
 _WHERE = {
     "SYSTEM_ACTOR": "_home",
@@ -55,12 +58,15 @@ _WHERE = {
     "InitResult": "_home",
     "MitigationService": "_mitigation",
     "ModelService": "_models",
-    "Governing": "_policies",
+    "Governing": "_governing",
     "GovernanceService": "_governance",
     "WebhookService": "_webhooks",
+    "Witness": "_witness",
+    "home_witness": "_witness",
     "signature": "_webhooks",
     "PolicyService": "_policies",
     "Registration": "_datasets",
+    "Reproduction": "_reproduction",
     "RunService": "_runs",
     "TrainingRequest": "_training",
     "TrainingResult": "_training",
@@ -99,6 +105,7 @@ __all__ = [
     "ModelService",
     "PolicyService",
     "Registration",
+    "Reproduction",
     "RunService",
     "TrainingRequest",
     "TrainingResult",
@@ -106,9 +113,11 @@ __all__ = [
     "TrialUpdate",
     "TuningResult",
     "WebhookService",
+    "Witness",
     "capture_code",
     "capture_environment",
     "hash_token",
+    "home_witness",
     "initialize",
     "new_token",
     "parse_roles",

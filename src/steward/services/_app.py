@@ -107,8 +107,11 @@ class Application:
     @cached_property
     def audit(self) -> AuditService:
         from steward.services._audit import AuditService
+        from steward.services._witness import home_witness
 
-        return AuditService(self.store, trusted_public_key(self.settings))
+        return AuditService(
+            self.store, trusted_public_key(self.settings), home_witness(self.settings)
+        )
 
     @cached_property
     def datasets(self) -> DatasetService:

@@ -14,7 +14,7 @@ from dataclasses import dataclass, replace
 from typing import Any
 
 from steward.artifacts import ArtifactStore
-from steward.errors import NotFound
+from steward.errors import InvalidInput, NotFound
 from steward.store import Reader
 
 __all__ = ["ArtifactCheck", "ArtifactRef", "artifact_references", "check_artifacts"]
@@ -111,13 +111,15 @@ def check_artifacts(
     reports bytes: ``progress(checked, total, bytes hashed, total bytes)``.
     """
     sizes: dict[str, int | None] = {}
+    problems: dict[str, str] = {}
     for key in refs:
         try:
             sizes[key] = artifacts.size(key)
         except NotFound:
-            sizes[key] = None
+            sizes[key], problems[key] = None, "missing"
+        except InvalidInput:
+            sizes[key], problems[key] = None, "is not an artifact key"
     total_bytes = sum(size for size in sizes.values() if size is not None)
-    problems: dict[str, str] = {key: "missing" for key, size in sizes.items() if size is None}
     done = 0
     hashed = 0
 
@@ -151,11 +153,10 @@ def check_artifacts(
         return counted
     ref = refs[first_key][0]
     problem = problems[first_key]
-    how = (
-        "is missing from the artifact store (deleted)"
-        if problem == "missing"
-        else "does not match its hash (swapped, edited or damaged)"
-    )
+    how = {
+        "missing": "is missing from the artifact store (deleted)",
+        "does not match its hash": "does not match its hash (swapped, edited or damaged)",
+    }.get(problem, problem)
     others = len(problems) - 1
     more = f"; {others} more artifact(s) are missing or mismatching" if others else ""
     return replace(

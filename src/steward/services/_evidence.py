@@ -12,7 +12,7 @@ import hashlib
 import uuid
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, replace
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from steward.artifacts import ArtifactStore
 from steward.domain import (
@@ -31,36 +31,14 @@ from steward.services._records import content_hash
 from steward.store import Store
 from steward.types import utc_iso
 
-__all__ = ["EvidenceService", "Reproduction"]
+if TYPE_CHECKING:
+    from steward.services._reproduction import Reproduction
 
-
-@dataclass(frozen=True, slots=True)
-class Reproduction:
-    """A recorded check re-run by another identity: the original record, the re-run's
-    record, and what differs (nothing when they agree)."""
-
-    original: Evidence
-    record: Evidence
-    differences: tuple[str, ...]
-
-    @property
-    def agrees(self) -> bool:
-        return not self.differences
-
-    def to_dict(self) -> dict[str, Any]:
-        return {
-            "check_id": self.original.check_id,
-            "original": self.original.id,
-            "original_by": self.original.created_by,
-            "reproduction": self.record.id,
-            "reproduced_by": self.record.created_by,
-            "agrees": self.agrees,
-            "differences": list(self.differences),
-        }
+__all__ = ["EvidenceService", "Judging", "validate"]
 
 
 @dataclass
-class _Judging:
+class Judging:
     version: ModelVersion
     model: Any
     rows: tuple[Any, Any, Any]
@@ -114,7 +92,7 @@ class EvidenceService:
         if idle:
             raise InvalidInput(f"parameters given for check(s) not run: {', '.join(idle)}")
         for check_id, given in params.items():
-            _validate(installed[check_id], check_id, given)
+            validate(installed[check_id], check_id, given)
         version = self._models.get(actor, ref)
         if on is None and version.split is None:
             raise InvalidInput(
@@ -142,74 +120,15 @@ class EvidenceService:
         (``inputs.reproduces``), agreeing or not; a policy can require agreement. Refusals
         are ledgered."""
         from steward.services._governance import refused_attempt
+        from steward.services._reproduction import reproduce
 
         try:
-            return self._reproduce(actor, ref, check_ids, progress)
+            return reproduce(self, actor, ref, check_ids, progress)
         except (PermissionDenied, InvalidInput, NotFound) as exc:
             refused_attempt(self._store, actor, "check.reproduce", ref, None, exc)
             raise
 
-    def _reproduce(
-        self,
-        actor: Actor,
-        ref: str,
-        check_ids: Sequence[str],
-        progress: Callable[[str, int, int], None] | None,
-    ) -> list[Reproduction]:
-        from steward.checks import available_checks
-        from steward.policy import disagreements, latest_evidence
-
-        require(actor, Permission.EVIDENCE_WRITE, "reproduce evidence")
-        version = self._models.get(actor, ref)
-        authors = self._models.authors(actor, version)
-        with self._store.read() as reader:
-            records = reader.evidence_for(version.subject)
-        split = version.split["id"] if version.split else None
-        on_split = [e for e in records if split is None or e.inputs.get("split") == split]
-        latest = latest_evidence(on_split)
-        chosen = list(dict.fromkeys(check_ids)) or list(latest)
-        missing = [c for c in chosen if c not in latest]
-        if missing:
-            raise NotFound(
-                f"no recorded {', '.join(missing)} evidence about {version.ref} on its test "
-                "split to reproduce"
-            )
-        if not chosen:
-            raise NotFound(f"no recorded evidence about {version.ref} to reproduce")
-        installed = available_checks()
-        originals = [latest[c] for c in chosen]
-        for original in originals:
-            if actor.name == original.created_by or actor.name in authors:
-                who = "recorded it" if actor.name == original.created_by else "is an author"
-                raise PermissionDenied(
-                    f"{actor.name} {who} of {version.ref}'s {original.check_id} evidence and "
-                    "may not reproduce it: another identity must",
-                    details={"actor": actor.name, "reason": "own evidence"},
-                )
-            cls = installed.get(original.check_id)
-            if cls is None:
-                raise InvalidInput(f"check {original.check_id!r} is not installed here")
-            if cls.version != original.check_version:
-                raise InvalidInput(
-                    f"{original.check_id} evidence {original.id[:12]} was computed by version "
-                    f"{original.check_version} of the check, this Steward has version "
-                    f"{cls.version}: run the check again instead of reproducing it"
-                )
-            _validate(cls, original.check_id, original.params)
-        judging = self._judging(actor, version, _judged_on(originals[0]))
-        runs = [
-            (e.check_id, installed[e.check_id](**_as_given(installed[e.check_id], e.params)))
-            for e in originals
-        ]
-        reproduces = {e.check_id: e for e in originals}
-        drafts = self._run_checks(judging, runs, reproduces, progress)
-        sealed = self._record(actor, version.subject, drafts)
-        return [
-            Reproduction(original, record, tuple(disagreements(original, record)))
-            for original, record in zip(originals, sealed, strict=True)
-        ]
-
-    def _judging(self, actor: Actor, version: ModelVersion, on: str | None) -> _Judging:
+    def _judging(self, actor: Actor, version: ModelVersion, on: str | None) -> Judging:
         """What checks judge: the rows (the recorded test split, or every row of dataset
         version ``on``), the hash-verified model, the data's own evidence."""
         if on is not None:
@@ -232,7 +151,7 @@ class EvidenceService:
                 parts[part] = self._models.load_split(actor, version.ref, part)
             return parts[part]
 
-        return _Judging(
+        return Judging(
             version=version,
             model=model,
             rows=(x, y, a),
@@ -244,7 +163,7 @@ class EvidenceService:
 
     def _run_checks(
         self,
-        judging: _Judging,
+        judging: Judging,
         runs: list[tuple[str, Any]],
         reproduces: Mapping[str, Evidence],
         progress: Callable[[str, int, int], None] | None,
@@ -391,7 +310,7 @@ class EvidenceService:
             return reader.evidence_for(version.subject)
 
 
-def _validate(cls: Any, check_id: str, given: Mapping[str, Any]) -> None:
+def validate(cls: Any, check_id: str, given: Mapping[str, Any]) -> None:
     """Refuse parameters the check does not take or whose values its constraints refuse
     (exit 2 before anything runs)."""
     validate = getattr(cls, "validate_params", None)
@@ -408,29 +327,6 @@ def _validate(cls: Any, check_id: str, given: Mapping[str, Any]) -> None:
     defaults = cls().get_params()
     for name, value in given.items():
         _check_type(check_id, name, value, defaults[name])
-
-
-def _judged_on(record: Evidence) -> str | None:
-    """The dataset version a record judged every row of, or ``None`` for the test split."""
-    if record.inputs.get("split") is None and record.inputs.get("rows") == "all":
-        dataset = record.inputs.get("dataset") or {}
-        ref = dataset.get("ref")
-        return ref if isinstance(ref, str) else None
-    return None
-
-
-def _as_given(cls: Any, recorded: Mapping[str, Any]) -> dict[str, Any]:
-    """Recorded parameters (JSON) back as the check takes them: a list where its default
-    is a tuple becomes a tuple."""
-    defaults = cls().get_params()
-    given = {}
-    for name, value in recorded.items():
-        if name not in defaults:
-            continue  # a parameter of an older check version; refused above if it mattered
-        given[name] = (
-            tuple(value) if isinstance(defaults[name], tuple) and isinstance(value, list) else value
-        )
-    return given
 
 
 def _check_type(check_id: str, name: str, value: Any, default: Any) -> None:

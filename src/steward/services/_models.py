@@ -17,19 +17,26 @@ from steward.domain import (
     ModelVersion,
     Permission,
     Ref,
-    RiskTier,
     Stage,
     validate_name,
 )
 from steward.errors import (
     AlreadyExists,
-    IntegrityError,
     InvalidInput,
     NotFound,
     PermissionDenied,
     Refused,
 )
 from steward.services._access import require
+from steward.services._cards import (
+    DEFAULT_RISK_TIER,
+    TIER_ORDER,
+    checked_card,
+    data_tier,
+    new_card,
+    plain,
+    sealed_card,
+)
 from steward.services._datasets import DatasetService
 from steward.services._records import content_hash
 from steward.store import Reader, Store
@@ -37,10 +44,7 @@ from steward.types import utc_iso
 
 __all__ = ["DEFAULT_RISK_TIER", "ModelService"]
 
-# A new model's tier until its owner classifies it (``steward model update --risk-tier``).
-DEFAULT_RISK_TIER = RiskTier.LIMITED
 _REGISTER_ATTEMPTS = 5
-_TIER_ORDER = {RiskTier.MINIMAL: 0, RiskTier.LIMITED: 1, RiskTier.HIGH: 2}
 
 
 class ModelService:
@@ -93,19 +97,9 @@ class ModelService:
         return tuple(dict.fromkeys(found))
 
     def artifact_problem(self, version: ModelVersion) -> str | None:
-        """Why the version's model file cannot be used (missing, or its bytes do not match
-        its hash), or ``None``. Streams the file; loads nothing."""
-        problem = getattr(self._artifacts, "problem", None)
-        if callable(problem):
-            found = problem(version.artifact)
-            return found if isinstance(found, str) or found is None else str(found)
-        if not self._artifacts.exists(version.artifact):
-            return "is missing"
-        try:
-            self._artifacts.get_bytes(version.artifact)
-        except IntegrityError:
-            return "does not match its hash"
-        return None
+        """Why the version's model file cannot be used (``"missing"``, or ``"does not match
+        its hash"``), or ``None``. Streams the file; loads nothing."""
+        return self._artifacts.problem(version.artifact)
 
     def get(self, actor: Actor, ref: str) -> ModelVersion:
         """The version ``ref`` names: ``NAME@N``, ``NAME@latest``, ``NAME@<stage>``, ``NAME``."""
@@ -182,7 +176,7 @@ class ModelService:
                     f"{exc.message}; register it with the explicit pickle trust flag instead"
                 ) from None
         names = list(features or getattr(estimator, "feature_names_in_", []))
-        classes = [_plain(c) for c in getattr(estimator, "classes_", [])]
+        classes = [plain(c) for c in getattr(estimator, "classes_", [])]
         datasets: tuple[dict[str, Any], ...] = ()
         if dataset is not None:
             found = self._datasets.get(actor, dataset)
@@ -230,12 +224,12 @@ class ModelService:
             model = tx.model(draft.name)
             created: Model | None = None
             if model is None:
-                fields = _new_card(draft.name, actor.name, now, card or {}, tx)
-                floor, why = _data_tier(tx, draft)
-                if _TIER_ORDER[fields.risk_tier] < _TIER_ORDER[floor]:
+                fields = new_card(draft.name, actor.name, now, card or {}, tx)
+                floor, why = data_tier(tx, draft)
+                if TIER_ORDER[fields.risk_tier] < TIER_ORDER[floor]:
                     # A new name is not a way to shed a tier: the training data sets the start.
                     fields = replace(fields, risk_tier=floor)
-                created = _sealed_card(fields, now)
+                created = sealed_card(fields, now)
                 tx.add_model(created)
                 number = 1
             else:
@@ -295,9 +289,9 @@ class ModelService:
             model = tx.model(name)
             if model is None:
                 raise NotFound(f"no model named {name!r}")
-            fields = _checked_card(changes, tx, base=model.tags)
+            fields = checked_card(changes, tx, base=model.tags)
             tier = fields.get("risk_tier")
-            if tier is not None and _TIER_ORDER[tier] < _TIER_ORDER[model.risk_tier]:
+            if tier is not None and TIER_ORDER[tier] < TIER_ORDER[model.risk_tier]:
                 require(
                     actor,
                     Permission.POLICY_MANAGE,
@@ -311,14 +305,14 @@ class ModelService:
                         "holder decides that",
                         details={"actor": actor.name, "reason": "author", "field": "risk_tier"},
                     )
-            updated = _sealed_card(replace(model, **fields), utc_iso(tx.now))
+            updated = sealed_card(replace(model, **fields), utc_iso(tx.now))
             tx.update_model(updated)
             tx.record(
                 EventType.MODEL_UPDATED,
                 subject=f"model:{name}",
                 payload={
                     "model": name,
-                    "changes": {k: _plain(v) for k, v in fields.items()},
+                    "changes": {k: plain(v) for k, v in fields.items()},
                     "card_hash": updated.content_hash,
                 },
             )
@@ -415,84 +409,3 @@ def resolve_model(reader: Reader, ref: str) -> ModelVersion:
     if not found:
         raise NotFound(f"model {parsed.name!r} has no version in {stage.value}")
     return found[-1]
-
-
-def _new_card(name: str, author: str, now: str, card: dict[str, Any], reader: Reader) -> Model:
-    fields = _checked_card(card, reader, base={})
-    base = Model(
-        name=name,
-        owner=author,
-        risk_tier=DEFAULT_RISK_TIER,
-        description="",
-        intended_use="",
-        limitations="",
-        tags={},
-        created_at=now,
-        created_by=author,
-        updated_at=now,
-    )
-    return replace(base, **fields)
-
-
-def _data_tier(reader: Reader, draft: ModelVersion) -> tuple[RiskTier, str]:
-    """The tier a new model starts at, at least, from its training data: high when a
-    training dataset version declares sensitive attributes (the data's owner said it is
-    about people's protected traits), else the default. With the reason."""
-    for entry in draft.datasets:
-        try:
-            ref = Ref.parse(str(entry.get("ref", "")))
-        except ValueError:
-            continue
-        if ref.version is None:
-            continue
-        found = reader.dataset_version(ref.name, ref.version)
-        if found is not None and found.sensitive:
-            return RiskTier.HIGH, (
-                f"trained on {found.ref}, which declares sensitive attribute(s) "
-                f"{', '.join(found.sensitive)}"
-            )
-    return DEFAULT_RISK_TIER, ""
-
-
-def _checked_card(
-    changes: dict[str, Any], reader: Reader, *, base: dict[str, str]
-) -> dict[str, Any]:
-    fields: dict[str, Any] = {}
-    for key, value in changes.items():
-        if key == "risk_tier":
-            try:
-                fields[key] = RiskTier(value)
-            except ValueError:
-                raise InvalidInput(
-                    f"unknown risk tier {value!r}: use {', '.join(t.value for t in RiskTier)}"
-                ) from None
-        elif key == "owner":
-            if reader.user(str(value)) is None:
-                raise InvalidInput(f"owner {value!r} is not a Steward user")
-            fields[key] = str(value)
-        elif key == "tags":
-            tags = dict(base)
-            for tag, tag_value in dict(value).items():
-                if not isinstance(tag, str) or not tag:
-                    raise InvalidInput(f"invalid tag name {tag!r}")
-                if tag_value is None:
-                    tags.pop(tag, None)
-                else:
-                    tags[tag] = str(tag_value)
-            fields[key] = tags
-        else:
-            fields[key] = str(value)
-    return fields
-
-
-def _sealed_card(model: Model, now: str) -> Model:
-    touched = replace(model, updated_at=now)
-    return replace(touched, content_hash=content_hash(touched.content()))
-
-
-def _plain(value: Any) -> Any:
-    """A value as JSON holds it (enum members by value, numpy scalars as Python numbers)."""
-    if isinstance(value, RiskTier):
-        return value.value
-    item = getattr(value, "item", None)
-    return item() if callable(item) else value

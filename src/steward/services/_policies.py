@@ -10,11 +10,9 @@ from __future__ import annotations
 
 import hashlib
 import uuid
-from dataclasses import dataclass
 from typing import Any
 
 from steward.domain import (
-    ROLE_PERMISSIONS,
     Actor,
     AppliedPolicy,
     Approval,
@@ -23,67 +21,20 @@ from steward.domain import (
     Model,
     ModelVersion,
     Permission,
-    Role,
     record_content,
 )
 from steward.errors import InvalidInput, NotFound, PermissionDenied
 from steward.services._access import require
 from steward.services._datasets import DatasetService
+from steward.services._governing import FLOOR_STAGE, Governing, check_defaults, relaxation
 from steward.services._models import ModelService
 from steward.services._records import content_hash
 from steward.store import Store
 from steward.types import utc_iso
 
-__all__ = ["FLOOR_STAGE", "GATED_STAGES", "Governing", "PolicyService", "check_defaults"]
+__all__ = ["GATED_STAGES", "PolicyService"]
 
 GATED_STAGES = ("staging", "production")
-# The "stage" of an endorsement: approval of a policy that relaxes the built-in packs.
-FLOOR_STAGE = "floor"
-
-
-@dataclass(frozen=True, slots=True)
-class Governing:
-    """The policy that governs a model: an applied one (``version`` ≥ 1) or a built-in pack
-    (``version`` 0), and the built-in pack of the model's risk tier, its floor.
-
-    Under an applied policy the floor is enforced too (an applied policy tightens it), unless
-    the policy relaxes it and that relaxation is in force (``relaxed_by``: the one who
-    applied it and the endorsers). ``content_hash`` is what approvals are bound to: the
-    applied policy's and, while enforced, the floor's."""
-
-    policy: Any  # steward.policy.Policy
-    version: int
-    content_hash: str
-    why: str
-    floor: Any = None  # steward.policy.Policy: the tier's pack, when it is not ``policy``
-    floor_hash: str = ""
-    relaxed_by: tuple[str, ...] = ()
-    floor_note: str = ""
-
-    @property
-    def label(self) -> str:
-        return (
-            f"{self.policy.name}@{self.version}"
-            if self.version
-            else f"{self.policy.name} (built-in)"
-        )
-
-    @property
-    def enforced_floor(self) -> Any:
-        """The floor pack the decision is tightened by, or ``None``."""
-        return self.floor if self.floor is not None and not self.relaxed_by else None
-
-    def floor_document(self) -> dict[str, Any] | None:
-        """How the floor bore on the decision, for every gate report."""
-        if self.floor is None:
-            return None
-        return {
-            "pack": self.floor.name,
-            "content_hash": self.floor_hash,
-            "enforced": not self.relaxed_by,
-            "relaxed_by": list(self.relaxed_by),
-            "note": self.floor_note,
-        }
 
 
 class PolicyService:
@@ -256,7 +207,7 @@ class PolicyService:
         relaxed_by: tuple[str, ...] = ()
         note = f"the {built_in.name} pack of risk tier {tier} is enforced as the floor"
         if policy.relax_floor:
-            relaxed_by, why_not = _relaxation(chosen, endorsements, {model.created_by, *authors})
+            relaxed_by, why_not = relaxation(chosen, endorsements, {model.created_by, *authors})
             note = (
                 f"the {built_in.name} pack is relaxed by {chosen.name}@{chosen.version}, "
                 f"applied by {relaxed_by[0]} and endorsed by {', '.join(relaxed_by[1:])}"
@@ -447,46 +398,3 @@ class PolicyService:
             artifact_problem=self._models.artifact_problem(version),
             authors=authors,
         )
-
-
-def check_defaults() -> dict[str, dict[str, Any]]:
-    """Each installed check's default parameters, as the JSON its evidence records them in."""
-    import json
-
-    from steward.checks import available_checks
-
-    return {
-        check_id: json.loads(json.dumps(cls().get_params(), default=list))
-        for check_id, cls in available_checks().items()
-    }
-
-
-def _relaxation(
-    policy: AppliedPolicy, endorsements: list[Approval], authors: set[str]
-) -> tuple[tuple[str, ...], str]:
-    """``((applier, endorser, ...), "")`` when a relaxation is in force for a model with
-    these authors, else ``((), why not)``."""
-    if policy.applied_by in authors:
-        return (), f"{policy.applied_by}, who applied it, authored this model"
-    endorsers = sorted(
-        {
-            e.user
-            for e in endorsements
-            if e.decision == "approve"
-            and e.user != policy.applied_by
-            and e.user not in authors
-            and policy.applied_by not in e.vouchers
-            and not authors & set(e.vouchers)
-            and any(
-                Permission.POLICY_MANAGE in ROLE_PERMISSIONS.get(Role(r), frozenset())
-                for r in e.roles
-                if r in {role.value for role in Role}
-            )
-        }
-    )
-    if not endorsers:
-        return (), (
-            "no second policy:manage holder (not its applier, not an author of this model, "
-            "not vouched for by either) has endorsed it (`steward policy endorse`)"
-        )
-    return (policy.applied_by, *endorsers), ""

@@ -59,9 +59,7 @@ def store_exists(settings: Settings) -> bool:
         engine.dispose()
 
 
-def authorize_reset(
-    settings: Settings, token: str | None, confirm: str | None
-) -> dict[str, Any]:
+def authorize_reset(settings: Settings, token: str | None, confirm: str | None) -> dict[str, Any]:
     """Check that ``token`` is an admin's on the existing store and ``confirm`` names it;
     return what the new ledger records of the store it replaces. Refuses (exit 3) without a
     valid admin token, and (exit 2) without the right confirmation."""
@@ -89,8 +87,7 @@ def authorize_reset(
         store.close()
     if confirm != label:
         raise InvalidInput(
-            f"--force destroys the store at {label} and its ledger: confirm with "
-            f"--confirm {label}",
+            f"--force destroys the store at {label} and its ledger: confirm with --confirm {label}",
             details={"field": "confirm", "expected": label},
         )
     return {

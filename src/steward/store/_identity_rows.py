@@ -20,6 +20,7 @@ __all__ = [
     "token_by_id",
     "token_rows",
     "token_secret_hash",
+    "token_state",
     "user_by_name",
 ]
 
@@ -155,3 +156,24 @@ def mark_token_revoked(conn: Connection, token_id: str, revoked_at: datetime) ->
         .values(revoked_at=revoked_at)
     )
     return result.rowcount == 1
+
+
+_TOKEN_STATE_SQL = {
+    "sqlite": "SELECT u.name, t.revoked_at FROM api_tokens t JOIN users u ON u.id = t.user_id "
+    "WHERE t.id = ?",
+    "postgresql": "SELECT u.name, t.revoked_at FROM api_tokens t JOIN users u "
+    "ON u.id = t.user_id WHERE t.id = %s",
+}
+
+
+def token_state(conn: Connection, token_id: str) -> tuple[str, bool] | None:
+    """``(user name, revoked?)`` of a token, or ``None``. Runs on every write transaction
+    that carries an actor, so it speaks to the driver directly (as the ledger append does):
+    building the SQLAlchemy statement would cost more than the query."""
+    cursor = conn.connection.cursor()
+    try:
+        cursor.execute(_TOKEN_STATE_SQL[conn.dialect.name], (token_id,))
+        row = cursor.fetchone()
+    finally:
+        cursor.close()
+    return None if row is None else (str(row[0]), row[1] is not None)

@@ -376,17 +376,16 @@ class Writer(Reader):
             raise InternalError("a state change was about to commit without its ledger event")
 
 
-def _still_valid(reader: Reader, actor: Actor) -> None:
+def _still_valid(writer: Writer, actor: Actor) -> None:
     assert actor.token_id is not None
-    record = reader.token_secret(actor.token_id)
-    if record is None or record[2] != actor.name:
+    state = identity.token_state(writer._conn, actor.token_id)
+    if state is None or state[0] != actor.name:
         raise AuthenticationError(
             f"API token {actor.token_id} of {actor.name} no longer exists: nothing was recorded"
         )
-    if record[1] is not None:
+    if state[1]:
         raise AuthenticationError(
-            f"API token {actor.token_id} of {actor.name} was revoked on "
-            f"{record[1]:%Y-%m-%d %H:%M} UTC: nothing more is recorded"
+            f"API token {actor.token_id} of {actor.name} was revoked: nothing more is recorded"
         )
 
 
