@@ -580,3 +580,32 @@ def test_init_force_on_a_forged_marker_deletes_only_what_steward_creates(tmp_pat
     initialize(Settings(home=folder), force=True)
     assert (folder / "thesis.tex").read_text() == "years of work"
     assert (folder / "data" / "raw.csv").exists()
+
+
+# --- 10. artifacts: a swapped or deleted model file fails the gate ------------------------------
+
+
+@pytest.mark.parametrize("how", ["swapped", "deleted"])
+def test_a_gate_refuses_a_version_whose_model_file_was_swapped_or_deleted(
+    app: Application, people: dict[str, Actor], model: str, how: str
+) -> None:
+    import os
+
+    version = app.models.get(people["eli"], model)
+    assert _rule(app.policies.gate(people["eli"], model, "production")[0], "evidence.fairness")
+    assert "artifact" not in {
+        r.id for r in app.policies.gate(people["eli"], model, "production")[0].rules
+    }
+    path = app.artifacts._path(version.artifact)
+    os.chmod(path, 0o600)
+    if how == "swapped":
+        with open(path, "wb") as handle:
+            handle.write(b"a model the approvers never saw")
+    else:
+        os.remove(path)
+    decision, _ = app.policies.gate(people["eli"], model, "production")
+    artifact = _rule(decision, "artifact")
+    expected = "does not match its hash" if how == "swapped" else "is missing"
+    assert artifact.outcome is Outcome.FAIL and expected in artifact.reason
+    with pytest.raises(Refused, match="artifact"):
+        app.governance.promote(people["eli"], model, "staging")

@@ -185,7 +185,7 @@ class RunService:
 
     def log_params(self, actor: Actor, run_id: str, params: Mapping[str, Any]) -> None:
         checked = _json_values(dict(params), "parameter")
-        with self._store.draft() as tx:
+        with self._store.draft(actor) as tx:
             run = self._draft(actor, run_id, tx)
             changed = {k: v for k, v in checked.items() if run.params.get(k, v) != v}
             if changed:
@@ -197,7 +197,7 @@ class RunService:
 
     def set_tags(self, actor: Actor, run_id: str, tags: Mapping[str, str]) -> None:
         checked = _tags(dict(tags))
-        with self._store.draft() as tx:
+        with self._store.draft(actor) as tx:
             run = self._draft(actor, run_id, tx)
             tx.update_run(run_id, {"tags": {**run.tags, **checked}})
 
@@ -207,7 +207,7 @@ class RunService:
         """Append ``(key, value, step)`` points; values must be finite numbers."""
         if not points:
             return
-        with self._store.draft() as tx:
+        with self._store.draft(actor) as tx:
             self._draft(actor, run_id, tx)
             when = utc_iso(tx.now)
             checked = [
@@ -222,7 +222,7 @@ class RunService:
             raise InvalidInput(f"{path}: not a file")
         label = name or path.name
         key = self._artifacts.put_file(path)
-        with self._store.draft() as tx:
+        with self._store.draft(actor) as tx:
             run = self._draft(actor, run_id, tx)
             tx.update_run(run_id, {"artifacts": {**run.artifacts, label: key}})
         return key
@@ -231,13 +231,13 @@ class RunService:
         """Record an artifact already in the store (``key``) under ``label`` in the run."""
         if not self._artifacts.exists(key):
             raise NotFound(f"artifact {key} is not in the store")
-        with self._store.draft() as tx:
+        with self._store.draft(actor) as tx:
             run = self._draft(actor, run_id, tx)
             tx.update_run(run_id, {"artifacts": {**run.artifacts, label: key}})
 
     def use_dataset(self, actor: Actor, run_id: str, ref: str, fingerprint: str) -> None:
         """Record that the run read dataset version ``ref`` (lineage)."""
-        with self._store.draft() as tx:
+        with self._store.draft(actor) as tx:
             run = self._draft(actor, run_id, tx)
             entry = {"dataset": ref, "fingerprint": fingerprint}
             if entry not in run.inputs:

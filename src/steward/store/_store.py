@@ -376,9 +376,9 @@ class Writer(Reader):
             raise InternalError("a state change was about to commit without its ledger event")
 
 
-def _still_valid(writer: Writer, actor: Actor) -> None:
+def _still_valid(transaction: Reader, actor: Actor) -> None:
     assert actor.token_id is not None
-    state = identity.token_state(writer._conn, actor.token_id)
+    state = identity.token_state(transaction._conn, actor.token_id)
     if state is None or state[0] != actor.name:
         raise AuthenticationError(
             f"API token {actor.token_id} of {actor.name} no longer exists: nothing was recorded"
@@ -473,10 +473,14 @@ class Store:
                 yield Reader(conn)
 
     @contextmanager
-    def draft(self) -> Iterator[Draft]:
-        """A write transaction for draft content of running runs (see ``Draft``)."""
+    def draft(self, actor: Actor | None = None) -> Iterator[Draft]:
+        """A write transaction for draft content of running runs (see ``Draft``); like
+        ``write``, it re-checks ``actor``'s token first."""
         with self._write_connection() as conn, conn.begin():
-            yield Draft(conn, self._clock.now())
+            draft = Draft(conn, self._clock.now())
+            if actor is not None and actor.token_id is not None:
+                _still_valid(draft, actor)
+            yield draft
 
     @contextmanager
     def _write_connection(self) -> Iterator[Connection]:
