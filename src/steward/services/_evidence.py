@@ -311,38 +311,7 @@ class EvidenceService:
 
 
 def validate(cls: Any, check_id: str, given: Mapping[str, Any]) -> None:
-    """Refuse parameters the check does not take or whose values its constraints refuse
-    (exit 2 before anything runs)."""
-    validate = getattr(cls, "validate_params", None)
-    if callable(validate):
-        validate(given)
-        return
-    names = cls.param_names()
-    extra = [n for n in given if n not in names]
-    if extra:
-        raise InvalidInput(
-            f"check {check_id!r} has no parameter {', '.join(map(repr, extra))} "
-            f"(its parameters: {', '.join(names) or 'none'})"
-        )
-    defaults = cls().get_params()
-    for name, value in given.items():
-        _check_type(check_id, name, value, defaults[name])
-
-
-def _check_type(check_id: str, name: str, value: Any, default: Any) -> None:
-    """A parameter must be of its default's kind (a whole number for a float is fine; a
-    sequence or one string for a tuple; anything for a parameter whose default is None)."""
-    if default is None:
-        return
-    if isinstance(default, bool):
-        fits = isinstance(value, bool)
-    elif isinstance(default, int):
-        fits = isinstance(value, int) and not isinstance(value, bool)
-    elif isinstance(default, float):
-        fits = isinstance(value, int | float) and not isinstance(value, bool)
-    elif isinstance(default, tuple | list):
-        fits = isinstance(value, tuple | list | str)
-    else:
-        fits = isinstance(value, type(default))
-    if not fits:
-        raise InvalidInput(f"parameter {check_id}.{name} must be like {default!r}, not {value!r}")
+    """Refuse parameters the check does not take or whose values its declared constraints
+    refuse (exit 2 before anything runs; see ``Check.validate_params``)."""
+    del check_id  # named by the error itself
+    cls.validate_params(given)

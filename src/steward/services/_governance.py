@@ -31,10 +31,9 @@ from steward.domain import (
 )
 from steward.errors import InvalidInput, NotFound, PermissionDenied, Refused, StewardError
 from steward.services._access import require
-from steward.services._identity import credentials
 from steward.services._models import ModelService, resolve_model
 from steward.services._policies import GATED_STAGES, PolicyService
-from steward.services._records import content_hash
+from steward.services._records import content_hash, new_approval
 from steward.services._webhooks import queue_notifications
 from steward.store import Store, Writer
 from steward.types import utc_iso
@@ -110,23 +109,17 @@ class GovernanceService:
         _not_the_author(actor, version, f"{decision} it", self._models.authors(actor, version))
         decided = self._policies.decide(actor, version, stage)
         with self._store.write(actor) as tx:
-            vouchers, reset_by = credentials(tx, actor)
-            approval = Approval(
-                id=uuid.uuid4().hex,
+            approval = new_approval(
+                tx,
+                actor,
                 subject=version.subject,
                 stage=stage,
-                user=actor.name,
-                roles=tuple(sorted(r.value for r in actor.roles)),
                 decision=decision,
-                comment=comment.strip(),
+                comment=comment,
                 artifact=version.artifact,
                 evidence_hash=decided.evidence_hash,
                 policy_hash=decided.policy_hash,
-                created_at=utc_iso(tx.now),
                 card_hash=decided.card_hash,
-                vouchers=vouchers,
-                token_id=actor.token_id,
-                token_reset_by=reset_by,
             )
             _ledgered(tx, EventType.APPROVAL_RECORDED, approval, tx.add_approval)
             if decision == "reject":

@@ -9,7 +9,6 @@ waivers, the store's clock — and answers a ``Decision``. Evaluating a gate cha
 from __future__ import annotations
 
 import hashlib
-import uuid
 from typing import Any
 
 from steward.domain import (
@@ -28,7 +27,7 @@ from steward.services._access import require
 from steward.services._datasets import DatasetService
 from steward.services._governing import FLOOR_STAGE, Governing, check_defaults, relaxation
 from steward.services._models import ModelService
-from steward.services._records import content_hash
+from steward.services._records import content_hash, new_approval
 from steward.store import Store
 from steward.types import utc_iso
 
@@ -248,7 +247,6 @@ class PolicyService:
 
     def _endorse(self, actor: Actor, name: str, version: int | None, comment: str) -> Approval:
         from steward.policy import Policy
-        from steward.services._identity import credentials
 
         require(actor, Permission.POLICY_MANAGE, "endorse policies")
         policy = self.get(actor, name, version)
@@ -275,22 +273,16 @@ class PolicyService:
                     details={"actor": actor.name, "reason": "author"},
                 )
         with self._store.write(actor) as tx:
-            vouchers, reset_by = credentials(tx, actor)
-            endorsement = Approval(
-                id=uuid.uuid4().hex,
+            endorsement = new_approval(
+                tx,
+                actor,
                 subject=policy.subject,
                 stage=FLOOR_STAGE,
-                user=actor.name,
-                roles=tuple(sorted(r.value for r in actor.roles)),
                 decision="approve",
-                comment=comment.strip(),
+                comment=comment,
                 artifact="",
                 evidence_hash="",
                 policy_hash=policy.content_hash,
-                created_at=utc_iso(tx.now),
-                vouchers=vouchers,
-                token_id=actor.token_id,
-                token_reset_by=reset_by,
             )
             content = record_content(endorsement)
             digest = content_hash(content)

@@ -5,7 +5,7 @@ from __future__ import annotations
 import hashlib
 import uuid
 from dataclasses import replace
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from steward.domain import (
     DatasetVersion,
@@ -16,7 +16,11 @@ from steward.domain import (
 )
 from steward.ledger import canonical_bytes
 
-__all__ = ["content_hash", "make_evidence", "sealed_version"]
+if TYPE_CHECKING:
+    from steward.domain import Actor, Approval
+    from steward.store import Writer
+
+__all__ = ["content_hash", "make_evidence", "new_approval", "sealed_version"]
 
 
 def content_hash(content: dict[str, Any]) -> str:
@@ -58,3 +62,42 @@ def make_evidence(
 def sealed_version(version: DatasetVersion) -> DatasetVersion:
     """The version with its ``content_hash`` filled in."""
     return replace(version, content_hash=content_hash(version.content()))
+
+
+def new_approval(
+    tx: Writer,
+    actor: Actor,
+    *,
+    subject: str,
+    stage: str,
+    decision: str,
+    comment: str,
+    artifact: str,
+    evidence_hash: str,
+    policy_hash: str,
+    card_hash: str = "",
+) -> Approval:
+    """An approval (or rejection, or endorsement) by ``actor`` made in ``tx``, carrying the
+    actor's credentials: who vouched for them, the token used, a reset."""
+    from steward.domain import Approval
+    from steward.services._identity import credentials
+    from steward.types import utc_iso
+
+    vouchers, reset_by = credentials(tx, actor)
+    return Approval(
+        id=uuid.uuid4().hex,
+        subject=subject,
+        stage=stage,
+        user=actor.name,
+        roles=tuple(sorted(r.value for r in actor.roles)),
+        decision=decision,
+        comment=comment.strip(),
+        artifact=artifact,
+        evidence_hash=evidence_hash,
+        policy_hash=policy_hash,
+        created_at=utc_iso(tx.now),
+        card_hash=card_hash,
+        vouchers=vouchers,
+        token_id=actor.token_id,
+        token_reset_by=reset_by,
+    )
