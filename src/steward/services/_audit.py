@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import os
-import uuid
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, replace
 from pathlib import Path
@@ -24,6 +22,7 @@ from steward.ledger import (
 )
 from steward.services._access import require
 from steward.services._anchors import check_records
+from steward.services._home import write_private
 from steward.services._witness import Witness, WitnessedHead, extension_problem
 from steward.store import Reader, Store, check_triggers, leaf_hashes_between, stored_frontier
 from steward.types import utc_iso
@@ -220,24 +219,13 @@ class AuditService:
         require(actor, Permission.AUDIT_EXPORT, "export the audit ledger")
         if not out.parent.is_dir():
             raise InvalidInput(f"cannot write {out}: folder {out.parent} does not exist")
-        tmp = out.with_name(f".{out.name}.{uuid.uuid4().hex[:8]}.partial")
-        try:
-            with self._store.read() as reader:
-                head = reader.head()
-                if head is None:
-                    raise NotFound("the ledger is empty: nothing to export")
-                bodies = (row[5] for row in reader.event_rows())
-                # 0600 whatever the umask: an export holds every event of the ledger
-                fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
-                with os.fdopen(fd, "wb") as handle:
-                    os.chmod(tmp, 0o600)
-                    for line in export_lines(head, self._trusted_key, bodies):
-                        handle.write(line)
-                    handle.flush()
-                    os.fsync(handle.fileno())
-            tmp.replace(out)
-        finally:
-            tmp.unlink(missing_ok=True)
+        with self._store.read() as reader:
+            head = reader.head()
+            if head is None:
+                raise NotFound("the ledger is empty: nothing to export")
+            bodies = (row[5] for row in reader.event_rows())
+            # 0600 whatever the umask: an export holds every event of the ledger
+            write_private(out, export_lines(head, self._trusted_key, bodies))
         return ExportSummary(out, head.size, head.root_hash.hex(), head.key_id)
 
 

@@ -27,15 +27,14 @@ from steward.domain import (
     Permission,
     Stage,
     Waiver,
-    record_content,
 )
 from steward.errors import InvalidInput, NotFound, PermissionDenied, Refused, StewardError
 from steward.services._access import require
 from steward.services._models import ModelService, resolve_model
 from steward.services._policies import GATED_STAGES, PolicyService
-from steward.services._records import content_hash, new_approval
+from steward.services._records import ledgered, new_approval
 from steward.services._webhooks import queue_notifications
-from steward.store import Store, Writer
+from steward.store import Store
 from steward.types import utc_iso
 
 __all__ = ["MAX_WAIVER_DAYS", "GovernanceService", "refused_attempt"]
@@ -43,19 +42,6 @@ __all__ = ["MAX_WAIVER_DAYS", "GovernanceService", "refused_attempt"]
 T = TypeVar("T")
 MAX_WAIVER_DAYS = 365
 STAGES = ("staging", "production", "archived")
-
-
-def _ledgered(
-    tx: Writer,
-    event: EventType,
-    record: Approval | Waiver | Comment,
-    add: Callable[[Any, str], None],
-) -> None:
-    """Store ``record`` with its content hash (``add``) and append its ledger event."""
-    content = record_content(record)
-    digest = content_hash(content)
-    add(record, digest)
-    tx.record(event, subject=record.subject, payload={**content, "content_hash": digest})
 
 
 def _not_the_author(
@@ -121,7 +107,7 @@ class GovernanceService:
                 policy_hash=decided.policy_hash,
                 card_hash=decided.card_hash,
             )
-            _ledgered(tx, EventType.APPROVAL_RECORDED, approval, tx.add_approval)
+            ledgered(tx, EventType.APPROVAL_RECORDED, approval, tx.add_approval)
             if decision == "reject":
                 queue_notifications(
                     tx,
@@ -160,8 +146,8 @@ class GovernanceService:
         # Only a rule the gate produces for this version, and marks waivable, can be waived:
         # a waiver on a made-up id, or on a rule waivable under another policy, is refused.
         produced: dict[str, bool] = {}
-        for stage in GATED_STAGES:
-            for outcome in self._policies.decide(actor, version, stage).rules:
+        for decision in self._policies.decide_stages(actor, version, GATED_STAGES).values():
+            for outcome in decision.rules:
                 produced[outcome.id] = produced.get(outcome.id, True) and outcome.waivable
         if rule not in produced:
             raise InvalidInput(
@@ -186,7 +172,7 @@ class GovernanceService:
                 expires_at=utc_iso(until),
                 created_at=utc_iso(tx.now),
             )
-            _ledgered(tx, EventType.WAIVER_GRANTED, waiver, tx.add_waiver)
+            ledgered(tx, EventType.WAIVER_GRANTED, waiver, tx.add_waiver)
         return waiver
 
     # --- comments ------------------------------------------------------------------------
@@ -204,7 +190,7 @@ class GovernanceService:
                 text=text.strip(),
                 created_at=utc_iso(tx.now),
             )
-            _ledgered(tx, EventType.COMMENT_ADDED, comment, tx.add_comment)
+            ledgered(tx, EventType.COMMENT_ADDED, comment, tx.add_comment)
         return comment
 
     def history(self, actor: Actor, ref: str) -> dict[str, Any]:

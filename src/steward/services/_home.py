@@ -6,6 +6,7 @@ import json
 import os
 import shutil
 import uuid
+from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -80,16 +81,24 @@ def read_saved_token(settings: Settings) -> str | None:
         return None
 
 
-def write_private(path: Path, content: str | bytes) -> Path:
-    """Replace ``path`` atomically with ``content`` (text as UTF-8), mode 0600 whatever the
-    umask: written to a temporary file beside it, flushed to disk, then renamed over it, so a
-    reader sees the old file or the new one, never a part (even after a crash)."""
-    data = content.encode("utf-8") if isinstance(content, str) else content
+def write_private(path: Path, content: str | bytes | Iterable[bytes]) -> Path:
+    """Replace ``path`` atomically with ``content`` (text as UTF-8, or chunks of bytes
+    written as they come), mode 0600 whatever the umask: written to a temporary file beside
+    it, flushed to disk, then renamed over it, so a reader sees the old file or the new one,
+    never a part (even after a crash)."""
+    chunks: Iterable[bytes]
+    if isinstance(content, str):
+        chunks = (content.encode("utf-8"),)
+    elif isinstance(content, bytes):
+        chunks = (content,)
+    else:
+        chunks = content
     tmp = path.with_name(f".{path.name}.{uuid.uuid4().hex}")
     try:
         with os.fdopen(os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600), "wb") as out:
             os.chmod(tmp, 0o600)  # the umask may have taken bits away from 0600 too
-            out.write(data)
+            for chunk in chunks:
+                out.write(chunk)
             out.flush()
             os.fsync(out.fileno())
         tmp.replace(path)

@@ -20,14 +20,13 @@ from steward.domain import (
     Model,
     ModelVersion,
     Permission,
-    record_content,
 )
 from steward.errors import InvalidInput, NotFound, PermissionDenied
 from steward.services._access import require
 from steward.services._datasets import DatasetService
 from steward.services._governing import FLOOR_STAGE, Governing, check_defaults, relaxation
 from steward.services._models import ModelService
-from steward.services._records import content_hash, new_approval
+from steward.services._records import ledgered, new_approval
 from steward.store import Store
 from steward.types import utc_iso
 
@@ -284,14 +283,7 @@ class PolicyService:
                 evidence_hash="",
                 policy_hash=policy.content_hash,
             )
-            content = record_content(endorsement)
-            digest = content_hash(content)
-            tx.add_approval(endorsement, digest)
-            tx.record(
-                EventType.POLICY_ENDORSED,
-                subject=policy.subject,
-                payload={**content, "content_hash": digest},
-            )
+            ledgered(tx, EventType.POLICY_ENDORSED, endorsement, tx.add_approval)
         return endorsement
 
     def _authored_governed(self, policy: Any) -> dict[str, str]:
@@ -320,9 +312,24 @@ class PolicyService:
         """The decision for ``version`` (as just read) entering ``stage``."""
         return self._evaluate(actor, version, stage)[0]
 
+    def decide_stages(
+        self, actor: Actor, version: ModelVersion, stages: tuple[str, ...]
+    ) -> dict[str, Decision]:
+        """The decision for ``version`` entering each of ``stages``, from one gathering of
+        its facts."""
+        return {
+            stage: decision
+            for stage, (decision, _) in self._evaluate_all(actor, version, stages).items()
+        }
+
     def _evaluate(
         self, actor: Actor, version: ModelVersion, stage: str
     ) -> tuple[Decision, Governing]:
+        return self._evaluate_all(actor, version, (stage,))[stage]
+
+    def _evaluate_all(
+        self, actor: Actor, version: ModelVersion, stages: tuple[str, ...]
+    ) -> dict[str, tuple[Decision, Governing]]:
         from dataclasses import replace
 
         from steward.policy import combine, evaluate
@@ -331,24 +338,23 @@ class PolicyService:
         authors = self._models.authors(actor, version)
         governing = self.governing(actor, model, authors)
         facts = self._facts(actor, version, model, authors)
-        decision = evaluate(
-            governing.policy,
-            stage,
-            facts,
-            policy_version=governing.version,
-            policy_hash=governing.content_hash,
-        )
         floor = governing.enforced_floor
-        if floor is not None:
-            under = evaluate(
-                floor,
+        decided = {}
+        for stage in stages:
+            decision = evaluate(
+                governing.policy,
                 stage,
                 facts,
-                policy_version=0,
+                policy_version=governing.version,
                 policy_hash=governing.content_hash,
             )
-            decision = combine(decision, under, f"{floor.name} floor")
-        return replace(decision, floor=governing.floor_document()), governing
+            if floor is not None:
+                under = evaluate(
+                    floor, stage, facts, policy_version=0, policy_hash=governing.content_hash
+                )
+                decision = combine(decision, under, f"{floor.name} floor")
+            decided[stage] = (replace(decision, floor=governing.floor_document()), governing)
+        return decided
 
     def _facts(
         self, actor: Actor, version: ModelVersion, model: Model, authors: tuple[str, ...]

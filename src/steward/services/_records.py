@@ -17,10 +17,12 @@ from steward.domain import (
 from steward.ledger import canonical_bytes
 
 if TYPE_CHECKING:
-    from steward.domain import Actor, Approval
+    from collections.abc import Callable
+
+    from steward.domain import Actor, Approval, Comment, EventType, Waiver
     from steward.store import Writer
 
-__all__ = ["content_hash", "make_evidence", "new_approval", "sealed_version"]
+__all__ = ["content_hash", "ledgered", "make_evidence", "new_approval", "sealed_version"]
 
 
 def content_hash(content: dict[str, Any]) -> str:
@@ -101,3 +103,19 @@ def new_approval(
         token_id=actor.token_id,
         token_reset_by=reset_by,
     )
+
+
+def ledgered(
+    tx: Writer,
+    event: EventType,
+    record: Approval | Waiver | Comment,
+    add: Callable[[Any, str], None],
+) -> None:
+    """Store ``record`` with its content hash (``add``) and append its ledger event, which
+    carries the record's content and that hash (what ``audit verify`` checks)."""
+    from steward.domain import record_content
+
+    content = record_content(record)
+    digest = content_hash(content)
+    add(record, digest)
+    tx.record(event, subject=record.subject, payload={**content, "content_hash": digest})
