@@ -119,17 +119,18 @@ def _presence(
     ref = facts.subject.removeprefix("model:")
     if record is None:
         other = latest_evidence(facts.evidence).get(rule.check)
-        if other is not None and _differing(other, expected):
+        differing = _differing(other, expected) if other is not None else []
+        if other is not None and differing:
             used = ", ".join(
                 f"{k}={_json(other.params.get(k))} (needs {_json(expected[k])})"
-                for k in _differing(other, expected)
+                for k in differing
             )
             return RuleOutcome(
                 rule_id,
                 Outcome.FAIL,
                 f"no {rule.check} evidence produced with the policy's parameters: the "
                 f"latest, {other.id[:12]}, used {used}",
-                data={"evidence": other.id, "parameters": _differing(other, expected)},
+                data={"evidence": other.id, "parameters": differing},
             )
         return RuleOutcome(
             rule_id,

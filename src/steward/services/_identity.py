@@ -222,11 +222,13 @@ def credentials(reader: Reader, actor: Actor) -> tuple[tuple[str, ...], str | No
     actor's identity or handed out its credentials: a version's author among them makes the
     actor's approval of that version count for nothing. ``reset_by`` is the admin whose
     token reset gave the actor its token, if one did."""
-    token = reader.token(actor.token_id) if actor.token_id else None
-    user = reader.user(actor.name)
+    # the actor's own user and token as the ledger recorded them (authentication checked
+    # the rows against these)
+    anchored = user_identity(reader, actor.name)
+    user = anchored.users.get(actor.name)
+    token = anchored.tokens.get(actor.token_id or "")
     start = [user.created_by if user else None, token.issued_by if token else None]
-    anchored = user_identity(reader, actor.name).tokens.get(actor.token_id or "")
-    reset_by = anchored.issued_by if anchored is not None and anchored.reset else None
+    reset_by = token.issued_by if token is not None and token.reset else None
     seen: list[str] = []
     queue = [name for name in start if name]
     while queue:
