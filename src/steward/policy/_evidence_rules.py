@@ -122,8 +122,7 @@ def _presence(
         differing = _differing(other, expected) if other is not None else []
         if other is not None and differing:
             used = ", ".join(
-                f"{k}={_json(other.params.get(k))} (needs {_json(expected[k])})"
-                for k in differing
+                f"{k}={_json(other.params.get(k))} (needs {_json(expected[k])})" for k in differing
             )
             return RuleOutcome(
                 rule_id,
