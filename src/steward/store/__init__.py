@@ -10,8 +10,9 @@ from steward.store._integrity import (
     read_head_state,
     stored_frontier,
 )
+from steward.store._reader import Reader
 from steward.store._schema import KNOWN_REVISIONS, SCHEMA_HEAD
-from steward.store._store import Draft, Reader, Store, Writer
+from steward.store._store import Draft, Store, Writer
 
 __all__ = [
     "EXPECTED_TRIGGERS",

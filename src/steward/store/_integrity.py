@@ -21,7 +21,8 @@ from sqlalchemy.exc import DBAPIError
 
 from steward.domain import TreeHead
 from steward.errors import Unavailable
-from steward.store._store import Reader, Store
+from steward.store._reader import Reader
+from steward.store._store import Store
 
 __all__ = [
     "EXPECTED_TRIGGERS",
