@@ -19,9 +19,10 @@ import tempfile
 import time
 from pathlib import Path
 
+from steward.app import Application, initialize
 from steward.checks import CheckContext, available_checks
 from steward.samples import LOANAPP_SENSITIVE, LOANAPP_TARGET, loanapp
-from steward.services import Application, TrainingRequest, initialize
+from steward.services import TrainingRequest
 from steward.settings import Settings
 
 

@@ -23,9 +23,10 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
+from steward.app import Application, initialize
 from steward.checks import CheckContext, get_check
 from steward.ml import TEMPLATES, decompose
-from steward.services import Application, TrainingRequest, initialize
+from steward.services import TrainingRequest
 from steward.settings import Settings
 
 

@@ -57,8 +57,8 @@ from sqlalchemy.engine import make_url
 from steward._version import __version__
 from steward.domain import EventType
 from steward.ledger import EventRow, Frontier, Signer, generate_key_file, verify_ledger
-from steward.services._audit import _leaves_after
-from steward.services._witness import Witness
+from steward.services.audit._service import _leaves_after
+from steward.services.audit._witness import Witness
 from steward.store import Store, leaf_hashes_between, make_engine, migrate
 from steward.types import SystemClock
 

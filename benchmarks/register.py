@@ -69,8 +69,8 @@ from rich.progress import (
 from rich.table import Table
 
 if TYPE_CHECKING:
+    from steward.app import Application
     from steward.domain import Actor
-    from steward.services import Application
 
 DEFAULT_ROWS = 1_000_000
 DEFAULT_REPEATS = 3
@@ -318,7 +318,7 @@ def baseline_once(csv: Path, out: Path) -> tuple[float, float, int]:
 
 def open_home(home: Path) -> tuple[Application, Actor]:
     """Initialise a fresh home with a ``bench`` data scientist; return the app and actor."""
-    from steward.services import Application, initialize
+    from steward.app import Application, initialize
     from steward.settings import Settings
 
     settings = Settings(home=home)
@@ -332,7 +332,7 @@ def open_home(home: Path) -> tuple[Application, Actor]:
 
 def reopen_home(home: Path) -> tuple[Application, Actor]:
     """Open an existing benchmark home as its ``bench`` user."""
-    from steward.services import Application
+    from steward.app import Application
     from steward.settings import Settings
 
     app = Application.open(Settings(home=home))
@@ -430,7 +430,7 @@ def child_stages(csv: Path, home: Path) -> dict[str, Any]:
         scan_pii,
         write_parquet,
     )
-    from steward.services._datasets import PII_MIN_SHARE, PII_SAMPLE_ROWS
+    from steward.services.datasets._service import PII_MIN_SHARE, PII_SAMPLE_ROWS
 
     app, actor = reopen_home(home)
     try:

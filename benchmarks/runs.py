@@ -21,7 +21,7 @@ from pathlib import Path
 from typing import Any
 
 import steward
-from steward.services import Application, initialize
+from steward.app import Application, initialize
 from steward.settings import Settings
 
 

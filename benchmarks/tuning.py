@@ -29,9 +29,10 @@ from sklearn.metrics import roc_auc_score
 from sklearn.pipeline import Pipeline
 from threadpoolctl import threadpool_limits
 
+from steward.app import Application, initialize
 from steward.domain import MissingPolicy
 from steward.ml import TEMPLATES
-from steward.services import Application, TrainingRequest, initialize
+from steward.services import TrainingRequest
 from steward.settings import Settings
 
 

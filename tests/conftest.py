@@ -21,9 +21,9 @@ import pytest
 from sqlalchemy import create_engine, text
 from sqlalchemy.engine import make_url
 
+from steward.app import Application, InitResult, initialize
 from steward.cli import main
 from steward.domain import Actor
-from steward.services import Application, InitResult, initialize
 from steward.settings import Settings
 
 PG_URL = os.environ.get("STEWARD_TEST_PG_URL")

@@ -16,6 +16,7 @@ from sklearn import metrics
 from sklearn.linear_model import LogisticRegression
 
 import steward
+from steward.app import Application, ambient_token
 from steward.checks import (
     Capabilities,
     Check,
@@ -27,7 +28,6 @@ from steward.checks import (
 )
 from steward.domain import Evidence, EvidenceStatus
 from steward.errors import InvalidInput
-from steward.services import Application
 from steward.settings import Settings
 from test_models import credit_frame
 
@@ -43,7 +43,7 @@ def context(sdk_env: Settings) -> CheckContext:
     steward.register_dataset(credit_frame(), name="credit", target="approved", sensitive=["group"])
     steward.train(dataset="credit", name="credit-model", seed=2)
     with Application.open(Settings()) as app:
-        version = app.models.get(app.authenticate(), "credit-model@1")
+        version = app.models.get(app.authenticate(ambient_token(app.settings)), "credit-model@1")
     x, y, a = steward.load_split("credit-model@1", "test")
     return CheckContext(version=version, model=steward.load_model("credit-model@1"), X=x, y=y, A=a)
 

@@ -11,7 +11,7 @@ from sklearn.linear_model import LogisticRegression
 
 import steward
 from conftest import Run
-from steward.services import Application
+from steward.app import Application
 from steward.settings import Settings
 from test_checks import third_party  # noqa: F401 - a fixture
 from test_models import credit_frame

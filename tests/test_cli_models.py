@@ -13,7 +13,7 @@ import pytest
 from sqlalchemy import text
 
 from conftest import Run
-from steward.services import Application
+from steward.app import Application
 from steward.settings import Settings
 from test_models import credit_frame
 
@@ -251,7 +251,7 @@ def test_two_processes_run_trials_of_one_study_at_once(
 
     import optuna
 
-    from steward.services._journal import journal_storage
+    from steward.services.training._journal import journal_storage
 
     with Application.open(Settings(home=tmp_path / "home", db_url=db_url)) as app:
         actor = app.authenticate(added["token"])

@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 
 from conftest import Run
-from steward.services import Application
+from steward.app import Application
 from steward.settings import Settings
 from test_models import credit_frame
 

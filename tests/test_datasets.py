@@ -14,10 +14,10 @@ import polars as pl
 import pytest
 from sqlalchemy import text
 
+from steward.app import Application
 from steward.domain import Actor, ColumnType
 from steward.errors import IntegrityError, InvalidInput, NotFound, PermissionDenied
 from steward.samples import loanapp
-from steward.services import Application
 from test_identity import snapshot
 
 

@@ -14,10 +14,10 @@ import pytest
 from sklearn.inspection import permutation_importance
 
 import steward
+from steward.app import Application, ambient_token
 from steward.checks import CheckContext, check_conformance, get_check
 from steward.domain import EvidenceStatus
 from steward.ml import decompose
-from steward.services import Application
 from steward.settings import Settings
 from test_models import credit_frame
 
@@ -29,7 +29,7 @@ def db_url(tmp_path: Path) -> str:
 
 def _context(ref: str) -> CheckContext:
     with Application.open(Settings()) as app:
-        record = app.models.get(app.authenticate(), ref)
+        record = app.models.get(app.authenticate(ambient_token(app.settings)), ref)
     x, y, a = steward.load_split(ref, "test")
     return CheckContext(
         version=record,
@@ -146,7 +146,7 @@ def test_a_model_registered_from_elsewhere_is_explained_as_a_black_box(
         outside, name="outside", features=["income", "debts"], dataset="plain@1"
     )
     with Application.open(Settings()) as app:
-        record = app.models.get(app.authenticate(), registered.ref)
+        record = app.models.get(app.authenticate(ambient_token(app.settings)), registered.ref)
     assert record.split is None  # registered models carry no split: judge on plain's
     test_x, test_y, test_a = steward.load_split(version.ref, "test")
     ctx = CheckContext(
@@ -182,7 +182,7 @@ def test_explainability_conforms_and_stores_plots_and_background(sdk_env: Settin
     ctx = _context(ref)
     check_conformance(get_check("explainability"), ctx)
     with Application.open(Settings()) as app:
-        actor = app.authenticate()
+        actor = app.authenticate(ambient_token(app.settings))
         (record,) = app.evidence.run(actor, ref, ["explainability"])
         assert set(record.artifacts) == {
             "shap_bar.png",
@@ -232,7 +232,7 @@ def test_the_stored_background_holds_no_pii_or_sensitive_values(
     assert {"email", "group"} <= set(version.features)
     with Application.open(Settings()) as app:
         (record,) = app.evidence.run(
-            app.authenticate(),
+            app.authenticate(ambient_token(app.settings)),
             version.ref,
             ["explainability"],
             params={

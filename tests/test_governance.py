@@ -15,9 +15,10 @@ from typing import Any, ClassVar
 import pytest
 
 from conftest import StepClock
+from steward.app import Application
 from steward.domain import Actor, Stage
 from steward.errors import InvalidInput, NotFound, PermissionDenied, Refused
-from steward.services import Application, TrainingRequest
+from steward.services import TrainingRequest
 from steward.settings import Settings
 from test_models import credit_frame
 

@@ -2,14 +2,18 @@
 
 from __future__ import annotations
 
+import ast
 import json
 import stat
+from pathlib import Path
 from typing import Any
 
 import pytest
 from sqlalchemy import MetaData, select
 
+import steward
 from conftest import StepClock
+from steward.app import Application, InitResult, ambient_token, initialize, open_session
 from steward.domain import Role
 from steward.errors import (
     AlreadyExists,
@@ -19,7 +23,6 @@ from steward.errors import (
     NotFound,
     PermissionDenied,
 )
-from steward.services import Application, InitResult, initialize
 from steward.settings import Settings
 
 
@@ -42,7 +45,7 @@ def test_init_creates_a_private_key_a_private_token_and_an_admin(
     assert key_mode == 0o600
     assert token_mode == 0o600
     assert settings.token_path.read_text().strip() == home.token
-    actor = app.authenticate()
+    actor = app.authenticate(ambient_token(app.settings))
     assert actor.name == "admin" and actor.roles == frozenset({Role.ADMIN})
     marker = json.loads(settings.marker_path.read_text())
     assert marker["format"] == "steward.home/v1"
@@ -53,7 +56,7 @@ def test_init_refuses_an_existing_home_unless_forced(
 ) -> None:
     with pytest.raises(AlreadyExists, match="--force"):
         initialize(settings, clock=clock)
-    from steward.services._reinit import store_label
+    from steward.app._reinit import store_label
 
     again = initialize(settings, force=True, clock=clock, confirm=store_label(settings))
     assert again.key_id != home.key_id
@@ -82,7 +85,7 @@ def test_a_folder_that_is_not_a_home_is_refused(tmp_path: Any) -> None:
 
 
 def test_admin_adds_users_with_roles_and_each_gets_a_working_token(app: Application) -> None:
-    admin = app.authenticate()
+    admin = app.authenticate(ambient_token(app.settings))
     user, token = app.identity.add_user(admin, "sam", ["steward", "auditor"])
     assert user.roles == frozenset({Role.STEWARD, Role.AUDITOR})
     actor = app.authenticate(token)
@@ -105,7 +108,7 @@ def test_admin_adds_users_with_roles_and_each_gets_a_working_token(app: Applicat
 def test_bad_user_input_is_refused_and_nothing_is_written(
     app: Application, name: str, roles: list[str], error: type[Exception], message: str
 ) -> None:
-    admin = app.authenticate()
+    admin = app.authenticate(ambient_token(app.settings))
     before = snapshot(app)
     with pytest.raises(error, match=message):
         app.identity.add_user(admin, name, roles)
@@ -113,7 +116,7 @@ def test_bad_user_input_is_refused_and_nothing_is_written(
 
 
 def test_a_data_scientist_cannot_add_users_and_the_store_is_unchanged(app: Application) -> None:
-    admin = app.authenticate()
+    admin = app.authenticate(ambient_token(app.settings))
     _, token = app.identity.add_user(admin, "dana", ["data_scientist"])
     dana = app.authenticate(token)
     before = snapshot(app)
@@ -149,7 +152,7 @@ def test_a_token_with_a_wrong_secret_does_not_authenticate(
 def test_a_revoked_token_stops_working_and_the_revocation_is_ledgered(
     app: Application,
 ) -> None:
-    admin = app.authenticate()
+    admin = app.authenticate(ambient_token(app.settings))
     _, token = app.identity.add_user(admin, "sam", ["steward"])
     sam = app.authenticate(token)
     revoked = app.identity.revoke_token(admin, sam.token_id or "")
@@ -163,7 +166,7 @@ def test_a_revoked_token_stops_working_and_the_revocation_is_ledgered(
 
 
 def test_users_issue_their_own_tokens_but_not_others(app: Application) -> None:
-    admin = app.authenticate()
+    admin = app.authenticate(ambient_token(app.settings))
     _, token = app.identity.add_user(admin, "sam", ["steward"])
     sam = app.authenticate(token)
     record, second = app.identity.issue_token(sam, "sam")
@@ -178,9 +181,62 @@ def test_users_issue_their_own_tokens_but_not_others(app: Application) -> None:
 
 
 def test_tokens_are_stored_only_as_hashes(app: Application, home: InitResult) -> None:
-    admin = app.authenticate()
+    admin = app.authenticate(ambient_token(app.settings))
     _, token = app.identity.add_user(admin, "sam", ["steward"])
     dump = json.dumps(snapshot(app))
     secret_part = token.split("_", 2)[2]
     assert secret_part not in dump
     assert home.token.split("_", 2)[2] not in dump
+
+
+def test_the_application_never_falls_back_to_an_ambient_identity(
+    settings: Settings, home: InitResult, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # The home has a saved token and STEWARD_TOKEN is set: a server edge that passes a missing
+    # header on must still be refused, not act as the home's admin.
+    monkeypatch.setenv("STEWARD_TOKEN", home.token)
+    assert settings.token_path.read_text().strip() == home.token
+    with Application.open(Settings(home=settings.home, db_url=settings.db_url)) as app:
+        assert app.settings.token is not None
+        for missing in (None, "", "   "):
+            with pytest.raises(AuthenticationError, match="no API token"):
+                app.authenticate(missing)
+        assert app.authenticate(home.token).name == "admin"
+    # The local session is where the ambient chain lives: argument, environment, saved token.
+    with open_session(Settings(home=settings.home, db_url=settings.db_url)) as (_, actor):
+        assert actor.name == "admin"
+
+
+AMBIENT = {"open_session", "ambient_token", "read_saved_token", "load_settings", "token_path"}
+
+
+def _names(path: Path) -> set[str]:
+    tree = ast.parse(path.read_text())
+    found = {node.id for node in ast.walk(tree) if isinstance(node, ast.Name)}
+    found |= {node.attr for node in ast.walk(tree) if isinstance(node, ast.Attribute)}
+    for node in ast.walk(tree):
+        if isinstance(node, ast.ImportFrom):
+            found |= {alias.name for alias in node.names}
+    return found
+
+
+def test_no_server_side_code_path_reaches_the_ambient_chain() -> None:
+    """Services, the application itself and every server edge (model server, API, UI, monitor
+    scheduler) name none of the ambient chain's parts, nor ``Settings.token``: only the CLI,
+    the SDK and the demo (local sessions) may."""
+    package = Path(steward.__file__).parent
+    server_side = [package / "app" / "_application.py"]
+    for layer in ("services", "api", "ui", "serving", "monitoring"):
+        server_side += sorted((package / layer).rglob("*.py"))
+    for path in server_side:
+        names = _names(path)
+        assert not names & AMBIENT, f"{path.relative_to(package)} uses {sorted(names & AMBIENT)}"
+        text = path.read_text()
+        assert "settings.token" not in text and "STEWARD_TOKEN" not in text, path
+    # and the ambient chain itself is in one module
+    readers = [
+        path.relative_to(package).as_posix()
+        for path in package.rglob("*.py")
+        if any(needle in path.read_text() for needle in ("read_saved_token(", "token.get_secret"))
+    ]
+    assert readers == ["app/_home.py"]

@@ -14,6 +14,7 @@ from typing import Any
 import pytest
 from sqlalchemy import text
 
+from steward.app import Application
 from steward.domain import Actor, Outcome, RiskTier, Stage
 from steward.errors import (
     AuthenticationError,
@@ -22,7 +23,7 @@ from steward.errors import (
     PermissionDenied,
     Refused,
 )
-from steward.services import Application, TrainingRequest
+from steward.services import TrainingRequest
 from test_models import credit_frame
 
 LAX = """\
@@ -282,7 +283,7 @@ def test_a_check_patched_in_the_authors_process_is_caught_and_a_reproduction_dis
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     from steward.checks._fairness import Fairness
-    from steward.services import _check_code
+    from steward.services.evidence import _check_code
 
     honest = Fairness._summary
 
@@ -390,7 +391,7 @@ def _sql(app: Application, statement: str, **params: Any) -> None:
 def test_a_token_row_inserted_in_the_database_does_not_authenticate_and_verify_fails(
     app: Application, people: dict[str, Actor]
 ) -> None:
-    from steward.services import hash_token, new_token
+    from steward.services.identity._service import hash_token, new_token
 
     token_id, token = new_token()
     with app.store.read() as reader:
@@ -533,8 +534,8 @@ def test_three_processes_registering_identical_content_make_one_version(
 def test_init_force_needs_an_admin_token_of_the_store_and_a_confirmation_naming_it(
     app: Application, people: dict[str, Actor], settings: Any, tmp_path: Any
 ) -> None:
-    from steward.services import initialize
-    from steward.services._reinit import store_label
+    from steward.app import initialize
+    from steward.app._reinit import store_label
     from steward.settings import Settings
 
     label = store_label(settings)
@@ -568,7 +569,7 @@ def test_init_force_needs_an_admin_token_of_the_store_and_a_confirmation_naming_
 
 
 def test_init_force_on_a_forged_marker_deletes_only_what_steward_creates(tmp_path: Any) -> None:
-    from steward.services import initialize
+    from steward.app import initialize
     from steward.settings import Settings
 
     folder = tmp_path / "project"

@@ -18,10 +18,10 @@ from sqlalchemy import text
 
 import steward
 from conftest import Run, StepClock
+from steward.app import Application, ambient_token, initialize
 from steward.artifacts import ArtifactStore
 from steward.errors import InvalidInput
-from steward.services import Application, initialize
-from steward.services._witness import home_witness
+from steward.services.audit._witness import home_witness
 from steward.settings import Settings
 from steward.store import EXPECTED_TRIGGERS, check_triggers
 from test_models import credit_frame
@@ -43,7 +43,9 @@ def trained(sdk_env: Settings) -> str:
     )
     version = steward.train(dataset=dataset.ref, name="credit-model")
     with Application.open(Settings()) as app:
-        app.evidence.run(app.authenticate(), version.ref, ["performance"])
+        app.evidence.run(
+            app.authenticate(ambient_token(app.settings)), version.ref, ["performance"]
+        )
     return version.ref
 
 
@@ -51,7 +53,7 @@ def test_verify_artifacts_hashes_every_reference_and_names_a_swapped_or_deleted_
     trained: str, sdk_env: Settings, cli: Run
 ) -> None:
     with Application.open(Settings()) as app:
-        actor = app.authenticate()
+        actor = app.authenticate(ambient_token(app.settings))
         version = app.models.get(actor, trained)
         intact = app.audit.verify(actor, artifacts=app.artifacts)
         assert intact.ok, intact.problem
@@ -122,7 +124,7 @@ def test_a_migrated_store_has_exactly_the_expected_guard_triggers(app: Applicati
             query = "SELECT name FROM sqlite_master WHERE type = 'trigger'"
         names = {name for (name,) in reader._conn.exec_driver_sql(query)}
     assert names == set(EXPECTED_TRIGGERS[app.store.dialect])
-    result = app.audit.verify(app.authenticate())
+    result = app.audit.verify(app.authenticate(ambient_token(app.settings)))
     assert result.ok and result.details["triggers_checked"] == len(names)
 
 
@@ -143,7 +145,7 @@ def test_audit_verify_names_a_dropped_trigger(
     on = f" ON {table}" if app.store.dialect == "postgresql" else ""
     with app.store.engine.begin() as conn:
         conn.execute(text(f"DROP TRIGGER {name}{on}"))
-    result = app.audit.verify(app.authenticate())
+    result = app.audit.verify(app.authenticate(ambient_token(app.settings)))
     assert not result.ok and result.details["check"] == "triggers"
     assert result.problem == (
         f"database trigger {name} on {table} is missing (dropped): the table is no longer "
@@ -152,7 +154,7 @@ def test_audit_verify_names_a_dropped_trigger(
 
 
 def test_a_disabled_or_neutered_trigger_is_named(app: Application) -> None:
-    actor = app.authenticate()
+    actor = app.authenticate(ambient_token(app.settings))
     with app.store.engine.begin() as conn:
         if app.store.dialect == "postgresql":
             conn.execute(text("ALTER TABLE evidence DISABLE TRIGGER evidence_immutable"))
@@ -205,7 +207,7 @@ def test_a_signing_key_others_may_read_is_refused_before_any_write(
     with app.store.read() as reader:
         before = reader.event_count()
     with pytest.raises(InvalidInput, match="chmod 600") as caught:
-        app.identity.add_user(app.authenticate(), "kim", ["auditor"])
+        app.identity.add_user(app.authenticate(ambient_token(app.settings)), "kim", ["auditor"])
     assert str(key) in caught.value.message and "mode 0640" in caught.value.message
     result = cli("user", "add", "kim", "--role", "auditor")
     assert result.code == 2 and result.stderr.count("\n") == 1
@@ -253,7 +255,7 @@ def test_everything_steward_writes_in_the_home_is_private_whatever_the_umask(
     initialize(settings, clock=clock)
     export = tmp_path / "ledger.jsonl"
     with Application.open(settings, clock=clock) as app:
-        actor = app.authenticate()
+        actor = app.authenticate(ambient_token(app.settings))
         _, token = app.identity.add_user(actor, "dana", ["data_scientist"])
         app.artifacts.put_bytes(b"a model file")
         source = tmp_path / "notes.txt"

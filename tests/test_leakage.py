@@ -14,10 +14,10 @@ import pandas as pd
 import pytest
 
 import steward
+from steward.app import Application, ambient_token
 from steward.checks import CheckContext, get_check
 from steward.domain import EvidenceStatus, Severity
 from steward.samples import LOANAPP_SENSITIVE, LOANAPP_TARGET, loanapp
-from steward.services import Application
 from steward.settings import Settings
 from test_models import credit_frame
 from test_regression import diabetes
@@ -31,7 +31,7 @@ def db_url(tmp_path: Path) -> str:
 
 def _context(ref: str) -> CheckContext:
     with Application.open(Settings()) as app:
-        version = app.models.get(app.authenticate(), ref)
+        version = app.models.get(app.authenticate(ambient_token(app.settings)), ref)
     x, y, a = steward.load_split(ref, "test")
     return CheckContext(version=version, model=steward.load_model(ref), X=x, y=y, A=a)
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 import multiprocessing
 from pathlib import Path
 
-from steward.services import Application, InitResult
+from steward.app import Application, InitResult
 from steward.settings import Settings
 
 PROCESSES = 8

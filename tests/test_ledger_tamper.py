@@ -11,8 +11,8 @@ from pathlib import Path
 import pytest
 from sqlalchemy import Engine, text
 
+from steward.app import Application, ambient_token
 from steward.ledger import PublicKey, leaf_hash
-from steward.services import Application
 
 
 def drop_triggers(engine: Engine) -> None:
@@ -27,7 +27,7 @@ def drop_triggers(engine: Engine) -> None:
 @pytest.fixture
 def busy(app: Application) -> Application:
     """A home with ten events: init's two plus eight user creations."""
-    admin = app.authenticate()
+    admin = app.authenticate(ambient_token(app.settings))
     for index in range(8):
         app.identity.add_user(admin, f"user{index}", ["data_scientist"])
     assert app.audit.verify(admin).ok
@@ -41,7 +41,7 @@ def run(app: Application, sql: str, **params: object) -> None:
 
 
 def verify(app: Application):  # type: ignore[no-untyped-def]
-    return app.audit.verify(app.authenticate())
+    return app.audit.verify(app.authenticate(ambient_token(app.settings)))
 
 
 def test_an_intact_ledger_verifies_and_dropped_triggers_are_reported(busy: Application) -> None:
@@ -134,7 +134,7 @@ def test_a_ledger_checked_against_another_key_fails(busy: Application, tmp_path:
     from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
     stranger = PublicKey(Ed25519PrivateKey.generate().public_key())
-    result = busy.audit.verify(busy.authenticate(), stranger)
+    result = busy.audit.verify(busy.authenticate(ambient_token(busy.settings)), stranger)
     assert not result.ok and "not by the trusted key" in (result.problem or "")
 
 
@@ -157,5 +157,5 @@ def test_appending_to_a_head_rewritten_without_the_key_is_refused(
     run(busy, change, f=forged)
     before = verify(busy)
     with pytest.raises(LedgerTampered, match="changed outside Steward"):
-        busy.identity.add_user(busy.authenticate(), "late", ["auditor"])
+        busy.identity.add_user(busy.authenticate(ambient_token(busy.settings)), "late", ["auditor"])
     assert verify(busy) == before  # nothing was appended

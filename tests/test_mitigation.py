@@ -12,11 +12,12 @@ from fairlearn.metrics import demographic_parity_difference
 from fairlearn.postprocessing import ThresholdOptimizer
 
 from conftest import Run
+from steward.app import Application
 from steward.domain import Actor
 from steward.errors import InvalidInput
 from steward.ml import classification_metrics
 from steward.ml._mitigation import group_labels
-from steward.services import Application, TrainingRequest
+from steward.services import TrainingRequest
 from steward.settings import Settings
 
 

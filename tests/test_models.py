@@ -18,11 +18,11 @@ from sqlalchemy import text
 from threadpoolctl import threadpool_limits
 
 import steward
+from steward.app import Application, ambient_token
 from steward.domain import MissingPolicy, RunStatus
 from steward.errors import IntegrityError, InvalidInput, NotFound, Refused
 from steward.ml import TEMPLATES, TRUSTED_TYPES, dump_skops, fit_staged, load_skops
 from steward.samples import LOANAPP_SENSITIVE, LOANAPP_TARGET, loanapp
-from steward.services import Application
 from steward.settings import Settings
 
 
@@ -128,7 +128,7 @@ def test_sensitive_attributes_stay_out_of_the_inputs_unless_opted_in(credit: str
     opted = steward.train(dataset=credit, name="credit-aware", use_sensitive=["group"])
     assert "group" in opted.features and opted.sensitive_features == ("group",)
     with Application.open(Settings()) as app:
-        actor = app.authenticate()
+        actor = app.authenticate(ambient_token(app.settings))
         run = app.runs.get(actor, opted.run_id or "")
     assert run.params["sensitive_features"] == ["group"]
     x, _, a = steward.load_split(opted.ref, "test")
@@ -215,7 +215,7 @@ def test_registering_an_untrusted_estimator_needs_the_pickle_flag_which_is_ledge
     with pytest.raises(InvalidInput, match="pickle trust flag"):
         steward.register_model(exploit, name="odd")
     with Application.open(Settings()) as app, pytest.raises(NotFound):
-        app.models.model(app.authenticate(), "odd")
+        app.models.model(app.authenticate(ambient_token(app.settings)), "odd")
 
     version = steward.register_model(exploit, name="odd", trust_pickle=True)
     assert version.format == "pickle" and version.split is None
@@ -225,7 +225,7 @@ def test_registering_an_untrusted_estimator_needs_the_pickle_flag_which_is_ledge
     steward.load_model("odd@1", trust_pickle=True)
     assert (tmp_path / "owned").read_text() == "owned"  # pickle did run the file's code
     with Application.open(Settings()) as app:
-        actor = app.authenticate()
+        actor = app.authenticate(ambient_token(app.settings))
         (event,) = app.audit.log(actor, limit=1, type_="model.unsafe_load")
         registered = app.audit.log(actor, limit=1, type_="model.registered")[0]
     assert event.actor == "dana" and event.subject == "model:odd@1"
@@ -250,7 +250,7 @@ def test_a_model_fitted_elsewhere_registers_with_skops_inside_a_run(credit: str)
 def test_registration_runs_and_trials_are_ledgered_and_the_ledger_verifies(credit: str) -> None:
     version = steward.train(dataset=credit, name="credit-ledger", template="hgb", trials=4)
     with Application.open(Settings()) as app:
-        actor = app.authenticate()
+        actor = app.authenticate(ambient_token(app.settings))
         trials = app.runs.list_runs(actor, parent_id=version.run_id, limit=None)
         assert len(trials) == 4
         assert {t.tags["optuna.state"] for t in trials} <= {"complete", "pruned"}
@@ -273,7 +273,9 @@ def test_registration_runs_and_trials_are_ledgered_and_the_ledger_verifies(credi
 def test_the_lineage_goes_from_version_to_run_to_datasets_to_split(credit: str) -> None:
     version = steward.train(dataset=credit, name="credit-lineage", trials=2)
     with Application.open(Settings()) as app:
-        lineage = app.models.lineage(app.authenticate(), "credit-lineage@1")
+        lineage = app.models.lineage(
+            app.authenticate(ambient_token(app.settings)), "credit-lineage@1"
+        )
     assert lineage["model"] == "credit-lineage@1"
     assert lineage["run"]["id"] == version.run_id and lineage["run"]["trials"] == 2
     assert lineage["datasets"][0]["ref"] == credit and lineage["datasets"][0]["rows"] == 400
@@ -290,7 +292,7 @@ def test_versions_are_immutable_in_the_database_and_edits_behind_it_are_detected
 ) -> None:
     steward.train(dataset=credit, name="credit-frozen")
     with Application.open(Settings()) as app:
-        actor = app.authenticate()
+        actor = app.authenticate(ambient_token(app.settings))
         engine = app.store.engine
         for statement in (
             "UPDATE model_versions SET record = '{}'",
@@ -319,7 +321,7 @@ def test_model_cards_are_edited_through_the_ledger(credit: str) -> None:
 
 
 def _edit_card(app: Application) -> None:
-    actor = app.authenticate()  # dana, from STEWARD_TOKEN
+    actor = app.authenticate(ambient_token(app.settings))  # dana, from STEWARD_TOKEN
     model = app.models.update(
         actor,
         "credit-card",
@@ -340,7 +342,7 @@ def _edit_card(app: Application) -> None:
 def test_references_resolve_numbers_latest_and_stages(credit: str, app: Application) -> None:
     steward.train(dataset=credit, name="credit-refs")
     steward.train(dataset=credit, name="credit-refs", seed=1)
-    actor = app.authenticate()
+    actor = app.authenticate(ambient_token(app.settings))
     assert app.models.get(actor, "credit-refs").version == 2
     assert app.models.get(actor, "credit-refs@1").version == 1
     with pytest.raises(NotFound, match="no version in production"):
@@ -389,7 +391,7 @@ def test_a_column_without_any_value_is_never_an_input(sdk_env: Settings, missing
     assert "branch" in version.features
     assert not {"blank_number", "blank_text"} & {i["name"] for i in version.signature["inputs"]}
     with Application.open(Settings()) as app:
-        run = app.runs.get(app.authenticate(), version.run_id or "")
+        run = app.runs.get(app.authenticate(ambient_token(app.settings)), version.run_id or "")
     assert run.params["excluded"]["blank_text"] == "all values missing"
     assert version.split is not None
     complete = int(frame[["income", "debts", "region"]].notna().all(axis=1).sum())

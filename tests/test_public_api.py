@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import ast
+import graphlib
 import importlib
 import inspect
 import pkgutil
@@ -49,7 +50,8 @@ def test_every_subpackage_lists_its_public_names(module: str) -> None:
 
 
 # What each layer may import from inside steward (ARCHITECTURE.md). Shared modules
-# (errors, settings, types, _version) are open to all.
+# (errors, settings, types, _version) are open to all. A layer is a package or a module.
+EDGE = {"app", "services", "domain"}  # what a server edge may use: never the store
 ALLOWED = {
     "domain": set(),
     "ledger": {"domain"},
@@ -60,33 +62,81 @@ ALLOWED = {
     "checks": {"domain", "ml"},
     "policy": {"domain"},
     "samples": set(),
+    "provenance": set(),
     "services": {"domain", "ledger", "store", "artifacts", "data", "ml", "checks", "policy"},
-    "demo": {"domain", "ledger", "services", "samples"},
-    "cli": {"domain", "ledger", "services", "store", "demo"},
+    "app": {"domain", "ledger", "store", "artifacts", "services"},
+    "demo": {"domain", "ledger", "app", "services", "samples", "provenance"},
+    "cli": {"domain", "ledger", "app", "services", "demo", "provenance"},
+    "_sdk": {"domain", "app", "services", "provenance"},
+    "api": EDGE,
+    "ui": EDGE,
+    "serving": EDGE,
+    "monitoring": EDGE,
 }
 SHARED = {"errors", "settings", "types", "_version"}
 
 
-def _steward_imports(path: Path) -> set[str]:
+def _steward_imports(path: Path, *, top_level_only: bool = False) -> set[str]:
+    """The ``steward.*`` modules ``path`` imports (all of them, or those imported when it loads:
+    not inside functions nor under ``TYPE_CHECKING``)."""
     tree = ast.parse(path.read_text())
+    nodes: list[ast.stmt] = list(tree.body) if top_level_only else list(ast.walk(tree))  # type: ignore[arg-type]
     found: set[str] = set()
-    for node in ast.walk(tree):
+    for node in nodes:
         if isinstance(node, ast.ImportFrom) and node.module and node.module.startswith("steward."):
-            found.add(node.module.split(".")[1])
+            found.add(node.module)
         elif isinstance(node, ast.Import):
-            for alias in node.names:
-                if alias.name.startswith("steward."):
-                    found.add(alias.name.split(".")[1])
+            found.update(a.name for a in node.names if a.name.startswith("steward."))
     return found
+
+
+def _layer_files(layer: str) -> list[Path]:
+    module = PACKAGE / f"{layer}.py"
+    files = [module] if module.exists() else list((PACKAGE / layer).rglob("*.py"))
+    return [path for path in files if "migrations" not in path.parts]
+
+
+def test_every_layer_has_a_rule() -> None:
+    present = {
+        path.stem if path.is_file() else path.name
+        for path in PACKAGE.iterdir()
+        if (path.is_dir() and (path / "__init__.py").exists())
+        or (path.suffix == ".py" and path.stem not in {"__init__", "__main__"})
+    }
+    assert present - SHARED <= set(ALLOWED), sorted(present - SHARED - set(ALLOWED))
+
+
+def test_the_layers_form_no_cycle() -> None:
+    graphlib.TopologicalSorter(ALLOWED).static_order()  # raises CycleError on a cycle
 
 
 @pytest.mark.parametrize("layer", sorted(ALLOWED))
 def test_imports_point_one_way(layer: str) -> None:
-    for path in (PACKAGE / layer).rglob("*.py"):
+    for path in _layer_files(layer):
+        layers = {module.split(".")[1] for module in _steward_imports(path)}
+        bad = layers - ALLOWED[layer] - SHARED - {layer}
+        assert not bad, f"{path.relative_to(PACKAGE)} imports {sorted(bad)}"
+
+
+@pytest.mark.parametrize(
+    "edge", sorted(layer for layer, allowed in ALLOWED.items() if allowed == EDGE)
+)
+def test_no_server_edge_may_import_the_store(edge: str) -> None:
+    assert "store" not in ALLOWED[edge] and "app" in ALLOWED[edge]
+
+
+def test_no_module_import_cycle_at_load_time() -> None:
+    """Modules whose load-time imports form a cycle work only in one import order."""
+    graph: dict[str, set[str]] = {}
+    for path in PACKAGE.rglob("*.py"):
         if "migrations" in path.parts:
             continue
-        bad = _steward_imports(path) - ALLOWED[layer] - SHARED - {layer}
-        assert not bad, f"{path.relative_to(PACKAGE)} imports {sorted(bad)}"
+        parts = path.relative_to(PACKAGE.parent).with_suffix("").parts
+        name = ".".join(parts[:-1] if parts[-1] == "__init__" else parts)
+        graph[name] = _steward_imports(path, top_level_only=True)
+    graphlib.TopologicalSorter(
+        {name: {target for target in targets if target in graph} for name, targets in graph.items()}
+    ).static_order()
 
 
 def test_the_standalone_verifier_imports_only_the_standard_library() -> None:

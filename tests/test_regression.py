@@ -15,10 +15,10 @@ from sklearn.datasets import load_diabetes
 
 import steward
 from conftest import Run
+from steward.app import Application, ambient_token
 from steward.checks import CheckContext, check_conformance, get_check
 from steward.domain import EvidenceStatus
 from steward.ml import decompose
-from steward.services import Application
 from steward.settings import Settings
 
 
@@ -44,7 +44,7 @@ def registered(sdk_env: Settings) -> str:
 
 def _context(ref: str) -> CheckContext:
     with Application.open(Settings()) as app:
-        version = app.models.get(app.authenticate(), ref)
+        version = app.models.get(app.authenticate(ambient_token(app.settings)), ref)
     x, y, a = steward.load_split(ref, "test")
     return CheckContext(
         version=version,
@@ -85,7 +85,7 @@ def test_tuning_a_gradient_boosting_regressor_maximizes_validation_r2(registered
     version = steward.train(dataset=registered, name="tuned", template="hgb", trials=3, seed=1)
     assert version.tuning is not None and version.tuning["metric"] == "validation r2"
     with Application.open(Settings()) as app:
-        actor = app.authenticate()
+        actor = app.authenticate(ambient_token(app.settings))
         trials = app.runs.named(actor, f"{version.tuning['study']} trial 0")
         points = app.runs.metrics(actor, trials[0].id)
         assert {p.key for p in points} == {"validation_r2"}

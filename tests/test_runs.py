@@ -12,9 +12,10 @@ import pytest
 from sqlalchemy import text
 
 import steward
+from steward.app import Application, InitResult, ambient_token
 from steward.domain import RunStatus
 from steward.errors import InvalidInput, PermissionDenied, Refused
-from steward.services import Application, InitResult, capture_code
+from steward.provenance import capture_code
 from steward.settings import Settings
 
 
@@ -41,7 +42,7 @@ def test_a_run_records_params_metrics_tags_artifacts_and_is_sealed_in_the_ledger
         ("auc", 10, 0.81),
     ]
     with Application.open(Settings()) as app:
-        actor = app.authenticate()
+        actor = app.authenticate(ambient_token(app.settings))
         (event,) = app.audit.log(actor, limit=1, type_="run.finished")
         assert event.payload["content_hash"] == sealed.content_hash
         assert event.payload["metrics"] == 6
@@ -84,7 +85,7 @@ def test_a_finished_run_does_not_change(sdk_env: Settings) -> None:
     with pytest.raises(Refused, match="has ended"):
         run.log_metric("loss", 0.5)
     with Application.open(Settings()) as app:
-        actor = app.authenticate()
+        actor = app.authenticate(ambient_token(app.settings))
         with pytest.raises(Refused, match="finished runs do not change"):
             app.runs.log_metrics(actor, run.id, [("loss", 0.5, 1)])
         with pytest.raises(Refused, match="already finished"):
@@ -105,7 +106,7 @@ def test_editing_a_sealed_run_is_detected_by_verification(sdk_env: Settings) -> 
             else:
                 conn.execute(text("DROP TRIGGER run_metrics_no_update"))
             conn.execute(text("UPDATE run_metrics SET value = 0.99"))
-        result = app.audit.verify(app.authenticate())
+        result = app.audit.verify(app.authenticate(ambient_token(app.settings)))
     assert not result.ok
     assert f"run {run.id} (sealed) does not match" in (result.problem or "")
 
@@ -117,7 +118,7 @@ def test_only_the_runs_owner_adds_to_it_and_auditors_cannot_start_runs(
         admin = app.authenticate(home.token)
         _, other = app.identity.add_user(admin, "eli", ["ml_engineer"])
         _, audit = app.identity.add_user(admin, "audra", ["auditor"])
-        dana = app.authenticate()
+        dana = app.authenticate(ambient_token(app.settings))
         run = app.runs.start(dana, "mine")
         with pytest.raises(PermissionDenied, match="it belongs to dana"):
             app.runs.log_params(app.authenticate(other), run.id, {"x": 1})

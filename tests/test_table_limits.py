@@ -19,10 +19,10 @@ import pyarrow.parquet as pq
 import pytest
 
 from conftest import StepClock
+from steward.app import Application, InitResult
 from steward.data import TableLimits, read_file
 from steward.domain import Actor
 from steward.errors import InvalidInput
-from steward.services import Application, InitResult
 from steward.settings import Settings
 from test_identity import snapshot
 

@@ -23,9 +23,9 @@ from sqlalchemy import create_engine, text
 from sqlalchemy.engine import make_url
 
 from conftest import Run
+from steward.app import Application, InitResult, ambient_token
 from steward.errors import IntegrityError, LedgerTampered
-from steward.services import Application, InitResult
-from steward.services._witness import Witness, home_witness
+from steward.services.audit._witness import Witness, home_witness
 from steward.settings import Settings
 
 Restore = Callable[[], None]
@@ -38,7 +38,7 @@ def witnessed_size(settings: Settings) -> int:
 
 def add_users(settings: Settings, *names: str) -> None:
     with Application.open(settings) as app:
-        admin = app.authenticate()
+        admin = app.authenticate(ambient_token(app.settings))
         for name in names:
             app.identity.add_user(admin, name, ["auditor"])
 
@@ -111,7 +111,7 @@ def test_closing_the_application_advances_the_witness_not_each_append(
     settings: Settings, home: InitResult
 ) -> None:
     with Application.open(settings) as app:
-        admin = app.authenticate()
+        admin = app.authenticate(ambient_token(app.settings))
         app.identity.add_user(admin, "ana", ["auditor"])
         app.identity.add_user(admin, "bo", ["auditor"])
         assert witnessed_size(settings) == 2
@@ -177,10 +177,14 @@ def test_a_store_rewound_after_opening_is_refused_before_the_first_write(
     with Application.open(settings) as app:  # opens on the intact store
         _rewind(app, 2, old)
         with pytest.raises(LedgerTampered, match="fewer than the 5 events this home witnessed"):
-            app.identity.add_user(app.authenticate(), "mallory", ["admin"])
+            app.identity.add_user(
+                app.authenticate(ambient_token(app.settings)), "mallory", ["admin"]
+            )
         with app.store.read() as reader:
             assert reader.event_count() == 2  # nothing was appended to the old ledger
-        result = app.audit.verify(app.authenticate(), witness=home_witness(settings))
+        result = app.audit.verify(
+            app.authenticate(ambient_token(app.settings)), witness=home_witness(settings)
+        )
     assert not result.ok and result.details["check"] == "witness"
     assert result.first_bad_seq == 3
     assert witnessed_size(settings) == 5
@@ -216,7 +220,9 @@ def test_a_different_history_over_a_restored_copy_is_refused_and_verify_names_th
     with pytest.raises(LedgerTampered, match="does not extend the 5 events this home witnessed"):
         Application.open(settings)
     with Application.open(other) as app:
-        result = app.audit.verify(app.authenticate(), witness=home_witness(settings))
+        result = app.audit.verify(
+            app.authenticate(ambient_token(app.settings)), witness=home_witness(settings)
+        )
     assert not result.ok and result.details["check"] == "witness"
     assert "(events 1..4 differ from those witnessed)" in (result.problem or "")
 
@@ -228,7 +234,7 @@ def test_verify_advances_the_witness_after_a_full_check(
     add_users(other, "ana")
     witness = Witness(tmp_path / "auditor-witness.json")
     with Application.open(other) as app:
-        actor = app.authenticate()
+        actor = app.authenticate(ambient_token(app.settings))
         first = app.audit.verify(actor, witness=witness)
         assert first.ok and first.details["witness"]["tree_size"] == 3
         app.identity.add_user(actor, "bo", ["auditor"])

@@ -24,8 +24,8 @@ if TYPE_CHECKING:
         start_run,
         train,
     )
+    from steward.app import Application, open_session
     from steward.errors import StewardError
-    from steward.services import Application
     from steward.settings import Settings
 
 __all__ = [
@@ -38,6 +38,7 @@ __all__ = [
     "load_dataset",
     "load_model",
     "load_split",
+    "open_session",
     "register_dataset",
     "register_model",
     "start_run",
@@ -46,7 +47,8 @@ __all__ = [
 
 _LAZY = {
     "ActiveRun": "steward._sdk",
-    "Application": "steward.services",
+    "Application": "steward.app",
+    "open_session": "steward.app",
     "Settings": "steward.settings",
     "StewardError": "steward.errors",
     "active_run": "steward._sdk",

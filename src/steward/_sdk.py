@@ -13,9 +13,10 @@ from contextvars import ContextVar
 from pathlib import Path
 from typing import Any, Literal
 
+from steward.app import Application, open_session
 from steward.domain import Actor, DatasetVersion, MetricPoint, ModelVersion, Run, RunStatus
 from steward.errors import InvalidInput, Refused
-from steward.services import Application, capture_code, capture_environment
+from steward.provenance import capture_code, capture_environment
 from steward.settings import Settings
 
 __all__ = [
@@ -33,15 +34,6 @@ __all__ = [
 _ACTIVE: ContextVar[ActiveRun | None] = ContextVar("steward_active_run", default=None)
 
 
-@contextmanager
-def _session(settings: Settings | None) -> Iterator[tuple[Application, Actor]]:
-    app = Application.open(settings or Settings())
-    try:
-        yield app, app.authenticate()
-    finally:
-        app.close()
-
-
 def register_dataset(
     data: Any,
     *,
@@ -56,7 +48,7 @@ def register_dataset(
     Returns the new version, or the existing one when the same table with the same
     declarations is already registered under ``name``.
     """
-    with _session(settings) as (app, actor):
+    with open_session(settings) as (app, actor):
         result = app.datasets.register(
             actor, data, name=name, target=target, sensitive=sensitive, missing=missing
         )
@@ -72,7 +64,7 @@ def load_dataset(
     """The table of dataset version ``ref`` (``NAME@N``, ``NAME``), hash-verified."""
     if kind not in ("pandas", "polars", "arrow"):
         raise InvalidInput(f"unknown kind {kind!r}: use pandas, polars or arrow")
-    with _session(settings) as (app, actor):
+    with open_session(settings) as (app, actor):
         version, table = app.datasets.load_version(actor, ref)
     current = _ACTIVE.get()
     if current is not None:
@@ -93,7 +85,7 @@ def load_model(ref: str, *, trust_pickle: bool = False, settings: Settings | Non
     Steward's reviewed list of types. A version stored as a pickle loads only with
     ``trust_pickle=True``, which the ledger records.
     """
-    with _session(settings) as (app, actor):
+    with open_session(settings) as (app, actor):
         return app.models.load(actor, ref, trust_pickle=trust_pickle)[1]
 
 
@@ -108,7 +100,7 @@ def load_split(
     ``X`` holds the model's inputs, ``y`` the target, ``A`` the dataset's declared sensitive
     attributes (fairlearn's ``sensitive_features``; an empty frame when none are declared).
     """
-    with _session(settings) as (app, actor):
+    with open_session(settings) as (app, actor):
         return app.models.load_split(actor, ref, part)
 
 
@@ -135,7 +127,7 @@ def train(
     The keywords are the command's options (see ``steward train --help``)."""
     from steward.services import TrainingRequest
 
-    with _session(settings) as (app, actor):
+    with open_session(settings) as (app, actor):
         result = app.training.train(
             actor,
             TrainingRequest(
@@ -178,7 +170,7 @@ def register_model(
     current = _ACTIVE.get()
     if current is not None:
         current.flush()
-    with _session(settings) as (app, actor):
+    with open_session(settings) as (app, actor):
         return app.models.register_estimator(
             actor,
             model,
@@ -265,8 +257,8 @@ class ActiveRun:
     def metrics(self) -> list[MetricPoint]:
         """Every metric point of the run, in the order they were logged."""
         if not self._open:  # after the block: read through a short session of our own
-            with Application.open(self._app.settings) as app:
-                return app.runs.metrics(app.authenticate(), self._run.id)
+            with open_session(self._app.settings) as (app, actor):
+                return app.runs.metrics(actor, self._run.id)
         self.flush()
         return self._app.runs.metrics(self._actor, self._run.id)
 
@@ -301,9 +293,7 @@ def start_run(
     which point its whole content is hashed into the ledger. A run started inside another
     one is its child unless ``parent`` says otherwise.
     """
-    app = Application.open(settings or Settings())
-    try:
-        actor = app.authenticate()
+    with open_session(settings) as (app, actor):
         outer = _ACTIVE.get()
         parent_id = parent.id if isinstance(parent, ActiveRun) else parent
         if parent is None and outer is not None:
@@ -329,5 +319,3 @@ def start_run(
         finally:
             _ACTIVE.reset(token)
             active._open = False
-    finally:
-        app.close()

@@ -9,10 +9,10 @@ from typing import Any
 
 import typer
 
-from steward.cli._common import JSON_OPTION, bad, emit_json, ok, open_app, out, print_table
+from steward.app import trusted_public_key
+from steward.cli._common import JSON_OPTION, bad, emit_json, ok, open_session, out, print_table
 from steward.errors import InvalidInput
 from steward.ledger import PublicKey, Verification
-from steward.services import trusted_public_key
 
 __all__ = ["audit_app", "print_verification", "verification_document"]
 
@@ -101,9 +101,9 @@ def verify(
     as_json: bool = JSON_OPTION,
 ) -> None:
     """Recompute every hash and the signed root; exit 1 naming the first bad entry."""
-    from steward.services._witness import home_witness
+    from steward.services.audit._witness import home_witness
 
-    with open_app() as (app, actor), _hashing_progress() as progress:
+    with open_session() as (app, actor), _hashing_progress() as progress:
         key: PublicKey | None = trusted_public_key(app.settings, public_key) if public_key else None
         result = app.audit.verify(
             actor,
@@ -128,7 +128,7 @@ def log(
     as_json: bool = JSON_OPTION,
 ) -> None:
     """Show the newest ledger events, oldest first."""
-    with open_app() as (app, actor):
+    with open_session() as (app, actor):
         events = app.audit.log(actor, limit=limit, type_=type_, subject=subject)
     if as_json:
         emit_json(
@@ -163,7 +163,7 @@ def proof(
     as_json: bool = JSON_OPTION,
 ) -> None:
     """An RFC 6962 inclusion proof that event SEQ is in the signed tree."""
-    with open_app() as (app, actor):
+    with open_session() as (app, actor):
         result = app.audit.proof(actor, seq)
     if as_json:
         emit_json(result.to_dict())
@@ -180,9 +180,9 @@ def proof(
 @audit_app.command("head")
 def head(as_json: bool = JSON_OPTION) -> None:
     """The latest signed tree head (publish it to witness the ledger's state)."""
-    from steward.services import tree_head_dict
+    from steward.services.audit._service import tree_head_dict
 
-    with open_app() as (app, actor):
+    with open_session() as (app, actor):
         tree_head = app.audit.head(actor)
     document = tree_head_dict(tree_head) if tree_head else None
     if as_json:
@@ -201,7 +201,7 @@ def export(
     """Export events, the signed tree head and the public key as one JSON Lines file."""
     if out_path.is_dir():
         raise InvalidInput(f"--out {out_path} is a folder; name a file")
-    with open_app() as (app, actor):
+    with open_session() as (app, actor):
         summary = app.audit.export(actor, out_path)
     ok(f"exported {summary.events} events to {summary.path} (root {summary.root_hash[:16]}…)")
     out(

@@ -12,7 +12,7 @@ from steward.cli._common import (
     deferred_progress,
     emit_json,
     ok,
-    open_app,
+    open_session,
     out,
     print_table,
 )
@@ -111,7 +111,7 @@ def run(
     """Run checks on a version's recorded test split (or on another dataset version) and
     record the evidence (ledgered)."""
     params = parse_params(param)
-    with open_app() as (app, actor):
+    with open_session() as (app, actor):
         records = run_checks(app, actor, ref, check, params, dataset)
     if as_json:
         emit_json([evidence_dict(r) for r in records])
@@ -132,7 +132,7 @@ def reproduce(
     """Re-run a version's recorded checks with their recorded parameters and seeds on the
     same rows, as another identity than the one that recorded them, and record agreement or
     disagreement (ledgered). Exit 1 when a reproduction disagrees."""
-    with open_app() as (app, actor), deferred_progress() as move:
+    with open_session() as (app, actor), deferred_progress() as move:
 
         def progress(check_id: str, done: int, of: int) -> None:
             label = f"reproduce {check_id}" if check_id else "recording evidence"
@@ -158,7 +158,7 @@ def reproduce(
 @check_app.command("list")
 def list_checks(as_json: bool = JSON_OPTION) -> None:
     """The installed checks (entry points of the group steward.checks)."""
-    with open_app() as (app, _actor):
+    with open_session() as (app, _actor):
         checks = app.evidence.installed()
     if as_json:
         emit_json(checks)
@@ -183,7 +183,7 @@ def list_evidence(
     as_json: bool = JSON_OPTION,
 ) -> None:
     """Every evidence record about a model version, oldest first."""
-    with open_app() as (app, actor):
+    with open_session() as (app, actor):
         records = app.evidence.list_evidence(actor, ref)
     if as_json:
         emit_json([evidence_dict(r) for r in records])

@@ -10,10 +10,7 @@ from typing import Any
 
 import typer
 
-from steward.domain import Actor
-from steward.errors import InvalidInput
-from steward.services import Application
-from steward.settings import Settings
+from steward.app import load_settings, open_session
 
 __all__ = [
     "JSON_OPTION",
@@ -23,33 +20,12 @@ __all__ = [
     "err",
     "load_settings",
     "ok",
-    "open_app",
+    "open_session",
     "out",
     "print_table",
 ]
 
 JSON_OPTION = typer.Option(False, "--json", help="Print one JSON document on stdout.")
-
-
-def load_settings() -> Settings:
-    from pydantic import ValidationError
-
-    try:
-        return Settings()
-    except ValidationError as exc:
-        first = exc.errors()[0]
-        field = ".".join(str(part) for part in first["loc"])
-        raise InvalidInput(f"invalid setting STEWARD_{field.upper()}: {first['msg']}") from None
-
-
-@contextmanager
-def open_app() -> Iterator[tuple[Application, Actor]]:
-    """Open the home from the environment and authenticate the caller."""
-    app = Application.open(load_settings())
-    try:
-        yield app, app.authenticate()
-    finally:
-        app.close()
 
 
 def out(message: str = "") -> None:

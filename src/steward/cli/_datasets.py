@@ -7,7 +7,7 @@ from typing import Any
 
 import typer
 
-from steward.cli._common import JSON_OPTION, emit_json, ok, open_app, out, print_table
+from steward.cli._common import JSON_OPTION, emit_json, ok, open_session, out, print_table
 from steward.domain import DATASHEET_FIELDS, DatasetVersion, Evidence
 from steward.errors import InvalidInput
 
@@ -115,7 +115,7 @@ def register(
     as_json: bool = JSON_OPTION,
 ) -> None:
     """Register a file as a new, immutable dataset version (fingerprinted, profiled, scanned)."""
-    with open_app() as (app, actor):
+    with open_session() as (app, actor):
         result = app.datasets.register(
             actor, path, name=name, target=target, sensitive=sensitive, missing=missing
         )
@@ -158,7 +158,7 @@ def register(
 @dataset_app.command("list")
 def list_datasets(as_json: bool = JSON_OPTION) -> None:
     """List datasets with their latest version."""
-    with open_app() as (app, actor):
+    with open_session() as (app, actor):
         rows = app.datasets.list_datasets(actor)
     if as_json:
         emit_json(
@@ -198,7 +198,7 @@ def show(
     as_json: bool = JSON_OPTION,
 ) -> None:
     """Show a version: schema, profile, missing values, PII, evidence, datasheet."""
-    with open_app() as (app, actor):
+    with open_session() as (app, actor):
         version = app.datasets.get(actor, ref)
         evidence = app.datasets.evidence(actor, ref)
         dataset = app.datasets.dataset(actor, version.name)
@@ -225,7 +225,7 @@ def evidence(
     as_json: bool = JSON_OPTION,
 ) -> None:
     """List the evidence recorded about a dataset version (validation, PII scan)."""
-    with open_app() as (app, actor):
+    with open_session() as (app, actor):
         records = app.datasets.evidence(actor, ref)
     if as_json:
         emit_json([evidence_dict(e) for e in records])
@@ -257,7 +257,7 @@ def datasheet(
         "maintenance": maintenance,
     }
     fields = {k: v for k, v in given.items() if v is not None}
-    with open_app() as (app, actor):
+    with open_session() as (app, actor):
         if fields:
             dataset = app.datasets.update_datasheet(actor, name, fields)
         else:
@@ -282,7 +282,7 @@ def contract(
     """Export the validation contract new versions must meet, or set an edited one."""
     import yaml
 
-    with open_app() as (app, actor):
+    with open_session() as (app, actor):
         if set_from is not None:
             try:
                 raw = yaml.safe_load(set_from.read_text("utf-8"))

@@ -4,9 +4,8 @@ from __future__ import annotations
 
 import typer
 
-from steward.cli._common import JSON_OPTION, emit_json, load_settings, ok, out
-from steward.services import require_home, upgrade_store
-from steward.store import SCHEMA_HEAD, current_revision, make_engine
+from steward.app import load_settings, schema_status, upgrade_store
+from steward.cli._common import JSON_OPTION, emit_json, ok, out
 
 __all__ = ["db_app"]
 
@@ -26,24 +25,11 @@ def upgrade() -> None:
 @db_app.command("status")
 def status(as_json: bool = JSON_OPTION) -> None:
     """Show the store's schema revision and the one this Steward needs."""
-    settings = load_settings()
-    require_home(settings)
-    engine = make_engine(settings.database_url)
-    try:
-        current = current_revision(engine)
-        url = engine.url.render_as_string(hide_password=True)
-    finally:
-        engine.dispose()
-    document = {
-        "store": url,
-        "current": current,
-        "required": SCHEMA_HEAD,
-        "ok": current == SCHEMA_HEAD,
-    }
+    state = schema_status(load_settings())
     if as_json:
-        emit_json(document)
+        emit_json(state.to_dict())
     else:
-        state = "up to date" if document["ok"] else "run `steward db upgrade`"
-        out(f"{url}: schema {current}, needs {SCHEMA_HEAD} — {state}")
-    if not document["ok"]:
+        advice = "up to date" if state.ok else "run `steward db upgrade`"
+        out(f"{state.store}: schema {state.current}, needs {state.required} — {advice}")
+    if not state.ok:
         raise typer.Exit(1)

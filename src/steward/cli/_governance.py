@@ -7,7 +7,7 @@ from typing import Any
 
 import typer
 
-from steward.cli._common import JSON_OPTION, emit_json, ok, open_app, out, print_table
+from steward.cli._common import JSON_OPTION, emit_json, ok, open_session, out, print_table
 from steward.cli._policies import print_decision
 from steward.domain import Delivery, Webhook, record_content
 from steward.errors import Refused
@@ -29,7 +29,7 @@ def approve(
 ) -> None:
     """Approve a version for a stage, bound to its model file, evidence set and policy (a
     new evidence run, another model file or a changed policy makes it lapse)."""
-    with open_app() as (app, actor):
+    with open_session() as (app, actor):
         approval = app.governance.approve(actor, ref, stage, comment)
     if as_json:
         emit_json(record_content(approval))
@@ -44,7 +44,7 @@ def reject(
     as_json: bool = JSON_OPTION,
 ) -> None:
     """Reject a version for a stage: its gate fails until its content changes."""
-    with open_app() as (app, actor):
+    with open_session() as (app, actor):
         approval = app.governance.reject(actor, ref, stage, comment)
     if as_json:
         emit_json(record_content(approval))
@@ -62,7 +62,7 @@ def waive(
     as_json: bool = JSON_OPTION,
 ) -> None:
     """Waive a rule the policy marks waivable, for one version, until a date."""
-    with open_app() as (app, actor):
+    with open_session() as (app, actor):
         waiver = app.governance.waive(actor, ref, rule, reason, expires)
     if as_json:
         emit_json(record_content(waiver))
@@ -81,7 +81,7 @@ def promote(
     """Move a version to a stage through its gate (exit 1, and nothing changes, when the gate
     fails). Entering production archives the previous production version."""
     try:
-        with open_app() as (app, actor):
+        with open_session() as (app, actor):
             version, decision = app.governance.promote(actor, ref, stage)
     except Refused as exc:
         refused = exc.details.get("decision")
@@ -113,7 +113,7 @@ def comment(
     text: str = typer.Argument(..., help="The comment."),
 ) -> None:
     """Comment on a model version (kept with it, ledgered)."""
-    with open_app() as (app, actor):
+    with open_session() as (app, actor):
         made = app.governance.comment(actor, ref, text)
     ok(f"{made.user} commented on {made.subject.removeprefix('model:')}")
 
@@ -123,7 +123,7 @@ def history(
     as_json: bool = JSON_OPTION,
 ) -> None:
     """A version's approvals, rejections, waivers and comments, oldest first."""
-    with open_app() as (app, actor):
+    with open_session() as (app, actor):
         found = app.governance.history(actor, ref)
     if as_json:
         emit_json(
@@ -186,7 +186,7 @@ def webhook_add(
     as_json: bool = JSON_OPTION,
 ) -> None:
     """Subscribe a URL; prints the signing secret once."""
-    with open_app() as (app, actor):
+    with open_session() as (app, actor):
         hook = app.webhooks.add(actor, url, event)
     if as_json:
         emit_json(_webhook_dict(hook, secret=True))
@@ -198,7 +198,7 @@ def webhook_add(
 @webhook_app.command("list")
 def webhook_list(as_json: bool = JSON_OPTION) -> None:
     """The webhooks (without their secrets)."""
-    with open_app() as (app, actor):
+    with open_session() as (app, actor):
         hooks = app.webhooks.list_webhooks(actor)
     if as_json:
         emit_json([_webhook_dict(h) for h in hooks])
@@ -214,7 +214,7 @@ def webhook_list(as_json: bool = JSON_OPTION) -> None:
 @webhook_app.command("remove")
 def webhook_remove(hook_id: str = typer.Argument(..., help="The webhook id.")) -> None:
     """Stop notifying a webhook (its delivery log stays)."""
-    with open_app() as (app, actor):
+    with open_session() as (app, actor):
         app.webhooks.remove(actor, hook_id)
     ok(f"webhook {hook_id} removed")
 
@@ -222,7 +222,7 @@ def webhook_remove(hook_id: str = typer.Argument(..., help="The webhook id.")) -
 @webhook_app.command("deliver")
 def webhook_deliver(as_json: bool = JSON_OPTION) -> None:
     """Send the notifications that are due (retries back off: 30 s, 1 min, 2 min, 4 min)."""
-    with open_app() as (app, actor):
+    with open_session() as (app, actor):
         done = app.webhooks.deliver(actor)
     if as_json:
         emit_json([_delivery_dict(d) for d in done])
@@ -234,7 +234,7 @@ def webhook_deliver(as_json: bool = JSON_OPTION) -> None:
 @webhook_app.command("log")
 def webhook_log(as_json: bool = JSON_OPTION) -> None:
     """The delivery log: every notification, its attempts and outcome."""
-    with open_app() as (app, actor):
+    with open_session() as (app, actor):
         log = app.webhooks.log(actor)
     if as_json:
         emit_json([_delivery_dict(d) for d in log])

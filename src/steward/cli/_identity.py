@@ -6,17 +6,17 @@ from typing import Any
 
 import typer
 
+from steward.app import Application, initialize, save_token
 from steward.cli._common import (
     JSON_OPTION,
     emit_json,
     load_settings,
     ok,
-    open_app,
+    open_session,
     out,
     print_table,
 )
 from steward.domain import ApiToken, User
-from steward.services import Application, initialize, save_token
 
 __all__ = ["register"]
 
@@ -58,8 +58,7 @@ def init(
 ) -> None:
     """Create the home, the store at the current schema, a signing key and an admin."""
     settings = load_settings()
-    token = settings.token.get_secret_value() if settings.token is not None else None
-    result = initialize(settings, admin=admin, force=force, token=token, confirm=confirm)
+    result = initialize(settings, admin=admin, force=force, confirm=confirm)
     ok(f"Steward home created at {result.home}")
     out(f"  store        {result.database_url}")
     out(f"  signing key  {settings.signing_key_path} (key id {result.key_id[:16]}…)")
@@ -77,10 +76,10 @@ def login(token: str = typer.Argument(..., help="An API token (stw_…).")) -> N
 
 def whoami(as_json: bool = JSON_OPTION) -> None:
     """Show the identity the current token stands for."""
-    with open_app() as (app, actor):
+    with open_session() as (app, actor):
         roles = sorted(actor.roles)
         permissions = sorted(actor.permissions)
-        store = app.store.engine.url.render_as_string(hide_password=True)
+        store = app.store_label()
         home = str(app.settings.home)
     if as_json:
         emit_json(
@@ -106,7 +105,7 @@ def user_add(
     as_json: bool = JSON_OPTION,
 ) -> None:
     """Add a user; prints its API token once (it is stored only as a hash)."""
-    with open_app() as (app, actor):
+    with open_session() as (app, actor):
         user, token = app.identity.add_user(actor, name, role)
     if as_json:
         emit_json({**_user_dict(user), "token": token})
@@ -118,7 +117,7 @@ def user_add(
 @user_app.command("list")
 def user_list(as_json: bool = JSON_OPTION) -> None:
     """List users and their roles."""
-    with open_app() as (app, actor):
+    with open_session() as (app, actor):
         users = app.identity.list_users(actor)
     if as_json:
         emit_json([_user_dict(user) for user in users])
@@ -146,7 +145,7 @@ def token_issue(
     """Issue a new API token for yourself; an admin naming another user resets that user's
     tokens instead (the others are revoked, the reset is ledgered and flagged on the
     user's later approvals)."""
-    with open_app() as (app, actor):
+    with open_session() as (app, actor):
         record, token = app.identity.issue_token(actor, name)
         reset = record.user_name != actor.name
     if as_json:
@@ -164,7 +163,7 @@ def token_revoke(
     token_id: str = typer.Argument(..., help="The token's id (see token list)."),
 ) -> None:
     """Revoke an API token; it stops working at once."""
-    with open_app() as (app, actor):
+    with open_session() as (app, actor):
         record = app.identity.revoke_token(actor, token_id)
     ok(f"token {record.id} of {record.user_name} revoked")
 
@@ -175,7 +174,7 @@ def token_list(
     as_json: bool = JSON_OPTION,
 ) -> None:
     """List API tokens (never their secrets)."""
-    with open_app() as (app, actor):
+    with open_session() as (app, actor):
         tokens = app.identity.list_tokens(actor, user)
     if as_json:
         emit_json([_token_dict(token) for token in tokens])

@@ -14,7 +14,7 @@ from steward.cli._common import (
     deferred_progress,
     emit_json,
     ok,
-    open_app,
+    open_session,
     out,
     print_table,
 )
@@ -104,7 +104,8 @@ def train(
 ) -> None:
     """Train a standard pipeline on a dataset version, tune it, register the model version,
     and run the default evidence checks on it."""
-    from steward.services import TrainingRequest, capture_code, capture_environment
+    from steward.provenance import capture_code, capture_environment
+    from steward.services import TrainingRequest
 
     request = TrainingRequest(
         dataset=dataset,
@@ -124,7 +125,7 @@ def train(
     )
     from steward.cli._checks import print_evidence_summary, run_checks
 
-    with open_app() as (app, actor):
+    with open_session() as (app, actor):
         with _trial_progress("tuning", trials) as progress:
             result = app.training.train(
                 actor,
@@ -160,9 +161,9 @@ def tune(
     as_json: bool = JSON_OPTION,
 ) -> None:
     """Join a tuning study from this process or machine: run trials, each a child run."""
-    from steward.services import capture_code, capture_environment
+    from steward.provenance import capture_code, capture_environment
 
-    with open_app() as (app, actor), _trial_progress("joining", trials) as progress:
+    with open_session() as (app, actor), _trial_progress("joining", trials) as progress:
         result = app.training.join(
             actor,
             study,
@@ -188,7 +189,7 @@ def _print_metrics(version: ModelVersion) -> None:
 @model_app.command("list")
 def list_models(as_json: bool = JSON_OPTION) -> None:
     """Every model with its owner, risk tier and latest version."""
-    with open_app() as (app, actor):
+    with open_session() as (app, actor):
         models = app.models.list_models(actor)
     if as_json:
         emit_json([model_dict(m) for m in models])
@@ -213,7 +214,7 @@ def show(
     as_json: bool = JSON_OPTION,
 ) -> None:
     """A model version: card, signature, metrics, datasets, split, artifact, stage."""
-    with open_app() as (app, actor):
+    with open_session() as (app, actor):
         version = app.models.get(actor, ref)
         model = app.models.model(actor, version.name)
     if as_json:
@@ -256,7 +257,7 @@ def lineage(
     as_json: bool = JSON_OPTION,
 ) -> None:
     """Where a version came from: its run and trials, the datasets, the split, the ledger."""
-    with open_app() as (app, actor):
+    with open_session() as (app, actor):
         document = app.models.lineage(actor, ref)
     if as_json:
         emit_json(document)
@@ -328,7 +329,7 @@ def mitigate(
     original)."""
     from steward.cli._checks import print_evidence_summary, run_checks
 
-    with open_app() as (app, actor):
+    with open_session() as (app, actor):
         version = app.mitigation.mitigate(
             actor,
             ref,
@@ -387,7 +388,7 @@ def update(
         tags[key] = None
     if tags:
         changes["tags"] = tags
-    with open_app() as (app, actor):
+    with open_session() as (app, actor):
         model = app.models.update(actor, name, changes)
     if as_json:
         emit_json(model_dict(model))

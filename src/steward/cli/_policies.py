@@ -8,7 +8,7 @@ from typing import Any
 
 import typer
 
-from steward.cli._common import JSON_OPTION, emit_json, ok, open_app, out, print_table
+from steward.cli._common import JSON_OPTION, emit_json, ok, open_session, out, print_table
 from steward.domain import AppliedPolicy, Outcome
 from steward.errors import InvalidInput
 
@@ -41,7 +41,7 @@ def apply(
         text = path.read_text(encoding="utf-8")
     except OSError as exc:
         raise InvalidInput(f"cannot read {path}: {exc.strerror or exc}") from None
-    with open_app() as (app, actor):
+    with open_session() as (app, actor):
         applied, changed = app.policies.apply(actor, text, str(path))
     if as_json:
         emit_json({**_policy_dict(applied), "changed": changed})
@@ -75,7 +75,7 @@ def validate(
 @policy_app.command("list")
 def list_policies(as_json: bool = JSON_OPTION) -> None:
     """The applied policies (latest version of each) and the built-in packs."""
-    with open_app() as (app, actor):
+    with open_session() as (app, actor):
         everything = app.policies.list_policies(actor, built_in=True)
     if as_json:
         emit_json([_policy_dict(p) for p in everything])
@@ -114,7 +114,7 @@ def show(
     as_json: bool = JSON_OPTION,
 ) -> None:
     """A policy's YAML as applied, with its version and hash."""
-    with open_app() as (app, actor):
+    with open_session() as (app, actor):
         policy = app.policies.get(actor, name, version)
     if as_json:
         emit_json(_policy_dict(policy))
@@ -135,7 +135,7 @@ def endorse(
     holders it needs; neither may author a model it governs). Ledgered; refusals too."""
     from steward.domain import record_content
 
-    with open_app() as (app, actor):
+    with open_session() as (app, actor):
         endorsement = app.policies.endorse(actor, name, version, comment)
     if as_json:
         emit_json(record_content(endorsement))
@@ -158,7 +158,7 @@ def gate(
 ) -> None:
     """Evaluate the policy gate for a stage: exit 0 when every rule passes (or is waived), 1
     otherwise, with the rule-by-rule report. Changes nothing."""
-    with open_app() as (app, actor):
+    with open_session() as (app, actor):
         decision, governing = app.policies.gate(actor, ref, stage)
     document = decision.to_dict()
     if as_json:

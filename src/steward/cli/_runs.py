@@ -6,7 +6,7 @@ from typing import Any
 
 import typer
 
-from steward.cli._common import JSON_OPTION, emit_json, ok, open_app, out, print_table
+from steward.cli._common import JSON_OPTION, emit_json, ok, open_session, out, print_table
 from steward.domain import MetricPoint, Run
 
 __all__ = ["run_app"]
@@ -43,7 +43,7 @@ def list_runs(
     as_json: bool = JSON_OPTION,
 ) -> None:
     """The newest runs, newest first."""
-    with open_app() as (app, actor):
+    with open_session() as (app, actor):
         runs = app.runs.list_runs(actor, parent_id=parent, limit=limit)
     if as_json:
         emit_json([_run_dict(r) for r in runs])
@@ -69,7 +69,7 @@ def show(
     as_json: bool = JSON_OPTION,
 ) -> None:
     """A run: parameters, tags, inputs, artifacts, code, environment, last metric values."""
-    with open_app() as (app, actor):
+    with open_session() as (app, actor):
         run = app.runs.get(actor, run_id)
         metrics = app.runs.metrics(actor, run_id)
     if as_json:
@@ -108,6 +108,6 @@ def fail(
 ) -> None:
     """Mark a run whose process died as failed (its owner, or an admin): sealed and ledgered
     like any finished run."""
-    with open_app() as (app, actor):
+    with open_session() as (app, actor):
         run = app.runs.fail(actor, run_id, reason)
     ok(f"run {run.id} ({run.name}) marked failed")

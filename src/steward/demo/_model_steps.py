@@ -22,7 +22,8 @@ def _say(ctx: DemoContext, text: str) -> None:
 def step_tune(ctx: DemoContext) -> None:
     from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn
 
-    from steward.services import TrainingRequest, capture_code, capture_environment
+    from steward.provenance import capture_code, capture_environment
+    from steward.services import TrainingRequest
 
     dana = ctx.actors["dana"]
     _say(

@@ -15,6 +15,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+from steward.app import Application, initialize, trusted_public_key
 from steward.demo._data_steps import (
     step_contacts,
     step_datasheet,
@@ -26,7 +27,6 @@ from steward.demo._model_steps import step_evidence, step_lineage, step_reproduc
 from steward.domain import Actor
 from steward.errors import AuthenticationError, PermissionDenied
 from steward.ledger import Verification
-from steward.services import Application, initialize, trusted_public_key
 from steward.settings import Settings
 
 if TYPE_CHECKING:

@@ -1,8 +1,11 @@
-"""Use cases. Each takes an authenticated ``Actor``, checks permission, and writes through
-the store; the edges (CLI, API, UI, model server) are thin layers over these.
+"""Use cases, grouped by family (``identity``, ``datasets``, ``models``, ``training``,
+``evidence``, ``governance``, ``audit``). Each takes an authenticated ``Actor``, checks
+permission, and writes through the store; ``steward.app.Application`` builds them, and the
+edges (CLI, API, UI, model server, monitor scheduler) are thin layers over it.
 
-Names load on first use (PEP 562): a command imports only the use cases it runs, which keeps
-CLI start-up short as the product grows.
+This package lists the service classes and their request/result types only. Names load on
+first use (PEP 562): a command imports only the use cases it runs, which keeps CLI start-up
+short as the product grows.
 """
 
 from __future__ import annotations
@@ -11,96 +14,50 @@ from importlib import import_module
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
-    from steward.services._access import require
-    from steward.services._app import Application
-    from steward.services._audit import (
-        AuditService,
-        ExportSummary,
-        InclusionProof,
-        tree_head_dict,
-    )
-    from steward.services._datasets import DatasetService, Registration
-    from steward.services._evidence import EvidenceService
-    from steward.services._governance import GovernanceService
-    from steward.services._governing import Governing
-    from steward.services._home import (
-        SYSTEM_ACTOR,
-        InitResult,
-        initialize,
-        public_key_path,
-        read_saved_token,
-        require_home,
-        save_token,
-        trusted_public_key,
-        upgrade_store,
-    )
-    from steward.services._identity import IdentityService, hash_token, new_token, parse_roles
-    from steward.services._mitigation import MitigationService
-    from steward.services._models import ModelService
-    from steward.services._policies import PolicyService
-    from steward.services._provenance import capture_code, capture_environment
-    from steward.services._reproduction import Reproduction
-    from steward.services._runs import RunService
-    from steward.services._training import TrainingRequest, TrainingResult, TrainingService
-    from steward.services._tuning import TrialUpdate, TuningResult
-    from steward.services._webhooks import WebhookService, signature
-    from steward.services._witness import Witness, home_witness
+    from steward.services.audit._service import AuditService, ExportSummary, InclusionProof
+    from steward.services.datasets._service import DatasetService, Registration
+    from steward.services.evidence._reproduction import Reproduction
+    from steward.services.evidence._service import EvidenceService
+    from steward.services.governance._policies import PolicyService
+    from steward.services.governance._service import GovernanceService
+    from steward.services.governance._webhooks import WebhookService
+    from steward.services.identity._service import IdentityService
+    from steward.services.models._service import ModelService
+    from steward.services.training._mitigation import MitigationService
+    from steward.services.training._runs import RunService
+    from steward.services.training._service import TrainingRequest, TrainingResult, TrainingService
+    from steward.services.training._tuning import TrialUpdate, TuningResult
 
 _WHERE = {
-    "SYSTEM_ACTOR": "_home",
-    "Application": "_app",
-    "AuditService": "_audit",
-    "DatasetService": "_datasets",
-    "EvidenceService": "_evidence",
-    "ExportSummary": "_audit",
-    "IdentityService": "_identity",
-    "InclusionProof": "_audit",
-    "InitResult": "_home",
-    "MitigationService": "_mitigation",
-    "ModelService": "_models",
-    "Governing": "_governing",
-    "GovernanceService": "_governance",
-    "WebhookService": "_webhooks",
-    "Witness": "_witness",
-    "home_witness": "_witness",
-    "signature": "_webhooks",
-    "PolicyService": "_policies",
-    "Registration": "_datasets",
-    "Reproduction": "_reproduction",
-    "RunService": "_runs",
-    "TrainingRequest": "_training",
-    "TrainingResult": "_training",
-    "TrainingService": "_training",
-    "TrialUpdate": "_tuning",
-    "TuningResult": "_tuning",
-    "capture_code": "_provenance",
-    "capture_environment": "_provenance",
-    "hash_token": "_identity",
-    "initialize": "_home",
-    "new_token": "_identity",
-    "parse_roles": "_identity",
-    "public_key_path": "_home",
-    "read_saved_token": "_home",
-    "require": "_access",
-    "require_home": "_home",
-    "save_token": "_home",
-    "tree_head_dict": "_audit",
-    "trusted_public_key": "_home",
-    "upgrade_store": "_home",
+    "AuditService": "audit._service",
+    "DatasetService": "datasets._service",
+    "EvidenceService": "evidence._service",
+    "ExportSummary": "audit._service",
+    "GovernanceService": "governance._service",
+    "IdentityService": "identity._service",
+    "InclusionProof": "audit._service",
+    "MitigationService": "training._mitigation",
+    "ModelService": "models._service",
+    "PolicyService": "governance._policies",
+    "Registration": "datasets._service",
+    "Reproduction": "evidence._reproduction",
+    "RunService": "training._runs",
+    "TrainingRequest": "training._service",
+    "TrainingResult": "training._service",
+    "TrainingService": "training._service",
+    "TrialUpdate": "training._tuning",
+    "TuningResult": "training._tuning",
+    "WebhookService": "governance._webhooks",
 }
 
 __all__ = [
-    "SYSTEM_ACTOR",
-    "Application",
     "AuditService",
     "DatasetService",
     "EvidenceService",
     "ExportSummary",
     "GovernanceService",
-    "Governing",
     "IdentityService",
     "InclusionProof",
-    "InitResult",
     "MitigationService",
     "ModelService",
     "PolicyService",
@@ -113,23 +70,6 @@ __all__ = [
     "TrialUpdate",
     "TuningResult",
     "WebhookService",
-    "Witness",
-    "capture_code",
-    "capture_environment",
-    "hash_token",
-    "home_witness",
-    "initialize",
-    "new_token",
-    "parse_roles",
-    "public_key_path",
-    "read_saved_token",
-    "require",
-    "require_home",
-    "save_token",
-    "signature",
-    "tree_head_dict",
-    "trusted_public_key",
-    "upgrade_store",
 ]
 
 

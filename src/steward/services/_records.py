@@ -82,7 +82,7 @@ def new_approval(
     """An approval (or rejection, or endorsement) by ``actor`` made in ``tx``, carrying the
     actor's credentials: who vouched for them, the token used, a reset."""
     from steward.domain import Approval
-    from steward.services._identity import credentials
+    from steward.services.identity._service import credentials
     from steward.types import utc_iso
 
     vouchers, reset_by = credentials(tx, actor)

@@ -21,15 +21,15 @@ from steward.ledger import (
     verify_ledger,
 )
 from steward.services._access import require
-from steward.services._anchors import check_records
-from steward.services._home import write_private
-from steward.services._witness import Witness, WitnessedHead, extension_problem
+from steward.services._files import write_private
+from steward.services.audit._anchors import check_records
+from steward.services.audit._witness import Witness, WitnessedHead, extension_problem
 from steward.store import Reader, Store, check_triggers, leaf_hashes_between, stored_frontier
 from steward.types import utc_iso
 
 if TYPE_CHECKING:
     from steward.artifacts import ArtifactStore
-    from steward.services._artifact_refs import ArtifactProgress
+    from steward.services.audit._artifact_refs import ArtifactProgress
 
 __all__ = ["AuditService", "ExportSummary", "InclusionProof", "tree_head_dict"]
 
@@ -167,12 +167,12 @@ class AuditService:
             if triggers.problem is not None:
                 return failed(result, "triggers", problem=triggers.problem)
             if artifacts is not None:
-                from steward.services._artifact_refs import artifact_references
+                from steward.services.audit._artifact_refs import artifact_references
 
                 refs = artifact_references(reader)
         if artifacts is None:
             return replace(result, details=details)
-        from steward.services._artifact_refs import check_artifacts
+        from steward.services.audit._artifact_refs import check_artifacts
 
         # hashed after the read transaction: a long hash must not hold a snapshot open
         hashed = check_artifacts(refs, artifacts, progress)

@@ -1,4 +1,4 @@
-"""The in-process application: services wired to one store, built from ``Settings``."""
+"""The composition root: services wired to one store, built from ``Settings``."""
 
 from __future__ import annotations
 
@@ -7,28 +7,28 @@ from functools import cached_property
 from types import TracebackType
 from typing import TYPE_CHECKING
 
+from steward.app._home import require_home, trusted_public_key
 from steward.domain import Actor
 from steward.errors import InvalidInput, NotFound, StewardError
 from steward.ledger import Signer
-from steward.services._home import read_saved_token, require_home, trusted_public_key
-from steward.services._identity import IdentityService
-from steward.services._witness import home_witness
+from steward.services.audit._witness import home_witness
+from steward.services.identity._service import IdentityService
 from steward.settings import Settings
 from steward.store import Store
 from steward.types import Clock, SystemClock, utc_iso
 
 if TYPE_CHECKING:
     from steward.artifacts import ArtifactStore
-    from steward.services._audit import AuditService
-    from steward.services._datasets import DatasetService
-    from steward.services._evidence import EvidenceService
-    from steward.services._governance import GovernanceService
-    from steward.services._mitigation import MitigationService
-    from steward.services._models import ModelService
-    from steward.services._policies import PolicyService
-    from steward.services._runs import RunService
-    from steward.services._training import TrainingService
-    from steward.services._webhooks import WebhookService
+    from steward.services.audit._service import AuditService
+    from steward.services.datasets._service import DatasetService
+    from steward.services.evidence._service import EvidenceService
+    from steward.services.governance._policies import PolicyService
+    from steward.services.governance._service import GovernanceService
+    from steward.services.governance._webhooks import WebhookService
+    from steward.services.models._service import ModelService
+    from steward.services.training._mitigation import MitigationService
+    from steward.services.training._runs import RunService
+    from steward.services.training._service import TrainingService
 
 __all__ = ["Application"]
 
@@ -106,8 +106,8 @@ class Application:
     # Use cases are imported when first used, so a command loads only what it runs.
     @cached_property
     def audit(self) -> AuditService:
-        from steward.services._audit import AuditService
-        from steward.services._witness import home_witness
+        from steward.services.audit._service import AuditService
+        from steward.services.audit._witness import home_witness
 
         return AuditService(
             self.store, trusted_public_key(self.settings), home_witness(self.settings)
@@ -115,7 +115,7 @@ class Application:
 
     @cached_property
     def datasets(self) -> DatasetService:
-        from steward.services._datasets import DatasetService
+        from steward.services.datasets._service import DatasetService
 
         return DatasetService(
             self.store,
@@ -126,49 +126,49 @@ class Application:
 
     @cached_property
     def runs(self) -> RunService:
-        from steward.services._runs import RunService
+        from steward.services.training._runs import RunService
 
         return RunService(self.store, self.artifacts)
 
     @cached_property
     def models(self) -> ModelService:
-        from steward.services._models import ModelService
+        from steward.services.models._service import ModelService
 
         return ModelService(self.store, self.artifacts, self.datasets)
 
     @cached_property
     def evidence(self) -> EvidenceService:
-        from steward.services._evidence import EvidenceService
+        from steward.services.evidence._service import EvidenceService
 
         return EvidenceService(self.store, self.artifacts, self.datasets, self.models)
 
     @cached_property
     def policies(self) -> PolicyService:
-        from steward.services._policies import PolicyService
+        from steward.services.governance._policies import PolicyService
 
         return PolicyService(self.store, self.datasets, self.models)
 
     @cached_property
     def governance(self) -> GovernanceService:
-        from steward.services._governance import GovernanceService
+        from steward.services.governance._service import GovernanceService
 
         return GovernanceService(self.store, self.models, self.policies)
 
     @cached_property
     def webhooks(self) -> WebhookService:
-        from steward.services._webhooks import WebhookService
+        from steward.services.governance._webhooks import WebhookService
 
         return WebhookService(self.store)
 
     @cached_property
     def mitigation(self) -> MitigationService:
-        from steward.services._mitigation import MitigationService
+        from steward.services.training._mitigation import MitigationService
 
         return MitigationService(self.datasets, self.models)
 
     @cached_property
     def training(self) -> TrainingService:
-        from steward.services._training import TrainingService
+        from steward.services.training._service import TrainingService
 
         return TrainingService(self.store, self.artifacts, self.datasets, self.runs, self.models)
 
@@ -178,10 +178,12 @@ class Application:
 
         return ArtifactStore(self.settings.artifacts_location)
 
-    def authenticate(self, token: str | None = None) -> Actor:
-        """The actor for ``token``, else ``STEWARD_TOKEN``, else the token saved by init/login."""
-        if token is None and self.settings.token is not None:
-            token = self.settings.token.get_secret_value()
-        if token is None:
-            token = read_saved_token(self.settings)
+    def authenticate(self, token: str | None) -> Actor:
+        """The actor ``token`` stands for, or ``AuthenticationError``: the strict path every
+        server edge uses. A missing token is refused; it never falls back to an identity of
+        the home (``open_session`` is the local, ambient path)."""
         return self.identity.authenticate(token)
+
+    def store_label(self) -> str:
+        """The store's URL with any password hidden, for people to read."""
+        return self.store.engine.url.render_as_string(hide_password=True)

@@ -28,7 +28,9 @@ from steward.errors import (
     Refused,
 )
 from steward.services._access import require
-from steward.services._cards import (
+from steward.services._records import content_hash
+from steward.services.datasets._service import DatasetService
+from steward.services.models._cards import (
     DEFAULT_RISK_TIER,
     TIER_ORDER,
     checked_card,
@@ -37,8 +39,6 @@ from steward.services._cards import (
     plain,
     sealed_card,
 )
-from steward.services._datasets import DatasetService
-from steward.services._records import content_hash
 from steward.store import Reader, Store
 from steward.types import utc_iso
 
@@ -272,7 +272,7 @@ class ModelService:
         try:
             return self._update(actor, name, changes)
         except PermissionDenied as exc:
-            from steward.services._governance import refused_attempt
+            from steward.services.governance._service import refused_attempt
 
             refused_attempt(self._store, actor, "model.update", f"model:{name}", None, exc)
             raise
@@ -374,7 +374,7 @@ class ModelService:
 
     def lineage(self, actor: Actor, ref: str) -> dict[str, Any]:
         """Version → run (and its trials) → datasets → split, with the ledger entries."""
-        from steward.services._lineage import model_lineage
+        from steward.services.models._lineage import model_lineage
 
         require(actor, Permission.MODEL_READ, "read models")
         require(actor, Permission.RUN_READ, "read runs")

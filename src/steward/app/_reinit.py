@@ -63,7 +63,7 @@ def authorize_reset(settings: Settings, token: str | None, confirm: str | None) 
     """Check that ``token`` is an admin's on the existing store and ``confirm`` names it;
     return what the new ledger records of the store it replaces. Refuses (exit 3) without a
     valid admin token, and (exit 2) without the right confirmation."""
-    from steward.services._identity import IdentityService
+    from steward.services.identity._service import IdentityService
 
     label = store_label(settings)
     try:

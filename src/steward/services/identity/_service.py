@@ -25,7 +25,7 @@ from steward.errors import (
     NotFound,
 )
 from steward.services._access import require
-from steward.services._identity_ledger import secret_fingerprint, user_identity
+from steward.services.identity._ledger import secret_fingerprint, user_identity
 from steward.store import Reader, Store, Writer
 
 __all__ = [
@@ -72,10 +72,8 @@ class IdentityService:
 
     def authenticate(self, token: str | None) -> Actor:
         """The actor ``token`` stands for; ``AuthenticationError`` if missing, invalid, revoked."""
-        if not token:
-            raise AuthenticationError(
-                "no API token: run `steward login TOKEN` or set STEWARD_TOKEN"
-            )
+        if not token or not token.strip():
+            raise AuthenticationError("no API token given", details={"field": "token"})
         match = _TOKEN.fullmatch(token.strip())
         if match is None:
             raise AuthenticationError("invalid API token (malformed)")

@@ -31,7 +31,7 @@ from typing import Any
 from steward.domain import TreeHead
 from steward.errors import IntegrityError, LedgerTampered
 from steward.ledger import EMPTY_ROOT, Frontier, PublicKey
-from steward.services._home import write_private
+from steward.services._files import write_private
 from steward.settings import Settings
 from steward.store import Store, read_head_state
 

@@ -24,20 +24,20 @@ from steward.domain import (
 from steward.errors import IntegrityError, InvalidInput, NotFound
 from steward.ledger import canonical_bytes
 from steward.services._access import require
-from steward.services._data_evidence import (
+from steward.services._records import content_hash, make_evidence, sealed_version
+from steward.services.datasets._evidence import (
     contract_source,
     entities,
     first_version_findings,
     pii_findings,
 )
-from steward.services._dataset_inputs import (
+from steward.services.datasets._inputs import (
     Prepared,
     check_declarations,
     file_sha256,
     prepare,
     to_polars,
 )
-from steward.services._records import content_hash, make_evidence, sealed_version
 from steward.settings import DEFAULT_MAX_CELL_BYTES, DEFAULT_MAX_COLUMNS
 from steward.store import Store
 from steward.types import utc_iso

@@ -30,10 +30,10 @@ from steward.domain import (
 )
 from steward.errors import InvalidInput, NotFound, PermissionDenied, Refused, StewardError
 from steward.services._access import require
-from steward.services._models import ModelService, resolve_model
-from steward.services._policies import GATED_STAGES, PolicyService
 from steward.services._records import ledgered, new_approval
-from steward.services._webhooks import queue_notifications
+from steward.services.governance._policies import GATED_STAGES, PolicyService
+from steward.services.governance._webhooks import queue_notifications
+from steward.services.models._service import ModelService, resolve_model
 from steward.store import Store
 from steward.types import utc_iso
 
@@ -283,7 +283,7 @@ class GovernanceService:
     def _notify(self) -> None:
         """One attempt at the notifications just queued; failures stay in the delivery log
         and are retried by ``steward webhook deliver``."""
-        from steward.services._webhooks import WebhookService
+        from steward.services.governance._webhooks import WebhookService
 
         WebhookService(self._store).deliver()
 

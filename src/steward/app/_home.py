@@ -6,7 +6,6 @@ import json
 import os
 import shutil
 import uuid
-from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -15,7 +14,8 @@ from steward._version import __version__
 from steward.domain import EventType, Role
 from steward.errors import AlreadyExists, InvalidInput, NotAStewardHome, NotFound
 from steward.ledger import PublicKey, Signer, generate_key_file
-from steward.services._identity import create_user_in
+from steward.services._files import private_folder, write_private
+from steward.services.identity._service import create_user_in
 from steward.settings import Settings
 from steward.store import SCHEMA_HEAD, Store, current_revision, make_engine, migrate
 from steward.types import Clock, SystemClock, utc_iso
@@ -24,15 +24,16 @@ __all__ = [
     "HOME_FORMAT",
     "SYSTEM_ACTOR",
     "InitResult",
+    "SchemaStatus",
+    "ambient_token",
     "initialize",
-    "private_folder",
     "public_key_path",
     "read_saved_token",
     "require_home",
     "save_token",
+    "schema_status",
     "trusted_public_key",
     "upgrade_store",
-    "write_private",
 ]
 
 HOME_FORMAT = "steward.home/v1"
@@ -81,37 +82,14 @@ def read_saved_token(settings: Settings) -> str | None:
         return None
 
 
-def write_private(path: Path, content: str | bytes | Iterable[bytes]) -> Path:
-    """Replace ``path`` atomically with ``content`` (text as UTF-8, or chunks of bytes
-    written as they come), mode 0600 whatever the umask: written to a temporary file beside
-    it, flushed to disk, then renamed over it, so a reader sees the old file or the new one,
-    never a part (even after a crash)."""
-    chunks: Iterable[bytes]
-    if isinstance(content, str):
-        chunks = (content.encode("utf-8"),)
-    elif isinstance(content, bytes):
-        chunks = (content,)
-    else:
-        chunks = content
-    tmp = path.with_name(f".{path.name}.{uuid.uuid4().hex}")
-    try:
-        with os.fdopen(os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600), "wb") as out:
-            os.chmod(tmp, 0o600)  # the umask may have taken bits away from 0600 too
-            for chunk in chunks:
-                out.write(chunk)
-            out.flush()
-            os.fsync(out.fileno())
-        tmp.replace(path)
-    finally:
-        tmp.unlink(missing_ok=True)
-    return path
-
-
-def private_folder(path: Path) -> Path:
-    """Create folder ``path`` (its parent must exist) with mode 0700, whatever the umask."""
-    path.mkdir(mode=0o700, exist_ok=True)
-    os.chmod(path, 0o700)
-    return path
+def ambient_token(settings: Settings, token: str | None = None) -> str | None:
+    """The local caller's token, by the ambient chain (read nowhere else): ``token``, else
+    ``STEWARD_TOKEN``, else the token saved in the home, else ``None``."""
+    if token is None and settings.token is not None:
+        token = settings.token.get_secret_value()
+    if token is None:
+        token = read_saved_token(settings)
+    return token
 
 
 def initialize(
@@ -131,7 +109,7 @@ def initialize(
     and ``confirm`` naming the store (see ``_reinit.py``); it deletes only what Steward
     created there.
     """
-    from steward.services._reinit import authorize_reset, remove_steward_files, store_exists
+    from steward.app._reinit import authorize_reset, remove_steward_files, store_exists
 
     home = settings.home
     existing = home.exists()
@@ -151,7 +129,7 @@ def initialize(
         raise NotFound(f"{home.parent} does not exist")
     replaces: dict[str, Any] | None = None
     if force and store_exists(settings):
-        replaces = authorize_reset(settings, token or read_saved_token(settings), confirm)
+        replaces = authorize_reset(settings, ambient_token(settings, token), confirm)
     elif force and is_home:
         replaces = {"store": None, "tree_size": 0, "root_hash": None, "by": None}
 
@@ -233,7 +211,7 @@ def _build(
         with store.write(SYSTEM_ACTOR) as tx:
             _, token = create_user_in(tx, admin, frozenset({Role.ADMIN}))
         # The new home witnesses its ledger from the first head on (see _witness.py).
-        from steward.services._witness import home_witness
+        from steward.services.audit._witness import home_witness
 
         home_witness(settings).advance(
             store, lambda: signer.public_key, lambda: utc_iso(store.now())
@@ -274,6 +252,38 @@ def upgrade_store(settings: Settings) -> tuple[str | None, str]:
             )
         migrate(engine)
         return before, SCHEMA_HEAD
+    finally:
+        engine.dispose()
+
+
+@dataclass(frozen=True, slots=True)
+class SchemaStatus:
+    """The store's schema revision against the one this Steward needs."""
+
+    store: str
+    current: str | None
+    required: str
+
+    @property
+    def ok(self) -> bool:
+        return self.current == self.required
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "store": self.store,
+            "current": self.current,
+            "required": self.required,
+            "ok": self.ok,
+        }
+
+
+def schema_status(settings: Settings) -> SchemaStatus:
+    """Where the home's store stands (``steward db status``); never migrates."""
+    require_home(settings)
+    engine = make_engine(settings.database_url)
+    try:
+        current = current_revision(engine)
+        return SchemaStatus(engine.url.render_as_string(hide_password=True), current, SCHEMA_HEAD)
     finally:
         engine.dispose()
 

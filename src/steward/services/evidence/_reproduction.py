@@ -11,10 +11,10 @@ from typing import TYPE_CHECKING, Any
 from steward.domain import Actor, Evidence, Permission
 from steward.errors import InvalidInput, NotFound, PermissionDenied
 from steward.services._access import require
-from steward.services._evidence import validate
+from steward.services.evidence._service import validate
 
 if TYPE_CHECKING:
-    from steward.services._evidence import EvidenceService
+    from steward.services.evidence._service import EvidenceService
 
 __all__ = ["Reproduction", "reproduce"]
 

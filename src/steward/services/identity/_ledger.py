@@ -29,7 +29,7 @@ from steward.ledger import leaf_hash
 from steward.store import Reader
 
 if TYPE_CHECKING:  # _anchors imports the policy language: only verification needs it
-    from steward.services._anchors import RecordProblem
+    from steward.services.audit._anchors import RecordProblem
 
 __all__ = [
     "IDENTITY_EVENTS",
@@ -146,7 +146,7 @@ def user_identity(reader: Reader, name: str) -> Identities:
 def check_identities(reader: Reader) -> tuple[int, RecordProblem | None]:
     """``(rows checked, first problem or None)``: every user, role and token row against the
     replayed ledger, and every ledgered identity against the rows."""
-    from steward.services._anchors import RecordProblem
+    from steward.services.audit._anchors import RecordProblem
 
     state = replay(reader.events_of_types(*IDENTITY_EVENTS))
     checked = 0

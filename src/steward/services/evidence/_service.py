@@ -25,14 +25,14 @@ from steward.domain import (
 )
 from steward.errors import InvalidInput, NotFound, PermissionDenied
 from steward.services._access import require
-from steward.services._datasets import DatasetService
-from steward.services._models import ModelService
 from steward.services._records import content_hash
+from steward.services.datasets._service import DatasetService
+from steward.services.models._service import ModelService
 from steward.store import Store
 from steward.types import utc_iso
 
 if TYPE_CHECKING:
-    from steward.services._reproduction import Reproduction
+    from steward.services.evidence._reproduction import Reproduction
 
 __all__ = ["EvidenceService", "Judging", "validate"]
 
@@ -119,8 +119,8 @@ class EvidenceService:
         authors. Each re-run is recorded as evidence that reproduces the original
         (``inputs.reproduces``), agreeing or not; a policy can require agreement. Refusals
         are ledgered."""
-        from steward.services._governance import refused_attempt
-        from steward.services._reproduction import reproduce
+        from steward.services.evidence._reproduction import reproduce
+        from steward.services.governance._service import refused_attempt
 
         try:
             return reproduce(self, actor, ref, check_ids, progress)
@@ -171,7 +171,7 @@ class EvidenceService:
         """Run each check on what ``judging`` holds; the drafts carry their provenance. A
         crash removes the plots the run stored."""
         from steward.checks import CheckContext
-        from steward.services._check_code import check_provenance
+        from steward.services.evidence._check_code import check_provenance
 
         stored: list[str] = []
 

@@ -31,7 +31,7 @@ class RecordProblem:
 def check_records(reader: Reader) -> tuple[int, RecordProblem | None]:
     """``(records checked, first problem or None)``: identities (users, roles, tokens)
     first, then every other record."""
-    from steward.services._identity_ledger import check_identities
+    from steward.services.identity._ledger import check_identities
 
     identities, problem = check_identities(reader)
     if problem is not None:

@@ -23,10 +23,15 @@ from steward.domain import (
 )
 from steward.errors import InvalidInput, NotFound, PermissionDenied
 from steward.services._access import require
-from steward.services._datasets import DatasetService
-from steward.services._governing import FLOOR_STAGE, Governing, check_defaults, relaxation
-from steward.services._models import ModelService
 from steward.services._records import ledgered, new_approval
+from steward.services.datasets._service import DatasetService
+from steward.services.governance._governing import (
+    FLOOR_STAGE,
+    Governing,
+    check_defaults,
+    relaxation,
+)
+from steward.services.models._service import ModelService
 from steward.store import Store
 from steward.types import utc_iso
 
@@ -235,7 +240,7 @@ class PolicyService:
         built-in packs: the second of the two ``policy:manage`` holders a relaxation needs.
         Refused (and ledgered) for the one who applied it and for an author of a model it
         governs."""
-        from steward.services._governance import refused_attempt
+        from steward.services.governance._service import refused_attempt
 
         try:
             return self._endorse(actor, name, version, comment)

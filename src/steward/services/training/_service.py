@@ -26,10 +26,10 @@ from steward.domain import (
 from steward.errors import InvalidInput
 from steward.ledger import canonical_bytes
 from steward.services._access import require
-from steward.services._datasets import DatasetService
-from steward.services._models import ModelService
-from steward.services._runs import RunService
-from steward.services._tuning import TrialUpdate, TuningResult, join_study
+from steward.services.datasets._service import DatasetService
+from steward.services.models._service import ModelService
+from steward.services.training._runs import RunService
+from steward.services.training._tuning import TrialUpdate, TuningResult, join_study
 from steward.store import Store
 
 if TYPE_CHECKING:
@@ -200,7 +200,7 @@ class TrainingService:
         study = None
         dataset = split_record["dataset"]
         if request.trials:
-            from steward.services._tuning import create_study
+            from steward.services.training._tuning import create_study
 
             study_name = request.study or f"{request.name}-{uuid.uuid4().hex[:8]}"
             study = create_study(
@@ -297,7 +297,7 @@ class TrainingService:
         """The best parameters, the tuning summary, and the best trial's fitted pipeline when
         this process ran it (else ``None``: the final fit then refits with the parameters)."""
         from steward.ml import TEMPLATES, primary_metric
-        from steward.services._tuning import run_trials, trial_run_name, tuning_summary
+        from steward.services.training._tuning import run_trials, trial_run_name, tuning_summary
 
         kept = run_trials(
             self._runs,

@@ -17,8 +17,8 @@ from typing import Any
 from steward.domain import Actor, ModelVersion, Permission
 from steward.errors import InvalidInput
 from steward.services._access import require
-from steward.services._datasets import DatasetService
-from steward.services._models import ModelService
+from steward.services.datasets._service import DatasetService
+from steward.services.models._service import ModelService
 
 __all__ = ["MitigationService"]
 

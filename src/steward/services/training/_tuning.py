@@ -16,8 +16,8 @@ from steward.artifacts import ArtifactStore
 from steward.domain import Actor, MissingPolicy, Permission, Run, RunStatus
 from steward.errors import InvalidInput, NotFound
 from steward.services._access import require
-from steward.services._datasets import DatasetService
-from steward.services._runs import RunService
+from steward.services.datasets._service import DatasetService
+from steward.services.training._runs import RunService
 from steward.store import Store
 
 if TYPE_CHECKING:
@@ -55,7 +55,7 @@ class TrialUpdate:
 def create_study(store: Store, name: str, seed: int, config: dict[str, Any]) -> Any:
     import optuna
 
-    from steward.services._journal import journal_storage
+    from steward.services.training._journal import journal_storage
 
     if len(name) > 255 or not name.strip():
         raise InvalidInput("a study name has 1-255 characters")
@@ -86,7 +86,7 @@ def load_study(store: Store, name: str) -> tuple[Any, dict[str, Any]]:
     """A study created by ``steward train`` and the configuration it was created with."""
     import optuna
 
-    from steward.services._journal import journal_storage
+    from steward.services.training._journal import journal_storage
 
     optuna.logging.set_verbosity(optuna.logging.WARNING)
     try:
