@@ -56,6 +56,7 @@ def measure(app, actor, template, dataset, repeats):  # type: ignore[no-untyped-
     version = app.training.train(
         actor,
         TrainingRequest(
+            checks=False,
             dataset=dataset,
             name=f"{dataset}-{template}",
             template=template,

@@ -3,9 +3,6 @@
 
 from __future__ import annotations
 
-import sys
-import textwrap
-from collections.abc import Iterator
 from dataclasses import replace
 from pathlib import Path
 from typing import Any
@@ -16,7 +13,8 @@ from sklearn import metrics
 from sklearn.linear_model import LogisticRegression
 
 import steward
-from steward.app import Application, ambient_token
+from conftest import Seed, sdk_seed
+from factories import context_of, credit_frame
 from steward.checks import (
     Capabilities,
     Check,
@@ -29,7 +27,6 @@ from steward.checks import (
 from steward.domain import Evidence, EvidenceStatus
 from steward.errors import InvalidInput
 from steward.settings import Settings
-from test_models import credit_frame
 
 
 @pytest.fixture
@@ -38,14 +35,23 @@ def db_url(tmp_path: Path) -> str:
     return f"sqlite:///{tmp_path / 'store.db'}"
 
 
+def _credit_model(settings: Settings) -> dict[str, Any]:
+    steward.register_dataset(credit_frame(), name="credit", target="approved", sensitive=["group"])
+    steward.train(checks=False, dataset="credit", name="credit-model", seed=2)
+    return {}
+
+
+@pytest.fixture
+def seed(request: pytest.FixtureRequest) -> Seed:
+    """dana's credit-model@1 (no checks run) for the tests that take ``context``."""
+    if "context" in request.fixturenames:
+        return sdk_seed("checks-credit-model", _credit_model)
+    return Seed("initialised")
+
+
 @pytest.fixture
 def context(sdk_env: Settings) -> CheckContext:
-    steward.register_dataset(credit_frame(), name="credit", target="approved", sensitive=["group"])
-    steward.train(dataset="credit", name="credit-model", seed=2)
-    with Application.open(Settings()) as app:
-        version = app.models.get(app.authenticate(ambient_token(app.settings)), "credit-model@1")
-    x, y, a = steward.load_split("credit-model@1", "test")
-    return CheckContext(version=version, model=steward.load_model("credit-model@1"), X=x, y=y, A=a)
+    return context_of("credit-model@1")
 
 
 def test_the_builtin_performance_check_is_registered_like_any_plugin() -> None:
@@ -175,47 +181,6 @@ def test_a_check_answers_not_applicable_outside_its_capabilities(context: CheckC
     assert "regression models are outside" in record.metrics["reason"]
 
 
-@pytest.fixture
-def third_party(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
-    """An installed distribution, as pip would leave it, registering one check."""
-    package = tmp_path / "site" / "acme_checks"
-    package.mkdir(parents=True)
-    (package / "__init__.py").write_text(
-        textwrap.dedent(
-            '''
-            from steward.checks import Capabilities, Check
-
-
-            class PositiveRate(Check):
-                """Share of positive predictions on the test split."""
-
-                id = "acme.positive_rate"
-                version = "1.0"
-                capabilities = Capabilities(tasks=frozenset({"binary"}))
-
-                def __init__(self, *, label=1):
-                    self.label = label
-
-                def run(self, context):
-                    reason = self.capabilities.refuses(context.version)
-                    if reason:
-                        return context.not_applicable(self, reason)
-                    rate = float((context.predicted == self.label).mean())
-                    return context.evidence(self, metrics={"positive_rate": rate})
-            '''
-        )
-    )
-    info = tmp_path / "site" / "acme_checks-1.0.dist-info"
-    info.mkdir()
-    (info / "METADATA").write_text("Metadata-Version: 2.1\nName: acme-checks\nVersion: 1.0\n")
-    (info / "entry_points.txt").write_text(
-        "[steward.checks]\nacme.positive_rate = acme_checks:PositiveRate\n"
-    )
-    monkeypatch.syspath_prepend(str(tmp_path / "site"))
-    yield
-    sys.modules.pop("acme_checks", None)
-
-
 def test_a_third_party_check_registered_by_entry_point_is_found_and_conforms(
     third_party: None, context: CheckContext
 ) -> None:
@@ -287,7 +252,7 @@ def test_fairness_bins_numeric_attributes_and_judges_their_intersection(sdk_env:
     frame = credit_frame()
     frame["age"] = np.random.default_rng(1).integers(18, 80, len(frame))
     steward.register_dataset(frame, name="aged", target="approved", sensitive=["group", "age"])
-    version = steward.train(dataset="aged", name="aged-model")
+    version = steward.train(checks=False, dataset="aged", name="aged-model")
     x, y, a = steward.load_split(version.ref, "test")
     ctx = CheckContext(version=version, model=steward.load_model(version.ref), X=x, y=y, A=a)
     record = get_check("fairness")(min_group_size=15).run(ctx)
@@ -354,7 +319,9 @@ def test_privacy_finds_leakage_proxies_and_sensitive_inputs(sdk_env: Settings) -
     frame["outcome_code"] = frame["approved"] * 7 + 1  # recorded after the decision
     frame["group_code"] = np.where(frame["group"] == "a", 10.0, 20.0)  # derived from group
     steward.register_dataset(frame, name="leaky", target="approved", sensitive=["group"])
-    version = steward.train(dataset="leaky", name="leaky-model", use_sensitive=["group"])
+    version = steward.train(
+        checks=False, dataset="leaky", name="leaky-model", use_sensitive=["group"]
+    )
     x, y, a = steward.load_split(version.ref, "test")
     ctx = CheckContext(version=version, model=steward.load_model(version.ref), X=x, y=y, A=a)
     check_conformance(get_check("privacy"), ctx)
@@ -389,7 +356,9 @@ def test_privacy_flags_a_pii_input_that_was_opted_in(context: CheckContext) -> N
 @pytest.mark.parametrize("template", ["logistic", "hgb", "forest"])
 def test_robustness_never_crashes_a_steward_pipeline(sdk_env: Settings, template: str) -> None:
     steward.register_dataset(credit_frame(), name="credit", target="approved", sensitive=["group"])
-    version = steward.train(dataset="credit", name=f"robust-{template}", template=template)
+    version = steward.train(
+        checks=False, dataset="credit", name=f"robust-{template}", template=template
+    )
     x, y, a = steward.load_split(version.ref, "test")
     model = steward.load_model(version.ref)
     ctx = CheckContext(version=version, model=model, X=x, y=y, A=a)

@@ -32,13 +32,13 @@ def test_a_data_scientist_adding_a_user_gets_exit_3_and_nothing_changes(
     initialised: Run,
 ) -> None:
     created = initialised("user", "add", "dana", "--role", "data_scientist", "--json")
-    token = created.json()["token"]  # type: ignore[index]
+    token = created.json()["token"]
     before = initialised("audit", "log", "--json", "--limit", "100").stdout
     result = initialised("user", "add", "eve", "--role", "admin", token=token)
     assert result.code == 3
     assert "may not add users" in result.stderr and result.stderr.count("\n") == 1
     assert initialised("audit", "log", "--json", "--limit", "100").stdout == before
-    names = [u["name"] for u in initialised("user", "list", "--json").json()]  # type: ignore[union-attr, index]
+    names = [u["name"] for u in initialised("user", "list", "--json").json()]
     assert names == ["admin", "dana"]
 
 
@@ -68,7 +68,7 @@ def test_an_invalid_token_exits_3(initialised: Run, token: str) -> None:
 
 def test_a_revoked_token_exits_3(initialised: Run) -> None:
     created = initialised("user", "add", "sam", "--role", "steward", "--json").json()
-    token = created["token"]  # type: ignore[index]
+    token = created["token"]
     token_id = token.split("_")[1]
     assert initialised("token", "revoke", token_id).code == 0
     result = initialised("whoami", token=token)
@@ -77,11 +77,11 @@ def test_a_revoked_token_exits_3(initialised: Run) -> None:
 
 def test_login_saves_a_checked_token(initialised: Run, settings: Settings) -> None:
     created = initialised("user", "add", "sam", "--role", "auditor", "--json").json()
-    token = created["token"]  # type: ignore[index]
+    token = created["token"]
     assert initialised("login", "not-a-token").code == 3
     assert initialised("login", token).code == 0
     assert settings.token_path.read_text().strip() == token
-    assert initialised("whoami", "--json").json()["name"] == "sam"  # type: ignore[index]
+    assert initialised("whoami", "--json").json()["name"] == "sam"
 
 
 def test_a_folder_that_is_not_a_home_exits_2(cli: Run, settings: Settings) -> None:
@@ -120,7 +120,7 @@ def test_audit_verify_exits_1_and_names_an_edited_event(
     assert result.code == 1
     assert "TAMPERED at event 3" in result.stdout
     document = initialised("audit", "verify", "--json").json()
-    assert document["first_bad_seq"] == 3 and document["ok"] is False  # type: ignore[index]
+    assert document["first_bad_seq"] == 3 and document["ok"] is False
 
 
 def test_an_exported_ledger_verifies_offline_with_the_standard_library(
@@ -154,10 +154,10 @@ def test_an_exported_ledger_verifies_offline_with_the_standard_library(
 def test_a_store_at_an_older_schema_is_refused_naming_db_upgrade(
     initialised: Run, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    from steward.store import _engine
+    from steward.store import KNOWN_REVISIONS, _engine
 
     # Pretend this Steward is a release ahead, so the store's schema is a known older one.
-    monkeypatch.setattr(_engine, "KNOWN_REVISIONS", (*_engine.KNOWN_REVISIONS, "0099_next"))
+    monkeypatch.setattr(_engine, "KNOWN_REVISIONS", (*KNOWN_REVISIONS, "0099_next"))
     monkeypatch.setattr(_engine, "SCHEMA_HEAD", "0099_next")
     result = initialised("user", "add", "late", "--role", "auditor")
     assert result.code == 2
@@ -193,7 +193,7 @@ def test_db_upgrade_brings_an_older_store_to_the_current_schema(
     refused = initialised("whoami")
     assert refused.code == 2 and "run `steward db upgrade`" in refused.stderr
     status = initialised("db", "status", "--json")
-    assert status.code == 1 and status.json()["current"] == KNOWN_REVISIONS[-2]  # type: ignore[index]
+    assert status.code == 1 and status.json()["current"] == KNOWN_REVISIONS[-2]
     upgraded = initialised("db", "upgrade")
     assert upgraded.code == 0 and "upgraded the store" in upgraded.stdout
     assert initialised("whoami").code == 0
@@ -202,7 +202,7 @@ def test_db_upgrade_brings_an_older_store_to_the_current_schema(
 
 def test_db_status_and_upgrade_report_the_schema(initialised: Run) -> None:
     status = initialised("db", "status", "--json").json()
-    assert status["ok"] is True  # type: ignore[index]
+    assert status["ok"] is True
     upgraded = initialised("db", "upgrade")
     assert upgraded.code == 0 and "already at schema" in upgraded.stdout
 

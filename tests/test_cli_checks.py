@@ -4,17 +4,18 @@ from __future__ import annotations
 
 import sqlite3
 from pathlib import Path
+from typing import Any
 
 import pandas as pd
 import pytest
+from pydantic import SecretStr
 from sklearn.linear_model import LogisticRegression
 
 import steward
-from conftest import Run
+from conftest import CLI_DANA, CliSeed, Run, add_cli_user
+from factories import credit_frame
 from steward.app import Application
 from steward.settings import Settings
-from test_checks import third_party  # noqa: F401 - a fixture
-from test_models import credit_frame
 
 
 @pytest.fixture
@@ -23,22 +24,34 @@ def db_url(tmp_path: Path) -> str:
     return f"sqlite:///{tmp_path / 'store.db'}"
 
 
-@pytest.fixture
-def dana(initialised: Run) -> str:
-    created = initialised("user", "add", "dana", "--role", "data_scientist", "--json").json()
-    return str(created["token"])  # type: ignore[index]
-
-
-@pytest.fixture
-def trained(initialised: Run, dana: str, tmp_path: Path) -> Run:
-    path = tmp_path / "credit.csv"
+def _trained(run: Run, settings: Settings) -> dict[str, Any]:
+    """dana, and her credit-model trained on credit.csv without the default checks."""
+    dana = add_cli_user(run, "dana", "data_scientist")
+    path = settings.home.parent / "credit.csv"
     credit_frame().to_csv(path, index=False)
     args = ["--name", "credit", "--target", "approved", "--sensitive", "group"]
-    assert initialised("dataset", "register", str(path), *args, token=dana).code == 0
-    result = initialised(
+    assert run("dataset", "register", str(path), *args, token=dana).code == 0
+    result = run(
         "train", "--dataset", "credit", "--name", "credit-model", "--no-checks", token=dana
     )
     assert result.code == 0, result.stderr
+    return {"dana": dana}
+
+
+@pytest.fixture
+def cli_seed(request: pytest.FixtureRequest) -> CliSeed:
+    if "trained" in request.fixturenames:
+        return CliSeed("cli-checks-trained", _trained)
+    return CLI_DANA if "dana" in request.fixturenames else CliSeed("initialised-by-cli")
+
+
+@pytest.fixture
+def dana(initialised: Run, cli_seeded: dict[str, Any]) -> str:
+    return str(cli_seeded["dana"])
+
+
+@pytest.fixture
+def trained(initialised: Run, dana: str) -> Run:
     return initialised
 
 
@@ -54,14 +67,12 @@ def test_check_run_records_ledgered_evidence_with_plots(
         "check", "run", "credit-model@1", "--check", "performance", "--json", token=dana
     )
     assert result.code == 0, result.stderr
-    (record,) = result.json()  # type: ignore[misc]
+    (record,) = result.json()
     assert record["check_id"] == "performance" and record["subject"] == "model:credit-model@1"
     assert set(record["artifacts"]) == {"calibration.png", "confusion_matrix.png"}
     assert (
         record["inputs"]["split"]
-        == trained("model", "show", "credit-model", "--json").json()[  # type: ignore[index]
-            "split"
-        ]["id"]
+        == trained("model", "show", "credit-model", "--json").json()["split"]["id"]
     )
     with Application.open(settings) as app:
         for key in record["artifacts"].values():
@@ -70,7 +81,7 @@ def test_check_run_records_ledgered_evidence_with_plots(
         (event,) = app.audit.log(actor, limit=1, type_="evidence.recorded")
     assert event.payload["evidence"][0]["content_hash"] == record["content_hash"]
     listed = trained("evidence", "list", "credit-model", "--json").json()
-    assert [e["id"] for e in listed] == [record["id"]]  # type: ignore[index,union-attr]
+    assert [e["id"] for e in listed] == [record["id"]]
     assert trained("audit", "verify").code == 0
 
 
@@ -100,7 +111,7 @@ def test_train_runs_the_default_checks_unless_told_not_to(trained: Run, dana: st
         "performance",
         "privacy",
         "robustness",
-    }  # type: ignore[arg-type]
+    }
     assert trained("evidence", "list", "credit-model@1", "--json").json() == []
 
 
@@ -120,7 +131,7 @@ def test_a_third_party_check_runs_through_the_cli(trained: Run, dana: str) -> No
         "check", "run", "credit-model", "--check", "acme.positive_rate", "--json", token=dana
     )
     assert result.code == 0, result.stderr
-    (record,) = result.json()  # type: ignore[misc]
+    (record,) = result.json()
     assert record["check_id"] == "acme.positive_rate" and 0 < record["metrics"]["positive_rate"] < 1
 
 
@@ -134,7 +145,7 @@ def test_bad_requests_exit_2_and_write_nothing(trained: Run, dana: str, settings
 
     frame = credit_frame().dropna()
     fitted = LogisticRegression().fit(frame[["debts"]], frame["approved"])
-    as_dana = Settings(home=settings.home, token=dana)
+    as_dana = Settings(home=settings.home, token=SecretStr(dana))
     steward.register_model(fitted, name="hand-made", settings=as_dana)
     before = _counts(settings)
     nosplit = trained("check", "run", "hand-made", token=dana)
@@ -150,7 +161,7 @@ def test_check_parameters_from_the_command_line(trained: Run, dana: str) -> None
         "--json", token=dana,
     )  # fmt: skip
     assert result.code == 0, result.stderr
-    fairness, performance = result.json()  # type: ignore[misc]
+    fairness, performance = result.json()
     assert fairness["params"]["attributes"] == "group"
     assert fairness["params"]["min_group_size"] == 10
     assert list(fairness["metrics"]["attributes"]) == ["group"]
@@ -204,11 +215,13 @@ def test_check_run_judges_a_version_on_another_dataset_version(
         "--check", "performance", "--check", "data", "--json", token=dana,
     )  # fmt: skip
     assert result.code == 0, result.stderr
-    performance, data = result.json()  # type: ignore[misc]
+    performance, data = result.json()
     assert performance["inputs"]["dataset"]["ref"] == "credit-fresh@1"
     assert performance["inputs"]["split"] is None and performance["inputs"]["rows"] == "all"
     assert performance["metrics"]["rows"] == 300
-    model = steward.load_model("credit-model@1", settings=Settings(home=settings.home, token=dana))
+    model = steward.load_model(
+        "credit-model@1", settings=Settings(home=settings.home, token=SecretStr(dana))
+    )
     from sklearn.metrics import accuracy_score, roc_auc_score
 
     loaded = pd.read_csv(path)
@@ -235,7 +248,7 @@ def test_check_run_judges_a_version_on_another_dataset_version(
 def test_an_auditor_cannot_record_evidence(trained: Run, settings: Settings) -> None:
     auditor = trained("user", "add", "audrey", "--role", "auditor", "--json").json()
     before = _counts(settings)
-    refused = trained("check", "run", "credit-model", token=str(auditor["token"]))  # type: ignore[index]
+    refused = trained("check", "run", "credit-model", token=str(auditor["token"]))
     assert refused.code == 3 and "evidence:write" in refused.stderr
     assert _counts(settings) == before
 
@@ -245,9 +258,9 @@ def test_the_data_check_links_the_datasets_evidence(
 ) -> None:
     result = trained("check", "run", "credit-model", "--check", "data", "--json", token=dana)
     assert result.code == 0, result.stderr
-    (record,) = result.json()  # type: ignore[misc]
+    (record,) = result.json()
     shown = trained("dataset", "show", "credit@1", "--json").json()
-    dataset_ids = {e["id"] for e in shown["evidence"]}  # type: ignore[index]
+    dataset_ids = {e["id"] for e in shown["evidence"]}
     assert {e["id"] for e in record["metrics"]["evidence"]} == dataset_ids
     assert record["status"] == "passed" and record["metrics"]["datasets"] == ["credit@1"]
 
@@ -262,7 +275,7 @@ def test_the_data_check_links_the_datasets_evidence(
         == 0
     )
     failed = trained("check", "run", "credit-model@2", "--check", "data", "--json", token=dana)
-    (record,) = failed.json()  # type: ignore[misc]
+    (record,) = failed.json()
     assert record["status"] == "failed"
     assert record["findings"][0]["severity"] == "high"
     assert "data.validation on credit@2 failed" in record["findings"][0]["message"]

@@ -4,11 +4,12 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
+from typing import Any
 
 import pytest
 import yaml
 
-from conftest import Run
+from conftest import CLI_DANA, CliSeed, Run
 from steward.samples import loanapp
 
 
@@ -19,9 +20,13 @@ def db_url(tmp_path: Path) -> str:
 
 
 @pytest.fixture
-def dana(initialised: Run) -> str:
-    created = initialised("user", "add", "dana", "--role", "data_scientist", "--json").json()
-    return str(created["token"])  # type: ignore[index]
+def cli_seed(request: pytest.FixtureRequest) -> CliSeed:
+    return CLI_DANA if "dana" in request.fixturenames else CliSeed("initialised-by-cli")
+
+
+@pytest.fixture
+def dana(initialised: Run, cli_seeded: dict[str, Any]) -> str:
+    return str(cli_seeded["dana"])
 
 
 @pytest.fixture
@@ -46,13 +51,13 @@ def test_register_show_list_and_identical_reregistration(
         "dataset", "register", str(files / "loans.parquet"), *args, "--json", token=dana
     )
     document = again.json()
-    assert document["created"] is False  # type: ignore[index]
-    assert document["version"]["ref"] == "loans@1"  # type: ignore[index]
+    assert document["created"] is False
+    assert document["version"]["ref"] == "loans@1"
     shown = initialised("dataset", "show", "loans", "--json").json()
-    assert shown["target"] == "approve" and shown["sensitive"] == ["race", "sex"]  # type: ignore[index]
-    assert {e["check_id"] for e in shown["evidence"]} == {"data.validation", "data.pii"}  # type: ignore[index]
+    assert shown["target"] == "approve" and shown["sensitive"] == ["race", "sex"]
+    assert {e["check_id"] for e in shown["evidence"]} == {"data.validation", "data.pii"}
     listed = initialised("dataset", "list", "--json").json()
-    assert [d["name"] for d in listed] == ["loans"]  # type: ignore[union-attr,index]
+    assert [d["name"] for d in listed] == ["loans"]
     human = initialised("dataset", "show", "loans@1")
     assert human.code == 0 and "race" in human.stdout and "sensitive" in human.stdout
 
@@ -69,7 +74,7 @@ def test_v2_validation_findings_are_printed(
     assert result.code == 0
     assert "[high] column 'emp' of the contract is missing" in result.stdout
     evidence = initialised("dataset", "evidence", "loans@2", "--json").json()
-    validation = next(e for e in evidence if e["check_id"] == "data.validation")  # type: ignore[union-attr,index]
+    validation = next(e for e in evidence if e["check_id"] == "data.validation")
     assert validation["status"] == "failed"
 
 
@@ -140,7 +145,7 @@ def test_an_auditor_cannot_register_exit_3(
     initialised: Run,
     files: Path,
 ) -> None:
-    token = initialised("user", "add", "audra", "--role", "auditor", "--json").json()["token"]  # type: ignore[index]
+    token = initialised("user", "add", "audra", "--role", "auditor", "--json").json()["token"]
     result = initialised(
         "dataset", "register", str(files / "loans.csv"), "--name", "l", token=token
     )
@@ -163,7 +168,7 @@ def test_contract_export_edit_and_set(
     result = initialised(
         "dataset", "register", str(files / "loans_v2.csv"), "--name", "loans", "--json", token=dana
     )
-    evidence = result.json()["evidence"]  # type: ignore[index]
+    evidence = result.json()["evidence"]
     validation = next(e for e in evidence if e["check_id"] == "data.validation")
     assert validation["findings"] == []
     broken = tmp_path / "broken.yaml"

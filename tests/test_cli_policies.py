@@ -4,13 +4,14 @@ from __future__ import annotations
 
 import sqlite3
 from pathlib import Path
+from typing import Any
 
 import pytest
 
-from conftest import Run
+from conftest import CliSeed, Run
+from factories import credit_frame
 from steward.app import Application
 from steward.settings import Settings
-from test_models import credit_frame
 
 LENDING = """\
 format: steward.policy/v1
@@ -35,25 +36,45 @@ def db_url(tmp_path: Path) -> str:
     return f"sqlite:///{tmp_path / 'store.db'}"
 
 
-@pytest.fixture
-def tokens(initialised: Run) -> dict[str, str]:
+PEOPLE = (("dana", "data_scientist"), ("sofia", "steward"), ("audra", "auditor"))
+
+
+def _people(run: Run) -> dict[str, str]:
     made = {}
-    for name, role in (("dana", "data_scientist"), ("sofia", "steward"), ("audra", "auditor")):
-        created = initialised("user", "add", name, "--role", role, "--json").json()
-        made[name] = str(created["token"])  # type: ignore[index]
+    for name, role in PEOPLE:
+        created = run("user", "add", name, "--role", role, "--json").json()
+        made[name] = str(created["token"])
     return made
 
 
-@pytest.fixture
-def trained(initialised: Run, tokens: dict[str, str], tmp_path: Path) -> Run:
-    path = tmp_path / "credit.csv"
+def _trained(run: Run, settings: Settings) -> dict[str, Any]:
+    """The team, and dana's credit-model trained (with the default checks) on credit.csv."""
+    tokens = _people(run)
+    path = settings.home.parent / "credit.csv"
     credit_frame().to_csv(path, index=False)
     args = ["--name", "credit", "--target", "approved", "--sensitive", "group"]
-    assert initialised("dataset", "register", str(path), *args, token=tokens["dana"]).code == 0
-    result = initialised(
-        "train", "--dataset", "credit", "--name", "credit-model", token=tokens["dana"]
-    )
+    assert run("dataset", "register", str(path), *args, token=tokens["dana"]).code == 0
+    result = run("train", "--dataset", "credit", "--name", "credit-model", token=tokens["dana"])
     assert result.code == 0, result.stderr
+    return {"tokens": tokens}
+
+
+@pytest.fixture
+def cli_seed(request: pytest.FixtureRequest) -> CliSeed:
+    if "trained" in request.fixturenames:
+        return CliSeed("cli-policies-trained", _trained)
+    if "tokens" in request.fixturenames:
+        return CliSeed("cli-policies-people", lambda run, _: {"tokens": _people(run)})
+    return CliSeed("initialised-by-cli")
+
+
+@pytest.fixture
+def tokens(initialised: Run, cli_seeded: dict[str, Any]) -> dict[str, str]:
+    return dict(cli_seeded["tokens"])
+
+
+@pytest.fixture
+def trained(initialised: Run, tokens: dict[str, str]) -> Run:
     return initialised
 
 
@@ -73,15 +94,15 @@ def test_gate_reports_every_rule_and_exits_by_the_decision(
     assert lowered.code == 0, lowered.stderr
     staging = trained("gate", "credit-model@1", "--stage", "staging", "--json")
     decision = staging.json()
-    assert decision["policy"]["name"] == "default" and decision["policy"]["version"] == 0  # type: ignore[index]
-    assert "risk tier limited" in decision["governed_because"]  # type: ignore[index]
-    outcomes = {r["id"]: r["outcome"] for r in decision["rules"]}  # type: ignore[index]
+    assert decision["policy"]["name"] == "default" and decision["policy"]["version"] == 0
+    assert "risk tier limited" in decision["governed_because"]
+    outcomes = {r["id"]: r["outcome"] for r in decision["rules"]}
     assert outcomes == {
         "evidence.performance": "pass",
         "evidence.performance.findings": "pass",
         "dataset.no_pii_features": "pass",
     }
-    assert staging.code == 0 and decision["allowed"] is True  # type: ignore[index]
+    assert staging.code == 0 and decision["allowed"] is True
 
     production = trained("gate", "credit-model@1", "--stage", "production")
     assert production.code == 1
@@ -96,8 +117,8 @@ def test_gate_reports_every_rule_and_exits_by_the_decision(
         == 0
     )
     high = trained("gate", "credit-model@1", "--stage", "production", "--json")
-    assert high.code == 1 and high.json()["policy"]["name"] == "high-risk"  # type: ignore[index]
-    ids = {r["id"] for r in high.json()["rules"]}  # type: ignore[index]
+    assert high.code == 1 and high.json()["policy"]["name"] == "high-risk"
+    ids = {r["id"] for r in high.json()["rules"]}
     assert "evidence.fairness.attributes.group.disparate_impact_ratio" in ids
     assert {"evidence.explainability", "evidence.robustness", "documentation.limitations"} <= ids
 
@@ -108,28 +129,28 @@ def test_policies_apply_as_hashed_versions_and_govern_the_models_they_select(
     path = tmp_path / "lending.yaml"
     path.write_text(LENDING.format(ratio=0.8))
     linted = trained("policy", "validate", str(path), "--json")
-    assert linted.code == 0 and linted.json()["name"] == "lending"  # type: ignore[index]
+    assert linted.code == 0 and linted.json()["name"] == "lending"
     applied = trained("policy", "apply", str(path), "--json", token=tokens["sofia"])
     assert applied.code == 0, applied.stderr
     first = applied.json()
-    assert first["version"] == 1 and first["changed"] is True  # type: ignore[index]
+    assert first["version"] == 1 and first["changed"] is True
     again = trained("policy", "apply", str(path), token=tokens["sofia"])
     assert "already has this content: nothing changed" in again.stdout
     path.write_text(LENDING.format(ratio=0.8).replace("Credit models.", "Credit  models."))
     assert (
         trained("policy", "apply", str(path), "--json", token=tokens["sofia"]).json()["changed"]
         is True
-    )  # type: ignore[index]
+    )
 
     gate = trained("gate", "credit-model@1", "--stage", "production", "--json").json()
-    assert gate["policy"]["name"] == "lending" and gate["policy"]["version"] == 2  # type: ignore[index]
-    assert "applied policy lending@2 selects credit-model" in gate["governed_because"]  # type: ignore[index]
-    rules = {r["id"]: r for r in gate["rules"]}  # type: ignore[index]
+    assert gate["policy"]["name"] == "lending" and gate["policy"]["version"] == 2
+    assert "applied policy lending@2 selects credit-model" in gate["governed_because"]
+    rules = {r["id"]: r for r in gate["rules"]}
     parity = rules["evidence.fairness.attributes.group.demographic_parity_ratio"]
     assert parity["data"]["min"] == 0.8 and isinstance(parity["data"]["value"], float)
 
     listed = trained("policy", "list", "--json").json()
-    assert [(p["name"], p["version"]) for p in listed] == [  # type: ignore[union-attr]
+    assert [(p["name"], p["version"]) for p in listed] == [
         ("lending", 2),
         ("default", 0),
         ("high-risk", 0),
@@ -138,7 +159,7 @@ def test_policies_apply_as_hashed_versions_and_govern_the_models_they_select(
     assert "# policy lending@1" in shown.stdout and "Credit models." in shown.stdout
     assert "min: 0.8" in trained("policy", "show", "high-risk").stdout
     events = trained("audit", "log", "--json").json()
-    assert [e["subject"] for e in events if e["type"] == "policy.applied"] == [  # type: ignore[union-attr,index]
+    assert [e["subject"] for e in events if e["type"] == "policy.applied"] == [
         "policy:lending@1",
         "policy:lending@2",
     ]
@@ -184,14 +205,14 @@ def test_invalid_policies_and_unauthorized_appliers_change_nothing(
     assert policies == before[1] == 0
     refused = [
         e for e in trained("audit", "log", "--json").json() if e["type"] == "attempt.refused"
-    ]  # type: ignore[union-attr,index]
+    ]
     assert events == before[0] + len(refused) and len(refused) == 6
-    assert [(e["actor"], e["payload"]["code"]) for e in refused][3:] == [  # type: ignore[index]
+    assert [(e["actor"], e["payload"]["code"]) for e in refused][3:] == [
         ("audra", "forbidden"),
         ("dana", "forbidden"),
         ("sofia", "invalid_input"),
     ]
-    assert refused[0]["payload"]["action"] == "policy.apply"  # type: ignore[index]
+    assert refused[0]["payload"]["action"] == "policy.apply"
     assert trained("gate", "credit-model@7", "--stage", "production").code == 2
     stage = trained("gate", "credit-model@1", "--stage", "heaven")
     assert stage.code == 2 and "unknown stage 'heaven'" in stage.stderr
@@ -224,8 +245,8 @@ def test_approve_reject_waive_promote_from_the_command_line(
     trained: Run, tokens: dict[str, str], tmp_path: Path, settings: Settings
 ) -> None:
     created = trained("user", "add", "sam", "--role", "steward", "--json").json()
-    sam = str(created["token"])  # type: ignore[index]
-    eli = str(trained("user", "add", "eli", "--role", "ml_engineer", "--json").json()["token"])  # type: ignore[index]
+    sam = str(created["token"])
+    eli = str(trained("user", "add", "eli", "--role", "ml_engineer", "--json").json()["token"])
     path = tmp_path / "lending.yaml"
     path.write_text(
         LENDING.format(ratio=0.5)
@@ -258,11 +279,11 @@ def test_approve_reject_waive_promote_from_the_command_line(
     assert "may not enter production" in refused.stderr
     as_json = trained("promote", "credit-model@1", "--stage", "production", "--json", token=eli)
     document = as_json.json()
-    assert as_json.code == 1 and document["promoted"] is False  # type: ignore[index]
-    assert {r["id"]: r["outcome"] for r in document["rules"]}["approvals.steward"] == "fail"  # type: ignore[index]
+    assert as_json.code == 1 and document["promoted"] is False
+    assert {r["id"]: r["outcome"] for r in document["rules"]}["approvals.steward"] == "fail"
     events = trained("audit", "log", "--json").json()
-    refusals = [e for e in events if e["type"] == "attempt.refused"]  # type: ignore[union-attr,index]
-    assert [(e["actor"], e["payload"]["action"]) for e in refusals] == [  # type: ignore[index]
+    refusals = [e for e in events if e["type"] == "attempt.refused"]
+    assert [(e["actor"], e["payload"]["action"]) for e in refusals] == [
         ("sofia", "policy.endorse"),
         ("dana", "approve"),
         ("audra", "approve"),
@@ -283,7 +304,7 @@ def test_approve_reject_waive_promote_from_the_command_line(
     promoted = trained("promote", "credit-model@1", "--stage", "production", token=eli)
     assert promoted.code == 0 and "promoted credit-model@1 to production" in promoted.stdout
     shown = trained("model", "show", "credit-model@production", "--json").json()
-    assert shown["version"] == 1 and shown["stage"] == "production"  # type: ignore[index]
+    assert shown["version"] == 1 and shown["stage"] == "production"
 
     rejected = trained(
         "reject", "credit-model@1", "--stage", "production", "--comment", "drift", token=sam
@@ -297,8 +318,8 @@ def test_approve_reject_waive_promote_from_the_command_line(
     assert waived.code == 2 and "at most 365 days" in waived.stderr
     assert trained("model", "comment", "credit-model@1", "ship it", token=tokens["audra"]).code == 0
     history = trained("model", "history", "credit-model@1", "--json").json()
-    assert [a["decision"] for a in history["approvals"]] == ["approve", "approve", "reject"]  # type: ignore[index]
-    assert history["comments"][0]["text"] == "ship it"  # type: ignore[index]
+    assert [a["decision"] for a in history["approvals"]] == ["approve", "approve", "reject"]
+    assert history["comments"][0]["text"] == "ship it"
     assert trained("audit", "verify").code == 0
 
 
@@ -306,7 +327,7 @@ def test_evidence_on_another_dataset_cannot_pass_a_gate(
     trained: Run, tokens: dict[str, str], tmp_path: Path
 ) -> None:
     before = trained("gate", "credit-model@1", "--stage", "staging", "--json").json()
-    judged = {r["id"]: r["data"].get("evidence") for r in before["rules"]}  # type: ignore[index]
+    judged = {r["id"]: r["data"].get("evidence") for r in before["rules"]}
     fresh = tmp_path / "fresh.csv"
     credit_frame(rows=200, seed=9).to_csv(fresh, index=False)
     args = ["--name", "fresh", "--target", "approved", "--sensitive", "group"]
@@ -317,6 +338,6 @@ def test_evidence_on_another_dataset_cannot_pass_a_gate(
     )  # fmt: skip
     assert other.code == 0, other.stderr
     after = trained("gate", "credit-model@1", "--stage", "staging", "--json").json()
-    rules = {r["id"]: r["data"].get("evidence") for r in after["rules"]}  # type: ignore[index]
+    rules = {r["id"]: r["data"].get("evidence") for r in after["rules"]}
     assert rules["evidence.performance"] == judged["evidence.performance"]  # still the split's
-    assert rules["evidence.performance"] != other.json()[0]["id"]  # type: ignore[index]
+    assert rules["evidence.performance"] != other.json()[0]["id"]

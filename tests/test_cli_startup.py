@@ -175,7 +175,7 @@ def test_get_command_gives_the_fully_loaded_tree() -> None:
 
 
 def _shape(command: Any) -> tuple[Any, ...]:
-    params = [
+    params: list[tuple[Any, ...]] = [
         (type(p).__name__, p.name, p.opts, p.secondary_opts, p.required, repr(p.default))
         for p in command.params
     ]

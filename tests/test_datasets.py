@@ -14,11 +14,11 @@ import polars as pl
 import pytest
 from sqlalchemy import text
 
+from factories import snapshot
 from steward.app import Application
 from steward.domain import Actor, ColumnType
 from steward.errors import IntegrityError, InvalidInput, NotFound, PermissionDenied
 from steward.samples import loanapp
-from test_identity import snapshot
 
 
 def luhn_complete(digits: list[int]) -> str:
@@ -133,7 +133,7 @@ def test_pii_findings_land_on_exactly_the_email_and_card_columns(
     # Personal data is not copied into the profile, the schema or the evidence.
     stored = json.dumps([result.version.content(), [e.content() for e in result.evidence]])
     assert table["email"][0] not in stored and str(table["card"][0]) not in stored
-    assert result.version.schema.column("card").minimum is None  # type: ignore[union-attr]
+    assert result.version.schema.column("card").minimum is None
 
 
 def test_v2_with_a_dropped_column_and_a_new_category_gets_validation_evidence_naming_both(
@@ -214,7 +214,7 @@ def test_the_schema_records_types_nullability_levels_and_ranges(
     amount = schema.column("loanamt")
     assert amount is not None and amount.type is ColumnType.INTEGER
     assert (amount.minimum, amount.maximum) == (loans["loanamt"].min(), loans["loanamt"].max())
-    assert schema.column("hrat").type is ColumnType.FLOAT  # type: ignore[union-attr]
+    assert schema.column("hrat").type is ColumnType.FLOAT
 
 
 def test_the_missing_data_policy_is_recorded(
@@ -348,8 +348,8 @@ def test_a_version_loads_back_verified_and_a_tampered_copy_is_refused(
     table = app.datasets.load(dana, "loans@1")
     assert table.num_rows == loans.height
     assert pl.from_arrow(table).equals(
-        pl.from_arrow(loans.to_arrow()).cast(pl.from_arrow(table).schema)
-    )  # type: ignore[union-attr]
+        pl.from_arrow(loans.to_arrow()).cast(pl.from_arrow(table).schema)  # type: ignore[arg-type,union-attr]
+    )
     (stored,) = [p for p in (app.settings.home / "artifacts").rglob("*") if p.is_file()]
     data = bytearray(stored.read_bytes())
     data[len(data) // 2] ^= 0xFF

@@ -3,11 +3,13 @@ from __future__ import annotations
 import io
 from pathlib import Path
 
+import pytest
 from rich.console import Console
 
 from steward.demo import run_demo
 
 
+@pytest.mark.slow
 def test_demo_walks_through_and_ends_with_the_ledger_verified(tmp_path: Path) -> None:
     buffer = io.StringIO()
     result = run_demo(Console(file=buffer, width=120), keep=tmp_path / "demo")

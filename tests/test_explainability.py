@@ -14,12 +14,12 @@ import pytest
 from sklearn.inspection import permutation_importance
 
 import steward
+from factories import context_of, credit_frame
 from steward.app import Application, ambient_token
 from steward.checks import CheckContext, check_conformance, get_check
 from steward.domain import EvidenceStatus
 from steward.ml import decompose
 from steward.settings import Settings
-from test_models import credit_frame
 
 
 @pytest.fixture
@@ -28,17 +28,7 @@ def db_url(tmp_path: Path) -> str:
 
 
 def _context(ref: str) -> CheckContext:
-    with Application.open(Settings()) as app:
-        record = app.models.get(app.authenticate(ambient_token(app.settings)), ref)
-    x, y, a = steward.load_split(ref, "test")
-    return CheckContext(
-        version=record,
-        model=steward.load_model(ref),
-        X=x,
-        y=y,
-        A=a,
-        load_part=lambda part: steward.load_split(ref, part),
-    )
+    return context_of(ref, parts=True)
 
 
 def _train(template: str, frame: pd.DataFrame | None = None, name: str = "credit") -> str:
@@ -48,7 +38,9 @@ def _train(template: str, frame: pd.DataFrame | None = None, name: str = "credit
         target="approved",
         sensitive=["group"],
     )
-    return steward.train(dataset=name, name=f"{name}-{template}", template=template, seed=1).ref
+    return steward.train(
+        checks=False, dataset=name, name=f"{name}-{template}", template=template, seed=1
+    ).ref
 
 
 def test_linear_attributions_equal_the_closed_form_summed_over_one_hot_columns(
@@ -109,6 +101,7 @@ def test_tree_models_get_exact_tree_shap_that_adds_up_to_the_models_output(
     assert m["rank_agreement"]["spearman_top"] == m["rank_agreement"]["spearman"]  # 3 inputs
 
 
+@pytest.mark.slow
 def test_gradient_boosting_with_categorical_splits_is_explained_as_a_black_box(
     sdk_env: Settings,
 ) -> None:
@@ -139,7 +132,9 @@ def test_a_model_registered_from_elsewhere_is_explained_as_a_black_box(
 
     frame = credit_frame(600).dropna()
     steward.register_dataset(frame, name="plain", target="approved", sensitive=["group"])
-    version = steward.train(dataset="plain", name="plain-model", template="logistic", seed=0)
+    version = steward.train(
+        checks=False, dataset="plain", name="plain-model", template="logistic", seed=0
+    )
     x, y, _ = steward.load_split(version.ref, "train")
     outside = GradientBoostingClassifier(random_state=0).fit(x[["income", "debts"]], y)
     registered = steward.register_model(
@@ -222,6 +217,7 @@ def test_the_stored_background_holds_no_pii_or_sensitive_values(
     )
     assert "email" in dataset.pii_columns
     version = steward.train(
+        checks=False,
         dataset="contacts",
         name=f"contacts-{template}",
         template=template,

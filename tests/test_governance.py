@@ -14,13 +14,13 @@ from typing import Any, ClassVar
 
 import pytest
 
-from conftest import StepClock
-from steward.app import Application
+from conftest import Seed, Seeded, StepClock
+from factories import credit_frame
+from steward.app import Application, InitResult
 from steward.domain import Actor, Stage
 from steward.errors import InvalidInput, NotFound, PermissionDenied, Refused
 from steward.services import TrainingRequest
 from steward.settings import Settings
-from test_models import credit_frame
 
 # Production needs performance evidence and two stewards; fairness findings may be waived.
 # It replaces the built-in pack of the models' tier (relax_floor, endorsed by a second
@@ -49,25 +49,26 @@ stages:
 """
 
 
-@pytest.fixture
-def people(app: Application, admin: Actor) -> dict[str, Actor]:
-    found = {}
-    for name, role in (
-        ("dana", "data_scientist"),
-        ("eli", "ml_engineer"),
-        ("sofia", "steward"),
-        ("sam", "steward"),
-        ("audra", "auditor"),
-    ):
-        _, token = app.identity.add_user(admin, name, [role])
-        found[name] = app.authenticate(token)
-    found["admin"] = admin
-    return found
+PEOPLE = (
+    ("dana", "data_scientist"),
+    ("eli", "ml_engineer"),
+    ("sofia", "steward"),
+    ("sam", "steward"),
+    ("audra", "auditor"),
+)
 
 
-@pytest.fixture
-def model(app: Application, people: dict[str, Actor]) -> str:
-    dana = people["dana"]
+def _people(app: Application, home: InitResult) -> dict[str, str]:
+    """The team, by token."""
+    admin = app.authenticate(home.token)
+    return {name: app.identity.add_user(admin, name, [role])[1] for name, role in PEOPLE}
+
+
+def _governed(app: Application, home: InitResult) -> dict[str, Any]:
+    """The team; dana's model with performance and fairness evidence; the credit policy,
+    applied by sofia and endorsed by sam."""
+    tokens = _people(app, home)
+    dana = app.authenticate(tokens["dana"])
     app.datasets.register(
         dana, credit_frame(), name="credit", target="approved", sensitive=["group"]
     )
@@ -75,9 +76,32 @@ def model(app: Application, people: dict[str, Actor]) -> str:
         dana, TrainingRequest(dataset="credit", name="credit-model")
     ).version.ref
     app.evidence.run(dana, ref, ["performance", "fairness"])
-    app.policies.apply(people["sofia"], POLICY.format(ratio=0.5), "credit.yaml")
-    app.policies.endorse(people["sam"], "credit")
-    return ref
+    app.policies.apply(app.authenticate(tokens["sofia"]), POLICY.format(ratio=0.5), "credit.yaml")
+    app.policies.endorse(app.authenticate(tokens["sam"]), "credit")
+    return {"tokens": tokens, "model": ref}
+
+
+@pytest.fixture
+def seed(request: pytest.FixtureRequest) -> Seed:
+    """The team for the tests that take ``people``; dana's governed model too for those
+    that take ``model``."""
+    if "model" in request.fixturenames:
+        return Seed("governance-model", _governed)
+    if "people" in request.fixturenames:
+        return Seed("governance-people", lambda app, home: {"tokens": _people(app, home)})
+    return Seed("initialised")
+
+
+@pytest.fixture
+def people(app: Application, admin: Actor, seeded: Seeded) -> dict[str, Actor]:
+    found = {name: app.authenticate(token) for name, token in seeded.facts["tokens"].items()}
+    found["admin"] = admin
+    return found
+
+
+@pytest.fixture
+def model(seeded: Seeded) -> str:
+    return str(seeded.facts["model"])
 
 
 def _refusals(app: Application) -> list[dict[str, Any]]:
@@ -125,7 +149,7 @@ def test_promotion_needs_the_gate_then_archives_the_previous_production_version(
 
     dana = people["dana"]
     second = app.training.train(
-        dana, TrainingRequest(dataset="credit", name="credit-model", seed=3)
+        dana, TrainingRequest(checks=False, dataset="credit", name="credit-model", seed=3)
     ).version.ref
     app.evidence.run(dana, second, ["performance", "fairness"])
     for steward in ("sofia", "sam"):
@@ -212,7 +236,7 @@ def test_twenty_concurrent_promotions_leave_one_production_version(
     )
     refs = [
         app.training.train(
-            dana, TrainingRequest(dataset="credit", name="race-model", seed=seed)
+            dana, TrainingRequest(checks=False, dataset="credit", name="race-model", seed=seed)
         ).version.ref
         for seed in (1, 2)
     ]

@@ -9,10 +9,10 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from sqlalchemy import MetaData, select
 
 import steward
 from conftest import StepClock
+from factories import snapshot
 from steward.app import Application, InitResult, ambient_token, initialize, open_session
 from steward.domain import Role
 from steward.errors import (
@@ -24,17 +24,6 @@ from steward.errors import (
     PermissionDenied,
 )
 from steward.settings import Settings
-
-
-def snapshot(app: Application) -> dict[str, Any]:
-    """Every row of every table: to prove a refused operation wrote nothing."""
-    tables = MetaData()
-    tables.reflect(app.store.engine)
-    with app.store.engine.connect() as conn:
-        return {
-            name: sorted(repr(tuple(row)) for row in conn.execute(select(table)))
-            for name, table in tables.tables.items()
-        }
 
 
 def test_init_creates_a_private_key_a_private_token_and_an_admin(
@@ -100,7 +89,7 @@ def test_admin_adds_users_with_roles_and_each_gets_a_working_token(app: Applicat
     ("name", "roles", "error", "message"),
     [
         ("carol", ["wizard"], InvalidInput, "unknown role 'wizard'"),
-        ("carol", [], InvalidInput, "at least one --role"),
+        ("carol", [], InvalidInput, "at least one role"),
         ("Carol!", ["steward"], InvalidInput, "invalid user name"),
         ("admin", ["steward"], AlreadyExists, "already exists"),
     ],

@@ -14,7 +14,9 @@ from typing import Any
 import pytest
 from sqlalchemy import text
 
-from steward.app import Application
+from conftest import Seed, Seeded
+from factories import credit_frame
+from steward.app import Application, InitResult
 from steward.domain import Actor, Outcome, RiskTier, Stage
 from steward.errors import (
     AuthenticationError,
@@ -24,7 +26,6 @@ from steward.errors import (
     Refused,
 )
 from steward.services import TrainingRequest
-from test_models import credit_frame
 
 LAX = """\
 format: steward.policy/v1
@@ -38,32 +39,58 @@ stages:
 """
 
 
+PEOPLE = (
+    ("dana", ["data_scientist"]),
+    ("eli", ["ml_engineer"]),
+    ("sofia", ["steward"]),
+    ("sam", ["steward"]),
+    ("ines", ["steward", "data_scientist"]),
+    ("audra", ["auditor"]),
+)
+
+
+def _people(app: Application, home: InitResult) -> dict[str, str]:
+    """The team, by token."""
+    admin = app.authenticate(home.token)
+    return {name: app.identity.add_user(admin, name, roles)[1] for name, roles in PEOPLE}
+
+
+def _modelled(app: Application, home: InitResult) -> dict[str, Any]:
+    """The team, and dana's model, trained on data that declares a sensitive attribute."""
+    tokens = _people(app, home)
+    dana = app.authenticate(tokens["dana"])
+    app.datasets.register(
+        dana, credit_frame(rows=240), name="credit", target="approved", sensitive=["group"]
+    )
+    ref = app.training.train(
+        dana, TrainingRequest(checks=False, dataset="credit", name="credit-model")
+    ).version.ref
+    return {"tokens": tokens, "model": ref}
+
+
 @pytest.fixture
-def people(app: Application, admin: Actor) -> dict[str, Actor]:
+def seed(request: pytest.FixtureRequest) -> Seed:
+    """The team for the tests that take ``people``; dana's model too for those that take
+    ``model``."""
+    if "model" in request.fixturenames:
+        return Seed("insider-model", _modelled)
+    if "people" in request.fixturenames:
+        return Seed("insider-people", lambda app, home: {"tokens": _people(app, home)})
+    return Seed("initialised")
+
+
+@pytest.fixture
+def people(app: Application, admin: Actor, seeded: Seeded) -> dict[str, Actor]:
     found = {"admin": admin}
-    for name, roles in (
-        ("dana", ["data_scientist"]),
-        ("eli", ["ml_engineer"]),
-        ("sofia", ["steward"]),
-        ("sam", ["steward"]),
-        ("ines", ["steward", "data_scientist"]),
-        ("audra", ["auditor"]),
-    ):
-        _, token = app.identity.add_user(admin, name, roles)
+    for name, token in seeded.facts["tokens"].items():
         found[name] = app.authenticate(token)
     return found
 
 
 @pytest.fixture
-def model(app: Application, people: dict[str, Actor]) -> str:
+def model(seeded: Seeded) -> str:
     """dana's model, trained on data that declares a sensitive attribute."""
-    dana = people["dana"]
-    app.datasets.register(
-        dana, credit_frame(rows=240), name="credit", target="approved", sensitive=["group"]
-    )
-    return app.training.train(
-        dana, TrainingRequest(dataset="credit", name="credit-model")
-    ).version.ref
+    return str(seeded.facts["model"])
 
 
 def _refusals(app: Application, action: str | None = None) -> list[dict[str, Any]]:
@@ -129,7 +156,9 @@ def test_relaxing_the_pack_needs_a_second_policy_manager_who_authored_no_governe
     with pytest.raises(PermissionDenied, match="policy:manage"):
         app.policies.endorse(people["dana"], "sandbox")
     # ines is a steward too, but authored a model the policy governs
-    app.training.train(people["ines"], TrainingRequest(dataset="credit", name="ines-model"))
+    app.training.train(
+        people["ines"], TrainingRequest(checks=False, dataset="credit", name="ines-model")
+    )
     app.models.update(people["ines"], "ines-model", {"tags": {"env": "sandbox"}})
     with pytest.raises(PermissionDenied, match="an author may not endorse"):
         app.policies.endorse(people["ines"], "sandbox")
@@ -137,6 +166,7 @@ def test_relaxing_the_pack_needs_a_second_policy_manager_who_authored_no_governe
 
     app.policies.endorse(people["sam"], "sandbox", comment="sandbox models never see customers")
     decision, _ = app.policies.gate(people["eli"], model, "production")
+    assert decision.floor is not None
     assert decision.floor == {
         "pack": "high-risk",
         "content_hash": decision.floor["content_hash"],
@@ -147,7 +177,7 @@ def test_relaxing_the_pack_needs_a_second_policy_manager_who_authored_no_governe
     assert decision.allowed and [r.id for r in decision.rules] == ["documentation.owner"]
     # a new version of the policy needs its own endorsement
     app.policies.apply(people["sofia"], relaxing.replace("[owner]", "[owner, description]"), "s")
-    assert app.policies.gate(people["eli"], model, "production")[0].floor["enforced"]
+    assert app.policies.gate(people["eli"], model, "production")[0].floor["enforced"]  # type: ignore[index]
     assert app.audit.verify(people["admin"]).ok
 
 
@@ -259,14 +289,14 @@ def test_the_author_may_not_lower_their_models_tier_even_as_a_steward(
     app.datasets.register(
         ines, credit_frame(rows=240), name="credit", target="approved", sensitive=["group"]
     )
-    app.training.train(ines, TrainingRequest(dataset="credit", name="ines-model"))
+    app.training.train(ines, TrainingRequest(checks=False, dataset="credit", name="ines-model"))
     assert app.models.model(ines, "ines-model").risk_tier is RiskTier.HIGH
     with pytest.raises(PermissionDenied, match="ines authored ines-model and may not lower"):
         app.models.update(ines, "ines-model", {"risk_tier": "limited"})
     assert app.models.model(ines, "ines-model").risk_tier is RiskTier.HIGH
     assert _refusals(app, "model.update")[-1]["actor"] == "ines"
     # retraining under a new name starts at the data's tier again
-    app.training.train(ines, TrainingRequest(dataset="credit", name="fresh-name"))
+    app.training.train(ines, TrainingRequest(checks=False, dataset="credit", name="fresh-name"))
     assert app.models.model(ines, "fresh-name").risk_tier is RiskTier.HIGH
     # a steward who did not author it may
     assert app.models.update(people["sofia"], "ines-model", {"risk_tier": "limited"}).risk_tier
@@ -339,7 +369,9 @@ def test_approvals_by_identities_the_author_created_count_for_nothing(
     app.datasets.register(
         mallory, credit_frame(rows=240), name="credit", target="approved", sensitive=["group"]
     )
-    ref = app.training.train(mallory, TrainingRequest(dataset="credit", name="m-model")).version.ref
+    ref = app.training.train(
+        mallory, TrainingRequest(checks=False, dataset="credit", name="m-model")
+    ).version.ref
     puppets = []
     for name in ("puppet-a", "puppet-b"):
         _, puppet_token = app.identity.add_user(mallory, name, ["steward"])
@@ -454,7 +486,7 @@ def test_a_training_whose_token_is_revoked_midway_records_nothing_more(
     with pytest.raises(AuthenticationError, match="revoked"):
         app.training.train(
             dana,
-            TrainingRequest(dataset="credit", name="late-model", trials=3),
+            TrainingRequest(checks=False, dataset="credit", name="late-model", trials=3),
             progress=revoke,
         )
     with app.store.read() as reader:
@@ -477,7 +509,8 @@ def test_out_of_range_references_and_seeds_are_input_errors(
         app.models.get(people["eli"], "credit-model@99999999999999999999")
     with pytest.raises(InvalidInput, match="seed must be a whole number from 0 to 4294967295"):
         app.training.train(
-            people["dana"], TrainingRequest(dataset="credit", name="x", seed=4294967296)
+            people["dana"],
+            TrainingRequest(checks=False, dataset="credit", name="x", seed=4294967296),
         )
 
 

@@ -12,19 +12,20 @@ import os
 import stat
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 from sqlalchemy import text
 
 import steward
-from conftest import Run, StepClock
+from conftest import Run, Seed, Seeded, StepClock, sdk_seed
+from factories import credit_frame
 from steward.app import Application, ambient_token, initialize
 from steward.artifacts import ArtifactStore
 from steward.errors import InvalidInput
 from steward.services.audit._witness import home_witness
 from steward.settings import Settings
 from steward.store import EXPECTED_TRIGGERS, check_triggers
-from test_models import credit_frame
 
 # --------------------------------------------------------------------------- artifacts
 
@@ -34,19 +35,30 @@ def _file_of(app: Application, key: str) -> Path:
     return Path(app.settings.artifacts_location) / "sha256" / digest[:2] / digest[2:4] / digest
 
 
-@pytest.fixture
-def trained(sdk_env: Settings) -> str:
-    """A dataset version, a trained model version (its run holds the split and the model
-    file) and performance evidence with its plots."""
+def _trained(settings: Settings) -> dict[str, Any]:
     dataset = steward.register_dataset(
         credit_frame(), name="credit", target="approved", sensitive=["group"]
     )
-    version = steward.train(dataset=dataset.ref, name="credit-model")
+    version = steward.train(checks=False, dataset=dataset.ref, name="credit-model")
     with Application.open(Settings()) as app:
         app.evidence.run(
             app.authenticate(ambient_token(app.settings)), version.ref, ["performance"]
         )
-    return version.ref
+    return {"ref": version.ref}
+
+
+@pytest.fixture
+def seed(request: pytest.FixtureRequest) -> Seed:
+    if "trained" in request.fixturenames:
+        return sdk_seed("integrity-trained", _trained)
+    return Seed("initialised")
+
+
+@pytest.fixture
+def trained(sdk_env: Settings, seeded: Seeded) -> str:
+    """A dataset version, a trained model version (its run holds the split and the model
+    file) and performance evidence with its plots."""
+    return str(seeded.facts["ref"])
 
 
 def test_verify_artifacts_hashes_every_reference_and_names_a_swapped_or_deleted_one(
@@ -95,8 +107,8 @@ def test_verify_artifacts_hashes_every_reference_and_names_a_swapped_or_deleted_
     assert refused.code == 1
     assert f"TAMPERED at artifact store: artifact {version.artifact}" in refused.stdout
     document = cli("audit", "verify", "--artifacts", "--json").json()
-    assert document["ok"] is False and document["check"] == "artifacts"  # type: ignore[index]
-    assert document["artifacts"]["missing"] == 2  # type: ignore[index]
+    assert document["ok"] is False and document["check"] == "artifacts"
+    assert document["artifacts"]["missing"] == 2
     assert cli("audit", "verify").code == 0  # without --artifacts, files are not read
 
 
@@ -193,7 +205,7 @@ def test_the_command_line_exits_1_naming_a_dropped_trigger(app: Application, cli
     assert result.code == 1
     assert f"TAMPERED at database triggers: database trigger {name} on policies" in result.stdout
     document = cli("audit", "verify", "--json").json()
-    assert document["check"] == "triggers"  # type: ignore[index]
+    assert document["check"] == "triggers"
 
 
 # --------------------------------------------------------------------------- keys and modes

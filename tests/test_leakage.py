@@ -14,13 +14,12 @@ import pandas as pd
 import pytest
 
 import steward
-from steward.app import Application, ambient_token
+from factories import context_of as _context
+from factories import credit_frame, diabetes
 from steward.checks import CheckContext, get_check
 from steward.domain import EvidenceStatus, Severity
 from steward.samples import LOANAPP_SENSITIVE, LOANAPP_TARGET, loanapp
 from steward.settings import Settings
-from test_models import credit_frame
-from test_regression import diabetes
 
 
 @pytest.fixture
@@ -29,17 +28,10 @@ def db_url(tmp_path: Path) -> str:
     return f"sqlite:///{tmp_path / 'store.db'}"
 
 
-def _context(ref: str) -> CheckContext:
-    with Application.open(Settings()) as app:
-        version = app.models.get(app.authenticate(ambient_token(app.settings)), ref)
-    x, y, a = steward.load_split(ref, "test")
-    return CheckContext(version=version, model=steward.load_model(ref), X=x, y=y, A=a)
-
-
 def _train(frame: pd.DataFrame, name: str, target: str, **options: Any) -> CheckContext:
     sensitive = ["group"] if "group" in frame.columns else ["sex"]
     steward.register_dataset(frame, name=name, target=target, sensitive=sensitive)
-    return _context(steward.train(dataset=name, name=f"{name}-model", **options).ref)
+    return _context(steward.train(checks=False, dataset=name, name=f"{name}-model", **options).ref)
 
 
 def test_an_input_that_alone_scores_0_95_is_leakage_at_the_default_threshold(
@@ -71,7 +63,9 @@ def test_the_demo_data_raises_no_leakage_or_near_perfect_finding(sdk_env: Settin
     steward.register_dataset(
         loanapp(), name="loans", target=LOANAPP_TARGET, sensitive=list(LOANAPP_SENSITIVE)
     )
-    version = steward.train(dataset="loans", name="loan-approval", template="hgb", seed=7)
+    version = steward.train(
+        checks=False, dataset="loans", name="loan-approval", template="hgb", seed=7
+    )
     ctx = _context(version.ref)
     privacy = get_check("privacy")().run(ctx)
     scores = {c: v for c, v in privacy.metrics["target_auc"].items() if v is not None}
@@ -143,7 +137,7 @@ def test_a_high_accuracy_on_a_rare_class_is_not_near_perfect(sdk_env: Settings) 
     """Accuracy is 99.25% for a model that never predicts the rare class: balanced accuracy
     (0.5), not accuracy, is what the check holds against ``suspicious_score``."""
     steward.register_dataset(credit_frame(), name="credit", target="approved", sensitive=["group"])
-    base = _context(steward.train(dataset="credit", name="credit-model").ref)
+    base = _context(steward.train(checks=False, dataset="credit", name="credit-model").ref)
     y = pd.Series(np.r_[np.ones(3, dtype=int), np.zeros(397, dtype=int)], name="approved")
     x = pd.concat([base.X] * 5, ignore_index=True)
     ctx = replace(base, X=x, y=y, A=pd.DataFrame(index=x.index), model=_Majority(y.to_numpy()))

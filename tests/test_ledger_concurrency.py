@@ -5,11 +5,14 @@ from __future__ import annotations
 import multiprocessing
 from pathlib import Path
 
+import pytest
+
 from steward.app import Application, InitResult
 from steward.settings import Settings
 
 PROCESSES = 8
-EVENTS_EACH = 1000
+# Enough appends per process that all eight contend for the ledger head throughout.
+EVENTS_EACH = 250
 
 
 def _append(home: str, db_url: str | None, token: str, count: int) -> int:
@@ -21,6 +24,7 @@ def _append(home: str, db_url: str | None, token: str, count: int) -> int:
     return count
 
 
+@pytest.mark.slow
 def test_eight_processes_appending_leave_a_gapless_verified_ledger(
     settings: Settings, home: InitResult
 ) -> None:

@@ -4,6 +4,7 @@ candidate version whose lineage names the original."""
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -11,8 +12,8 @@ import pytest
 from fairlearn.metrics import demographic_parity_difference
 from fairlearn.postprocessing import ThresholdOptimizer
 
-from conftest import Run
-from steward.app import Application
+from conftest import Run, Seed, Seeded
+from steward.app import Application, InitResult
 from steward.domain import Actor
 from steward.errors import InvalidInput
 from steward.ml import classification_metrics
@@ -33,25 +34,46 @@ def biased_frame(rows: int = 2000, seed: int = 5) -> pd.DataFrame:
     )
 
 
-@pytest.fixture
-def dana(app: Application, admin: Actor) -> Actor:
-    _, token = app.identity.add_user(admin, "dana", ["data_scientist"])
-    return app.authenticate(token)
+def _dana(app: Application, home: InitResult) -> str:
+    return app.identity.add_user(app.authenticate(home.token), "dana", ["data_scientist"])[1]
 
 
-@pytest.fixture
-def original(app: Application, dana: Actor) -> str:
+def _original(app: Application, home: InitResult) -> dict[str, Any]:
+    """dana, and her logistic credit-model trained on the biased frame (no checks run)."""
+    token = _dana(app, home)
+    dana = app.authenticate(token)
     app.datasets.register(
         dana, biased_frame(), name="credit", target="approved", sensitive=["group"]
     )
-    request = TrainingRequest(dataset="credit", name="credit-model", template="logistic")
-    return app.training.train(dana, request).version.ref
+    request = TrainingRequest(
+        checks=False, dataset="credit", name="credit-model", template="logistic"
+    )
+    return {"dana": token, "original": app.training.train(dana, request).version.ref}
+
+
+@pytest.fixture
+def seed(request: pytest.FixtureRequest) -> Seed:
+    if "original" in request.fixturenames:
+        return Seed("mitigation-original", _original)
+    if "dana" in request.fixturenames:
+        return Seed("mitigation-dana", lambda app, home: {"dana": _dana(app, home)})
+    return Seed("initialised")
+
+
+@pytest.fixture
+def dana(app: Application, seeded: Seeded) -> Actor:
+    return app.authenticate(seeded.facts["dana"])
+
+
+@pytest.fixture
+def original(seeded: Seeded) -> str:
+    return str(seeded.facts["original"])
 
 
 def test_mitigation_registers_a_candidate_equal_to_fairlearns_and_fairer(
     app: Application, admin: Actor, dana: Actor, original: str
 ) -> None:
-    candidate = app.mitigation.mitigate(dana, original, attribute="group")
+    candidate = app.mitigation.mitigate(dana, original, attribute="group", checks=False)
     assert candidate.ref == "credit-model@2" and candidate.parents == (original,)
     mitigation = candidate.params["mitigation"]
     assert (
@@ -120,21 +142,21 @@ def test_bad_mitigation_requests_are_refused_and_write_nothing(
     app: Application, dana: Actor, original: str, changes: dict[str, str], message: str
 ) -> None:
     before = _versions(app, dana)
-    request = {"ref": original, "attribute": "group", **changes}
+    request: dict[str, Any] = {"ref": original, "attribute": "group", **changes}
     with pytest.raises(Exception, match=message) as raised:
-        app.mitigation.mitigate(dana, request.pop("ref"), **request)
+        app.mitigation.mitigate(dana, request.pop("ref"), checks=False, **request)
     assert raised.type.__name__ in {"InvalidInput", "NotFound"}
     assert _versions(app, dana) == before
-    mitigated = app.mitigation.mitigate(dana, original, attribute="group")
+    mitigated = app.mitigation.mitigate(dana, original, attribute="group", checks=False)
     with pytest.raises(InvalidInput, match="already mitigated"):
-        app.mitigation.mitigate(dana, mitigated.ref, attribute="group")
+        app.mitigation.mitigate(dana, mitigated.ref, attribute="group", checks=False)
 
 
 def test_cli_mitigate_registers_runs_checks_and_shows_lineage(
     initialised: Run, tmp_path: Path, settings: Settings
 ) -> None:
     created = initialised("user", "add", "dana", "--role", "data_scientist", "--json").json()
-    token = str(created["token"])  # type: ignore[index]
+    token = str(created["token"])
     path = tmp_path / "credit.csv"
     biased_frame().to_csv(path, index=False)
     args = ["--name", "credit", "--target", "approved", "--sensitive", "group"]

@@ -10,7 +10,6 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
-import pandas as pd
 import pytest
 from sklearn.linear_model import LogisticRegression
 from sklearn.metrics import accuracy_score, f1_score, log_loss, roc_auc_score
@@ -18,6 +17,8 @@ from sqlalchemy import text
 from threadpoolctl import threadpool_limits
 
 import steward
+from conftest import Seed, Seeded, sdk_seed
+from factories import credit_frame
 from steward.app import Application, ambient_token
 from steward.domain import MissingPolicy, RunStatus
 from steward.errors import IntegrityError, InvalidInput, NotFound, Refused
@@ -26,34 +27,24 @@ from steward.samples import LOANAPP_SENSITIVE, LOANAPP_TARGET, loanapp
 from steward.settings import Settings
 
 
-def credit_frame(rows: int = 400, seed: int = 3) -> pd.DataFrame:
-    """A small lending-like table: the label depends on income and the region, with missing
-    values in both kinds of column and a declared sensitive attribute."""
-    rng = np.random.default_rng(seed)
-    income = rng.normal(50, 15, rows)
-    region = rng.choice(["north", "south", "east"], rows)
-    group = rng.choice(["a", "b"], rows)
-    score = (income - 50) / 15 + np.where(region == "north", 0.8, -0.4) + rng.normal(0, 1, rows)
-    frame = pd.DataFrame(
-        {
-            "income": income,
-            "debts": rng.integers(0, 6, rows),
-            "region": region,
-            "group": group,
-            "approved": (score > 0).astype(int),
-        }
-    )
-    frame.loc[frame.index % 17 == 0, "income"] = np.nan
-    frame.loc[frame.index % 23 == 0, "region"] = None
-    return frame
-
-
-@pytest.fixture
-def credit(sdk_env: Settings) -> str:
+def _credit(settings: Settings) -> dict[str, Any]:
     version = steward.register_dataset(
         credit_frame(), name="credit", target="approved", sensitive=["group"]
     )
-    return version.ref
+    return {"credit": version.ref}
+
+
+@pytest.fixture
+def seed(request: pytest.FixtureRequest) -> Seed:
+    """dana and the credit dataset she registered, for the tests that take ``credit``."""
+    if "credit" in request.fixturenames:
+        return sdk_seed("models-credit", _credit)
+    return Seed("initialised")
+
+
+@pytest.fixture
+def credit(sdk_env: Settings, seeded: Seeded) -> str:
+    return str(seeded.facts["credit"])
 
 
 def _artifact_path(settings: Settings, key: str) -> Path:
@@ -69,7 +60,7 @@ def test_a_trained_model_reproduces_its_recorded_test_metrics_exactly(
     steward.register_dataset(
         loanapp(), name="loans", target=LOANAPP_TARGET, sensitive=list(LOANAPP_SENSITIVE)
     )
-    version = steward.train(dataset="loans@1", name="loan-approval", seed=11)
+    version = steward.train(checks=False, dataset="loans@1", name="loan-approval", seed=11)
     model = steward.load_model("loan-approval@1")
     x, y, a = steward.load_split("loan-approval@1", "test")
     proba = model.predict_proba(x)
@@ -80,6 +71,7 @@ def test_a_trained_model_reproduces_its_recorded_test_metrics_exactly(
     assert accuracy_score(y, predicted) == recorded["accuracy"]
     assert f1_score(y, predicted) == recorded["f1"]
     assert log_loss(y, proba) == recorded["log_loss"]
+    assert version.split is not None
     assert len(x) == version.split["sizes"]["test"] == round(1989 * 0.2)
     assert list(a.columns) == ["race", "sex"]
     assert not {"race", "sex"} & set(x.columns)
@@ -91,7 +83,9 @@ def test_a_trained_model_reproduces_its_recorded_test_metrics_exactly(
 def test_tree_templates_tune_and_reproduce(credit: str, template: str) -> None:
     if template not in TEMPLATES:
         pytest.skip(f"the {template} extra is not installed")
-    version = steward.train(dataset=credit, name=f"credit-{template}", template=template, trials=6)
+    version = steward.train(
+        checks=False, dataset=credit, name=f"credit-{template}", template=template, trials=6
+    )
     assert version.tuning is not None and version.tuning["trials"] == 6
     assert version.tuning["complete"] + version.tuning["pruned"] == 6
     model = steward.load_model(version.ref)
@@ -119,13 +113,15 @@ def test_tree_templates_tune_and_reproduce(credit: str, template: str) -> None:
 
 
 def test_sensitive_attributes_stay_out_of_the_inputs_unless_opted_in(credit: str) -> None:
-    plain = steward.train(dataset=credit, name="credit-plain")
+    plain = steward.train(checks=False, dataset=credit, name="credit-plain")
     assert "group" not in plain.features and plain.excluded["group"].startswith("declared")
     assert plain.sensitive == ("group",) and plain.sensitive_features == ()
     inputs = steward.load_model(plain.ref).named_steps["inputs"]
     assert "group" not in (*inputs.numeric, *inputs.categorical)
 
-    opted = steward.train(dataset=credit, name="credit-aware", use_sensitive=["group"])
+    opted = steward.train(
+        checks=False, dataset=credit, name="credit-aware", use_sensitive=["group"]
+    )
     assert "group" in opted.features and opted.sensitive_features == ("group",)
     with Application.open(Settings()) as app:
         actor = app.authenticate(ambient_token(app.settings))
@@ -138,7 +134,7 @@ def test_sensitive_attributes_stay_out_of_the_inputs_unless_opted_in(credit: str
 def test_the_split_is_stratified_disjoint_and_identified_by_the_hash_of_its_rows(
     credit: str,
 ) -> None:
-    version = steward.train(dataset=credit, name="credit-split", seed=5)
+    version = steward.train(checks=False, dataset=credit, name="credit-split", seed=5)
     split = version.split
     assert split is not None
     with Application.open(Settings()) as app:
@@ -153,8 +149,8 @@ def test_the_split_is_stratified_disjoint_and_identified_by_the_hash_of_its_rows
     for rows in parts:  # stratified: every part has the overall share of approvals
         assert abs(labels[sorted(rows)].mean() - overall) < 0.03
     # the same seed on the same data gives the same split; another seed another one
-    again = steward.train(dataset=credit, name="credit-split", seed=5)
-    other = steward.train(dataset=credit, name="credit-split", seed=6)
+    again = steward.train(checks=False, dataset=credit, name="credit-split", seed=5)
+    other = steward.train(checks=False, dataset=credit, name="credit-split", seed=6)
     assert again.split is not None and other.split is not None
     assert again.split["id"] == split["id"] and other.split["id"] != split["id"]
     assert again.version == 2 and other.version == 3
@@ -165,7 +161,7 @@ def test_the_drop_policy_trains_on_complete_rows_only(sdk_env: Settings) -> None
     steward.register_dataset(
         frame, name="credit-drop", target="approved", sensitive=["group"], missing="drop"
     )
-    version = steward.train(dataset="credit-drop", name="credit-complete")
+    version = steward.train(checks=False, dataset="credit-drop", name="credit-complete")
     assert version.split is not None
     sizes = version.split["sizes"]
     complete = int(frame.drop(columns=["group"]).notna().all(axis=1).sum())
@@ -176,7 +172,7 @@ def test_the_drop_policy_trains_on_complete_rows_only(sdk_env: Settings) -> None
 
 
 def test_a_changed_byte_in_the_model_artifact_refuses_to_load(credit: str) -> None:
-    version = steward.train(dataset=credit, name="credit-tamper")
+    version = steward.train(checks=False, dataset=credit, name="credit-tamper")
     path = _artifact_path(Settings(), version.artifact)
     data = bytearray(path.read_bytes())
     data[len(data) // 2] ^= 0x01
@@ -248,7 +244,9 @@ def test_a_model_fitted_elsewhere_registers_with_skops_inside_a_run(credit: str)
 
 
 def test_registration_runs_and_trials_are_ledgered_and_the_ledger_verifies(credit: str) -> None:
-    version = steward.train(dataset=credit, name="credit-ledger", template="hgb", trials=4)
+    version = steward.train(
+        checks=False, dataset=credit, name="credit-ledger", template="hgb", trials=4
+    )
     with Application.open(Settings()) as app:
         actor = app.authenticate(ambient_token(app.settings))
         trials = app.runs.list_runs(actor, parent_id=version.run_id, limit=None)
@@ -271,7 +269,7 @@ def test_registration_runs_and_trials_are_ledgered_and_the_ledger_verifies(credi
 
 
 def test_the_lineage_goes_from_version_to_run_to_datasets_to_split(credit: str) -> None:
-    version = steward.train(dataset=credit, name="credit-lineage", trials=2)
+    version = steward.train(checks=False, dataset=credit, name="credit-lineage", trials=2)
     with Application.open(Settings()) as app:
         lineage = app.models.lineage(
             app.authenticate(ambient_token(app.settings)), "credit-lineage@1"
@@ -290,7 +288,7 @@ def test_the_lineage_goes_from_version_to_run_to_datasets_to_split(credit: str) 
 def test_versions_are_immutable_in_the_database_and_edits_behind_it_are_detected(
     credit: str,
 ) -> None:
-    steward.train(dataset=credit, name="credit-frozen")
+    steward.train(checks=False, dataset=credit, name="credit-frozen")
     with Application.open(Settings()) as app:
         actor = app.authenticate(ambient_token(app.settings))
         engine = app.store.engine
@@ -315,7 +313,7 @@ def test_versions_are_immutable_in_the_database_and_edits_behind_it_are_detected
 
 
 def test_model_cards_are_edited_through_the_ledger(credit: str) -> None:
-    steward.train(dataset=credit, name="credit-card")
+    steward.train(checks=False, dataset=credit, name="credit-card")
     with Application.open(Settings()) as app:
         _edit_card(app)
 
@@ -340,8 +338,8 @@ def _edit_card(app: Application) -> None:
 
 
 def test_references_resolve_numbers_latest_and_stages(credit: str, app: Application) -> None:
-    steward.train(dataset=credit, name="credit-refs")
-    steward.train(dataset=credit, name="credit-refs", seed=1)
+    steward.train(checks=False, dataset=credit, name="credit-refs")
+    steward.train(checks=False, dataset=credit, name="credit-refs", seed=1)
     actor = app.authenticate(ambient_token(app.settings))
     assert app.models.get(actor, "credit-refs").version == 2
     assert app.models.get(actor, "credit-refs@1").version == 1
@@ -384,7 +382,7 @@ def test_a_column_without_any_value_is_never_an_input(sdk_env: Settings, missing
     steward.register_dataset(
         frame, name="blanks", target="approved", sensitive=["group"], missing=missing
     )
-    version = steward.train(dataset="blanks", name="blanks-model", template="hgb")
+    version = steward.train(checks=False, dataset="blanks", name="blanks-model", template="hgb")
     assert version.excluded["blank_number"] == "all values missing"
     assert version.excluded["blank_text"] == "all values missing"
     assert not {"blank_number", "blank_text"} & set(version.features)

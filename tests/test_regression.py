@@ -11,10 +11,10 @@ import numpy as np
 import pandas as pd
 import pytest
 from sklearn import metrics
-from sklearn.datasets import load_diabetes
 
 import steward
 from conftest import Run
+from factories import context_of, diabetes
 from steward.app import Application, ambient_token
 from steward.checks import CheckContext, check_conformance, get_check
 from steward.domain import EvidenceStatus
@@ -27,14 +27,6 @@ def db_url(tmp_path: Path) -> str:
     return f"sqlite:///{tmp_path / 'store.db'}"
 
 
-def diabetes() -> pd.DataFrame:
-    """scikit-learn's bundled diabetes data (442 patients, disease progression after a year),
-    with sex as the declared sensitive attribute."""
-    frame = load_diabetes(as_frame=True, scaled=False).frame
-    frame["sex"] = np.where(frame["sex"] == 1.0, "one", "two")
-    return frame
-
-
 @pytest.fixture
 def registered(sdk_env: Settings) -> str:
     return steward.register_dataset(
@@ -43,21 +35,11 @@ def registered(sdk_env: Settings) -> str:
 
 
 def _context(ref: str) -> CheckContext:
-    with Application.open(Settings()) as app:
-        version = app.models.get(app.authenticate(ambient_token(app.settings)), ref)
-    x, y, a = steward.load_split(ref, "test")
-    return CheckContext(
-        version=version,
-        model=steward.load_model(ref),
-        X=x,
-        y=y,
-        A=a,
-        load_part=lambda part: steward.load_split(ref, part),
-    )
+    return context_of(ref, parts=True)
 
 
 def test_a_numeric_target_trains_a_regressor_whose_metrics_reproduce(registered: str) -> None:
-    version = steward.train(dataset=registered, name="progression", seed=3)
+    version = steward.train(checks=False, dataset=registered, name="progression", seed=3)
     assert version.task == "regression" and version.template == "ridge"  # the default
     assert version.signature["output"] == {
         "type": "value",
@@ -82,7 +64,9 @@ def test_a_numeric_target_trains_a_regressor_whose_metrics_reproduce(registered:
 
 
 def test_tuning_a_gradient_boosting_regressor_maximizes_validation_r2(registered: str) -> None:
-    version = steward.train(dataset=registered, name="tuned", template="hgb", trials=3, seed=1)
+    version = steward.train(
+        checks=False, dataset=registered, name="tuned", template="hgb", trials=3, seed=1
+    )
     assert version.tuning is not None and version.tuning["metric"] == "validation r2"
     with Application.open(Settings()) as app:
         actor = app.authenticate(ambient_token(app.settings))
@@ -91,11 +75,14 @@ def test_tuning_a_gradient_boosting_regressor_maximizes_validation_r2(registered
         assert {p.key for p in points} == {"validation_r2"}
 
 
+@pytest.mark.slow
 def test_regression_evidence_equals_scikit_learns(registered: str) -> None:
     frame = diabetes()
     frame["progress_copy"] = frame["target"] * 2 + 1  # recorded after the outcome
     steward.register_dataset(frame, name="leaky", target="target", sensitive=["sex"])
-    ref = steward.train(dataset="leaky", name="leaky-model", template="forest", seed=2).ref
+    ref = steward.train(
+        checks=False, dataset="leaky", name="leaky-model", template="forest", seed=2
+    ).ref
     ctx = _context(ref)
     y = np.asarray(ctx.y, dtype=float)
     predicted = ctx.model.predict(ctx.X)
@@ -133,7 +120,7 @@ def test_regression_evidence_equals_scikit_learns(registered: str) -> None:
 
 
 def test_ridge_attributions_equal_the_closed_form(registered: str) -> None:
-    ctx = _context(steward.train(dataset=registered, name="linear", seed=0).ref)
+    ctx = _context(steward.train(checks=False, dataset=registered, name="linear", seed=0).ref)
     record = get_check("explainability")(background=60).run(ctx)
     parts = decompose(ctx.model)
     assert parts is not None and parts.family == "linear"
@@ -151,7 +138,7 @@ def test_regression_requests_that_cannot_work_exit_2(
     initialised: Run, tmp_path: Path, settings: Settings
 ) -> None:
     created = initialised("user", "add", "dana", "--role", "data_scientist", "--json").json()
-    token = str(created["token"])  # type: ignore[index]
+    token = str(created["token"])
     path = tmp_path / "diabetes.csv"
     frame = diabetes()
     frame["tier"] = [f"t{i}" for i in range(len(frame))]

@@ -50,4 +50,4 @@ def test_unknown_fields_are_refused() -> None:
 def test_settings_are_frozen(tmp_path: Path) -> None:
     settings = Settings(home=tmp_path)
     with pytest.raises(ValidationError):
-        settings.home = Path("/elsewhere")  # type: ignore[misc]
+        settings.home = Path("/elsewhere")

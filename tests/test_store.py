@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import dataclasses
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -28,12 +29,12 @@ def signer(tmp_path: Path) -> Signer:
 
 
 @pytest.fixture
-def store(db_url: str, signer: Signer, clock: StepClock) -> Store:
+def store(db_url: str, signer: Signer, clock: StepClock) -> Iterator[Store]:
     engine = make_engine(db_url)
     migrate(engine)
     engine.dispose()
     opened = Store.open(db_url, signer=lambda: signer, clock=clock)
-    yield opened  # type: ignore[misc]
+    yield opened
     opened.close()
 
 

@@ -19,12 +19,12 @@ import pyarrow.parquet as pq
 import pytest
 
 from conftest import StepClock
+from factories import snapshot
 from steward.app import Application, InitResult
 from steward.data import TableLimits, read_file
 from steward.domain import Actor
 from steward.errors import InvalidInput
 from steward.settings import Settings
-from test_identity import snapshot
 
 COLUMNS = 40
 CELL = 1000

@@ -120,9 +120,11 @@ def train(
     validation_size: float = 0.2,
     study: str | None = None,
     timeout: float | None = None,
+    checks: bool = True,
     settings: Settings | None = None,
 ) -> ModelVersion:
-    """What ``steward train`` does: fit (and tune) a standard pipeline, register the version.
+    """What ``steward train`` does: fit (and tune) a standard pipeline, register the version,
+    and run the default evidence checks on it (``checks=False``: ``--no-checks``).
 
     The keywords are the command's options (see ``steward train --help``)."""
     from steward.services import TrainingRequest
@@ -145,6 +147,7 @@ def train(
                 validation_size=validation_size,
                 study=study,
                 timeout=timeout,
+                checks=checks,
             ),
             code=capture_code(Path.cwd()),
             environment=capture_environment(),

@@ -25,6 +25,7 @@ something to do. ``details`` holds structured context for ``--json`` output and 
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from typing import Any, ClassVar
 
 __all__ = [
@@ -54,9 +55,26 @@ class StewardError(Exception):
 
     def __init__(self, message: str, *, details: dict[str, Any] | None = None) -> None:
         # One line, always: the CLI prints it as is on stderr.
-        self.message = " ".join(message.split())
+        self.template = " ".join(message.split())
         self.details: dict[str, Any] = dict(details or {})
+        self.message = self.render()
         super().__init__(self.message)
+
+    @property
+    def fields(self) -> tuple[str, ...]:
+        """The request fields the error is about: ``details["field"]``, then
+        ``details["fields"]``."""
+        named = [self.details["field"]] if "field" in self.details else []
+        return tuple(str(field) for field in [*named, *self.details.get("fields", ())])
+
+    def render(self, words: Mapping[str, str] | None = None) -> str:
+        """The message, each ``{field}`` placeholder of a named field in an edge's own words
+        (``{"expires": "--expires"}`` on the command line); the field's name by default. The
+        services name fields, never an edge's flags or parameters."""
+        text = self.template
+        for field in self.fields:
+            text = text.replace("{" + field + "}", (words or {}).get(field, field))
+        return text
 
     def to_dict(self) -> dict[str, Any]:
         """The JSON error body of the public contract."""

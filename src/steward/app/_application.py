@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
+import threading
+from collections.abc import Callable
 from contextlib import suppress
-from functools import cached_property
 from types import TracebackType
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any, Generic, Literal, TypeVar, overload
 
 from steward.app._home import require_home, trusted_public_key
 from steward.domain import Actor
@@ -22,6 +23,7 @@ if TYPE_CHECKING:
     from steward.services.audit._service import AuditService
     from steward.services.datasets._service import DatasetService
     from steward.services.evidence._service import EvidenceService
+    from steward.services.governance._notifier import DeferredDelivery, InlineDelivery
     from steward.services.governance._policies import PolicyService
     from steward.services.governance._service import GovernanceService
     from steward.services.governance._webhooks import WebhookService
@@ -32,16 +34,61 @@ if TYPE_CHECKING:
 
 __all__ = ["Application"]
 
+S = TypeVar("S")
+Delivery = Literal["inline", "deferred"]
+
+
+class _built(Generic[S]):
+    """A service built on first use, once per application, under the application's lock:
+    a threaded server's request threads all get the same instance."""
+
+    def __init__(self, build: Callable[[Any], S]) -> None:
+        self._build = build
+        self._name = build.__name__
+        self.__doc__ = build.__doc__
+
+    def __set_name__(self, owner: type, name: str) -> None:
+        self._name = name
+
+    @overload
+    def __get__(self, app: None, owner: type) -> _built[S]: ...
+    @overload
+    def __get__(self, app: Application, owner: type) -> S: ...
+    def __get__(self, app: Application | None, owner: type) -> S | _built[S]:
+        if app is None:
+            return self
+        try:
+            return app.__dict__[self._name]  # type: ignore[no-any-return]
+        except KeyError:
+            pass
+        with app._lock:  # re-entrant: building one service builds those it needs
+            if self._name not in app.__dict__:
+                app.__dict__[self._name] = self._build(app)
+            return app.__dict__[self._name]  # type: ignore[no-any-return]
+
 
 class Application:
-    """Everything the edges (CLI, API, UI, model server) call. Close it when done."""
+    """Everything the edges (CLI, API, UI, model server, monitor scheduler) call. Close it
+    when done.
 
-    def __init__(self, settings: Settings, store: Store) -> None:
+    Safe to share between threads: the store's engine pools connections (SQLite's writes go
+    through one connection under a lock), services are built once under a lock and keep no
+    per-request state. ``delivery`` says when queued webhook notifications are sent:
+    ``"inline"`` (the CLI, the SDK: one attempt before the call returns) or ``"deferred"``
+    (a server: ``app.notifier.run_pending()`` from its own background loop)."""
+
+    def __init__(self, settings: Settings, store: Store, *, delivery: Delivery = "inline") -> None:
+        if delivery not in ("inline", "deferred"):
+            raise InvalidInput(f"unknown delivery {delivery!r}: use inline or deferred")
         self.settings = settings
         self.store = store
+        self.delivery = delivery
+        self._lock = threading.RLock()
 
     @classmethod
-    def open(cls, settings: Settings, *, clock: Clock | None = None) -> Application:
+    def open(
+        cls, settings: Settings, *, clock: Clock | None = None, delivery: Delivery = "inline"
+    ) -> Application:
         """Open the home named by ``settings``; refuse a non-home, an out-of-date store, or a
         store whose ledger does not extend the head this home witnessed (``LedgerTampered``:
         an older copy restored, or history rewritten; see ``_witness.py``)."""
@@ -69,7 +116,7 @@ class Application:
         except BaseException:
             store.close()
             raise
-        return cls(settings, store)
+        return cls(settings, store, delivery=delivery)
 
     def close(self) -> None:
         """Advance this home's witness to the store's head, then close the store.
@@ -99,12 +146,12 @@ class Application:
     ) -> None:
         self.close()
 
-    @cached_property
+    @_built
     def identity(self) -> IdentityService:
         return IdentityService(self.store)
 
     # Use cases are imported when first used, so a command loads only what it runs.
-    @cached_property
+    @_built
     def audit(self) -> AuditService:
         from steward.services.audit._service import AuditService
         from steward.services.audit._witness import home_witness
@@ -113,7 +160,7 @@ class Application:
             self.store, trusted_public_key(self.settings), home_witness(self.settings)
         )
 
-    @cached_property
+    @_built
     def datasets(self) -> DatasetService:
         from steward.services.datasets._service import DatasetService
 
@@ -124,55 +171,66 @@ class Application:
             max_cell_bytes=self.settings.max_cell_bytes,
         )
 
-    @cached_property
+    @_built
     def runs(self) -> RunService:
         from steward.services.training._runs import RunService
 
         return RunService(self.store, self.artifacts)
 
-    @cached_property
+    @_built
     def models(self) -> ModelService:
         from steward.services.models._service import ModelService
 
         return ModelService(self.store, self.artifacts, self.datasets)
 
-    @cached_property
+    @_built
     def evidence(self) -> EvidenceService:
         from steward.services.evidence._service import EvidenceService
 
         return EvidenceService(self.store, self.artifacts, self.datasets, self.models)
 
-    @cached_property
+    @_built
     def policies(self) -> PolicyService:
         from steward.services.governance._policies import PolicyService
 
         return PolicyService(self.store, self.datasets, self.models)
 
-    @cached_property
+    @_built
     def governance(self) -> GovernanceService:
         from steward.services.governance._service import GovernanceService
 
-        return GovernanceService(self.store, self.models, self.policies)
+        return GovernanceService(self.store, self.models, self.policies, self.notifier)
 
-    @cached_property
+    @_built
+    def notifier(self) -> InlineDelivery | DeferredDelivery:
+        """Sends the webhook notifications governance calls queue (see ``delivery``)."""
+        from steward.services.governance._notifier import DeferredDelivery, InlineDelivery
+
+        if self.delivery == "deferred":
+            return DeferredDelivery(self.webhooks)
+        return InlineDelivery(self.webhooks)
+
+    @_built
     def webhooks(self) -> WebhookService:
         from steward.services.governance._webhooks import WebhookService
 
         return WebhookService(self.store)
 
-    @cached_property
+    @_built
     def mitigation(self) -> MitigationService:
         from steward.services.training._mitigation import MitigationService
 
-        return MitigationService(self.datasets, self.models)
+        return MitigationService(self.datasets, self.models, self.evidence)
 
-    @cached_property
+    @_built
     def training(self) -> TrainingService:
         from steward.services.training._service import TrainingService
 
-        return TrainingService(self.store, self.artifacts, self.datasets, self.runs, self.models)
+        return TrainingService(
+            self.store, self.artifacts, self.datasets, self.runs, self.models, self.evidence
+        )
 
-    @cached_property
+    @_built
     def artifacts(self) -> ArtifactStore:
         from steward.artifacts import ArtifactStore
 

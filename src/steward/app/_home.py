@@ -11,10 +11,11 @@ from pathlib import Path
 from typing import Any
 
 from steward._version import __version__
-from steward.domain import EventType, Role
+from steward.domain import LedgerStarted, Role
 from steward.errors import AlreadyExists, InvalidInput, NotAStewardHome, NotFound
 from steward.ledger import PublicKey, Signer, generate_key_file
 from steward.services._files import private_folder, write_private
+from steward.services._records import record_event
 from steward.services.identity._service import create_user_in
 from steward.settings import Settings
 from steward.store import SCHEMA_HEAD, Store, current_revision, make_engine, migrate
@@ -197,17 +198,14 @@ def _build(
     store = Store.open(settings.database_url, signer=lambda: signer, clock=clock)
     try:
         with store.write(SYSTEM_ACTOR) as tx:
-            tx.record(
-                EventType.LEDGER_STARTED,
-                subject="ledger",
-                payload={
-                    "key_id": signer.key_id,
-                    "public_key": signer.public_key.raw.hex(),
-                    "schema": SCHEMA_HEAD,
-                    "steward_version": __version__,
-                    **({"replaces": replaces} if replaces and replaces.get("store") else {}),
-                },
+            started = LedgerStarted(
+                key_id=signer.key_id,
+                public_key=signer.public_key.raw.hex(),
+                schema=SCHEMA_HEAD,
+                steward_version=__version__,
+                replaces=replaces if replaces and replaces.get("store") else None,
             )
+            record_event(tx, started, subject="ledger")
         with store.write(SYSTEM_ACTOR) as tx:
             _, token = create_user_in(tx, admin, frozenset({Role.ADMIN}))
         # The new home witnesses its ledger from the first head on (see _witness.py).

@@ -14,7 +14,7 @@ from steward.cli._common import JSON_OPTION, bad, emit_json, ok, open_session, o
 from steward.errors import InvalidInput
 from steward.ledger import PublicKey, Verification
 
-__all__ = ["audit_app", "print_verification", "verification_document"]
+__all__ = ["audit_app", "print_verification"]
 
 audit_app = typer.Typer(help="Verify, read and export the audit ledger.", no_args_is_help=True)
 
@@ -42,11 +42,6 @@ def print_verification(result: Verification) -> None:
     check = result.details.get("check") or "ledger"
     where = f"event {result.first_bad_seq}" if result.first_bad_seq else _WHERE[check]
     bad(f"ledger TAMPERED at {where}: {result.problem}")
-
-
-def verification_document(result: Verification) -> dict[str, Any]:
-    """``--json`` of ``audit verify``: the verification, the check that failed and counts."""
-    return {**result.to_dict(), **result.details}
 
 
 @contextmanager
@@ -113,7 +108,7 @@ def verify(
             progress=progress,
         )
     if as_json:
-        emit_json(verification_document(result))
+        emit_json(result.to_dict())
     else:
         print_verification(result)
     if not result.ok:
@@ -131,20 +126,7 @@ def log(
     with open_session() as (app, actor):
         events = app.audit.log(actor, limit=limit, type_=type_, subject=subject)
     if as_json:
-        emit_json(
-            [
-                {
-                    "seq": e.seq,
-                    "ts": e.ts,
-                    "type": e.type,
-                    "actor": e.actor,
-                    "subject": e.subject,
-                    "payload": e.payload,
-                    "leaf_hash": e.leaf_hash.hex(),
-                }
-                for e in events
-            ]
-        )
+        emit_json([e.to_dict() for e in events])
         return
     from rich.table import Table
 
@@ -180,11 +162,9 @@ def proof(
 @audit_app.command("head")
 def head(as_json: bool = JSON_OPTION) -> None:
     """The latest signed tree head (publish it to witness the ledger's state)."""
-    from steward.services.audit._service import tree_head_dict
-
     with open_session() as (app, actor):
         tree_head = app.audit.head(actor)
-    document = tree_head_dict(tree_head) if tree_head else None
+    document = tree_head.to_dict() if tree_head else None
     if as_json:
         emit_json(document)
     elif document is None:

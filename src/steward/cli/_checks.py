@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from typing import Any
 
 import typer
@@ -16,7 +17,6 @@ from steward.cli._common import (
     out,
     print_table,
 )
-from steward.cli._datasets import evidence_dict
 from steward.domain import Evidence
 
 __all__ = ["check_app", "evidence_app", "print_evidence_summary", "run_checks"]
@@ -70,7 +70,7 @@ def parse_params(items: list[str]) -> dict[str, dict[str, Any]]:
     return params
 
 
-def print_evidence_summary(records: list[Evidence]) -> None:
+def print_evidence_summary(records: Sequence[Evidence]) -> None:
     for record in records:
         scores = [
             f"{name} {record.metrics[name]:.4f}"
@@ -114,7 +114,7 @@ def run(
     with open_session() as (app, actor):
         records = run_checks(app, actor, ref, check, params, dataset)
     if as_json:
-        emit_json([evidence_dict(r) for r in records])
+        emit_json([r.to_dict() for r in records])
         return
     subject = records[0].subject.removeprefix("model:")
     ok(f"recorded {len(records)} evidence record(s) about {subject}")
@@ -186,7 +186,7 @@ def list_evidence(
     with open_session() as (app, actor):
         records = app.evidence.list_evidence(actor, ref)
     if as_json:
-        emit_json([evidence_dict(r) for r in records])
+        emit_json([r.to_dict() for r in records])
         return
     from rich.table import Table
 

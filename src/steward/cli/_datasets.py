@@ -11,37 +11,9 @@ from steward.cli._common import JSON_OPTION, emit_json, ok, open_session, out, p
 from steward.domain import DATASHEET_FIELDS, DatasetVersion, Evidence
 from steward.errors import InvalidInput
 
-__all__ = ["dataset_app", "evidence_dict", "version_dict"]
+__all__ = ["dataset_app"]
 
 dataset_app = typer.Typer(help="Register, inspect and document datasets.", no_args_is_help=True)
-
-
-def evidence_dict(record: Evidence) -> dict[str, Any]:
-    return {
-        "id": record.id,
-        "subject": record.subject,
-        "check_id": record.check_id,
-        "check_version": record.check_version,
-        "status": record.status.value,
-        "params": record.params,
-        "inputs": record.inputs,
-        "metrics": record.metrics,
-        "findings": [f.to_dict() for f in record.findings],
-        "artifacts": record.artifacts,
-        "created_at": record.created_at,
-        "created_by": record.created_by,
-        "content_hash": record.content_hash,
-        "provenance": record.provenance,
-        "reproduces": record.reproduces,
-    }
-
-
-def version_dict(version: DatasetVersion) -> dict[str, Any]:
-    return {
-        "ref": version.ref,
-        **version.content(),
-        "content_hash": version.content_hash,
-    }
 
 
 def _print_version(version: DatasetVersion, evidence: list[Evidence]) -> None:
@@ -121,14 +93,7 @@ def register(
         )
     version = result.version
     if as_json:
-        emit_json(
-            {
-                "created": result.created,
-                "note": result.note,
-                "version": version_dict(version),
-                "evidence": [evidence_dict(e) for e in result.evidence],
-            }
-        )
+        emit_json(result.to_dict())
         return
     if not result.created:
         ok(f"{path} is {result.note}")
@@ -205,8 +170,8 @@ def show(
     if as_json:
         emit_json(
             {
-                **version_dict(version),
-                "evidence": [evidence_dict(e) for e in evidence],
+                **version.to_dict(),
+                "evidence": [e.to_dict() for e in evidence],
                 "datasheet": dataset.datasheet,
             }
         )
@@ -228,7 +193,7 @@ def evidence(
     with open_session() as (app, actor):
         records = app.datasets.evidence(actor, ref)
     if as_json:
-        emit_json([evidence_dict(e) for e in records])
+        emit_json([e.to_dict() for e in records])
         return
     for record in records:
         out(f"{record.check_id} v{record.check_version}: {record.status.value} ({record.id})")

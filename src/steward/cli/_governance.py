@@ -3,13 +3,10 @@
 
 from __future__ import annotations
 
-from typing import Any
-
 import typer
 
 from steward.cli._common import JSON_OPTION, emit_json, ok, open_session, out, print_table
 from steward.cli._policies import print_decision
-from steward.domain import Delivery, Webhook, record_content
 from steward.errors import Refused
 
 __all__ = ["approve", "comment", "history", "promote", "reject", "waive", "webhook_app"]
@@ -32,7 +29,7 @@ def approve(
     with open_session() as (app, actor):
         approval = app.governance.approve(actor, ref, stage, comment)
     if as_json:
-        emit_json(record_content(approval))
+        emit_json(approval.to_dict())
         return
     ok(f"{approval.user} approved {approval.subject.removeprefix('model:')} for {stage}")
 
@@ -47,7 +44,7 @@ def reject(
     with open_session() as (app, actor):
         approval = app.governance.reject(actor, ref, stage, comment)
     if as_json:
-        emit_json(record_content(approval))
+        emit_json(approval.to_dict())
         return
     ok(f"{approval.user} rejected {approval.subject.removeprefix('model:')} for {stage}")
 
@@ -65,7 +62,7 @@ def waive(
     with open_session() as (app, actor):
         waiver = app.governance.waive(actor, ref, rule, reason, expires)
     if as_json:
-        emit_json(record_content(waiver))
+        emit_json(waiver.to_dict())
         return
     ok(
         f"{waiver.granted_by} waived {waiver.rule} for "
@@ -128,9 +125,9 @@ def history(
     if as_json:
         emit_json(
             {
-                "approvals": [record_content(a) for a in found["approvals"]],
-                "waivers": [record_content(w) for w in found["waivers"]],
-                "comments": [record_content(c) for c in found["comments"]],
+                "approvals": [a.to_dict() for a in found["approvals"]],
+                "waivers": [w.to_dict() for w in found["waivers"]],
+                "comments": [c.to_dict() for c in found["comments"]],
             }
         )
         return
@@ -143,35 +140,6 @@ def history(
         )
     for c in found["comments"]:
         out(f"{c.created_at}  comment by {c.user}: {c.text}")
-
-
-def _webhook_dict(hook: Webhook, *, secret: bool = False) -> dict[str, Any]:
-    data: dict[str, Any] = {
-        "id": hook.id,
-        "url": hook.url,
-        "events": list(hook.events),
-        "created_by": hook.created_by,
-        "created_at": hook.created_at,
-        "active": hook.active,
-    }
-    if secret:
-        data["secret"] = hook.secret
-    return data
-
-
-def _delivery_dict(delivery: Delivery) -> dict[str, Any]:
-    return {
-        "id": delivery.id,
-        "webhook": delivery.webhook_id,
-        "event": delivery.event,
-        "state": delivery.state,
-        "attempts": delivery.attempts,
-        "next_attempt_at": delivery.next_attempt_at,
-        "last_status": delivery.last_status,
-        "last_error": delivery.last_error,
-        "created_at": delivery.created_at,
-        "delivered_at": delivery.delivered_at,
-    }
 
 
 @webhook_app.command("add")
@@ -189,7 +157,7 @@ def webhook_add(
     with open_session() as (app, actor):
         hook = app.webhooks.add(actor, url, event)
     if as_json:
-        emit_json(_webhook_dict(hook, secret=True))
+        emit_json({**hook.to_dict(), "secret": hook.secret})
         return
     ok(f"webhook {hook.id} for {', '.join(hook.events)}")
     out(f"signing secret (shown once): {hook.secret}")
@@ -201,7 +169,7 @@ def webhook_list(as_json: bool = JSON_OPTION) -> None:
     with open_session() as (app, actor):
         hooks = app.webhooks.list_webhooks(actor)
     if as_json:
-        emit_json([_webhook_dict(h) for h in hooks])
+        emit_json([h.to_dict() for h in hooks])
         return
     from rich.table import Table
 
@@ -225,7 +193,7 @@ def webhook_deliver(as_json: bool = JSON_OPTION) -> None:
     with open_session() as (app, actor):
         done = app.webhooks.deliver(actor)
     if as_json:
-        emit_json([_delivery_dict(d) for d in done])
+        emit_json([d.to_dict() for d in done])
         return
     delivered = sum(d.state == "delivered" for d in done)
     ok(f"attempted {len(done)} delivery(ies): {delivered} delivered")
@@ -237,7 +205,7 @@ def webhook_log(as_json: bool = JSON_OPTION) -> None:
     with open_session() as (app, actor):
         log = app.webhooks.log(actor)
     if as_json:
-        emit_json([_delivery_dict(d) for d in log])
+        emit_json([d.to_dict() for d in log])
         return
     from rich.table import Table
 

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-from typing import Any
-
 import typer
 
 from steward.app import Application, initialize, save_token
@@ -16,32 +14,11 @@ from steward.cli._common import (
     out,
     print_table,
 )
-from steward.domain import ApiToken, User
 
 __all__ = ["register"]
 
 user_app = typer.Typer(help="Manage users and their roles.", no_args_is_help=True)
 token_app = typer.Typer(help="Issue, list and revoke API tokens.", no_args_is_help=True)
-
-
-def _user_dict(user: User) -> dict[str, Any]:
-    return {
-        "name": user.name,
-        "roles": sorted(user.roles),
-        "created_at": user.created_at.isoformat(),
-        "created_by": user.created_by,
-    }
-
-
-def _token_dict(token: ApiToken) -> dict[str, Any]:
-    return {
-        "id": token.id,
-        "user": token.user_name,
-        "created_at": token.created_at.isoformat(),
-        "revoked_at": token.revoked_at.isoformat() if token.revoked_at else None,
-        "active": token.active,
-        "issued_by": token.issued_by,
-    }
 
 
 def init(
@@ -77,24 +54,14 @@ def login(token: str = typer.Argument(..., help="An API token (stw_…).")) -> N
 def whoami(as_json: bool = JSON_OPTION) -> None:
     """Show the identity the current token stands for."""
     with open_session() as (app, actor):
-        roles = sorted(actor.roles)
-        permissions = sorted(actor.permissions)
         store = app.store_label()
         home = str(app.settings.home)
+    document = actor.to_dict()
     if as_json:
-        emit_json(
-            {
-                "name": actor.name,
-                "roles": roles,
-                "permissions": permissions,
-                "token_id": actor.token_id,
-                "home": home,
-                "store": store,
-            }
-        )
+        emit_json({**document, "home": home, "store": store})
         return
-    out(f"{actor.name}  roles: {', '.join(roles)}")
-    out(f"  permissions: {', '.join(permissions)}")
+    out(f"{actor.name}  roles: {', '.join(document['roles'])}")
+    out(f"  permissions: {', '.join(document['permissions'])}")
     out(f"  token {actor.token_id}  store {store}")
 
 
@@ -108,7 +75,7 @@ def user_add(
     with open_session() as (app, actor):
         user, token = app.identity.add_user(actor, name, role)
     if as_json:
-        emit_json({**_user_dict(user), "token": token})
+        emit_json({**user.to_dict(), "token": token})
         return
     ok(f"user {user.name} ({', '.join(sorted(user.roles))}) created")
     out(f"  token (shown once): {token}")
@@ -120,7 +87,7 @@ def user_list(as_json: bool = JSON_OPTION) -> None:
     with open_session() as (app, actor):
         users = app.identity.list_users(actor)
     if as_json:
-        emit_json([_user_dict(user) for user in users])
+        emit_json([user.to_dict() for user in users])
         return
     from rich.table import Table
 
@@ -149,7 +116,7 @@ def token_issue(
         record, token = app.identity.issue_token(actor, name)
         reset = record.user_name != actor.name
     if as_json:
-        emit_json({**_token_dict(record), "token": token, "reset": reset})
+        emit_json({**record.to_dict(), "token": token, "reset": reset})
         return
     if reset:
         ok(f"tokens of {record.user_name} reset: new token {record.id}, the others revoked")
@@ -177,7 +144,7 @@ def token_list(
     with open_session() as (app, actor):
         tokens = app.identity.list_tokens(actor, user)
     if as_json:
-        emit_json([_token_dict(token) for token in tokens])
+        emit_json([token.to_dict() for token in tokens])
         return
     from rich.table import Table
 

@@ -46,6 +46,13 @@ def _root(
     """Steward: MLOps governance you can prove."""
 
 
+def _flag(field: str) -> str:
+    """The command line's word for a request field the services name (``expires`` →
+    ``--expires``): every field a service names in a message is an option of the commands
+    that pass it on."""
+    return "--" + field.replace("_", "-")
+
+
 def _err(message: str) -> None:
     sys.stderr.write(message.rstrip("\n") + "\n")
 
@@ -71,7 +78,7 @@ def main() -> None:
         _err("error: aborted")
         sys.exit(1)
     except StewardError as exc:
-        _err(f"error: {exc.message}")
+        _err(f"error: {exc.render({field: _flag(field) for field in exc.fields})}")
         sys.exit(exc.exit_code)
     except KeyboardInterrupt:
         _err("interrupted")

@@ -18,7 +18,7 @@ from steward.cli._common import (
     out,
     print_table,
 )
-from steward.domain import Model, ModelVersion
+from steward.domain import ModelVersion
 from steward.errors import InvalidInput
 
 __all__ = ["model_app", "train", "tune"]
@@ -28,36 +28,24 @@ model_app = typer.Typer(
 )
 
 
-def model_dict(model: Model) -> dict[str, Any]:
-    return {
-        **model.content(),
-        "latest_version": model.latest_version,
-        "card_hash": model.content_hash,
-    }
-
-
-def model_version_dict(version: ModelVersion) -> dict[str, Any]:
-    return {
-        **version.record(),
-        "ref": version.ref,
-        "stage": version.stage.value,
-        "content_hash": version.content_hash,
-    }
-
-
 @contextmanager
-def _trial_progress(verb: str, total: int) -> Iterator[Callable[[Any], None] | None]:
-    """Trials done of ``total``, elapsed time and the best validation score so far."""
-    if total < 1:
-        yield None
-        return
+def _work_progress(
+    verb: str, trials: int
+) -> Iterator[tuple[Callable[[Any], None] | None, Callable[[str, int, int], None]]]:
+    """One bar on stderr for a training's trials (done of ``trials``, elapsed time, the best
+    validation score so far; none when it does not tune), then for the default checks run
+    after it."""
     with deferred_progress(elapsed=True, fields=("best",)) as move:
 
-        def update(trial: Any) -> None:
-            best = f"best validation score {trial.best:.4f}" if trial.best is not None else ""
-            move(description=f"{verb} {trial.study}", total=total, advance=1, best=best)
+        def trial(update: Any) -> None:
+            best = f"best validation score {update.best:.4f}" if update.best is not None else ""
+            move(description=f"{verb} {update.study}", total=trials, advance=1, best=best)
 
-        yield update
+        def check(check_id: str, done: int, of: int) -> None:
+            label = f"check {check_id}" if check_id else "recording evidence"
+            move(description=label, total=of, completed=done, best="")
+
+        yield (trial if trials >= 1 else None), check
 
 
 def train(
@@ -122,22 +110,22 @@ def train(
         validation_size=validation_size,
         study=study,
         timeout=timeout,
+        checks=not no_checks,
     )
-    from steward.cli._checks import print_evidence_summary, run_checks
+    from steward.cli._checks import print_evidence_summary
 
-    with open_session() as (app, actor):
-        with _trial_progress("tuning", trials) as progress:
-            result = app.training.train(
-                actor,
-                request,
-                code=capture_code(Path.cwd()),
-                environment=capture_environment(),
-                progress=progress,
-            )
-        version = result.version
-        evidence = [] if no_checks else run_checks(app, actor, version.ref, [])
+    with open_session() as (app, actor), _work_progress("tuning", trials) as (trial, check):
+        result = app.training.train(
+            actor,
+            request,
+            code=capture_code(Path.cwd()),
+            environment=capture_environment(),
+            progress=trial,
+            check_progress=check,
+        )
+    version, evidence = result.version, result.evidence
     if as_json:
-        emit_json(model_version_dict(version))
+        emit_json(version.to_dict())
         return
     ok(f"registered {version.ref} ({version.template}, run {version.run_id})")
     _print_metrics(version)
@@ -163,7 +151,7 @@ def tune(
     """Join a tuning study from this process or machine: run trials, each a child run."""
     from steward.provenance import capture_code, capture_environment
 
-    with open_session() as (app, actor), _trial_progress("joining", trials) as progress:
+    with open_session() as (app, actor), _work_progress("joining", trials) as (progress, _):
         result = app.training.join(
             actor,
             study,
@@ -174,7 +162,7 @@ def tune(
             progress=progress,
         )
     if as_json:
-        emit_json({"study": result.study, "run": result.run.id, "trials": result.trials})
+        emit_json(result.to_dict())
         return
     ok(f"ran {result.trials} trial(s) of study {result.study} (run {result.run.id})")
 
@@ -192,7 +180,7 @@ def list_models(as_json: bool = JSON_OPTION) -> None:
     with open_session() as (app, actor):
         models = app.models.list_models(actor)
     if as_json:
-        emit_json([model_dict(m) for m in models])
+        emit_json([m.to_dict() for m in models])
         return
     from rich.table import Table
 
@@ -218,7 +206,7 @@ def show(
         version = app.models.get(actor, ref)
         model = app.models.model(actor, version.name)
     if as_json:
-        emit_json({**model_version_dict(version), "model": model_dict(model)})
+        emit_json({**version.to_dict(), "model": model.to_dict()})
         return
     out(f"{version.ref} — stage {version.stage.value}, by {version.created_by}")
     out(f"  registered {version.created_at}")
@@ -327,20 +315,23 @@ def mitigate(
     """Register a fairness-mitigated candidate: fairlearn's ThresholdOptimizer over the
     version, fitted on its validation rows, as the model's next version (lineage names the
     original)."""
-    from steward.cli._checks import print_evidence_summary, run_checks
+    from steward.cli._checks import print_evidence_summary
 
     with open_session() as (app, actor):
-        version = app.mitigation.mitigate(
-            actor,
-            ref,
-            attribute=attribute,
-            constraint=constraint,
-            objective=objective,
-            seed=seed,
-        )
-        evidence = [] if no_checks else run_checks(app, actor, version.ref, [])
+        with _work_progress("mitigating", 0) as (_, check):
+            version = app.mitigation.mitigate(
+                actor,
+                ref,
+                attribute=attribute,
+                constraint=constraint,
+                objective=objective,
+                seed=seed,
+                checks=not no_checks,
+                progress=check,
+            )
+        evidence = [] if no_checks else app.evidence.list_evidence(actor, version.ref)
     if as_json:
-        emit_json(model_version_dict(version))
+        emit_json(version.to_dict())
         return
     ok(
         f"registered {version.ref}, mitigated from {version.parents[0]} "
@@ -391,6 +382,6 @@ def update(
     with open_session() as (app, actor):
         model = app.models.update(actor, name, changes)
     if as_json:
-        emit_json(model_dict(model))
+        emit_json(model.to_dict())
         return
     ok(f"updated model {name}: {', '.join(sorted(changes))}")

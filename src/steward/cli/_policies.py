@@ -9,7 +9,7 @@ from typing import Any
 import typer
 
 from steward.cli._common import JSON_OPTION, emit_json, ok, open_session, out, print_table
-from steward.domain import AppliedPolicy, Outcome
+from steward.domain import Outcome
 from steward.errors import InvalidInput
 
 __all__ = ["gate", "policy_app", "print_decision"]
@@ -17,18 +17,6 @@ __all__ = ["gate", "policy_app", "print_decision"]
 policy_app = typer.Typer(help="Policies as code: apply, list, show.", no_args_is_help=True)
 
 _MARK = {Outcome.PASS: "✓ pass  ", Outcome.FAIL: "✗ FAIL  ", Outcome.WAIVED: "~ waived"}
-
-
-def _policy_dict(policy: AppliedPolicy) -> dict[str, Any]:
-    return {
-        "name": policy.name,
-        "version": policy.version,
-        "built_in": policy.version == 0,
-        "content_hash": policy.content_hash,
-        "applied_at": policy.applied_at or None,
-        "applied_by": policy.applied_by,
-        "document": policy.document,
-    }
 
 
 @policy_app.command("apply")
@@ -44,7 +32,7 @@ def apply(
     with open_session() as (app, actor):
         applied, changed = app.policies.apply(actor, text, str(path))
     if as_json:
-        emit_json({**_policy_dict(applied), "changed": changed})
+        emit_json({**applied.to_dict(), "changed": changed})
         return
     if changed:
         ok(f"applied policy {applied.name}@{applied.version} ({applied.content_hash[:16]}…)")
@@ -78,7 +66,7 @@ def list_policies(as_json: bool = JSON_OPTION) -> None:
     with open_session() as (app, actor):
         everything = app.policies.list_policies(actor, built_in=True)
     if as_json:
-        emit_json([_policy_dict(p) for p in everything])
+        emit_json([p.to_dict() for p in everything])
         return
     from rich.table import Table
 
@@ -117,7 +105,7 @@ def show(
     with open_session() as (app, actor):
         policy = app.policies.get(actor, name, version)
     if as_json:
-        emit_json(_policy_dict(policy))
+        emit_json(policy.to_dict())
         return
     origin = f"applied {policy.applied_at} by {policy.applied_by}" if policy.version else "built in"
     out(f"# policy {policy.name}@{policy.version}, {origin}; sha256 {policy.content_hash}")
@@ -133,12 +121,10 @@ def endorse(
 ) -> None:
     """Endorse a policy that relaxes the built-in packs (the second of the two policy:manage
     holders it needs; neither may author a model it governs). Ledgered; refusals too."""
-    from steward.domain import record_content
-
     with open_session() as (app, actor):
         endorsement = app.policies.endorse(actor, name, version, comment)
     if as_json:
-        emit_json(record_content(endorsement))
+        emit_json(endorsement.to_dict())
         return
     ok(f"{endorsement.user} endorsed {endorsement.subject.removeprefix('policy:')}")
 

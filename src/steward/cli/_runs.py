@@ -2,38 +2,14 @@
 
 from __future__ import annotations
 
-from typing import Any
-
 import typer
 
 from steward.cli._common import JSON_OPTION, emit_json, ok, open_session, out, print_table
-from steward.domain import MetricPoint, Run
+from steward.domain import MetricPoint
 
 __all__ = ["run_app"]
 
 run_app = typer.Typer(help="Inspect tracked runs.", no_args_is_help=True)
-
-
-def _run_dict(run: Run, metrics: list[MetricPoint] | None = None) -> dict[str, Any]:
-    document: dict[str, Any] = {
-        "id": run.id,
-        "name": run.name,
-        "parent_id": run.parent_id,
-        "status": run.status.value,
-        "actor": run.actor,
-        "started_at": run.started_at,
-        "ended_at": run.ended_at,
-        "params": run.params,
-        "tags": run.tags,
-        "code": run.code,
-        "environment": run.environment,
-        "inputs": list(run.inputs),
-        "artifacts": run.artifacts,
-        "content_hash": run.content_hash,
-    }
-    if metrics is not None:
-        document["metrics"] = [m.to_dict() for m in metrics]
-    return document
 
 
 @run_app.command("list")
@@ -46,7 +22,7 @@ def list_runs(
     with open_session() as (app, actor):
         runs = app.runs.list_runs(actor, parent_id=parent, limit=limit)
     if as_json:
-        emit_json([_run_dict(r) for r in runs])
+        emit_json([r.to_dict() for r in runs])
         return
     from rich.table import Table
 
@@ -73,7 +49,7 @@ def show(
         run = app.runs.get(actor, run_id)
         metrics = app.runs.metrics(actor, run_id)
     if as_json:
-        emit_json(_run_dict(run, metrics))
+        emit_json({**run.to_dict(), "metrics": [m.to_dict() for m in metrics]})
         return
     out(f"run {run.id} ({run.name}) — {run.status.value}, by {run.actor}")
     out(f"  started {run.started_at}, ended {run.ended_at or '-'}")

@@ -115,8 +115,7 @@ def step_biased(ctx: DemoContext) -> None:
             seed=7,
             test_size=0.3,
         ),
-    ).version
-    ctx.app.evidence.run(dana, version.ref)
+    ).version  # and the default evidence checks, as `steward train` runs them
     ctx.app.models.update(
         dana,
         BIASED,

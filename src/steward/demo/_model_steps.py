@@ -46,7 +46,9 @@ def step_tune(ctx: DemoContext) -> None:
 
         result = ctx.app.training.train(
             dana,
-            TrainingRequest(dataset="loans@1", name=MODEL, template="hgb", trials=TRIALS, seed=7),
+            TrainingRequest(
+                checks=False, dataset="loans@1", name=MODEL, template="hgb", trials=TRIALS, seed=7
+            ),
             code=capture_code(ctx.workdir),
             environment=capture_environment(),
             progress=update,

@@ -187,6 +187,10 @@ class DatasetVersion:
             "version": self.version,
         }
 
+    def to_dict(self) -> dict[str, Any]:
+        """The version's JSON document: its reference, hashed content and content hash."""
+        return {"ref": self.ref, **self.content(), "content_hash": self.content_hash}
+
 
 @dataclass(frozen=True, slots=True)
 class Dataset:
@@ -198,3 +202,15 @@ class Dataset:
     created_by: str
     datasheet: dict[str, str]
     contract: dict[str, Any] | None = None
+
+    def to_dict(self) -> dict[str, Any]:
+        """The dataset's JSON document: its version count, datasheet and contract (``None``
+        while versions are validated against the first one's schema)."""
+        return {
+            "name": self.name,
+            "latest_version": self.latest_version,
+            "created_at": self.created_at,
+            "created_by": self.created_by,
+            "datasheet": self.datasheet,
+            "contract": self.contract,
+        }

@@ -6,6 +6,8 @@ from dataclasses import dataclass, field
 from enum import IntEnum, StrEnum
 from typing import Any
 
+from steward.domain._documents import plain
+
 __all__ = ["Evidence", "EvidenceStatus", "Finding", "Severity", "evidence_content", "status_from"]
 
 
@@ -128,6 +130,27 @@ class Evidence:
             created_by=self.created_by,
             provenance=self.provenance,
         )
+
+    def to_dict(self) -> dict[str, Any]:
+        """The record's JSON document: every field (tuples in the free-form parts as lists,
+        as they read back), and ``reproduces`` (or ``None``)."""
+        return {
+            "id": self.id,
+            "subject": self.subject,
+            "check_id": self.check_id,
+            "check_version": self.check_version,
+            "status": self.status.value,
+            "params": plain(self.params),
+            "inputs": plain(self.inputs),
+            "metrics": plain(self.metrics),
+            "findings": [f.to_dict() for f in self.findings],
+            "artifacts": self.artifacts,
+            "created_at": self.created_at,
+            "created_by": self.created_by,
+            "content_hash": self.content_hash,
+            "provenance": plain(self.provenance),
+            "reproduces": self.reproduces,
+        }
 
 
 def evidence_content(

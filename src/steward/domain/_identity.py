@@ -6,6 +6,7 @@ import re
 from dataclasses import dataclass
 from datetime import datetime
 from enum import StrEnum
+from typing import Any
 
 __all__ = [
     "ROLE_PERMISSIONS",
@@ -116,6 +117,15 @@ class User:
     created_at: datetime
     created_by: str | None
 
+    def to_dict(self) -> dict[str, Any]:
+        """The user's JSON document: name, roles (sorted), when and by whom created."""
+        return {
+            "name": self.name,
+            "roles": sorted(role.value for role in self.roles),
+            "created_at": self.created_at.isoformat(),
+            "created_by": self.created_by,
+        }
+
 
 @dataclass(frozen=True, slots=True)
 class ApiToken:
@@ -132,6 +142,17 @@ class ApiToken:
     @property
     def active(self) -> bool:
         return self.revoked_at is None
+
+    def to_dict(self) -> dict[str, Any]:
+        """The token's JSON document (never its secret); ``user`` is the holder's name."""
+        return {
+            "id": self.id,
+            "user": self.user_name,
+            "created_at": self.created_at.isoformat(),
+            "revoked_at": self.revoked_at.isoformat() if self.revoked_at else None,
+            "active": self.active,
+            "issued_by": self.issued_by,
+        }
 
 
 @dataclass(frozen=True, slots=True)
@@ -152,3 +173,12 @@ class Actor:
 
     def can(self, permission: Permission) -> bool:
         return permission in self.permissions
+
+    def to_dict(self) -> dict[str, Any]:
+        """The identity's JSON document: name, roles and permissions (sorted), token id."""
+        return {
+            "name": self.name,
+            "roles": sorted(role.value for role in self.roles),
+            "permissions": sorted(p.value for p in self.permissions),
+            "token_id": self.token_id,
+        }

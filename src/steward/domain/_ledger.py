@@ -54,6 +54,19 @@ class LedgerEvent:
     body: str
     leaf_hash: bytes
 
+    def to_dict(self) -> dict[str, Any]:
+        """The event's JSON document: its columns, payload and leaf hash (hex); not the
+        canonical body, which the other fields are read from."""
+        return {
+            "seq": self.seq,
+            "ts": self.ts,
+            "type": self.type,
+            "actor": self.actor,
+            "subject": self.subject,
+            "payload": self.payload,
+            "leaf_hash": self.leaf_hash.hex(),
+        }
+
 
 @dataclass(frozen=True, slots=True)
 class TreeHead:
@@ -64,3 +77,13 @@ class TreeHead:
     timestamp: str
     key_id: str
     signature: bytes
+
+    def to_dict(self) -> dict[str, Any]:
+        """The head's JSON document, hashes and signature in hex (``tree_size`` is ``size``)."""
+        return {
+            "tree_size": self.size,
+            "root_hash": self.root_hash.hex(),
+            "timestamp": self.timestamp,
+            "key_id": self.key_id,
+            "signature": self.signature.hex(),
+        }

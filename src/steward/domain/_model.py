@@ -73,6 +73,15 @@ class Model:
             updated_at=self.updated_at,
         )
 
+    def to_dict(self) -> dict[str, Any]:
+        """The model card's JSON document: the hashed card, the version count and the card's
+        hash (``card_hash``)."""
+        return {
+            **self.content(),
+            "latest_version": self.latest_version,
+            "card_hash": self.content_hash,
+        }
+
 
 def model_card_content(**fields: Any) -> dict[str, Any]:
     """What a model card's hash covers (every field but the version count)."""
@@ -147,6 +156,15 @@ class ModelVersion:
             "template": self.template,
             "tuning": self.tuning,
             "version": self.version,
+        }
+
+    def to_dict(self) -> dict[str, Any]:
+        """The version's JSON document: the record, its reference, stage and content hash."""
+        return {
+            **self.record(),
+            "ref": self.ref,
+            "stage": self.stage.value,
+            "content_hash": self.content_hash,
         }
 
     @classmethod

@@ -138,6 +138,12 @@ class Approval:
     vouchers: tuple[str, ...] = ()
     token_id: str | None = None
     token_reset_by: str | None = None
+    # the SHA-256 of record_content(self), set when the approval is made (not hashed itself)
+    content_hash: str = ""
+
+    def to_dict(self) -> dict[str, Any]:
+        """The approval's JSON document: ``record_content`` (what its ledger event carries)."""
+        return record_content(self)
 
 
 @dataclass(frozen=True, slots=True)
@@ -151,6 +157,11 @@ class Waiver:
     granted_by: str
     expires_at: str
     created_at: str
+    content_hash: str = ""  # of record_content(self), set when granted
+
+    def to_dict(self) -> dict[str, Any]:
+        """The waiver's JSON document: ``record_content`` (what its ledger event carries)."""
+        return record_content(self)
 
 
 @dataclass(frozen=True, slots=True)
@@ -169,6 +180,19 @@ class AppliedPolicy:
     def subject(self) -> str:
         return f"policy:{self.name}@{self.version}"
 
+    def to_dict(self) -> dict[str, Any]:
+        """The policy's JSON document; a built-in pack is version 0 (``built_in``), with
+        ``applied_at`` ``None``."""
+        return {
+            "name": self.name,
+            "version": self.version,
+            "built_in": self.version == 0,
+            "content_hash": self.content_hash,
+            "applied_at": self.applied_at or None,
+            "applied_by": self.applied_by,
+            "document": self.document,
+        }
+
 
 @dataclass(frozen=True, slots=True)
 class Comment:
@@ -179,6 +203,11 @@ class Comment:
     user: str
     text: str
     created_at: str
+    content_hash: str = ""  # of record_content(self), set when written
+
+    def to_dict(self) -> dict[str, Any]:
+        """The comment's JSON document: ``record_content`` (what its ledger event carries)."""
+        return record_content(self)
 
 
 @dataclass(frozen=True, slots=True)
@@ -192,6 +221,17 @@ class Webhook:
     created_by: str
     created_at: str
     active: bool = True
+
+    def to_dict(self) -> dict[str, Any]:
+        """The subscription's JSON document, without the secret (shown once, when added)."""
+        return {
+            "id": self.id,
+            "url": self.url,
+            "events": list(self.events),
+            "created_by": self.created_by,
+            "created_at": self.created_at,
+            "active": self.active,
+        }
 
 
 @dataclass(frozen=True, slots=True)
@@ -210,6 +250,21 @@ class Delivery:
     created_at: str
     delivered_at: str | None
 
+    def to_dict(self) -> dict[str, Any]:
+        """The delivery's JSON document (not the body sent); ``webhook`` is its id."""
+        return {
+            "id": self.id,
+            "webhook": self.webhook_id,
+            "event": self.event,
+            "state": self.state,
+            "attempts": self.attempts,
+            "next_attempt_at": self.next_attempt_at,
+            "last_status": self.last_status,
+            "last_error": self.last_error,
+            "created_at": self.created_at,
+            "delivered_at": self.delivered_at,
+        }
+
 
 # Fields added to approvals after the first release, with the value older records have:
 # left out of the hashed content when at that value, so older records still verify.
@@ -222,9 +277,13 @@ _LATER_FIELDS: dict[str, Any] = {
 
 
 def record_content(record: Approval | Waiver | Comment) -> dict[str, Any]:
-    """The fields of an approval, waiver or comment as JSON data: what its content hash and
-    its ledger event carry."""
-    content = {k: list(v) if isinstance(v, tuple) else v for k, v in asdict(record).items()}
+    """The fields of an approval, waiver or comment as JSON data, its ``content_hash`` left
+    out: what that hash covers and its ledger event carries (with the hash)."""
+    content = {
+        k: list(v) if isinstance(v, tuple) else v
+        for k, v in asdict(record).items()
+        if k != "content_hash"
+    }
     if isinstance(record, Approval):
         for name, absent in _LATER_FIELDS.items():
             if content[name] == absent:

@@ -51,6 +51,26 @@ class Run:
     artifacts: dict[str, str]
     content_hash: str | None = None
 
+    def to_dict(self) -> dict[str, Any]:
+        """The run's JSON document (its metrics are values of their own, ``MetricPoint``);
+        ``content_hash`` is ``None`` until the run is sealed."""
+        return {
+            "id": self.id,
+            "name": self.name,
+            "parent_id": self.parent_id,
+            "status": self.status.value,
+            "actor": self.actor,
+            "started_at": self.started_at,
+            "ended_at": self.ended_at,
+            "params": self.params,
+            "tags": self.tags,
+            "code": self.code,
+            "environment": self.environment,
+            "inputs": list(self.inputs),
+            "artifacts": self.artifacts,
+            "content_hash": self.content_hash,
+        }
+
 
 def run_content(run: Run, metrics: list[MetricPoint]) -> dict[str, Any]:
     """What a finished run's hash covers."""

@@ -57,6 +57,8 @@ class Verification:
     details: dict[str, Any] = field(default_factory=dict)
 
     def to_dict(self) -> dict[str, Any]:
+        """The verification's JSON document: the outcome and counts, and ``details`` merged in
+        (``audit verify`` adds the check that failed, the witness, triggers and artifacts)."""
         return {
             "ok": self.ok,
             "events_checked": self.events_checked,
@@ -66,6 +68,7 @@ class Verification:
             "first_bad_seq": self.first_bad_seq,
             "problem": self.problem,
             "key_id": self.key_id,
+            **self.details,
         }
 
 

@@ -1,28 +1,40 @@
-"""Content hashes of immutable records, and building evidence with its hash."""
+"""Content hashes of immutable records, building records with their hash, and recording a
+typed ledger event."""
 
 from __future__ import annotations
 
 import hashlib
 import uuid
 from dataclasses import replace
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, TypeVar
 
 from steward.domain import (
+    Approval,
+    Comment,
     DatasetVersion,
     Evidence,
     Finding,
+    Waiver,
     evidence_content,
+    record_content,
     status_from,
 )
 from steward.ledger import canonical_bytes
 
 if TYPE_CHECKING:
-    from collections.abc import Callable
-
-    from steward.domain import Actor, Approval, Comment, EventType, Waiver
+    from steward.domain import Actor, Event, LedgerEvent
     from steward.store import Writer
 
-__all__ = ["content_hash", "ledgered", "make_evidence", "new_approval", "sealed_version"]
+__all__ = [
+    "content_hash",
+    "make_evidence",
+    "new_approval",
+    "record_event",
+    "sealed_record",
+    "sealed_version",
+]
+
+R = TypeVar("R", Approval, Waiver, Comment)
 
 
 def content_hash(content: dict[str, Any]) -> str:
@@ -66,6 +78,18 @@ def sealed_version(version: DatasetVersion) -> DatasetVersion:
     return replace(version, content_hash=content_hash(version.content()))
 
 
+def sealed_record(record: R) -> R:
+    """An approval, waiver or comment with its ``content_hash`` filled in (of
+    ``record_content``: what its ledger event carries, with that hash)."""
+    return replace(record, content_hash=content_hash(record_content(record)))
+
+
+def record_event(tx: Writer, event: Event, *, subject: str | None) -> LedgerEvent:
+    """Append ``event`` as the transaction's ledger event: its type, and its payload as the
+    typed event writes it (``Writer.record``)."""
+    return tx.record(event.event_type, subject=subject, payload=event.payload())
+
+
 def new_approval(
     tx: Writer,
     actor: Actor,
@@ -80,13 +104,13 @@ def new_approval(
     card_hash: str = "",
 ) -> Approval:
     """An approval (or rejection, or endorsement) by ``actor`` made in ``tx``, carrying the
-    actor's credentials: who vouched for them, the token used, a reset."""
-    from steward.domain import Approval
+    actor's credentials (who vouched for them, the token used, a reset) and its content
+    hash."""
     from steward.services.identity._service import credentials
     from steward.types import utc_iso
 
     vouchers, reset_by = credentials(tx, actor)
-    return Approval(
+    approval = Approval(
         id=uuid.uuid4().hex,
         subject=subject,
         stage=stage,
@@ -103,19 +127,4 @@ def new_approval(
         token_id=actor.token_id,
         token_reset_by=reset_by,
     )
-
-
-def ledgered(
-    tx: Writer,
-    event: EventType,
-    record: Approval | Waiver | Comment,
-    add: Callable[[Any, str], None],
-) -> None:
-    """Store ``record`` with its content hash (``add``) and append its ledger event, which
-    carries the record's content and that hash (what ``audit verify`` checks)."""
-    from steward.domain import record_content
-
-    content = record_content(record)
-    digest = content_hash(content)
-    add(record, digest)
-    tx.record(event, subject=record.subject, payload={**content, "content_hash": digest})
+    return sealed_record(approval)

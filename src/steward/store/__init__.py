@@ -12,7 +12,8 @@ from steward.store._integrity import (
 )
 from steward.store._reader import Reader
 from steward.store._schema import KNOWN_REVISIONS, SCHEMA_HEAD
-from steward.store._store import Draft, Store, Writer
+from steward.store._store import Store
+from steward.store._writer import Draft, Writer
 
 __all__ = [
     "EXPECTED_TRIGGERS",

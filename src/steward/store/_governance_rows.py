@@ -46,10 +46,11 @@ def _approval(row: Row[Any]) -> Approval:
         vouchers=tuple(json.loads(row.vouchers)),
         token_id=row.token_id,
         token_reset_by=row.token_reset_by,
+        content_hash=row.content_hash,
     )
 
 
-def insert_approval(conn: Connection, approval: Approval, content_hash: str) -> None:
+def insert_approval(conn: Connection, approval: Approval) -> None:
     conn.execute(
         insert(approvals).values(
             id=approval.id,
@@ -63,7 +64,7 @@ def insert_approval(conn: Connection, approval: Approval, content_hash: str) -> 
             evidence_hash=approval.evidence_hash,
             policy_hash=approval.policy_hash,
             created_at=approval.created_at,
-            content_hash=content_hash,
+            content_hash=approval.content_hash,
             card_hash=approval.card_hash,
             vouchers=json.dumps(list(approval.vouchers)),
             token_id=approval.token_id,
@@ -74,16 +75,15 @@ def insert_approval(conn: Connection, approval: Approval, content_hash: str) -> 
 
 def _about(
     conn: Connection, table: Table, subject: str | None, build: Callable[[Row[Any]], T]
-) -> list[tuple[T, str]]:
-    """Rows of ``table`` about ``subject`` (every one if None), oldest first, each with its
-    stored content hash."""
+) -> list[T]:
+    """Rows of ``table`` about ``subject`` (every one if None), oldest first."""
     query = select(table).order_by(table.c.created_at, table.c.id)
     if subject is not None:
         query = query.where(table.c.subject == subject)
-    return [(build(row), row.content_hash) for row in conn.execute(query)]
+    return [build(row) for row in conn.execute(query)]
 
 
-def approvals_for(conn: Connection, subject: str | None) -> list[tuple[Approval, str]]:
+def approvals_for(conn: Connection, subject: str | None) -> list[Approval]:
     return _about(conn, approvals, subject, _approval)
 
 
@@ -96,10 +96,11 @@ def _waiver(row: Row[Any]) -> Waiver:
         granted_by=row.granted_by,
         expires_at=row.expires_at,
         created_at=row.created_at,
+        content_hash=row.content_hash,
     )
 
 
-def insert_waiver(conn: Connection, waiver: Waiver, content_hash: str) -> None:
+def insert_waiver(conn: Connection, waiver: Waiver) -> None:
     conn.execute(
         insert(waivers).values(
             id=waiver.id,
@@ -109,16 +110,16 @@ def insert_waiver(conn: Connection, waiver: Waiver, content_hash: str) -> None:
             granted_by=waiver.granted_by,
             expires_at=waiver.expires_at,
             created_at=waiver.created_at,
-            content_hash=content_hash,
+            content_hash=waiver.content_hash,
         )
     )
 
 
-def waivers_for(conn: Connection, subject: str | None) -> list[tuple[Waiver, str]]:
+def waivers_for(conn: Connection, subject: str | None) -> list[Waiver]:
     return _about(conn, waivers, subject, _waiver)
 
 
-def insert_comment(conn: Connection, comment: Comment, content_hash: str) -> None:
+def insert_comment(conn: Connection, comment: Comment) -> None:
     conn.execute(
         insert(comments).values(
             id=comment.id,
@@ -126,7 +127,7 @@ def insert_comment(conn: Connection, comment: Comment, content_hash: str) -> Non
             user_name=comment.user,
             text=comment.text,
             created_at=comment.created_at,
-            content_hash=content_hash,
+            content_hash=comment.content_hash,
         )
     )
 
@@ -138,10 +139,11 @@ def _comment(row: Row[Any]) -> Comment:
         user=row.user_name,
         text=row.text,
         created_at=row.created_at,
+        content_hash=row.content_hash,
     )
 
 
-def comments_for(conn: Connection, subject: str | None) -> list[tuple[Comment, str]]:
+def comments_for(conn: Connection, subject: str | None) -> list[Comment]:
     return _about(conn, comments, subject, _comment)
 
 

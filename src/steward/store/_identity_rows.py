@@ -128,9 +128,9 @@ def list_tokens(conn: Connection, user_name: str | None = None) -> list[ApiToken
     return [ApiToken(r[0], r[1], r[2], r[3], r[4]) for r in rows]
 
 
-def token_rows(conn: Connection) -> list[tuple[str, str, str, bool, str | None]]:
+def token_rows(conn: Connection) -> list[tuple[str, str | None, str, bool, str | None]]:
     """``(token id, user name, secret hash, revoked?, issued by)`` of every token row, for
-    verification against the ledger."""
+    verification against the ledger; the user name is ``None`` when the user row is gone."""
     rows = conn.execute(
         select(
             api_tokens.c.id,

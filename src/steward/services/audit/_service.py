@@ -31,17 +31,7 @@ if TYPE_CHECKING:
     from steward.artifacts import ArtifactStore
     from steward.services.audit._artifact_refs import ArtifactProgress
 
-__all__ = ["AuditService", "ExportSummary", "InclusionProof", "tree_head_dict"]
-
-
-def tree_head_dict(head: TreeHead) -> dict[str, Any]:
-    return {
-        "tree_size": head.size,
-        "root_hash": head.root_hash.hex(),
-        "timestamp": head.timestamp,
-        "key_id": head.key_id,
-        "signature": head.signature.hex(),
-    }
+__all__ = ["AuditService", "ExportSummary", "InclusionProof"]
 
 
 @dataclass(frozen=True, slots=True)
@@ -55,12 +45,13 @@ class InclusionProof:
     valid: bool
 
     def to_dict(self) -> dict[str, Any]:
+        """The proof's JSON document: hashes in hex, the leaf's 0-based index, the head."""
         return {
             "seq": self.seq,
             "leaf_index": self.seq - 1,
             "leaf_hash": self.leaf_hash.hex(),
             "audit_path": [node.hex() for node in self.path],
-            "tree_head": tree_head_dict(self.head),
+            "tree_head": self.head.to_dict(),
             "valid": self.valid,
         }
 
@@ -71,6 +62,15 @@ class ExportSummary:
     events: int
     root_hash: str
     key_id: str
+
+    def to_dict(self) -> dict[str, Any]:
+        """The export's JSON document: the file written, its events, root and key."""
+        return {
+            "path": str(self.path),
+            "events": self.events,
+            "root_hash": self.root_hash,
+            "key_id": self.key_id,
+        }
 
 
 class AuditService:
@@ -191,7 +191,9 @@ class AuditService:
     ) -> list[LedgerEvent]:
         require(actor, Permission.AUDIT_READ, "read the audit ledger")
         if limit < 1:
-            raise InvalidInput(f"--limit must be at least 1, not {limit}")
+            raise InvalidInput(
+                f"{{limit}} must be at least 1, not {limit}", details={"field": "limit"}
+            )
         with self._store.read() as reader:
             return reader.events(limit=limit, type_=type_, subject=subject)
 

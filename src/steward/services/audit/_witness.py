@@ -215,13 +215,7 @@ class Witness:
         witnessed = WitnessedHead(head, nodes, now)
         document = {
             "format": WITNESS_FORMAT,
-            "tree_head": {
-                "tree_size": head.size,
-                "root_hash": head.root_hash.hex(),
-                "timestamp": head.timestamp,
-                "key_id": head.key_id,
-                "signature": head.signature.hex(),
-            },
+            "tree_head": head.to_dict(),
             "frontier": [node.hex() for node in nodes],
             "witnessed_at": now,
         }

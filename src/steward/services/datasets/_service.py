@@ -12,10 +12,13 @@ from steward.artifacts import ArtifactStore
 from steward.domain import (
     DATASHEET_FIELDS,
     Actor,
+    ContractSet,
     Dataset,
+    DatasetRegistered,
     DatasetVersion,
-    EventType,
+    DatasheetUpdated,
     Evidence,
+    EvidenceEntry,
     MissingPolicy,
     Permission,
     Ref,
@@ -24,7 +27,7 @@ from steward.domain import (
 from steward.errors import IntegrityError, InvalidInput, NotFound
 from steward.ledger import canonical_bytes
 from steward.services._access import require
-from steward.services._records import content_hash, make_evidence, sealed_version
+from steward.services._records import content_hash, make_evidence, record_event, sealed_version
 from steward.services.datasets._evidence import (
     contract_source,
     entities,
@@ -64,6 +67,16 @@ class Registration:
     created: bool
     evidence: tuple[Evidence, ...]
     note: str | None = None
+
+    def to_dict(self) -> dict[str, Any]:
+        """The registration's JSON document: the version, whether it is new, the note (why
+        not, or what was noticed) and the evidence recorded about it."""
+        return {
+            "created": self.created,
+            "note": self.note,
+            "version": self.version.to_dict(),
+            "evidence": [record.to_dict() for record in self.evidence],
+        }
 
 
 class DatasetService:
@@ -266,31 +279,22 @@ class DatasetService:
                 tx.add_evidence(validation)
                 tx.add_evidence(pii)
                 tx.add_dataset_version(version)
-                tx.record(
-                    EventType.DATASET_REGISTERED,
-                    subject=subject,
-                    payload={
-                        "dataset": name,
-                        "version": number,
-                        "fingerprint": prepared.fingerprint,
-                        "artifact": key,
-                        "rows": version.rows,
-                        "columns": len(schema.columns),
-                        "target": target,
-                        "sensitive": list(sensitive),
-                        "pii_columns": list(private),
-                        "content_hash": version.content_hash,
-                        "evidence": [
-                            {
-                                "id": e.id,
-                                "check_id": e.check_id,
-                                "status": e.status.value,
-                                "content_hash": e.content_hash,
-                            }
-                            for e in (validation, pii)
-                        ],
-                    },
+                registered = DatasetRegistered(
+                    dataset=name,
+                    version=number,
+                    fingerprint=prepared.fingerprint,
+                    artifact=key,
+                    rows=version.rows,
+                    columns=len(schema.columns),
+                    target=target,
+                    sensitive=tuple(sensitive),
+                    pii_columns=tuple(private),
+                    content_hash=version.content_hash,
+                    evidence=tuple(
+                        EvidenceEntry.of(e, check_version=False) for e in (validation, pii)
+                    ),
                 )
+                record_event(tx, registered, subject=subject)
         except BaseException:
             if not existed:
                 self._artifacts.delete(key)
@@ -368,10 +372,8 @@ class DatasetService:
             sheet = {**dataset.datasheet, **fields}
             sheet = {k: v for k, v in sheet.items() if v != ""}
             tx.set_datasheet(name, sheet)
-            tx.record(
-                EventType.DATASHEET_UPDATED,
-                subject=f"dataset:{name}",
-                payload={"dataset": name, "fields": fields},
+            record_event(
+                tx, DatasheetUpdated(dataset=name, fields=fields), subject=f"dataset:{name}"
             )
             updated = tx.dataset(name)
         assert updated is not None
@@ -406,11 +408,8 @@ class DatasetService:
             if tx.dataset(name) is None:
                 raise NotFound(f"no dataset named {name!r}")
             tx.set_contract(name, contract)
-            tx.record(
-                EventType.CONTRACT_SET,
-                subject=f"dataset:{name}",
-                payload={"dataset": name, "contract_hash": content_hash(contract)},
-            )
+            contract_set = ContractSet(dataset=name, contract_hash=content_hash(contract))
+            record_event(tx, contract_set, subject=f"dataset:{name}")
         return contract
 
 

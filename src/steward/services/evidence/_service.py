@@ -18,14 +18,15 @@ from steward.artifacts import ArtifactStore
 from steward.domain import (
     Actor,
     DatasetVersion,
-    EventType,
     Evidence,
+    EvidenceEntry,
+    EvidenceRecorded,
     ModelVersion,
     Permission,
 )
 from steward.errors import InvalidInput, NotFound, PermissionDenied
 from steward.services._access import require
-from steward.services._records import content_hash
+from steward.services._records import content_hash, record_event
 from steward.services.datasets._service import DatasetService
 from steward.services.models._service import ModelService
 from steward.store import Store
@@ -261,29 +262,10 @@ class EvidenceService:
                 record = replace(record, content_hash=content_hash(record.content()))
                 tx.add_evidence(record)
                 sealed.append(record)
-            tx.record(
-                EventType.EVIDENCE_RECORDED,
-                subject=subject,
-                payload={
-                    "subject": subject,
-                    "evidence": [
-                        {
-                            "id": e.id,
-                            "check_id": e.check_id,
-                            "check_version": e.check_version,
-                            "status": e.status.value,
-                            "content_hash": e.content_hash,
-                            **({"reproduces": e.reproduces} if e.reproduces else {}),
-                            **(
-                                {"code_matches_source": False}
-                                if e.provenance.get("code_matches_source") is False
-                                else {}
-                            ),
-                        }
-                        for e in sealed
-                    ],
-                },
+            recorded = EvidenceRecorded(
+                subject=subject, evidence=tuple(EvidenceEntry.of(e) for e in sealed)
             )
+            record_event(tx, recorded, subject=subject)
         return sealed
 
     def installed(self) -> list[dict[str, Any]]:

@@ -15,15 +15,17 @@ from steward.domain import (
     Actor,
     AppliedPolicy,
     Approval,
+    AttemptRefused,
     Decision,
-    EventType,
     Model,
     ModelVersion,
     Permission,
+    PolicyApplied,
+    PolicyEndorsed,
 )
 from steward.errors import InvalidInput, NotFound, PermissionDenied
 from steward.services._access import require
-from steward.services._records import ledgered, new_approval
+from steward.services._records import new_approval, record_event
 from steward.services.datasets._service import DatasetService
 from steward.services.governance._governing import (
     FLOOR_STAGE,
@@ -56,17 +58,14 @@ class PolicyService:
             return self._apply(actor, text, source)
         except (PermissionDenied, InvalidInput) as exc:
             with self._store.write(actor.name) as tx:
-                tx.record(
-                    EventType.ATTEMPT_REFUSED,
-                    subject=None,
-                    payload={
-                        "action": "policy.apply",
-                        "target": source,
-                        "stage": None,
-                        "code": exc.code,
-                        "reason": exc.message,
-                    },
+                refused = AttemptRefused(
+                    action="policy.apply",
+                    target=source,
+                    stage=None,
+                    code=exc.code,
+                    reason=exc.message,
                 )
+                record_event(tx, refused, subject=None)
             raise
 
     @staticmethod
@@ -118,18 +117,15 @@ class PolicyService:
                 content_hash=digest,
             )
             tx.add_policy(applied)
-            tx.record(
-                EventType.POLICY_APPLIED,
-                subject=applied.subject,
-                payload={
-                    "policy": applied.name,
-                    "version": applied.version,
-                    "content_hash": digest,
-                    "source_hash": hashlib.sha256(text.encode("utf-8")).hexdigest(),
-                    "selector": applied.document["selector"],
-                    "priority": applied.document["priority"],
-                },
+            event = PolicyApplied(
+                policy=applied.name,
+                version=applied.version,
+                content_hash=digest,
+                source_hash=hashlib.sha256(text.encode("utf-8")).hexdigest(),
+                selector=applied.document["selector"],
+                priority=applied.document["priority"],
             )
+            record_event(tx, event, subject=applied.subject)
         return applied, True
 
     def list_policies(self, actor: Actor, *, built_in: bool = False) -> list[AppliedPolicy]:
@@ -288,7 +284,8 @@ class PolicyService:
                 evidence_hash="",
                 policy_hash=policy.content_hash,
             )
-            ledgered(tx, EventType.POLICY_ENDORSED, endorsement, tx.add_approval)
+            tx.add_approval(endorsement)
+            record_event(tx, PolicyEndorsed.of(endorsement), subject=endorsement.subject)
         return endorsement
 
     def _authored_governed(self, policy: Any) -> dict[str, str]:

@@ -20,17 +20,22 @@ from typing import Any, TypeVar
 from steward.domain import (
     Actor,
     Approval,
+    ApprovalRecorded,
+    AttemptRefused,
     Comment,
+    CommentAdded,
     Decision,
-    EventType,
+    ModelPromoted,
     ModelVersion,
     Permission,
     Stage,
     Waiver,
+    WaiverGranted,
 )
 from steward.errors import InvalidInput, NotFound, PermissionDenied, Refused, StewardError
 from steward.services._access import require
-from steward.services._records import ledgered, new_approval
+from steward.services._records import new_approval, record_event, sealed_record
+from steward.services.governance._notifier import Notifier
 from steward.services.governance._policies import GATED_STAGES, PolicyService
 from steward.services.governance._webhooks import queue_notifications
 from steward.services.models._service import ModelService, resolve_model
@@ -62,10 +67,13 @@ def _not_the_author(
 
 
 class GovernanceService:
-    def __init__(self, store: Store, models: ModelService, policies: PolicyService) -> None:
+    def __init__(
+        self, store: Store, models: ModelService, policies: PolicyService, notifier: Notifier
+    ) -> None:
         self._store = store
         self._models = models
         self._policies = policies
+        self._notifier = notifier
 
     # --- approvals -----------------------------------------------------------------------
 
@@ -107,7 +115,8 @@ class GovernanceService:
                 policy_hash=decided.policy_hash,
                 card_hash=decided.card_hash,
             )
-            ledgered(tx, EventType.APPROVAL_RECORDED, approval, tx.add_approval)
+            tx.add_approval(approval)
+            record_event(tx, ApprovalRecorded.of(approval), subject=approval.subject)
             if decision == "reject":
                 queue_notifications(
                     tx,
@@ -163,16 +172,19 @@ class GovernanceService:
                 details={"field": "rule"},
             )
         with self._store.write(actor) as tx:
-            waiver = Waiver(
-                id=uuid.uuid4().hex,
-                subject=version.subject,
-                rule=rule,
-                reason=reason.strip(),
-                granted_by=actor.name,
-                expires_at=utc_iso(until),
-                created_at=utc_iso(tx.now),
+            waiver = sealed_record(
+                Waiver(
+                    id=uuid.uuid4().hex,
+                    subject=version.subject,
+                    rule=rule,
+                    reason=reason.strip(),
+                    granted_by=actor.name,
+                    expires_at=utc_iso(until),
+                    created_at=utc_iso(tx.now),
+                )
             )
-            ledgered(tx, EventType.WAIVER_GRANTED, waiver, tx.add_waiver)
+            tx.add_waiver(waiver)
+            record_event(tx, WaiverGranted.of(waiver), subject=waiver.subject)
         return waiver
 
     # --- comments ------------------------------------------------------------------------
@@ -183,14 +195,17 @@ class GovernanceService:
             raise InvalidInput("a comment needs text")
         version = self._models.get(actor, ref)
         with self._store.write(actor) as tx:
-            comment = Comment(
-                id=uuid.uuid4().hex,
-                subject=version.subject,
-                user=actor.name,
-                text=text.strip(),
-                created_at=utc_iso(tx.now),
+            comment = sealed_record(
+                Comment(
+                    id=uuid.uuid4().hex,
+                    subject=version.subject,
+                    user=actor.name,
+                    text=text.strip(),
+                    created_at=utc_iso(tx.now),
+                )
             )
-            ledgered(tx, EventType.COMMENT_ADDED, comment, tx.add_comment)
+            tx.add_comment(comment)
+            record_event(tx, CommentAdded.of(comment), subject=comment.subject)
         return comment
 
     def history(self, actor: Actor, ref: str) -> dict[str, Any]:
@@ -236,22 +251,22 @@ class GovernanceService:
                         tx.set_stage(current.name, current.version, Stage.ARCHIVED)
                         archived.append(current.ref)
                 tx.set_stage(version.name, version.version, target)
-                payload = {
-                    "model": version.name,
-                    "version": version.version,
-                    "from": version.stage.value,
-                    "to": target.value,
-                    "archived": archived,
-                    "artifact": version.artifact,
-                    "decision": decision.summary() if decision else None,
-                }
-                tx.record(EventType.MODEL_PROMOTED, subject=version.subject, payload=payload)
+                promoted = ModelPromoted(
+                    model=version.name,
+                    version=version.version,
+                    from_=version.stage.value,
+                    to=target.value,
+                    archived=tuple(archived),
+                    artifact=version.artifact,
+                    decision=decision.summary() if decision else None,
+                )
+                record_event(tx, promoted, subject=version.subject)
                 queue_notifications(
                     tx,
                     "version.promoted",
                     {
                         "model": version.ref,
-                        "from": payload["from"],
+                        "from": promoted.from_,
                         "to": stage,
                         "archived": archived,
                         "by": actor.name,
@@ -281,11 +296,9 @@ class GovernanceService:
             self._notify()
 
     def _notify(self) -> None:
-        """One attempt at the notifications just queued; failures stay in the delivery log
-        and are retried by ``steward webhook deliver``."""
-        from steward.services.governance._webhooks import WebhookService
-
-        WebhookService(self._store).deliver()
+        """Tell the notifier that notifications may have been queued (see ``_notifier.py``);
+        failures stay in the delivery log and are retried by ``webhook deliver``."""
+        self._notifier.notify()
 
     def _refusal(
         self, actor: Actor, action: str, ref: str, stage: str | None, exc: StewardError
@@ -298,29 +311,28 @@ def refused_attempt(
 ) -> None:
     """Ledger a refused governance attempt (``attempt.refused``; decision 0018), and queue
     the notifications a refused promotion sends."""
-    payload: dict[str, Any] = {
-        "action": action,
-        "target": ref,
-        "stage": stage,
-        "code": exc.code,
-        "reason": exc.message,
-    }
     decision = exc.details.get("decision")
-    if decision:
-        payload["failed"] = [r["id"] for r in decision["rules"] if r["outcome"] == "fail"]
-        payload["policy"] = decision["policy"]
-    subject = _subject_of(ref)
+    failed = [r["id"] for r in decision["rules"] if r["outcome"] == "fail"] if decision else []
+    refused = AttemptRefused(
+        action=action,
+        target=ref,
+        stage=stage,
+        code=exc.code,
+        reason=exc.message,
+        failed=tuple(failed) if decision else None,
+        policy=decision["policy"] if decision else None,
+    )
     # Recorded under the actor's name without re-checking its token: a refusal of someone
     # whose token was revoked mid-command is still worth keeping.
     with store.write(actor.name) as tx:
-        tx.record(EventType.ATTEMPT_REFUSED, subject=subject, payload=payload)
+        record_event(tx, refused, subject=_subject_of(ref))
         if decision and action == "promote":
             queue_notifications(
                 tx,
                 "gate.failed",
-                {"model": ref, "stage": stage, "failed": payload["failed"], "by": actor.name},
+                {"model": ref, "stage": stage, "failed": failed, "by": actor.name},
             )
-            if any(r.startswith("approvals.") for r in payload["failed"]):
+            if any(r.startswith("approvals.") for r in failed):
                 queue_notifications(
                     tx,
                     "approval.requested",
@@ -357,8 +369,11 @@ def _expiry(text: str) -> datetime:
         moment = datetime.fromisoformat(text)
     except ValueError:
         raise InvalidInput(
-            f"--expires {text!r} is not a date (2026-12-31) or an ISO 8601 time"
+            f"{{expires}} {text!r} is not a date (2026-12-31) or an ISO 8601 time",
+            details={"field": "expires"},
         ) from None
     if moment.tzinfo is None:
-        raise InvalidInput(f"--expires {text!r} has no time zone (add Z or +00:00)")
+        raise InvalidInput(
+            f"{{expires}} {text!r} has no time zone (add Z or +00:00)", details={"field": "expires"}
+        )
     return moment.astimezone(UTC)

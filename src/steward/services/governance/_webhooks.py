@@ -29,9 +29,10 @@ from datetime import timedelta
 from typing import Any
 from urllib.parse import urlparse
 
-from steward.domain import Actor, Delivery, EventType, Permission, Webhook
+from steward.domain import Actor, Delivery, Permission, Webhook, WebhookAdded, WebhookRemoved
 from steward.errors import InvalidInput, NotFound
 from steward.services._access import require
+from steward.services._records import record_event
 from steward.store import Store, Writer
 from steward.types import utc_iso
 
@@ -111,11 +112,8 @@ class WebhookService:
                 created_at=utc_iso(tx.now),
             )
             tx.add_webhook(hook)
-            tx.record(
-                EventType.WEBHOOK_ADDED,
-                subject=f"webhook:{hook.id}",
-                payload={"id": hook.id, "url": url, "events": list(hook.events)},
-            )
+            added = WebhookAdded(id=hook.id, url=url, events=hook.events)
+            record_event(tx, added, subject=f"webhook:{hook.id}")
         return hook
 
     def remove(self, actor: Actor, hook_id: str) -> None:
@@ -124,9 +122,7 @@ class WebhookService:
             if not any(h.id == hook_id and h.active for h in tx.webhooks()):
                 raise NotFound(f"no active webhook {hook_id!r}")
             tx.set_webhook_active(hook_id, False)
-            tx.record(
-                EventType.WEBHOOK_REMOVED, subject=f"webhook:{hook_id}", payload={"id": hook_id}
-            )
+            record_event(tx, WebhookRemoved(id=hook_id), subject=f"webhook:{hook_id}")
 
     def list_webhooks(self, actor: Actor) -> list[Webhook]:
         require(actor, Permission.WEBHOOK_MANAGE, "manage webhooks")

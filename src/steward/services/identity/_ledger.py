@@ -24,7 +24,17 @@ import json
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
-from steward.domain import EventType, LedgerEvent, Role, TreeHead
+from steward.domain import (
+    EventType,
+    LedgerEvent,
+    Role,
+    TokenIssued,
+    TokenReset,
+    TokenRevoked,
+    TreeHead,
+    UserCreated,
+    parse_event,
+)
 from steward.ledger import leaf_hash
 from steward.store import Reader
 
@@ -81,44 +91,38 @@ class Identities:
 
 
 def replay(events: list[LedgerEvent]) -> Identities:
-    """The identities the events create, in sequence order."""
+    """The identities the events create, in sequence order. An event whose payload does not
+    read as its type (not one Steward wrote) creates nothing."""
     state = Identities()
+    known = {role.value for role in Role}
     for event in events:
-        payload = event.payload
-        user = payload.get("user")
-        if not isinstance(user, str):
+        try:
+            typed = parse_event(event)
+        except ValueError:
             continue
-        if event.type == EventType.USER_CREATED.value:
-            known = {role.value for role in Role}
-            granted = payload.get("roles", [])
-            roles = frozenset(Role(r) for r in granted if isinstance(r, str) and r in known)
-            state.users[user] = AnchoredUser(user, roles, event.actor, event.seq)
-            _issue(state, payload, user, event.actor, event.seq)
-        elif event.type in (EventType.TOKEN_ISSUED.value, EventType.TOKEN_RESET.value):
-            for revoked in payload.get("revoked", []):
+        if isinstance(typed, UserCreated):
+            roles = frozenset(Role(r) for r in typed.roles if r in known)
+            state.users[typed.user] = AnchoredUser(typed.user, roles, event.actor, event.seq)
+            _issue(state, typed, event)
+        elif isinstance(typed, TokenIssued):
+            _issue(state, typed, event)
+        elif isinstance(typed, TokenReset):  # the user's other tokens go first
+            for revoked in typed.revoked:
                 if revoked in state.tokens:
                     state.tokens[revoked].revoked = True
-            token = _issue(state, payload, user, event.actor, event.seq)
-            if token is not None:
-                token.reset = event.type == EventType.TOKEN_RESET.value
-        elif event.type == EventType.TOKEN_REVOKED.value:
-            token_id = payload.get("token_id")
-            if isinstance(token_id, str) and token_id in state.tokens:
-                state.tokens[token_id].revoked = True
+            _issue(state, typed, event).reset = True
+        elif isinstance(typed, TokenRevoked) and typed.token_id in state.tokens:
+            state.tokens[typed.token_id].revoked = True
     return state
 
 
 def _issue(
-    state: Identities, payload: dict[str, object], user: str, issuer: str, seq: int
-) -> AnchoredToken | None:
-    token_id = payload.get("token_id")
-    if not isinstance(token_id, str):
-        return None
-    fingerprint = payload.get("token_fingerprint")
+    state: Identities, issued: UserCreated | TokenIssued | TokenReset, event: LedgerEvent
+) -> AnchoredToken:
     token = AnchoredToken(
-        token_id, user, issuer, fingerprint if isinstance(fingerprint, str) else None, seq
+        issued.token_id, issued.user, event.actor, issued.token_fingerprint, event.seq
     )
-    state.tokens[token_id] = token
+    state.tokens[issued.token_id] = token
     return token
 
 

@@ -11,10 +11,13 @@ from collections.abc import Sequence
 from steward.domain import (
     Actor,
     ApiToken,
-    EventType,
     Permission,
     Role,
+    TokenIssued,
+    TokenReset,
+    TokenRevoked,
     User,
+    UserCreated,
     validate_user_name,
 )
 from steward.errors import (
@@ -25,6 +28,7 @@ from steward.errors import (
     NotFound,
 )
 from steward.services._access import require
+from steward.services._records import record_event
 from steward.services.identity._ledger import secret_fingerprint, user_identity
 from steward.store import Reader, Store, Writer
 
@@ -53,7 +57,7 @@ def hash_token(token: str) -> str:
 
 def parse_roles(values: Sequence[str]) -> frozenset[Role]:
     if not values:
-        raise InvalidInput("a user needs at least one --role")
+        raise InvalidInput("a user needs at least one {role}", details={"field": "role"})
     roles: set[Role] = set()
     for value in values:
         try:
@@ -155,16 +159,18 @@ class IdentityService:
             token_id, token = new_token()
             secret = hash_token(token)
             record = tx.add_token(token_id, user, secret)
-            tx.record(
-                EventType.TOKEN_RESET if reset else EventType.TOKEN_ISSUED,
-                subject=f"user:{name}",
-                payload={
-                    "user": name,
-                    "token_id": token_id,
-                    "token_fingerprint": secret_fingerprint(secret),
-                    **({"revoked": revoked} if reset else {}),
-                },
+            fingerprint = secret_fingerprint(secret)
+            issued: TokenIssued | TokenReset = (
+                TokenReset(
+                    user=name,
+                    token_id=token_id,
+                    token_fingerprint=fingerprint,
+                    revoked=tuple(revoked),
+                )
+                if reset
+                else TokenIssued(user=name, token_id=token_id, token_fingerprint=fingerprint)
             )
+            record_event(tx, issued, subject=f"user:{name}")
         return record, token
 
     def revoke_token(self, actor: Actor, token_id: str) -> ApiToken:
@@ -177,11 +183,8 @@ class IdentityService:
             if not token.active:
                 raise AlreadyExists(f"API token {token_id} is already revoked")
             tx.revoke_token(token_id)
-            tx.record(
-                EventType.TOKEN_REVOKED,
-                subject=f"user:{token.user_name}",
-                payload={"user": token.user_name, "token_id": token_id},
-            )
+            revoked = TokenRevoked(user=token.user_name, token_id=token_id)
+            record_event(tx, revoked, subject=f"user:{token.user_name}")
             return ApiToken(token.id, token.user_name, token.created_at, tx.now)
 
     def list_tokens(self, actor: Actor, name: str | None = None) -> list[ApiToken]:
@@ -198,16 +201,13 @@ def create_user_in(tx: Writer, name: str, roles: frozenset[Role]) -> tuple[User,
     token_id, token = new_token()
     secret = hash_token(token)
     tx.add_token(token_id, user, secret)
-    tx.record(
-        EventType.USER_CREATED,
-        subject=f"user:{name}",
-        payload={
-            "user": name,
-            "roles": sorted(roles),
-            "token_id": token_id,
-            "token_fingerprint": secret_fingerprint(secret),
-        },
+    created = UserCreated(
+        user=name,
+        roles=tuple(sorted(role.value for role in roles)),
+        token_id=token_id,
+        token_fingerprint=secret_fingerprint(secret),
     )
+    record_event(tx, created, subject=f"user:{name}")
     return user, token
 
 

@@ -12,8 +12,10 @@ from steward.artifacts import ArtifactStore
 from steward.domain import (
     CARD_FIELDS,
     Actor,
-    EventType,
     Model,
+    ModelRegistered,
+    ModelUnsafeLoad,
+    ModelUpdated,
     ModelVersion,
     Permission,
     Ref,
@@ -28,7 +30,7 @@ from steward.errors import (
     Refused,
 )
 from steward.services._access import require
-from steward.services._records import content_hash
+from steward.services._records import content_hash, record_event
 from steward.services.datasets._service import DatasetService
 from steward.services.models._cards import (
     DEFAULT_RISK_TIER,
@@ -223,6 +225,7 @@ class ModelService:
             now = utc_iso(tx.now)
             model = tx.model(draft.name)
             created: Model | None = None
+            why = ""
             if model is None:
                 fields = new_card(draft.name, actor.name, now, card or {}, tx)
                 floor, why = data_tier(tx, draft)
@@ -243,23 +246,20 @@ class ModelService:
             )
             version = replace(version, content_hash=content_hash(version.record()))
             tx.add_model_version(version)
-            tx.record(
-                EventType.MODEL_REGISTERED,
-                subject=version.subject,
-                payload={
-                    "model": version.name,
-                    "version": version.version,
-                    "artifact": version.artifact,
-                    "format": version.format,
-                    "run": version.run_id,
-                    "datasets": list(version.datasets),
-                    "split": version.split["id"] if version.split else None,
-                    "content_hash": version.content_hash,
-                    "card_hash": created.content_hash if created else None,
-                    **({"risk_tier": created.risk_tier.value} if created else {}),
-                    **({"risk_tier_because": why} if created and why else {}),
-                },
+            registered = ModelRegistered(
+                model=version.name,
+                version=version.version,
+                artifact=version.artifact,
+                format=version.format,
+                run=version.run_id,
+                datasets=version.datasets,
+                split=version.split["id"] if version.split else None,
+                content_hash=version.content_hash,
+                card_hash=created.content_hash if created else None,
+                risk_tier=created.risk_tier.value if created else None,
+                risk_tier_because=(why or None) if created else None,
             )
+            record_event(tx, registered, subject=version.subject)
         return version
 
     def update(self, actor: Actor, name: str, changes: dict[str, Any]) -> Model:
@@ -307,15 +307,12 @@ class ModelService:
                     )
             updated = sealed_card(replace(model, **fields), utc_iso(tx.now))
             tx.update_model(updated)
-            tx.record(
-                EventType.MODEL_UPDATED,
-                subject=f"model:{name}",
-                payload={
-                    "model": name,
-                    "changes": {k: plain(v) for k, v in fields.items()},
-                    "card_hash": updated.content_hash,
-                },
+            edited = ModelUpdated(
+                model=name,
+                changes={k: plain(v) for k, v in fields.items()},
+                card_hash=updated.content_hash,
             )
+            record_event(tx, edited, subject=f"model:{name}")
         return updated
 
     # --- loading ---------------------------------------------------------------------------
@@ -344,11 +341,8 @@ class ModelService:
                 "trust_pickle=True if you trust its author (the ledger records that you did)"
             )
         with self._store.write(actor) as tx:
-            tx.record(
-                EventType.MODEL_UNSAFE_LOAD,
-                subject=version.subject,
-                payload={"model": version.name, "version": version.version, "format": "pickle"},
-            )
+            loaded = ModelUnsafeLoad(model=version.name, version=version.version, format="pickle")
+            record_event(tx, loaded, subject=version.subject)
         return version, load_pickle(data)
 
     def load_split(self, actor: Actor, ref: str, part: str) -> tuple[Any, Any, Any]:

@@ -11,8 +11,9 @@ and ``sensitive_features`` say and the ``privacy`` check reports.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import replace
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from steward.domain import Actor, ModelVersion, Permission
 from steward.errors import InvalidInput
@@ -20,13 +21,19 @@ from steward.services._access import require
 from steward.services.datasets._service import DatasetService
 from steward.services.models._service import ModelService
 
+if TYPE_CHECKING:
+    from steward.services.evidence._service import EvidenceService
+
 __all__ = ["MitigationService"]
 
 
 class MitigationService:
-    def __init__(self, datasets: DatasetService, models: ModelService) -> None:
+    def __init__(
+        self, datasets: DatasetService, models: ModelService, evidence: EvidenceService
+    ) -> None:
         self._datasets = datasets
         self._models = models
+        self._evidence = evidence
 
     def mitigate(
         self,
@@ -37,8 +44,12 @@ class MitigationService:
         constraint: str = "demographic_parity",
         objective: str = "balanced_accuracy_score",
         seed: int = 0,
+        checks: bool = True,
+        progress: Callable[[str, int, int], None] | None = None,
     ) -> ModelVersion:
-        """Register the threshold-mitigated candidate of version ``ref`` (next version)."""
+        """Register the threshold-mitigated candidate of version ``ref`` (next version) and,
+        unless ``checks`` is false, run the default evidence checks on it (``progress``
+        reports them), as after ``train``."""
         from steward.ml import classification_metrics, dump_skops, load_skops
         from steward.ml._mitigation import (
             CONSTRAINTS,
@@ -142,7 +153,10 @@ class MitigationService:
             created_by="",
             content_hash="",
         )
-        return self._models.register(actor, draft, model_bytes)
+        candidate = self._models.register(actor, draft, model_bytes)
+        if checks:
+            self._evidence.run(actor, candidate.ref, progress=progress)
+        return candidate
 
 
 def _signature(

@@ -12,17 +12,18 @@ from typing import Any
 from steward.artifacts import ArtifactStore
 from steward.domain import (
     Actor,
-    EventType,
     MetricPoint,
     Permission,
     Run,
+    RunFinished,
+    RunStarted,
     RunStatus,
     run_content,
 )
 from steward.errors import InvalidInput, NotFound, PermissionDenied, Refused
 from steward.ledger import canonical_bytes
 from steward.services._access import require
-from steward.services._records import content_hash
+from steward.services._records import content_hash, record_event
 from steward.store import Draft, Store
 from steward.types import utc_iso
 
@@ -71,11 +72,8 @@ class RunService:
                 artifacts={},
             )
             tx.add_run(run)
-            tx.record(
-                EventType.RUN_STARTED,
-                subject=f"run:{run.id}",
-                payload={"run": run.id, "name": name, "parent": parent_id, "code": run.code},
-            )
+            started = RunStarted(run=run.id, name=name, parent=parent_id, code=run.code)
+            record_event(tx, started, subject=f"run:{run.id}")
         return run
 
     def now(self) -> str:
@@ -124,23 +122,21 @@ class RunService:
                 inputs=(),
                 artifacts={},
             )
-            run = replace(run, content_hash=content_hash(run_content(run, points)))
+            digest = content_hash(run_content(run, points))
+            run = replace(run, content_hash=digest)
             tx.add_run(run)
             tx.add_metrics(run.id, points)
-            tx.record(
-                EventType.RUN_FINISHED,
-                subject=f"run:{run.id}",
-                payload={
-                    "run": run.id,
-                    "name": name,
-                    "parent": parent_id,
-                    "status": status.value,
-                    "metrics": len(points),
-                    "inputs": [],
-                    "artifacts": {},
-                    "content_hash": run.content_hash,
-                },
+            finished = RunFinished(
+                run=run.id,
+                status=status.value,
+                metrics=len(points),
+                inputs=(),
+                artifacts={},
+                content_hash=digest,
+                name=name,
+                parent=parent_id,
             )
+            record_event(tx, finished, subject=f"run:{run.id}")
         return run
 
     def get(self, actor: Actor, run_id: str) -> Run:
@@ -157,7 +153,7 @@ class RunService:
             return reader.runs_named(name)
 
     def list_runs(
-        self, actor: Actor, *, parent_id: str | None = None, limit: int = 100
+        self, actor: Actor, *, parent_id: str | None = None, limit: int | None = 100
     ) -> list[Run]:
         require(actor, Permission.RUN_READ, "read runs")
         with self._store.read() as reader:
@@ -275,19 +271,17 @@ class RunService:
             ended = replace(run, status=status, ended_at=utc_iso(tx.now))
             digest = content_hash(run_content(ended, metrics))
             tx.finish_run(run_id, status, ended.ended_at or "", digest)
-            tx.record(
-                EventType.RUN_FINISHED,
-                subject=f"run:{run_id}",
-                payload={
-                    "run": run_id,
-                    "status": status.value,
-                    "metrics": len(metrics),
-                    "inputs": list(run.inputs),
-                    "artifacts": run.artifacts,
-                    "content_hash": digest,
-                    **({"reason": reason, "by": actor.name} if reason else {}),
-                },
+            sealed = RunFinished(
+                run=run_id,
+                status=status.value,
+                metrics=len(metrics),
+                inputs=run.inputs,
+                artifacts=run.artifacts,
+                content_hash=digest,
+                reason=reason or None,
+                by=actor.name if reason else None,
             )
+            record_event(tx, sealed, subject=f"run:{run_id}")
             finished = tx.run(run_id)
         assert finished is not None
         return finished

@@ -17,6 +17,7 @@ from steward.artifacts import ArtifactStore
 from steward.domain import (
     Actor,
     DatasetVersion,
+    Evidence,
     ModelVersion,
     Permission,
     Run,
@@ -34,6 +35,7 @@ from steward.store import Store
 
 if TYPE_CHECKING:
     from steward.ml import SplitFrames
+    from steward.services.evidence._service import EvidenceService
 
 __all__ = ["TrainingRequest", "TrainingResult", "TrainingService", "TuningResult"]
 
@@ -60,12 +62,24 @@ class TrainingRequest:
     timeout: float | None = None
     # classification, regression, or None: a numeric target with many values is regressed
     task: str | None = None
+    # run the default evidence checks on the new version (``steward train`` without --no-checks)
+    checks: bool = True
 
 
 @dataclass(frozen=True, slots=True)
 class TrainingResult:
     version: ModelVersion
     run: Run
+    # the default checks' evidence on the version, when the request asked for it
+    evidence: tuple[Evidence, ...] = ()
+
+    def to_dict(self) -> dict[str, Any]:
+        """The training's JSON document: the version, its run and the checks' evidence."""
+        return {
+            "version": self.version.to_dict(),
+            "run": self.run.to_dict(),
+            "evidence": [record.to_dict() for record in self.evidence],
+        }
 
 
 class TrainingService:
@@ -76,12 +90,14 @@ class TrainingService:
         datasets: DatasetService,
         runs: RunService,
         models: ModelService,
+        evidence: EvidenceService,
     ) -> None:
         self._store = store
         self._artifacts = artifacts
         self._datasets = datasets
         self._runs = runs
         self._models = models
+        self._evidence = evidence
 
     def train(
         self,
@@ -91,7 +107,11 @@ class TrainingService:
         code: dict[str, Any] | None = None,
         environment: dict[str, Any] | None = None,
         progress: Callable[[TrialUpdate], None] | None = None,
+        check_progress: Callable[[str, int, int], None] | None = None,
     ) -> TrainingResult:
+        """Fit (and tune) ``request``'s pipeline, register the version, and — unless
+        ``request.checks`` is false — run the default evidence checks on it, as every edge
+        does (``progress`` reports trials, ``check_progress`` checks)."""
         from steward.ml import TEMPLATES, SplitFrames, frames, make_split, plan_inputs
 
         require(actor, Permission.RUN_WRITE, "train models")
@@ -167,7 +187,7 @@ class TrainingService:
             "fractions": split["fractions"],
             "sizes": {part: len(split[part]) for part in ("train", "validation", "test")},
         }
-        return self._train(
+        result = self._train(
             actor,
             request,
             template,
@@ -181,6 +201,10 @@ class TrainingService:
             environment,
             progress,
         )
+        if not request.checks:
+            return result
+        records = self._evidence.run(actor, result.version.ref, progress=check_progress)
+        return replace(result, evidence=tuple(records))
 
     def _train(
         self,
@@ -222,7 +246,10 @@ class TrainingService:
                 },
             )
         elif request.study:
-            raise InvalidInput("--study names the study of a tuning run: add --trials N")
+            raise InvalidInput(
+                "{study} names the study of a tuning run: add {trials} N",
+                details={"fields": ["study", "trials"]},
+            )
 
         # From here on, the work is recorded.
         code = code or {"git": None}

@@ -62,7 +62,8 @@ def create_study(store: Store, name: str, seed: int, config: dict[str, Any]) -> 
     if store.journal_read(name, 0):  # checked first: Optuna would append before refusing
         raise InvalidInput(
             f"study {name!r} already exists: join it with `steward tune {name}`, or choose "
-            "another --study name"
+            "another {study} name",
+            details={"field": "study"},
         )
     optuna.logging.set_verbosity(optuna.logging.WARNING)
     try:
@@ -76,7 +77,8 @@ def create_study(store: Store, name: str, seed: int, config: dict[str, Any]) -> 
     except optuna.exceptions.DuplicatedStudyError:
         raise InvalidInput(
             f"study {name!r} already exists: join it with `steward tune {name}`, or choose "
-            "another --study name"
+            "another {study} name",
+            details={"field": "study"},
         ) from None
     study.set_user_attr(STUDY_ATTR, config)
     return study
@@ -227,6 +229,10 @@ class TuningResult:
     run: Run
     trials: int
 
+    def to_dict(self) -> dict[str, Any]:
+        """The join's JSON document: the study, this worker's run (by id) and its trials."""
+        return {"study": self.study, "run": self.run.id, "trials": self.trials}
+
 
 def run_trials(
     runs: RunService,
@@ -291,7 +297,7 @@ def join_study(
 
     require(actor, Permission.RUN_WRITE, "run trials")
     if trials < 1:
-        raise InvalidInput("--trials must be at least 1")
+        raise InvalidInput("{trials} must be at least 1", details={"field": "trials"})
     study, config = load_study(store, study_name)
     version, table = datasets.load_version(actor, config["dataset"]["ref"])
     split = check_split_document(

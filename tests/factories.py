@@ -1,0 +1,73 @@
+"""Test data and small helpers shared by test modules (fixtures live in ``conftest.py``)."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
+
+import numpy as np
+import pandas as pd
+from sqlalchemy import MetaData, select
+
+if TYPE_CHECKING:
+    from steward.app import Application
+    from steward.checks import CheckContext
+
+
+def credit_frame(rows: int = 400, seed: int = 3) -> pd.DataFrame:
+    """A small lending-like table: the label depends on income and the region, with missing
+    values in both kinds of column and a declared sensitive attribute."""
+    rng = np.random.default_rng(seed)
+    income = rng.normal(50, 15, rows)
+    region = rng.choice(["north", "south", "east"], rows)
+    group = rng.choice(["a", "b"], rows)
+    score = (income - 50) / 15 + np.where(region == "north", 0.8, -0.4) + rng.normal(0, 1, rows)
+    frame = pd.DataFrame(
+        {
+            "income": income,
+            "debts": rng.integers(0, 6, rows),
+            "region": region,
+            "group": group,
+            "approved": (score > 0).astype(int),
+        }
+    )
+    frame.loc[frame.index % 17 == 0, "income"] = np.nan
+    frame.loc[frame.index % 23 == 0, "region"] = None
+    return frame
+
+
+def diabetes() -> pd.DataFrame:
+    """scikit-learn's bundled diabetes data (442 patients, disease progression after a year),
+    with sex as the declared sensitive attribute."""
+    from sklearn.datasets import load_diabetes
+
+    frame: pd.DataFrame = load_diabetes(as_frame=True, scaled=False).frame
+    frame["sex"] = np.where(frame["sex"] == 1.0, "one", "two")
+    return frame
+
+
+def snapshot(app: Application) -> dict[str, Any]:
+    """Every row of every table: to prove a refused operation wrote nothing."""
+    tables = MetaData()
+    tables.reflect(app.store.engine)
+    with app.store.engine.connect() as conn:
+        return {
+            name: sorted(repr(tuple(row)) for row in conn.execute(select(table)))
+            for name, table in tables.tables.items()
+        }
+
+
+def context_of(ref: str, *, parts: bool = False) -> CheckContext:
+    """The check context of model version ``ref`` in the ambient SDK home (``sdk_env``), as
+    ``steward.testing.check_context`` builds it; ``parts``: other parts of the split load on
+    request (each through the SDK), else only the test rows are at hand."""
+    from steward.app import open_session
+    from steward.testing import check_context
+
+    def load_part(part: str) -> tuple[Any, Any, Any]:
+        with open_session() as (app, actor):
+            return app.models.load_split(actor, ref, part)
+
+    with open_session() as (app, actor):
+        context = check_context(app, actor, ref)
+    context.load_part = load_part if parts else None
+    return context
