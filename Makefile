@@ -6,7 +6,7 @@ BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 PYTEST_WORKERS ?= 2
 
-.PHONY: demo test lint typecheck unit install clean
+.PHONY: demo test test-fast lint typecheck unit install clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -32,12 +32,23 @@ lint: $(STAMP)
 	$(BIN)/ruff format --check .
 
 typecheck: $(STAMP)
-	$(BIN)/mypy src
+	$(BIN)/mypy src tests benchmarks
 
 # pytest exits 5 when it collected no test; that is not a failure of the code under test.
+# worksteal: each worker starts with its share of the slow tests (tests/conftest.py orders
+# them), and an idle worker takes half of the busiest one's queue.
+PYTEST := STEWARD_REQUIRE_PG=1 scripts/with-postgres $(BIN)/pytest -n $(PYTEST_WORKERS) \
+	--dist worksteal -q
+NO_TESTS_OK := || { status=$$?; if [ $$status -eq 5 ]; then echo "pytest: no tests ran"; \
+	else exit $$status; fi; }
+
 unit: $(STAMP)
-	STEWARD_REQUIRE_PG=1 scripts/with-postgres $(BIN)/pytest -n $(PYTEST_WORKERS) -q \
-		|| { status=$$?; if [ $$status -eq 5 ]; then echo "pytest: no tests ran"; else exit $$status; fi; }
+	$(PYTEST) $(NO_TESTS_OK)
+
+## make test-fast: every test but the slow ones (multi-process, the demo, the longest
+## trainings), on both backends: the lane to run while working.
+test-fast: $(STAMP)
+	$(PYTEST) -m "not slow" $(NO_TESTS_OK)
 
 clean:
 	rm -rf $(VENV) .mypy_cache .ruff_cache .pytest_cache src/*.egg-info

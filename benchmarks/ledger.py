@@ -16,6 +16,7 @@ end. Use a durable server (``fsync=on``, ``synchronous_commit=on``) for meaningf
 the settings in force are printed with the results.
 
     .venv/bin/python benchmarks/ledger.py [--events N] [--pg-url URL] [--json] [--profile]
+        [--smoke]
 """
 
 from __future__ import annotations
@@ -23,9 +24,6 @@ from __future__ import annotations
 import argparse
 import cProfile
 import io
-import json
-import os
-import platform
 import pstats
 import sqlite3
 import sys
@@ -39,7 +37,6 @@ from pathlib import Path
 from typing import Any
 
 import psycopg
-import sqlalchemy
 from rich.console import Console
 from rich.progress import (
     BarColumn,
@@ -54,7 +51,8 @@ from rich.table import Table
 from sqlalchemy import create_engine, text
 from sqlalchemy.engine import make_url
 
-from steward._version import __version__
+from _harness import arguments, report
+from _harness import machine as harness_machine
 from steward.domain import EventType
 from steward.ledger import EventRow, Frontier, Signer, generate_key_file, verify_ledger
 from steward.services.audit._service import _leaves_after
@@ -539,19 +537,16 @@ def run_postgres(pg_url: str, events: int, profile: bool) -> BackendResult:
 # --------------------------------------------------------------------------- output
 
 
-def machine() -> dict[str, str]:
+def machine() -> dict[str, Any]:
+    """The harness's facts, and the drivers this benchmark measures."""
     return {
-        "nproc": str(os.cpu_count()),
-        "platform": platform.platform(),
-        "python": platform.python_version(),
+        **harness_machine(),
         "sqlite": sqlite3.sqlite_version,
-        "sqlalchemy": sqlalchemy.__version__,
         "psycopg": psycopg.__version__,
-        "steward": __version__,
     }
 
 
-def render(results: list[BackendResult], facts: dict[str, str]) -> None:
+def render(results: list[BackendResult], facts: dict[str, Any]) -> None:
     console = Console()
     table = Table(title=f"Steward ledger benchmark ({results[0].events:,} events)")
     table.add_column("measure")
@@ -581,7 +576,11 @@ def render(results: list[BackendResult], facts: dict[str, str]) -> None:
     row("verify rows in memory (s)", lambda r: f"{r.verify_in_memory_seconds:,.3f}")
     table.add_section()
     for name in results[0].witness:
-        row(f"witness: {name} (ms)", lambda r, name=name: f"{r.witness[name] * 1000:,.2f}")
+
+        def witness_ms(result: BackendResult, name: str = name) -> str:
+            return f"{result.witness[name] * 1000:,.2f}"
+
+        row(f"witness: {name} (ms)", witness_ms)
     table.add_section()
     keys = sorted({key for result in results for key in result.settings})
     for key in keys:
@@ -590,28 +589,27 @@ def render(results: list[BackendResult], facts: dict[str, str]) -> None:
     console.print(", ".join(f"{key} {value}" for key, value in facts.items()), highlight=False)
 
 
-def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0] if __doc__ else None)
-    parser.add_argument("--events", type=int, default=DEFAULT_EVENTS, help="events to append")
+def _options(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--pg-url", help="SQLAlchemy URL of a PostgreSQL server to also measure")
-    parser.add_argument("--json", action="store_true", help="print the results as JSON")
     parser.add_argument(
         "--profile", action="store_true", help="cProfile Steward's append and verify (stderr)"
     )
-    args = parser.parse_args(argv)
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = arguments(
+        __doc__, {"events": DEFAULT_EVENTS}, smoke={"events": 200}, argv=argv, extra=_options
+    )
     if args.events < 1:
-        parser.error("--events must be at least 1")
+        raise SystemExit("--events must be at least 1")
 
     results = [run_sqlite(args.events, args.profile)]
     if args.pg_url:
         results.append(run_postgres(args.pg_url, args.events, args.profile))
-    facts = machine()
-    if args.json:
-        document = {"machine": facts, "results": [asdict(result) for result in results]}
-        sys.stdout.write(json.dumps(document, indent=2) + "\n")
-    else:
-        render(results, facts)
-    return 0
+    if not args.json:
+        render(results, machine())
+    document = {"backends": [asdict(result) for result in results], "drivers": machine()}
+    return report("ledger", args, document, lines=[])
 
 
 if __name__ == "__main__":

@@ -30,6 +30,7 @@ same order), timing each and recording the peak RSS within it. ``--profile`` als
 registration of each kind under cProfile in a child and prints the top functions to stderr.
 
     .venv/bin/python benchmarks/register.py [--rows N] [--repeats N] [--json] [--profile]
+        [--smoke]
 """
 
 from __future__ import annotations
@@ -41,7 +42,6 @@ import hashlib
 import io
 import json
 import os
-import platform
 import pstats
 import resource
 import statistics
@@ -67,6 +67,9 @@ from rich.progress import (
     TimeElapsedColumn,
 )
 from rich.table import Table
+
+from _harness import arguments, report
+from _harness import machine as harness_machine
 
 if TYPE_CHECKING:
     from steward.app import Application
@@ -318,16 +321,12 @@ def baseline_once(csv: Path, out: Path) -> tuple[float, float, int]:
 
 def open_home(home: Path) -> tuple[Application, Actor]:
     """Initialise a fresh home with a ``bench`` data scientist; return the app and actor."""
-    from steward.app import Application, initialize
-    from steward.settings import Settings
+    from steward.testing import make_home
 
-    settings = Settings(home=home)
-    init = initialize(settings)
-    app = Application.open(settings)
-    admin = app.authenticate(init.token)
-    _, token = app.identity.add_user(admin, "bench", ["data_scientist"])
-    (home / "bench.token").write_text(token + "\n", "ascii")
-    return warm(app), app.authenticate(token)
+    made = make_home(home, user="bench")  # the harness's scratch home, in place
+    app = made.open()
+    (home / "bench.token").write_text(made.token + "\n", "ascii")
+    return warm(app), app.authenticate(made.token)
 
 
 def reopen_home(home: Path) -> tuple[Application, Actor]:
@@ -687,24 +686,17 @@ NOTES = [
 ]
 
 
-def machine() -> dict[str, str]:
+def machine() -> dict[str, Any]:
+    """The harness's facts, with memory and the table libraries this benchmark measures."""
     import pandera
     import pyarrow as pa
 
-    from steward._version import __version__
-
     total = os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES")
     return {
-        "nproc": str(os.cpu_count()),
+        **harness_machine(),
         "memory": f"{total / 1024**3:.1f} GiB",
-        "platform": platform.platform(),
-        "python": platform.python_version(),
-        "polars": pl.__version__,
-        "pyarrow": pa.__version__,
         "arrow pool": pa.default_memory_pool().backend_name,
         "pandera": pandera.__version__,
-        "numpy": np.__version__,
-        "steward": __version__,
     }
 
 
@@ -808,13 +800,7 @@ def render(report: Report) -> None:
     )
 
 
-def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0] if __doc__ else None)
-    parser.add_argument("--rows", type=int, default=DEFAULT_ROWS, help="rows of the CSV")
-    parser.add_argument(
-        "--repeats", type=int, default=DEFAULT_REPEATS, help="timed rounds (median reported)"
-    )
-    parser.add_argument("--json", action="store_true", help="print the results as JSON")
+def _options(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "--profile",
         action="store_true",
@@ -822,23 +808,34 @@ def main(argv: list[str] | None = None) -> int:
     )
     parser.add_argument("--child", choices=CHILD_MODES, help=argparse.SUPPRESS)
     parser.add_argument("child_args", nargs="*", help=argparse.SUPPRESS)
-    args = parser.parse_args(argv)
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = arguments(
+        __doc__,
+        {"rows": DEFAULT_ROWS},
+        smoke={"rows": 2_000},
+        repeats=DEFAULT_REPEATS,
+        argv=argv,
+        extra=_options,
+    )
     if args.child:
         csv, place = (Path(a) for a in args.child_args)
         return child_main(args.child, csv, place)
     if args.child_args:
-        parser.error(f"unexpected arguments: {' '.join(args.child_args)}")
+        raise SystemExit(f"unexpected arguments: {' '.join(args.child_args)}")
     if args.rows < 10:
-        parser.error("--rows must be at least 10")
+        raise SystemExit("--rows must be at least 10")
     if args.repeats < 1:
-        parser.error("--repeats must be at least 1")
+        raise SystemExit("--repeats must be at least 1")
 
-    report = run(args.rows, args.repeats, args.profile)
-    if args.json:
-        sys.stdout.write(json.dumps(asdict(report), indent=2) + "\n")
-    else:
-        render(report)
-    return 0
+    result = run(args.rows, args.repeats, args.profile)
+    if not args.json:
+        render(result)
+    met = result.time_ratio <= result.time_target and all(
+        m.ratio <= result.memory_target for mode, m in result.memory.items() if mode != "baseline"
+    )
+    return report("register", args, asdict(result), ok=met, lines=[])
 
 
 if __name__ == "__main__":

@@ -5,24 +5,22 @@ a ``steward.start_run`` block — ``run.log_metric`` 10,000 times, then the flus
 them — on a fresh SQLite home, next to a baseline in the same script: the same 10,000 rows
 inserted with the bare ``sqlite3`` driver in one transaction.
 
-    .venv/bin/python benchmarks/runs.py [--points 10000] [--repeats 5] [--json]
+    .venv/bin/python benchmarks/runs.py [--points 10000] [--repeats 5] [--json] [--smoke]
 """
 
 from __future__ import annotations
 
-import argparse
-import json
 import os
 import sqlite3
 import statistics
-import tempfile
 import time
 from pathlib import Path
 from typing import Any
 
 import steward
-from steward.app import Application, initialize
-from steward.settings import Settings
+from _harness import arguments, report, scratch_home, summary
+
+TARGET_S = 2.0
 
 
 def steward_seconds(points: int) -> float:
@@ -54,42 +52,30 @@ def baseline_seconds(folder: Path, points: int) -> float:
     return seconds
 
 
-def main() -> int:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--points", type=int, default=10_000)
-    parser.add_argument("--repeats", type=int, default=5)
-    parser.add_argument("--json", action="store_true")
-    args = parser.parse_args()
-    with tempfile.TemporaryDirectory(prefix="steward-bench-runs-") as tmp:
-        folder = Path(tmp)
-        settings = Settings(home=folder / "home")
-        result = initialize(settings)
-        with Application.open(settings) as app:
-            _, token = app.identity.add_user(
-                app.authenticate(result.token), "bench", ["data_scientist"]
-            )
-        os.environ["STEWARD_HOME"] = str(settings.home)
-        os.environ["STEWARD_TOKEN"] = token
-        ours, theirs = [], []
+def main(argv: list[str] | None = None) -> int:
+    args = arguments(__doc__, {"points": 10_000}, smoke={"points": 200}, repeats=5, argv=argv)
+    ours, theirs = [], []
+    with scratch_home() as home:
+        os.environ["STEWARD_HOME"] = str(home.settings.home)
+        os.environ["STEWARD_TOKEN"] = home.token
         for _ in range(args.repeats):
             ours.append(steward_seconds(args.points))
-            theirs.append(baseline_seconds(folder, args.points))
-    report: dict[str, Any] = {
+            theirs.append(baseline_seconds(home.settings.home.parent, args.points))
+    steward_median = statistics.median(ours)
+    baseline_median = statistics.median(theirs)
+    results: dict[str, Any] = {
         "points": args.points,
-        "steward_median_s": statistics.median(ours),
-        "baseline_median_s": statistics.median(theirs),
-        "ratio": statistics.median(ours) / statistics.median(theirs),
-        "target_s": 2.0,
+        "steward": summary(ours),
+        "baseline": summary(theirs),
+        "ratio": steward_median / baseline_median,
+        "target_s": TARGET_S,
     }
-    if args.json:
-        print(json.dumps(report, indent=2))
-    else:
-        print(
-            f"{args.points:,} metric points: Steward {report['steward_median_s']:.3f} s "
-            f"(median of {args.repeats}; target <= 2 s), bare sqlite3 insert "
-            f"{report['baseline_median_s']:.3f} s, ratio {report['ratio']:.1f}x"
-        )
-    return 0
+    line = (
+        f"{args.points:,} metric points: Steward {steward_median:.3f} s "
+        f"(median of {args.repeats}; target <= {TARGET_S:g} s), bare sqlite3 insert "
+        f"{baseline_median:.3f} s, ratio {results['ratio']:.1f}x"
+    )
+    return report("runs", args, results, ok=steward_median <= TARGET_S, lines=[line])
 
 
 if __name__ == "__main__":

@@ -15,15 +15,13 @@ By default the children write and use bytecode caches (in a temporary
 would; ``--as-is`` keeps the inherited environment instead (for instance
 ``PYTHONDONTWRITEBYTECODE=1``, which makes every run recompile Steward's own modules).
 
-    .venv/bin/python benchmarks/startup.py [--runs N] [--json] [--as-is]
+    .venv/bin/python benchmarks/startup.py [--runs N] [--json] [--as-is] [--smoke]
 """
 
 from __future__ import annotations
 
 import argparse
-import json
 import os
-import platform
 import shutil
 import statistics
 import subprocess
@@ -32,10 +30,14 @@ import tempfile
 import time
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
+from typing import Any
 
 from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
+
+from _harness import arguments, report
+from _harness import machine as harness_machine
 
 DEFAULT_RUNS = 20
 WARMUP_RUNS = 2
@@ -143,7 +145,9 @@ def target_of(argv: list[str]) -> float | None:
     return TARGETS.get(argv[-1])
 
 
-def measure(argvs: dict[str, list[str]], env: dict[str, str], runs: int) -> list[Timing]:
+def measure(
+    argvs: dict[str, list[str]], env: dict[str, str], runs: int, warmups: int = WARMUP_RUNS
+) -> list[Timing]:
     samples: dict[str, list[float]] = {name: [] for name in argvs}
     with Progress(
         TextColumn("[bold]{task.description:<36}"),
@@ -152,8 +156,8 @@ def measure(argvs: dict[str, list[str]], env: dict[str, str], runs: int) -> list
         TimeElapsedColumn(),
         console=err_console,
     ) as progress:
-        warm = progress.add_task("warm-up", total=WARMUP_RUNS * len(argvs))
-        for _ in range(WARMUP_RUNS):
+        warm = progress.add_task("warm-up", total=warmups * len(argvs))
+        for _ in range(warmups):
             for argv in argvs.values():
                 run(argv, env)
                 progress.advance(warm)
@@ -249,13 +253,9 @@ def packages_by_import_time(roots: list[_Node]) -> tuple[float, list[PackageImpo
 # --------------------------------------------------------------------------- output
 
 
-def machine() -> dict[str, str]:
-    return {
-        "nproc": str(os.cpu_count()),
-        "platform": platform.platform(),
-        "python": platform.python_version(),
-        "executable": sys.executable,
-    }
+def machine() -> dict[str, Any]:
+    """The harness's facts, and the interpreter the timed commands run."""
+    return {**harness_machine(), "executable": sys.executable}
 
 
 def render(report: Report) -> None:
@@ -311,27 +311,29 @@ def render(report: Report) -> None:
     console.print(", ".join(f"{key} {value}" for key, value in report.machine.items()))
 
 
-def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0] if __doc__ else None)
-    parser.add_argument("--runs", type=int, default=DEFAULT_RUNS, help="timed runs per command")
-    parser.add_argument("--json", action="store_true", help="print the results as JSON")
+def _options(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "--as-is",
         action="store_true",
         help="keep the inherited environment (no temporary bytecode cache)",
     )
-    args = parser.parse_args(argv)
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = arguments(__doc__, {"runs": DEFAULT_RUNS}, smoke={"runs": 2}, argv=argv, extra=_options)
     if args.runs < 2:
-        parser.error("--runs must be at least 2")
+        raise SystemExit("--runs must be at least 2")
 
     with tempfile.TemporaryDirectory(prefix="steward-startup-") as tmp:
         folder = Path(tmp)
         pycache = None if args.as_is else folder / "pycache"
         env = child_env(folder / "home", pycache)
         run([sys.executable, "-m", "steward", "init"], env)
-        timings = measure(commands(), env, args.runs)
+        # a smoke run: one warm-up, one import profile
+        warmups = 1 if args.smoke else WARMUP_RUNS
+        timings = measure(commands(), env, args.runs, warmups)
         profiles = []
-        for extra in IMPORT_PROFILES:
+        for extra in IMPORT_PROFILES[:1] if args.smoke else IMPORT_PROFILES:
             traced = run([sys.executable, "-X", "importtime", "-m", "steward", *extra], env)
             total_ms, packages = packages_by_import_time(parse_importtime(traced.stderr))
             profiles.append(ImportProfile(" ".join(extra), total_ms, packages))
@@ -342,12 +344,11 @@ def main(argv: list[str] | None = None) -> int:
             cache += " (PYTHONDONTWRITEBYTECODE set)"
     else:
         cache = "on (temporary PYTHONPYCACHEPREFIX, warmed)"
-    report = Report(args.runs, cache, timings, profiles, machine())
-    if args.json:
-        sys.stdout.write(json.dumps(asdict(report), indent=2) + "\n")
-    else:
-        render(report)
-    return 0
+    result = Report(args.runs, cache, timings, profiles, machine())
+    if not args.json:
+        render(result)
+    met = all(t.within_target is not False for t in timings)
+    return report("startup", args, asdict(result), ok=met, lines=[])
 
 
 if __name__ == "__main__":

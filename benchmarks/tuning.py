@@ -10,17 +10,15 @@ metric, the final refit, the skops file and the registration. Runs alternate to 
 machine's drift over both sides.
 
     .venv/bin/python benchmarks/tuning.py [--rows 50000] [--trials 50] [--repeats 2] [--json]
+        [--smoke]
 """
 
 from __future__ import annotations
 
-import argparse
-import json
 import statistics
-import tempfile
+import sys
 import time
-from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import optuna
@@ -29,11 +27,15 @@ from sklearn.metrics import roc_auc_score
 from sklearn.pipeline import Pipeline
 from threadpoolctl import threadpool_limits
 
-from steward.app import Application, initialize
+from _harness import arguments, report, scratch_home
 from steward.domain import MissingPolicy
 from steward.ml import TEMPLATES
 from steward.services import TrainingRequest
-from steward.settings import Settings
+
+if TYPE_CHECKING:
+    from steward.app import Application
+
+TARGET_RATIO = 1.10
 
 
 def table(rows: int, seed: int = 0) -> pd.DataFrame:
@@ -121,44 +123,39 @@ def plain_seconds(
     return seconds
 
 
-def main() -> int:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--rows", type=int, default=50_000)
-    parser.add_argument("--trials", type=int, default=50)
-    parser.add_argument("--repeats", type=int, default=2)
-    parser.add_argument("--json", action="store_true")
-    args = parser.parse_args()
+def main(argv: list[str] | None = None) -> int:
+    args = arguments(
+        __doc__,
+        {"rows": 50_000, "trials": 50},
+        smoke={"rows": 400, "trials": 2},
+        repeats=2,
+        argv=argv,
+    )
     ours: list[float] = []
     theirs: list[float] = []
     bare: list[float] = []
-    with tempfile.TemporaryDirectory(prefix="steward-bench-tuning-") as tmp:
-        settings = Settings(home=Path(tmp) / "home")
-        result = initialize(settings)
-        with Application.open(settings) as app:
-            _, token = app.identity.add_user(
-                app.authenticate(result.token), "bench", ["data_scientist"]
+    with scratch_home() as home, home.session() as (app, actor):
+        app.datasets.register(actor, table(args.rows), name="bench", target="label")
+        # warm-up, not measured: first imports and caches on both sides
+        _, ref = steward_seconds(app, actor, args.trials, 99)
+        plain_seconds(app, actor, ref, args.trials, 99)
+        CPU.clear()
+        for run in range(args.repeats):
+            if run % 2:  # alternate which side goes first
+                plain = plain_seconds(app, actor, ref, args.trials, run)
+                seconds, ref = steward_seconds(app, actor, args.trials, run)
+            else:
+                seconds, ref = steward_seconds(app, actor, args.trials, run)
+                plain = plain_seconds(app, actor, ref, args.trials, run)
+            ours.append(seconds)
+            theirs.append(plain)
+            bare.append(plain_seconds(app, actor, ref, args.trials, run, bare=True))
+            print(
+                f"run {run}: steward {seconds:.1f} s, plain optuna {theirs[-1]:.1f} s, "
+                f"plain optuna without the input step {bare[-1]:.1f} s",
+                file=sys.stderr,
             )
-            actor = app.authenticate(token)
-            app.datasets.register(actor, table(args.rows), name="bench", target="label")
-            # warm-up, not measured: first imports and caches on both sides
-            _, ref = steward_seconds(app, actor, args.trials, 99)
-            plain_seconds(app, actor, ref, args.trials, 99)
-            CPU.clear()
-            for run in range(args.repeats):
-                if run % 2:  # alternate which side goes first
-                    plain = plain_seconds(app, actor, ref, args.trials, run)
-                    seconds, ref = steward_seconds(app, actor, args.trials, run)
-                else:
-                    seconds, ref = steward_seconds(app, actor, args.trials, run)
-                    plain = plain_seconds(app, actor, ref, args.trials, run)
-                ours.append(seconds)
-                theirs.append(plain)
-                bare.append(plain_seconds(app, actor, ref, args.trials, run, bare=True))
-                print(
-                    f"run {run}: steward {seconds:.1f} s, plain optuna {theirs[-1]:.1f} s, "
-                    f"plain optuna without the input step {bare[-1]:.1f} s"
-                )
-    report = {
+    results = {
         "rows": args.rows,
         "trials": args.trials,
         "steward_s": ours,
@@ -167,7 +164,7 @@ def main() -> int:
         "overhead_median_s": statistics.median(o - t for o, t in zip(ours, theirs, strict=True)),
         "ratio_median": statistics.median(o / t for o, t in zip(ours, theirs, strict=True)),
         "ratio_bare_median": statistics.median(o / t for o, t in zip(ours, bare, strict=True)),
-        "target_ratio": 1.10,
+        "target_ratio": TARGET_RATIO,
         # CPU time of this process: less sensitive to the VM's steal and drift than wall time
         "cpu_ratio_median": statistics.median(
             o / t
@@ -178,16 +175,13 @@ def main() -> int:
             )
         ),
     }
-    if args.json:
-        print(json.dumps(report, indent=2))
-    else:
-        print(
-            f"{args.trials} trials on {args.rows:,} rows: Steward / plain Optuna = "
-            f"{report['ratio_median']:.3f} (target ≤ 1.10); against a hand-written pipeline "
-            f"without Steward's input step {report['ratio_bare_median']:.3f}; CPU time "
-            f"{report['cpu_ratio_median']:.3f}"
-        )
-    return 0 if report["ratio_median"] <= 1.10 else 1
+    line = (
+        f"{args.trials} trials on {args.rows:,} rows: Steward / plain Optuna = "
+        f"{results['ratio_median']:.3f} (target ≤ {TARGET_RATIO}); against a hand-written "
+        f"pipeline without Steward's input step {results['ratio_bare_median']:.3f}; CPU time "
+        f"{results['cpu_ratio_median']:.3f}"
+    )
+    return report("tuning", args, results, ok=results["ratio_median"] <= TARGET_RATIO, lines=[line])
 
 
 if __name__ == "__main__":

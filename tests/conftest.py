@@ -21,6 +21,7 @@ import io
 import json
 import os
 import sys
+import tempfile
 import textwrap
 import uuid
 from collections.abc import Callable, Iterator
@@ -98,7 +99,7 @@ def _pg_execute(statement: str) -> None:
         admin.dispose()
 
 
-def _pg_database(*, create: bool = True) -> Iterator[str]:
+def pg_database(*, create: bool = True) -> Iterator[str]:
     """A database of its own on the test server, dropped afterwards; ``create=False`` leaves
     it to be made by whoever copies a prepared one into it (``copy_home``)."""
     name = f"steward_test_{uuid.uuid4().hex[:12]}"
@@ -121,7 +122,7 @@ def db_url(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str]:
         yield f"sqlite:///{tmp_path / 'store.db'}"
     else:
         copied = any(name in request.fixturenames for name in _COPIES_A_HOME)
-        yield from _pg_database(create=not copied)
+        yield from pg_database(create=not copied)
 
 
 @pytest.fixture
@@ -131,7 +132,7 @@ def sqlite_url(tmp_path: Path) -> str:
 
 @pytest.fixture
 def pg_url() -> Iterator[str]:
-    yield from _pg_database()
+    yield from pg_database()
 
 
 @pytest.fixture
@@ -171,8 +172,7 @@ class Snapshots:
         return copy.deepcopy(source.facts)
 
     def _build(self, key: str, backend: str, make: Callable[[Settings], dict[str, Any]]) -> _Source:
-        folder = self.root / f"{key}-{backend}"
-        folder.mkdir(parents=True)
+        folder = Path(tempfile.mkdtemp(prefix=f"{key}-{backend}-", dir=self.root))
         db_url = None
         if backend == "postgresql":
             name = f"steward_seed_{uuid.uuid4().hex[:12]}"

@@ -260,9 +260,6 @@ def test_a_value_read_back_has_the_document_it_was_made_with(world: World) -> No
         assert "secret" not in hooks[0]
 
 
-@pytest.mark.xfail(
-    strict=True, reason="IdentityService.revoke_token returns the token without its issued_by"
-)
 def test_a_revoked_token_reads_back_as_revoke_returned_it(world: World) -> None:
     revoked = world.values["ApiToken"][0]
     assert revoked.revoked_at is not None

@@ -68,6 +68,8 @@ ALLOWED = {
     "demo": {"domain", "ledger", "app", "services", "samples", "provenance"},
     "cli": {"domain", "ledger", "app", "services", "demo", "provenance"},
     "_sdk": {"domain", "app", "services", "provenance"},
+    # test support for tests, benchmarks and third-party check authors: an edge, no store
+    "testing": {"domain", "app", "services", "samples", "checks", "provenance"},
     "api": EDGE,
     "ui": EDGE,
     "serving": EDGE,

@@ -3,7 +3,13 @@ data (``_params.py``), found through the entry-point group ``steward.checks`` (b
 included), held to one conformance kit (``_kit.py``)."""
 
 from steward.checks._base import Capabilities, Check, CheckContext
-from steward.checks._kit import ConformanceError, check_conformance
+from steward.checks._kit import (
+    ConformanceError,
+    ConformanceRule,
+    check_conformance,
+    conformance_rules,
+    parametrize_conformance,
+)
 from steward.checks._params import (
     SEED,
     Constraint,
@@ -24,6 +30,7 @@ __all__ = [
     "Check",
     "CheckContext",
     "ConformanceError",
+    "ConformanceRule",
     "Constraint",
     "InstanceOf",
     "Interval",
@@ -34,5 +41,7 @@ __all__ = [
     "SequenceOf",
     "available_checks",
     "check_conformance",
+    "conformance_rules",
     "get_check",
+    "parametrize_conformance",
 ]

@@ -26,7 +26,7 @@ from abc import ABC, abstractmethod
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field, replace
 from functools import cached_property
-from typing import TYPE_CHECKING, Any, ClassVar
+from typing import Any, ClassVar
 
 import numpy as np
 
@@ -69,11 +69,6 @@ class Check(ABC):
     # to ``LikeDefault`` (its default's kind). The conformance kit checks a declaration
     # covers every parameter and that the defaults satisfy it.
     parameter_constraints: ClassVar[ParameterConstraints | None] = None
-
-    if TYPE_CHECKING:
-        # Every check takes its parameters as keywords (the contract above), so a check
-        # class found by id is called with them: ``get_check("fairness")(bins=3)``.
-        def __init__(self, **params: Any) -> None: ...
 
     @classmethod
     def param_names(cls) -> list[str]:

@@ -7,6 +7,10 @@
 A check that declares ``parameter_constraints`` must declare them for every parameter, and
 its defaults must satisfy them. One that declares none passes (each parameter is then held to
 its default's kind) unless ``require_constraints=True``, which Steward's own checks are held to.
+
+A suite that wants one test per (check, rule), so a report names the rule a check broke,
+parametrizes over ``conformance_rules(checks)`` (``parametrize_conformance`` does it for
+pytest, ids ``CHECK_ID-RULE``); each rule then runs alone, with what it needs.
 """
 
 from __future__ import annotations
@@ -15,9 +19,9 @@ import copy
 import hashlib
 import inspect
 import math
-from collections.abc import Mapping
-from dataclasses import replace
-from typing import Any
+from collections.abc import Callable, Iterable, Mapping
+from dataclasses import dataclass, replace
+from typing import Any, TypeVar, cast
 
 import numpy as np
 import pandas as pd
@@ -27,7 +31,14 @@ from steward.checks._params import Constraint, accepts
 from steward.domain import Evidence, EvidenceStatus, Finding
 from steward.errors import InvalidInput
 
-__all__ = ["ConformanceError", "check_conformance"]
+__all__ = [
+    "RULES",
+    "ConformanceError",
+    "ConformanceRule",
+    "check_conformance",
+    "conformance_rules",
+    "parametrize_conformance",
+]
 
 
 class ConformanceError(AssertionError):
@@ -229,3 +240,66 @@ def _not_applicable(check: type[Check], instance: Check, context: CheckContext) 
                     "answering 'not applicable'") from exc  # fmt: skip
     if record.status is not EvidenceStatus.NOT_APPLICABLE:
         raise _fail(check, f"judged a {other} model it does not declare it can judge")
+
+
+# --------------------------------------------------------------------------- one rule at a time
+
+_Test = TypeVar("_Test", bound=Callable[..., Any])
+RULES = ("declares", "parameters", "constraints", "runs", "deterministic", "not_applicable")
+
+
+@dataclass(frozen=True, slots=True)
+class ConformanceRule:
+    """One rule of the kit for one check, to run on its own: ``rule(context)`` raises
+    ``ConformanceError`` naming what ``check`` broke. ``id`` (``CHECK_ID-RULE``) is the test
+    id ``parametrize_conformance`` gives it, so a report names the check and the rule."""
+
+    check: type[Check]
+    rule: str
+    require_constraints: bool = False
+
+    @property
+    def id(self) -> str:
+        return f"{getattr(self.check, 'id', self.check.__name__)}-{self.rule}"
+
+    def __call__(self, context: CheckContext) -> None:
+        check = self.check
+        _declares(check)
+        if self.rule == "declares":
+            return
+        instance = _parameters(check)
+        if self.rule == "parameters":
+            return
+        if self.rule == "constraints":
+            _constraints(check, instance, self.require_constraints)
+        elif self.rule == "runs":
+            _runs(check, instance, context)
+        elif self.rule == "deterministic":
+            _deterministic(check, instance, context, _runs(check, instance, context))
+        else:
+            _not_applicable(check, instance, context)
+
+
+def conformance_rules(
+    checks: Iterable[type[Check]], *, require_constraints: bool = False
+) -> list[ConformanceRule]:
+    """Every (check, rule) pair of the kit, checks in the given order, rules in the kit's."""
+    return [ConformanceRule(check, rule, require_constraints) for check in checks for rule in RULES]
+
+
+def parametrize_conformance(
+    checks: Iterable[type[Check]], *, require_constraints: bool = False
+) -> Callable[[_Test], _Test]:
+    """A ``pytest.mark.parametrize`` over ``conformance_rules(checks)``, one test id per
+    (check, rule), for a test that takes ``conformance_rule`` and a context of its own:
+
+        @parametrize_conformance([MyCheck])
+        def test_my_check_conforms(conformance_rule, context):
+            conformance_rule(context)
+
+    pytest is imported only here: the kit itself needs no test framework."""
+    import pytest
+
+    rules = conformance_rules(checks, require_constraints=require_constraints)
+    mark = pytest.mark.parametrize("conformance_rule", rules, ids=[r.id for r in rules])
+    return cast("Callable[[_Test], _Test]", mark)

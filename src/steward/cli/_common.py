@@ -72,7 +72,8 @@ def deferred_progress(
     first update and is cleared when the work fails, so a refused request prints only its
     one-line error.
 
-    ``update(description=, total=, advance=, completed=, **fields)`` moves it."""
+    ``update(description=, total=, advance=, completed=, **fields)`` moves it; ``bar=NAME``
+    adds and moves another bar below the first (the checks after a training's trials)."""
     from rich.console import Console
     from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
@@ -81,7 +82,7 @@ def deferred_progress(
         columns.append(TimeElapsedColumn())
     columns += [TextColumn(f"{{task.fields[{name}]}}") for name in fields]
     progress = Progress(*columns, console=Console(stderr=True))
-    tasks: list[Any] = []
+    tasks: dict[str, Any] = {}
 
     def update(
         *,
@@ -89,14 +90,16 @@ def deferred_progress(
         total: int,
         advance: int = 0,
         completed: int | None = None,
+        bar: str = "",
         **values: Any,
     ) -> None:
         if not tasks:
             progress.start()
+        if bar not in tasks:
             blank: dict[str, Any] = dict.fromkeys(fields, "")
-            tasks.append(progress.add_task(description, total=total, **blank))
+            tasks[bar] = progress.add_task(description, total=total, **blank)
         progress.update(
-            tasks[0],
+            tasks[bar],
             description=description,
             total=total,
             advance=advance,

@@ -43,7 +43,7 @@ def _work_progress(
 
         def check(check_id: str, done: int, of: int) -> None:
             label = f"check {check_id}" if check_id else "recording evidence"
-            move(description=label, total=of, completed=done, best="")
+            move(description=label, total=of, completed=done, best="", bar="checks")
 
         yield (trial if trials >= 1 else None), check
 

@@ -7,6 +7,7 @@ import hmac
 import re
 import secrets
 from collections.abc import Sequence
+from dataclasses import replace
 
 from steward.domain import (
     Actor,
@@ -185,7 +186,7 @@ class IdentityService:
             tx.revoke_token(token_id)
             revoked = TokenRevoked(user=token.user_name, token_id=token_id)
             record_event(tx, revoked, subject=f"user:{token.user_name}")
-            return ApiToken(token.id, token.user_name, token.created_at, tx.now)
+            return replace(token, revoked_at=tx.now)
 
     def list_tokens(self, actor: Actor, name: str | None = None) -> list[ApiToken]:
         if name != actor.name:
