@@ -38,7 +38,9 @@ from sqlalchemy.engine import make_url
 from steward.app import Application, InitResult, initialize
 from steward.cli import main
 from steward.domain import Actor
+from steward.ledger import Signer, generate_key_file
 from steward.settings import Settings
+from steward.store import Store, make_engine, migrate
 from steward.testing import copy_home
 
 PG_URL = os.environ.get("STEWARD_TEST_PG_URL")
@@ -133,6 +135,23 @@ def sqlite_url(tmp_path: Path) -> str:
 @pytest.fixture
 def pg_url() -> Iterator[str]:
     yield from pg_database()
+
+
+@pytest.fixture
+def signer(tmp_path: Path) -> Signer:
+    """A ledger signing key of the test's own."""
+    return generate_key_file(tmp_path / "keys" / "key.pem")
+
+
+@pytest.fixture
+def empty_store(db_url: str, signer: Signer, clock: StepClock) -> Iterator[Store]:
+    """A store at the current schema, with no rows, on the backend under test (no home)."""
+    engine = make_engine(db_url)
+    migrate(engine)
+    engine.dispose()
+    opened = Store.open(db_url, signer=lambda: signer, clock=clock)
+    yield opened
+    opened.close()
 
 
 @pytest.fixture

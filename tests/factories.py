@@ -71,3 +71,36 @@ def context_of(ref: str, *, parts: bool = False) -> CheckContext:
         context = check_context(app, actor, ref)
     context.load_part = load_part if parts else None
     return context
+
+
+# Production needs performance and fairness evidence (demographic parity ratio at least
+# ``ratio`` for every attribute) and two stewards; fairness findings may be waived; staging
+# needs performance evidence. It replaces the built-in pack of the models' tier (relax_floor:
+# a second steward must endorse it), so tests judge its rules alone.
+_CREDIT_POLICY = """\
+format: steward.policy/v1
+name: credit
+selector:
+  names: ["credit-*"]
+relax_floor: true
+stages:
+  staging:
+    evidence:
+      - check: performance
+  production:
+    evidence:
+      - check: performance
+      - check: fairness
+        thresholds:
+          - metric: attributes.*.demographic_parity_ratio
+            min: {ratio}
+    approvals:
+      - role: steward
+        count: 2
+    waivable: ["evidence.fairness.*"]
+"""
+
+
+def credit_policy(ratio: float) -> str:
+    """The ``credit`` policy (models ``credit-*``) the governance tests apply."""
+    return _CREDIT_POLICY.format(ratio=ratio)

@@ -17,7 +17,7 @@ import pytest
 
 import steward.domain
 import steward.services
-from factories import credit_frame
+from factories import credit_frame, credit_policy
 from steward.app import Application, InitResult, initialize, schema_status
 from steward.cli import main
 from steward.domain import Actor
@@ -25,31 +25,6 @@ from steward.ledger import Verification
 from steward.services import TrainingRequest, TuningResult
 from steward.services.audit._witness import home_witness
 from steward.settings import Settings
-
-# Fairness fails by this bar (a waiver sets one attribute's rule aside); production needs two
-# stewards; the tier's pack is relaxed (endorsed), so the report carries a floor document.
-POLICY = """\
-format: steward.policy/v1
-name: credit
-selector:
-  names: ["credit-*"]
-relax_floor: true
-stages:
-  staging:
-    evidence:
-      - check: performance
-  production:
-    evidence:
-      - check: performance
-      - check: fairness
-        thresholds:
-          - metric: attributes.*.demographic_parity_ratio
-            min: 0.99
-    approvals:
-      - role: steward
-        count: 2
-    waivable: ["evidence.fairness.*"]
-"""
 
 # Domain dataclasses that are not documents, and why.
 NOT_DOCUMENTS = {
@@ -137,7 +112,7 @@ def world(tmp_path_factory: pytest.TempPathFactory) -> World:
             keep(reproduction)
         keep(app.models.update(dana, "credit-model", {"description": "a lending model"}))
 
-        applied, _ = app.policies.apply(sofia, POLICY, "credit.yaml")
+        applied, _ = app.policies.apply(sofia, credit_policy(0.99), "credit.yaml")
         keep(applied)
         keep(app.policies.endorse(sam, "credit"))
         for steward in (sofia, sam):

@@ -13,7 +13,7 @@ from typing import Any
 import pytest
 
 import steward.domain
-from factories import credit_frame
+from factories import credit_frame, credit_policy
 from steward.app import Application
 from steward.domain import (
     Actor,
@@ -113,26 +113,6 @@ def test_every_event_carrying_a_record_hash_anchors_a_kind_audit_verify_checks()
 
 # --------------------------------------------------------------------------- round trips
 
-POLICY = """\
-format: steward.policy/v1
-name: credit
-selector:
-  names: ["credit-*"]
-relax_floor: true
-stages:
-  production:
-    evidence:
-      - check: performance
-      - check: fairness
-        thresholds:
-          - metric: attributes.*.demographic_parity_ratio
-            min: 0.99
-    approvals:
-      - role: steward
-        count: 2
-    waivable: ["evidence.fairness.*"]
-"""
-
 
 class _Pickled:
     """An estimator skops does not trust: registered as a pickle, loaded with trust."""
@@ -171,8 +151,8 @@ def _every_kind_of_event(app: Application, admin: Actor) -> list[LedgerEvent]:
     scratch = app.runs.start(dana, "scratch")
     app.runs.fail(dana, scratch.id, "the machine went away")
     with pytest.raises(PermissionDenied, match="policy:manage"):
-        app.policies.apply(dana, POLICY, "credit.yaml")
-    app.policies.apply(sofia, POLICY, "credit.yaml")
+        app.policies.apply(dana, credit_policy(0.99), "credit.yaml")
+    app.policies.apply(sofia, credit_policy(0.99), "credit.yaml")
     app.policies.endorse(people["sam"], "credit")
     with pytest.raises(Refused) as refused:
         app.governance.promote(people["eli"], ref, "production")

@@ -15,39 +15,12 @@ from typing import Any, ClassVar
 import pytest
 
 from conftest import Seed, Seeded, StepClock
-from factories import credit_frame
+from factories import credit_frame, credit_policy
 from steward.app import Application, InitResult
 from steward.domain import Actor, Stage
 from steward.errors import InvalidInput, NotFound, PermissionDenied, Refused
 from steward.services import TrainingRequest
 from steward.settings import Settings
-
-# Production needs performance evidence and two stewards; fairness findings may be waived.
-# It replaces the built-in pack of the models' tier (relax_floor, endorsed by a second
-# steward in the fixture), so these tests judge its rules alone.
-POLICY = """\
-format: steward.policy/v1
-name: credit
-selector:
-  names: ["credit-*"]
-relax_floor: true
-stages:
-  staging:
-    evidence:
-      - check: performance
-  production:
-    evidence:
-      - check: performance
-      - check: fairness
-        thresholds:
-          - metric: attributes.*.demographic_parity_ratio
-            min: {ratio}
-    approvals:
-      - role: steward
-        count: 2
-    waivable: ["evidence.fairness.*"]
-"""
-
 
 PEOPLE = (
     ("dana", "data_scientist"),
@@ -76,7 +49,7 @@ def _governed(app: Application, home: InitResult) -> dict[str, Any]:
         dana, TrainingRequest(dataset="credit", name="credit-model")
     ).version.ref
     app.evidence.run(dana, ref, ["performance", "fairness"])
-    app.policies.apply(app.authenticate(tokens["sofia"]), POLICY.format(ratio=0.5), "credit.yaml")
+    app.policies.apply(app.authenticate(tokens["sofia"]), credit_policy(0.5), "credit.yaml")
     app.policies.endorse(app.authenticate(tokens["sam"]), "credit")
     return {"tokens": tokens, "model": ref}
 
@@ -182,7 +155,7 @@ def test_a_rejection_blocks_and_a_waiver_waives_until_it_expires(
     app: Application, people: dict[str, Actor], model: str, clock: StepClock
 ) -> None:
     sofia = people["sofia"]
-    app.policies.apply(sofia, POLICY.format(ratio=0.99), "credit.yaml")  # unfair by this bar
+    app.policies.apply(sofia, credit_policy(0.99), "credit.yaml")  # unfair by this bar
     app.policies.endorse(people["sam"], "credit")
     for steward in ("sofia", "sam"):
         app.governance.approve(people[steward], model, "production")

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import dataclasses
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -14,28 +13,17 @@ from alembic.script import ScriptDirectory
 from sqlalchemy import select, text, update
 from sqlalchemy.exc import DBAPIError
 
-from conftest import StepClock
 from steward.domain import EventType, Role
 from steward.errors import AlreadyExists, InternalError, InvalidInput, SchemaOutOfDate
-from steward.ledger import Signer, generate_key_file
+from steward.ledger import Signer
 from steward.store import KNOWN_REVISIONS, SCHEMA_HEAD, Store, make_engine, migrate
 from steward.store import _engine as engine_module
 from steward.store._schema import ledger_events, metadata
 
 
 @pytest.fixture
-def signer(tmp_path: Path) -> Signer:
-    return generate_key_file(tmp_path / "keys" / "key.pem")
-
-
-@pytest.fixture
-def store(db_url: str, signer: Signer, clock: StepClock) -> Iterator[Store]:
-    engine = make_engine(db_url)
-    migrate(engine)
-    engine.dispose()
-    opened = Store.open(db_url, signer=lambda: signer, clock=clock)
-    yield opened
-    opened.close()
+def store(empty_store: Store) -> Store:
+    return empty_store
 
 
 def test_schema_head_constant_matches_the_migration_scripts() -> None:

@@ -6,14 +6,12 @@ from __future__ import annotations
 
 import dataclasses
 import inspect
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from dataclasses import replace
-from pathlib import Path
 
 import pytest
 from sqlalchemy import select
 
-from conftest import StepClock
 from steward.domain import (
     AppliedPolicy,
     Approval,
@@ -37,8 +35,7 @@ from steward.domain import (
     Webhook,
 )
 from steward.errors import AlreadyExists, InternalError
-from steward.ledger import Signer, generate_key_file
-from steward.store import Reader, Store, Writer, make_engine, migrate
+from steward.store import Reader, Store, Writer
 from steward.store._schema import metadata
 
 TS = "2026-01-15T09:30:00.000Z"
@@ -182,18 +179,8 @@ def _alice(reader: Reader) -> User:
 
 
 @pytest.fixture
-def signer(tmp_path: Path) -> Signer:
-    return generate_key_file(tmp_path / "keys" / "key.pem")
-
-
-@pytest.fixture
-def empty(db_url: str, signer: Signer, clock: StepClock) -> Iterator[Store]:
-    engine = make_engine(db_url)
-    migrate(engine)
-    engine.dispose()
-    opened = Store.open(db_url, signer=lambda: signer, clock=clock)
-    yield opened
-    opened.close()
+def empty(empty_store: Store) -> Store:
+    return empty_store
 
 
 @pytest.fixture

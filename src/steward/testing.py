@@ -211,12 +211,13 @@ def copy_home(source: Settings, target: Settings) -> Settings:
 def _clone_database(source_url: str, target_url: str) -> None:
     from sqlalchemy import create_engine, text
     from sqlalchemy.engine import make_url
+    from sqlalchemy.pool import NullPool
 
     source, target = make_url(source_url), make_url(target_url)
     if (source.host, source.port) != (target.host, target.port):
         raise InvalidInput("copy_home clones a database within one PostgreSQL server")
     maintenance = target.set(database="postgres")
-    engine = create_engine(maintenance, isolation_level="AUTOCOMMIT", poolclass=_null_pool())
+    engine = create_engine(maintenance, isolation_level="AUTOCOMMIT", poolclass=NullPool)
     try:
         with engine.connect() as conn:
             conn.execute(
@@ -234,12 +235,6 @@ def _clone_database(source_url: str, target_url: str) -> None:
             )
     finally:
         engine.dispose()
-
-
-def _null_pool() -> Any:
-    from sqlalchemy.pool import NullPool
-
-    return NullPool
 
 
 def _quoted(name: str | None) -> str:

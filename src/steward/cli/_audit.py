@@ -96,14 +96,11 @@ def verify(
     as_json: bool = JSON_OPTION,
 ) -> None:
     """Recompute every hash and the signed root; exit 1 naming the first bad entry."""
-    from steward.services.audit._witness import home_witness
-
     with open_session() as (app, actor), _hashing_progress() as progress:
         key: PublicKey | None = trusted_public_key(app.settings, public_key) if public_key else None
         result = app.audit.verify(
             actor,
             key,
-            witness=home_witness(app.settings),
             artifacts=app.artifacts if artifacts else None,
             progress=progress,
         )

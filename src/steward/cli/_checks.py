@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from typing import Any
 
 import typer
@@ -19,7 +19,7 @@ from steward.cli._common import (
 )
 from steward.domain import Evidence
 
-__all__ = ["check_app", "evidence_app", "print_evidence_summary", "run_checks"]
+__all__ = ["check_app", "check_progress", "evidence_app", "print_evidence_summary", "run_checks"]
 
 check_app = typer.Typer(help="Run evidence checks on model versions.", no_args_is_help=True)
 evidence_app = typer.Typer(
@@ -39,14 +39,21 @@ def run_checks(
 ) -> list[Evidence]:
     """Run checks with a progress bar over them on stderr."""
     with deferred_progress() as move:
-
-        def progress(check_id: str, done: int, of: int) -> None:
-            label = f"check {check_id}" if check_id else "recording evidence"
-            move(description=label, total=of, completed=done)
-
+        progress = check_progress(move)
         return list(
             app.evidence.run(actor, ref, check_ids, params=params, on=on, progress=progress)
         )
+
+
+def check_progress(move: Callable[..., None], **extra: Any) -> Callable[[str, int, int], None]:
+    """The evidence service's ``progress(check_id, done, of)`` as moves of a bar made by
+    ``deferred_progress`` (``extra``: its other fields, or ``bar=NAME``)."""
+
+    def progress(check_id: str, done: int, of: int) -> None:
+        label = f"check {check_id}" if check_id else "recording evidence"
+        move(description=label, total=of, completed=done, **extra)
+
+    return progress
 
 
 def parse_params(items: list[str]) -> dict[str, dict[str, Any]]:

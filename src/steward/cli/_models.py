@@ -35,17 +35,15 @@ def _work_progress(
     """One bar on stderr for a training's trials (done of ``trials``, elapsed time, the best
     validation score so far; none when it does not tune), then for the default checks run
     after it."""
+    from steward.cli._checks import check_progress
+
     with deferred_progress(elapsed=True, fields=("best",)) as move:
 
         def trial(update: Any) -> None:
             best = f"best validation score {update.best:.4f}" if update.best is not None else ""
             move(description=f"{verb} {update.study}", total=trials, advance=1, best=best)
 
-        def check(check_id: str, done: int, of: int) -> None:
-            label = f"check {check_id}" if check_id else "recording evidence"
-            move(description=label, total=of, completed=done, best="", bar="checks")
-
-        yield (trial if trials >= 1 else None), check
+        yield (trial if trials >= 1 else None), check_progress(move, best="", bar="checks")
 
 
 def train(

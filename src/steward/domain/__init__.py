@@ -10,23 +10,19 @@ from steward.domain._dataset import (
     TableSchema,
 )
 from steward.domain._event_base import Event
+from steward.domain._event_registry import parse_event
 from steward.domain._events import (
     ContractSet,
     DatasetRegistered,
     DatasheetUpdated,
     EvidenceEntry,
-    EvidenceRecorded,
     LedgerStarted,
-    ModelRegistered,
-    ModelUnsafeLoad,
-    ModelUpdated,
     RunFinished,
     RunStarted,
     TokenIssued,
     TokenReset,
     TokenRevoked,
     UserCreated,
-    parse_event,
 )
 from steward.domain._evidence import (
     Evidence,
@@ -64,6 +60,12 @@ from steward.domain._model import (
     RiskTier,
     Stage,
     model_card_content,
+)
+from steward.domain._model_events import (
+    EvidenceRecorded,
+    ModelRegistered,
+    ModelUnsafeLoad,
+    ModelUpdated,
 )
 from steward.domain._policy import (
     AppliedPolicy,

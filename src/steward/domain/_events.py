@@ -6,7 +6,8 @@ back with :func:`parse_event` and reads attributes, not string keys. ``_event_ba
 the rules that map fields to payload keys (one rule for every event: fields with a default
 are left out at that default, so the payloads of older ledgers read back, and are written,
 exactly as before). This module holds the events of the ledger itself, identities, datasets,
-runs, models and evidence; ``_governance_events`` those of governance. docs/audit.md lists
+and runs; ``_model_events`` those of models and evidence, ``_governance_events`` those of
+governance; ``_event_registry.parse_event`` reads any of them back. docs/audit.md lists
 every field; a test keeps it complete.
 """
 
@@ -17,36 +18,20 @@ from typing import Any, ClassVar, Self
 
 from steward.domain._event_base import Event, Payload
 from steward.domain._evidence import Evidence
-from steward.domain._governance_events import (
-    ApprovalRecorded,
-    AttemptRefused,
-    CommentAdded,
-    ModelPromoted,
-    PolicyApplied,
-    PolicyEndorsed,
-    WaiverGranted,
-    WebhookAdded,
-    WebhookRemoved,
-)
-from steward.domain._ledger import EventType, LedgerEvent
+from steward.domain._ledger import EventType
 
 __all__ = [
     "ContractSet",
     "DatasetRegistered",
     "DatasheetUpdated",
     "EvidenceEntry",
-    "EvidenceRecorded",
     "LedgerStarted",
-    "ModelRegistered",
-    "ModelUnsafeLoad",
-    "ModelUpdated",
     "RunFinished",
     "RunStarted",
     "TokenIssued",
     "TokenReset",
     "TokenRevoked",
     "UserCreated",
-    "parse_event",
 ]
 
 
@@ -288,128 +273,3 @@ class RunFinished(Event):
     parent: str | None = None
     reason: str | None = None
     by: str | None = None
-
-
-@dataclass(frozen=True, slots=True)
-class ModelRegistered(Event):
-    """Event ``model.registered``: a model version was registered (the model and its card
-    too, on its first version).
-
-    :ivar model: the model's name.
-    :ivar version: the version number.
-    :ivar artifact: the model file (``sha256:…``).
-    :ivar format: how it is stored (``skops``, ``pickle``, a booster's native format).
-    :ivar run: the run that trained it, or ``null``.
-    :ivar datasets: its training data (``ref``, ``fingerprint``, ``role`` of each).
-    :ivar split: the id of its train/test split, or ``null``.
-    :ivar content_hash: the SHA-256 of the version's canonical record.
-    :ivar card_hash: on a first version, the hash of the new model card; ``null`` otherwise.
-    :ivar risk_tier: on a first version, the card's risk tier; absent otherwise.
-    :ivar risk_tier_because: on a first version whose training data set the tier, why;
-        absent otherwise.
-    """
-
-    event_type: ClassVar[EventType] = EventType.MODEL_REGISTERED
-
-    model: str
-    version: int
-    artifact: str
-    format: str
-    run: str | None
-    datasets: tuple[dict[str, Any], ...]
-    split: str | None
-    content_hash: str
-    card_hash: str | None
-    risk_tier: str | None = None
-    risk_tier_because: str | None = None
-
-
-@dataclass(frozen=True, slots=True)
-class ModelUpdated(Event):
-    """Event ``model.updated``: a model card was edited.
-
-    :ivar model: the model's name.
-    :ivar changes: the new value of each changed field (for ``tags``, the whole new set).
-    :ivar card_hash: the hash of the card after the edit.
-    """
-
-    event_type: ClassVar[EventType] = EventType.MODEL_UPDATED
-
-    model: str
-    changes: dict[str, Any]
-    card_hash: str
-
-
-@dataclass(frozen=True, slots=True)
-class ModelUnsafeLoad(Event):
-    """Event ``model.unsafe_load``: a model version stored as a pickle was loaded with
-    ``trust_pickle=True``; written before it is unpickled.
-
-    :ivar model: the model's name.
-    :ivar version: the version number.
-    :ivar format: ``pickle``.
-    """
-
-    event_type: ClassVar[EventType] = EventType.MODEL_UNSAFE_LOAD
-
-    model: str
-    version: int
-    format: str
-
-
-@dataclass(frozen=True, slots=True)
-class EvidenceRecorded(Event):
-    """Event ``evidence.recorded``: checks recorded evidence about a model version
-    (``steward check run``, the checks after ``steward train``, ``steward check reproduce``).
-
-    :ivar subject: the model version (``model:NAME@N``).
-    :ivar evidence: the records (``id``, ``check_id``, ``check_version``, ``status``,
-        ``content_hash`` of each, ``reproduces`` and ``code_matches_source`` when set).
-    """
-
-    event_type: ClassVar[EventType] = EventType.EVIDENCE_RECORDED
-
-    subject: str
-    evidence: tuple[EvidenceEntry, ...]
-
-
-_CLASSES: dict[str, type[Event]] = {
-    cls.event_type.value: cls
-    for cls in (
-        LedgerStarted,
-        UserCreated,
-        TokenIssued,
-        TokenRevoked,
-        TokenReset,
-        DatasetRegistered,
-        DatasheetUpdated,
-        ContractSet,
-        RunStarted,
-        RunFinished,
-        ModelRegistered,
-        ModelUpdated,
-        ModelUnsafeLoad,
-        EvidenceRecorded,
-        PolicyApplied,
-        PolicyEndorsed,
-        ApprovalRecorded,
-        WaiverGranted,
-        CommentAdded,
-        ModelPromoted,
-        AttemptRefused,
-        WebhookAdded,
-        WebhookRemoved,
-    )
-}
-
-
-def parse_event(event: LedgerEvent) -> Event:
-    """The typed payload of a stored event; ``ValueError`` for an unknown type, or a payload
-    missing a field or holding a value of the wrong type."""
-    cls = _CLASSES.get(event.type)
-    if cls is None:
-        raise ValueError(f"event {event.seq}: unknown event type {event.type!r}")
-    try:
-        return cls.from_payload(event.payload)
-    except ValueError as exc:
-        raise ValueError(f"event {event.seq}: {exc}") from None

@@ -24,8 +24,9 @@ if TYPE_CHECKING:
     from steward.services.identity._service import IdentityService
     from steward.services.models._service import ModelService
     from steward.services.training._mitigation import MitigationService
+    from steward.services.training._request import TrainingRequest, TrainingResult
     from steward.services.training._runs import RunService
-    from steward.services.training._service import TrainingRequest, TrainingResult, TrainingService
+    from steward.services.training._service import TrainingService
     from steward.services.training._tuning import TrialUpdate, TuningResult
 
 _WHERE = {
@@ -42,8 +43,8 @@ _WHERE = {
     "Registration": "datasets._service",
     "Reproduction": "evidence._reproduction",
     "RunService": "training._runs",
-    "TrainingRequest": "training._service",
-    "TrainingResult": "training._service",
+    "TrainingRequest": "training._request",
+    "TrainingResult": "training._request",
     "TrainingService": "training._service",
     "TrialUpdate": "training._tuning",
     "TuningResult": "training._tuning",

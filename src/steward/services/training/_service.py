@@ -10,14 +10,13 @@ from __future__ import annotations
 import hashlib
 import uuid
 from collections.abc import Callable
-from dataclasses import dataclass, replace
+from dataclasses import replace
 from typing import TYPE_CHECKING, Any
 
 from steward.artifacts import ArtifactStore
 from steward.domain import (
     Actor,
     DatasetVersion,
-    Evidence,
     ModelVersion,
     Permission,
     Run,
@@ -29,6 +28,7 @@ from steward.ledger import canonical_bytes
 from steward.services._access import require
 from steward.services.datasets._service import DatasetService
 from steward.services.models._service import ModelService
+from steward.services.training._request import TrainingRequest, TrainingResult
 from steward.services.training._runs import RunService
 from steward.services.training._tuning import TrialUpdate, TuningResult, join_study
 from steward.store import Store
@@ -42,44 +42,6 @@ __all__ = ["TrainingRequest", "TrainingResult", "TrainingService", "TuningResult
 # Seeds feed NumPy's and scikit-learn's generators, which take 32-bit unsigned seeds.
 MAX_SEED = 2**32 - 1
 MAX_TRIALS = 100_000
-
-
-@dataclass(frozen=True, slots=True)
-class TrainingRequest:
-    dataset: str
-    name: str
-    # default: logistic for a classification target, ridge for a regression one
-    template: str | None = None
-    trials: int = 0
-    seed: int = 0
-    target: str | None = None
-    use_sensitive: tuple[str, ...] = ()
-    use_pii: tuple[str, ...] = ()
-    drop: tuple[str, ...] = ()
-    test_size: float = 0.2
-    validation_size: float = 0.2
-    study: str | None = None
-    timeout: float | None = None
-    # classification, regression, or None: a numeric target with many values is regressed
-    task: str | None = None
-    # run the default evidence checks on the new version (``steward train`` without --no-checks)
-    checks: bool = True
-
-
-@dataclass(frozen=True, slots=True)
-class TrainingResult:
-    version: ModelVersion
-    run: Run
-    # the default checks' evidence on the version, when the request asked for it
-    evidence: tuple[Evidence, ...] = ()
-
-    def to_dict(self) -> dict[str, Any]:
-        """The training's JSON document: the version, its run and the checks' evidence."""
-        return {
-            "version": self.version.to_dict(),
-            "run": self.run.to_dict(),
-            "evidence": [record.to_dict() for record in self.evidence],
-        }
 
 
 class TrainingService:
