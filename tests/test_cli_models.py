@@ -13,7 +13,7 @@ import numpy as np
 import pytest
 from sqlalchemy import text
 
-from conftest import CLI_DANA, CliSeed, Run, add_cli_user
+from conftest import CLI_DANA, CliSeed, Run, add_cli_user, cli_runner
 from factories import credit_frame
 from steward.app import Application
 from steward.settings import Settings
@@ -227,26 +227,18 @@ def test_two_processes_run_trials_of_one_study_at_once(
         "STEWARD_DB_URL": db_url,
     }
     env.pop("STEWARD_TOKEN", None)
-
-    def steward(*args: str, **kwargs: object) -> subprocess.CompletedProcess[str]:
-        return subprocess.run(
-            [sys.executable, "-m", "steward", *args],
-            env=env,
-            capture_output=True,
-            text=True,
-            check=False,
-            cwd=tmp_path,
-        )
-
-    assert steward("init").returncode == 0
+    # the set-up in this process (as `steward` would do it); the two tuners are processes
+    steward = cli_runner(Settings(home=tmp_path / "home", db_url=db_url))
+    assert steward("init").code == 0
     added = json.loads(steward("user", "add", "dana", "--role", "data_scientist", "--json").stdout)
     env["STEWARD_TOKEN"] = added["token"]
     credit_frame().to_csv(tmp_path / "credit.csv", index=False)
-    assert steward("dataset", "register", "credit.csv", "--name", "credit", "--target",
-                   "approved").returncode == 0  # fmt: skip
+    assert steward("dataset", "register", str(tmp_path / "credit.csv"), "--name", "credit",
+                   "--target", "approved", token=added["token"]).code == 0  # fmt: skip
     first = steward("train", "--dataset", "credit", "--name", "shared-model", "--template",
-                    "hgb", "--trials", "2", "--study", "shared", "--no-checks")  # fmt: skip
-    assert first.returncode == 0, first.stderr
+                    "hgb", "--trials", "2", "--study", "shared", "--no-checks",
+                    token=added["token"])  # fmt: skip
+    assert first.code == 0, first.stderr
 
     workers = [
         subprocess.Popen(

@@ -36,7 +36,7 @@ def test_demo_walks_through_and_ends_with_the_ledger_verified(tmp_path: Path) ->
         "data v1: passed — the data's own evidence: data.pii passed, data.validation passed" in text
     )
     assert "privacy v2: " in text and "robustness v1: " in text and "flip rates noise" in text
-    assert "explainability v2: " in text and "tree SHAP, mean |SHAP| (log-odds)" in text
+    assert "explainability v3: " in text and "tree SHAP, mean |SHAP| (log-odds)" in text
     assert (tmp_path / "demo" / "plots" / "explainability-shap_beeswarm.png").exists()
     assert (tmp_path / "demo" / "plots" / "performance-calibration.png").exists()
     # the gate: first failing for want of approvals, rule by rule (lines may wrap)

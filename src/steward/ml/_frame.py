@@ -31,17 +31,15 @@ class InputFrame(TransformerMixin, BaseEstimator):  # type: ignore[misc]
 
     def transform(self, X: Any) -> pd.DataFrame:
         self._check(X)
-        columns: dict[str, pd.Series] = {}
+        columns: dict[str, np.ndarray | pd.Series] = {}
         for name in self.numeric:
-            columns[name] = pd.Series(
-                _numeric(X[name], name), index=X.index, dtype="float64", copy=False
-            )
+            columns[name] = _numeric(X[name], name)
         for name in self.categorical:
             # dtype=object explicitly: pandas would otherwise infer its string dtype again
             columns[name] = pd.Series(
                 _categorical(X[name]), index=X.index, dtype=object, copy=False
             )
-        return pd.DataFrame(columns)
+        return pd.DataFrame(columns, index=X.index)
 
     def get_feature_names_out(self, input_features: Any = None) -> np.ndarray:
         return np.asarray([*self.numeric, *self.categorical], dtype=object)
@@ -61,6 +59,8 @@ class InputFrame(TransformerMixin, BaseEstimator):  # type: ignore[misc]
 
 
 def _numeric(column: pd.Series, name: str) -> np.ndarray:
+    if isinstance(column.dtype, np.dtype) and column.dtype.kind in "fiu":
+        return np.asarray(column.to_numpy(dtype=np.float64))  # plain numbers: nothing to parse
     if pd.api.types.is_bool_dtype(column.dtype):
         return np.asarray(column.astype("float64").to_numpy(), dtype="float64")
     try:
@@ -71,6 +71,10 @@ def _numeric(column: pd.Series, name: str) -> np.ndarray:
 
 
 def _categorical(column: pd.Series) -> np.ndarray:
+    if column.dtype == object and pd.api.types.infer_dtype(column, skipna=True) == "string":
+        values: np.ndarray = column.to_numpy(dtype=object, copy=True)  # text: NaN for missing
+        values[pd.isna(values)] = np.nan
+        return values
     if not pd.api.types.is_string_dtype(column.dtype) or column.dtype == object:
         # any other values (numbers, booleans, mixed objects) become their text
         column = column.astype("string")
