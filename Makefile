@@ -27,7 +27,10 @@ demo: $(STAMP)
 	$(BIN)/steward demo
 
 ## make test: lint, types, and every test against SQLite and a real PostgreSQL server.
-test: lint typecheck unit
+## mypy (one core, no cache on a fresh clone) runs beside the tests; each one's output is
+## printed whole when it ends, and either failing fails the target.
+test: lint
+	$(MAKE) --no-print-directory -j2 --output-sync=target typecheck unit
 
 lint: $(STAMP)
 	$(BIN)/ruff check .

@@ -329,8 +329,8 @@ def main(argv: list[str] | None = None) -> int:
         pycache = None if args.as_is else folder / "pycache"
         env = child_env(folder / "home", pycache)
         run([sys.executable, "-m", "steward", "init"], env)
-        # a smoke run: one warm-up, one import profile
-        warmups = 1 if args.smoke else WARMUP_RUNS
+        # a smoke run: no warm-up, one import profile
+        warmups = 0 if args.smoke else WARMUP_RUNS
         timings = measure(commands(), env, args.runs, warmups)
         profiles = []
         for extra in IMPORT_PROFILES[:1] if args.smoke else IMPORT_PROFILES:
