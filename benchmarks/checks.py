@@ -21,8 +21,8 @@ import argparse
 from typing import Any
 
 from _harness import arguments, repeat, report, scratch_home, summary, timed
-from steward.checks import CheckContext, available_checks
-from steward.testing import train_sample
+from steward.checks import available_checks
+from steward.testing import check_context, train_sample
 
 TARGET_S = 60
 # A smoke run: a quick model, and the checks that take a second or less on it.
@@ -50,26 +50,17 @@ def main(argv: list[str] | None = None) -> int:
         version = train_sample(app, actor, template=args.template, rows=args.rows or None)
         chosen = [c for c in args.checks.split(",") if c] or list(available_checks())
         suite = repeat(lambda: app.evidence.run(actor, version.ref, chosen), args.repeats)
-        _, model = app.models.load(actor, version.ref)
-        x, y, a = app.models.load_split(actor, version.ref, "test")
-        baseline = timed(lambda: model.predict_proba(x))
+        context = check_context(app, actor, version.ref)
+        baseline = timed(lambda: context.model.predict_proba(context.X))
         each = {}
         for check_id in chosen:
             check = available_checks()[check_id]
-            context = CheckContext(
-                version=version,
-                model=model,
-                X=x,
-                y=y,
-                A=a,
-                load_part=lambda part: app.models.load_split(actor, version.ref, part),
-            )
             each[check_id] = timed(lambda: check().run(context))  # noqa: B023 - called now
     results: dict[str, Any] = {
         "suite": summary(suite),
         "per_check_s": each,
         "predict_proba_s": baseline,
-        "test_rows": len(y),
+        "test_rows": len(context.y),
         "target_s": TARGET_S,
     }
     median = results["suite"]["median_s"]
@@ -77,7 +68,7 @@ def main(argv: list[str] | None = None) -> int:
         f"default suite ({', '.join(each)}) on {version.ref}: "
         f"{median:.2f} s median of {args.repeats} (target <= {TARGET_S} s); "
         + ", ".join(f"{k} {v:.2f} s" for k, v in each.items())
-        + f"; one predict_proba on {len(y)} rows {baseline * 1000:.1f} ms"
+        + f"; one predict_proba on {len(context.y)} rows {baseline * 1000:.1f} ms"
     )
     return report("checks", args, results, ok=median <= TARGET_S, lines=[line])
 

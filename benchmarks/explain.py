@@ -21,10 +21,11 @@ import numpy as np
 import pandas as pd
 
 from _harness import arguments, repeat, report, scratch_home
-from steward.checks import CheckContext, get_check
+from steward.checks import get_check
 from steward.checks._plots import import_shap
 from steward.ml import TEMPLATES, decompose
 from steward.services import TrainingRequest
+from steward.testing import check_context
 
 if TYPE_CHECKING:
     from steward.app import Application
@@ -68,16 +69,8 @@ def measure(
             validation_size=0.2,
         ),
     ).version
-    _, model = app.models.load(actor, version.ref)
-    x, y, a = app.models.load_split(actor, version.ref, "test")
-    context = CheckContext(
-        version=version,
-        model=model,
-        X=x,
-        y=y,
-        A=a,
-        load_part=lambda part: app.models.load_split(actor, version.ref, part),
-    )
+    context = check_context(app, actor, version.ref)
+    model, x = context.model, context.X
     parts = decompose(model)
     assert parts is not None
     row: dict[str, float | str] = {"rows": len(x), "family": parts.family}
