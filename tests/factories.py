@@ -104,3 +104,40 @@ stages:
 def credit_policy(ratio: float) -> str:
     """The ``credit`` policy (models ``credit-*``) the governance tests apply."""
     return _CREDIT_POLICY.format(ratio=ratio)
+
+
+SERVING_PEOPLE = (
+    ("dana", "data_scientist"),
+    ("eli", "ml_engineer"),
+    ("sofia", "steward"),
+    ("sam", "steward"),
+    ("audra", "auditor"),
+)
+
+
+def serving_models(app: Application, home: Any) -> dict[str, Any]:
+    """The serving tests' team; dana's credit-model@1 and @2 (data with an ``email`` column
+    the PII scan flags, never an input), both approved for production by two stewards under
+    the credit policy, and @3, unapproved. ``{"tokens": {name: token}, "refs": [...]}``."""
+    from steward.services import TrainingRequest
+
+    admin = app.authenticate(home.token)
+    tokens = {
+        name: app.identity.add_user(admin, name, [role])[1] for name, role in SERVING_PEOPLE
+    }
+    dana = app.authenticate(tokens["dana"])
+    frame = credit_frame()
+    frame["email"] = [f"applicant{i}@example.org" for i in range(len(frame))]
+    app.datasets.register(dana, frame, name="credit", target="approved", sensitive=["group"])
+    app.policies.apply(app.authenticate(tokens["sofia"]), credit_policy(0.5), "credit.yaml")
+    app.policies.endorse(app.authenticate(tokens["sam"]), "credit")
+    refs = []
+    for seed in (1, 2, 3):
+        request = TrainingRequest(dataset="credit", name="credit-model", seed=seed, checks=False)
+        ref = app.training.train(dana, request).version.ref
+        app.evidence.run(dana, ref, ["performance", "fairness"])
+        if seed < 3:
+            for steward in ("sofia", "sam"):
+                app.governance.approve(app.authenticate(tokens[steward]), ref, "production")
+        refs.append(ref)
+    return {"tokens": tokens, "refs": refs}

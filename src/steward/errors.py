@@ -9,6 +9,7 @@ it), the HTTP status the API answers with, and the CLI exit code::
     │   ├── InvalidInput              invalid_input    422     2
     │   ├── NotFound                  not_found        404     2
     │   ├── AlreadyExists             already_exists   409     2
+    │   ├── PayloadTooLarge           too_large        413     2
     │   ├── NotAStewardHome           not_a_home       400     2
     │   └── SchemaOutOfDate           schema_outdated  409     2
     ├── AuthenticationError           unauthenticated  401     3
@@ -37,6 +38,7 @@ __all__ = [
     "LedgerTampered",
     "NotAStewardHome",
     "NotFound",
+    "PayloadTooLarge",
     "PermissionDenied",
     "Refused",
     "SchemaOutOfDate",
@@ -107,6 +109,13 @@ class AlreadyExists(UsageError):
 
     code = "already_exists"
     http_status = 409
+
+
+class PayloadTooLarge(UsageError):
+    """A request body or upload is larger than the server accepts."""
+
+    code = "too_large"
+    http_status = 413
 
 
 class NotAStewardHome(UsageError):

@@ -7,12 +7,13 @@ package reads ``os.environ``; every component receives a ``Settings`` (or the va
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 
 from pydantic import Field, SecretStr, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
-__all__ = ["DEFAULT_MAX_CELL_BYTES", "DEFAULT_MAX_COLUMNS", "Settings"]
+__all__ = ["DEFAULT_MAX_CELL_BYTES", "DEFAULT_MAX_COLUMNS", "Settings", "metrics_folder"]
 
 # Defaults of the table limits, also used when a table is read outside an Application.
 DEFAULT_MAX_COLUMNS = 10_000
@@ -93,3 +94,11 @@ class Settings(BaseSettings):
     def marker_path(self) -> Path:
         """The file that makes a folder a Steward home."""
         return self.home / "steward.json"
+
+
+def metrics_folder() -> Path | None:
+    """The folder prometheus-client's multiprocess mode keeps every server worker's samples
+    in (``PROMETHEUS_MULTIPROC_DIR``, the library's own variable, set by ``steward serve``
+    for its workers), or ``None`` in a single process."""
+    value = os.environ.get("PROMETHEUS_MULTIPROC_DIR")
+    return Path(value) if value else None

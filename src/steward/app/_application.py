@@ -28,6 +28,8 @@ if TYPE_CHECKING:
     from steward.services.governance._service import GovernanceService
     from steward.services.governance._webhooks import WebhookService
     from steward.services.models._service import ModelService
+    from steward.services.serving._deployments import DeploymentService
+    from steward.services.serving._predictions import PredictionService
     from steward.services.training._mitigation import MitigationService
     from steward.services.training._runs import RunService
     from steward.services.training._service import TrainingService
@@ -157,7 +159,10 @@ class Application:
         from steward.services.audit._witness import home_witness
 
         return AuditService(
-            self.store, trusted_public_key(self.settings), home_witness(self.settings)
+            self.store,
+            trusted_public_key(self.settings),
+            home_witness(self.settings),
+            log_root=self.settings.home / "logs",
         )
 
     @_built
@@ -200,6 +205,19 @@ class Application:
         from steward.services.governance._service import GovernanceService
 
         return GovernanceService(self.store, self.models, self.policies, self.notifier)
+
+    @_built
+    def deployments(self) -> DeploymentService:
+        from steward.services.serving._deployments import DeploymentService
+
+        return DeploymentService(self.store, self.models, self.policies)
+
+    @_built
+    def predictions(self) -> PredictionService:
+        from steward.services.serving._predictions import PredictionService
+
+        home = self.settings.home
+        return PredictionService(self.store, home / "logs", home / "keys" / "prediction_log.key")
 
     @_built
     def notifier(self) -> InlineDelivery | DeferredDelivery:

@@ -107,13 +107,20 @@ def token_issue(
     name: str | None = typer.Argument(
         None, help="Another user, for an admin's token reset (default: yourself)."
     ),
+    scope: list[str] = typer.Option(
+        [],
+        "--scope",
+        help="Make a scoped token that only scores (predict:ENDPOINT) or labels "
+        "(feedback:ENDPOINT) on the model server; repeatable; ENDPOINT may be *.",
+    ),
     as_json: bool = JSON_OPTION,
 ) -> None:
     """Issue a new API token for yourself; an admin naming another user resets that user's
     tokens instead (the others are revoked, the reset is ledgered and flagged on the
-    user's later approvals)."""
+    user's later approvals). With --scope, the token is for scoring clients: it does
+    nothing but what its scopes say."""
     with open_session() as (app, actor):
-        record, token = app.identity.issue_token(actor, name)
+        record, token = app.identity.issue_token(actor, name, scope)
         reset = record.user_name != actor.name
     if as_json:
         emit_json({**record.to_dict(), "token": token, "reset": reset})
@@ -121,7 +128,8 @@ def token_issue(
     if reset:
         ok(f"tokens of {record.user_name} reset: new token {record.id}, the others revoked")
     else:
-        ok(f"token {record.id} issued for {record.user_name}")
+        scoped = f" with scopes {', '.join(record.scopes)}" if record.scopes else ""
+        ok(f"token {record.id} issued for {record.user_name}{scoped}")
     out(f"  token (shown once): {token}")
 
 

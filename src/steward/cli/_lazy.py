@@ -101,6 +101,22 @@ def _governance(app: typer.Typer) -> None:
     app.add_typer(webhook_app, name="webhook")
 
 
+def _deployments(app: typer.Typer) -> None:
+    from steward.cli._deployments import deploy, endpoint_app, rollback
+
+    app.command()(deploy)
+    app.command()(rollback)
+    app.add_typer(endpoint_app, name="endpoint")
+
+
+def _serving(app: typer.Typer) -> None:
+    from steward.cli._serving import feedback, predictions_app, serve
+
+    app.command()(serve)
+    app.command()(feedback)
+    app.add_typer(predictions_app, name="predictions")
+
+
 def _runs(app: typer.Typer) -> None:
     from steward.cli._runs import run_app
 
@@ -178,6 +194,29 @@ ROOT: tuple[Entry, ...] = (
         _governance,
     ),
     Entry(
+        "deploy",
+        "Deploy a version to an endpoint through the gate of the endpoint's stage (exit 1, and "
+        "nothing changes, when it fails); with --canary beside the current version.",
+        _deployments,
+    ),
+    Entry(
+        "rollback",
+        "Restore an endpoint's previous deployment in one ledgered step (its gates must pass).",
+        _deployments,
+    ),
+    Entry(
+        "serve",
+        "Serve the deployed endpoints (and, later, the API and web UI) over HTTP: only versions "
+        "whose gate passes now are served, every answered prediction is logged durably.",
+        _serving,
+    ),
+    Entry(
+        "feedback",
+        "Attach ground-truth labels to logged predictions by request id: idempotent, unknown ids "
+        "reported and skipped.",
+        _serving,
+    ),
+    Entry(
         "demo",
         "Run the governed lifecycle end to end in a fresh home on the embedded store, narrated.",
         _demo,
@@ -190,6 +229,16 @@ ROOT: tuple[Entry, ...] = (
     Entry("evidence", "Read the evidence recorded about model versions.", _checks),
     Entry("policy", "Policies as code: apply, list, show.", _policies),
     Entry("webhook", "Webhooks: HMAC-signed notifications of governance events.", _governance),
+    Entry(
+        "endpoint",
+        "Endpoints: what each serves, why, and what it served at any time.",
+        _deployments,
+    ),
+    Entry(
+        "predictions",
+        "Logged predictions: show or export them (PII keyed-hashed).",
+        _serving,
+    ),
     Entry("run", "Inspect tracked runs.", _runs),
     Entry("audit", "Verify, read and export the audit ledger.", _audit),
     Entry("db", "Inspect and upgrade the metadata store's schema.", _db),

@@ -9,6 +9,15 @@ from steward.domain._dataset import (
     MissingPolicy,
     TableSchema,
 )
+from steward.domain._deployment import (
+    DEPLOY_ACTIONS,
+    Deployment,
+    EndpointStatus,
+    GateFailure,
+    Route,
+    deployment_content,
+    validate_endpoint_name,
+)
 from steward.domain._event_base import Event
 from steward.domain._event_registry import parse_event
 from steward.domain._events import (
@@ -81,10 +90,18 @@ from steward.domain._policy import (
 )
 from steward.domain._refs import Ref, validate_name
 from steward.domain._run import MetricPoint, Run, RunStatus, run_content
+from steward.domain._serving_events import (
+    DeploymentChanged,
+    LabelsRecorded,
+    PredictionsPruned,
+    PredictionsSealed,
+    ServingEnforced,
+)
 
 __all__ = [
     "CARD_FIELDS",
     "DATASHEET_FIELDS",
+    "DEPLOY_ACTIONS",
     "ROLE_PERMISSIONS",
     "Actor",
     "ApiToken",
@@ -103,6 +120,9 @@ __all__ = [
     "DatasheetUpdated",
     "Decision",
     "Delivery",
+    "Deployment",
+    "DeploymentChanged",
+    "EndpointStatus",
     "Event",
     "EventType",
     "Evidence",
@@ -110,6 +130,8 @@ __all__ = [
     "EvidenceRecorded",
     "EvidenceStatus",
     "Finding",
+    "GateFailure",
+    "LabelsRecorded",
     "LedgerEvent",
     "LedgerStarted",
     "MetricPoint",
@@ -124,14 +146,18 @@ __all__ = [
     "Permission",
     "PolicyApplied",
     "PolicyEndorsed",
+    "PredictionsPruned",
+    "PredictionsSealed",
     "Ref",
     "RiskTier",
     "Role",
+    "Route",
     "RuleOutcome",
     "Run",
     "RunFinished",
     "RunStarted",
     "RunStatus",
+    "ServingEnforced",
     "Severity",
     "Stage",
     "TableSchema",
@@ -146,12 +172,14 @@ __all__ = [
     "Webhook",
     "WebhookAdded",
     "WebhookRemoved",
+    "deployment_content",
     "evidence_content",
     "model_card_content",
     "parse_event",
     "record_content",
     "run_content",
     "status_from",
+    "validate_endpoint_name",
     "validate_name",
     "validate_user_name",
 ]

@@ -33,6 +33,13 @@ from steward.domain._model_events import (
     ModelUnsafeLoad,
     ModelUpdated,
 )
+from steward.domain._serving_events import (
+    DeploymentChanged,
+    LabelsRecorded,
+    PredictionsPruned,
+    PredictionsSealed,
+    ServingEnforced,
+)
 
 __all__ = ["parse_event"]
 
@@ -63,6 +70,11 @@ _CLASSES: dict[str, type[Event]] = {
         AttemptRefused,
         WebhookAdded,
         WebhookRemoved,
+        DeploymentChanged,
+        ServingEnforced,
+        PredictionsSealed,
+        PredictionsPruned,
+        LabelsRecorded,
     )
 }
 

@@ -84,6 +84,8 @@ class TokenIssued(Event):
     :ivar token_id: the token's id.
     :ivar token_fingerprint: a digest of the token's stored hash; absent in events written
         before fingerprints were kept.
+    :ivar scopes: what a scoped token may do (``predict:ENDPOINT``…); absent for a token
+        with its user's full permissions.
     """
 
     event_type: ClassVar[EventType] = EventType.TOKEN_ISSUED
@@ -91,6 +93,7 @@ class TokenIssued(Event):
     user: str
     token_id: str
     token_fingerprint: str | None = None
+    scopes: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True, slots=True)

@@ -49,6 +49,9 @@ class Permission(StrEnum):
     POLICY_WAIVE = "policy:waive"
     MODEL_COMMENT = "model:comment"
     WEBHOOK_MANAGE = "webhook:manage"
+    MODEL_DEPLOY = "model:deploy"
+    PREDICTION_READ = "prediction:read"
+    PREDICTION_LABEL = "prediction:label"
 
 
 # The access matrix, documented in docs/access.md (a test keeps both in step). Reading the
@@ -61,6 +64,9 @@ _EVERYONE = frozenset(
         Permission.RUN_READ,
         Permission.MODEL_READ,
         Permission.MODEL_COMMENT,
+        # logged predictions hold no PII value (keyed hashes instead): auditors and stewards
+        # read them like the ledger
+        Permission.PREDICTION_READ,
     }
 )
 _BUILDER = {
@@ -80,8 +86,8 @@ ROLE_PERMISSIONS: dict[Role, frozenset[Permission]] = {
         Permission.POLICY_MANAGE,
         Permission.WEBHOOK_MANAGE,
     },
-    Role.DATA_SCIENTIST: _EVERYONE | _BUILDER,
-    Role.ML_ENGINEER: _EVERYONE | _BUILDER,
+    Role.DATA_SCIENTIST: _EVERYONE | _BUILDER | {Permission.PREDICTION_LABEL},
+    Role.ML_ENGINEER: _EVERYONE | _BUILDER | {Permission.MODEL_DEPLOY, Permission.PREDICTION_LABEL},
     Role.STEWARD: _EVERYONE
     | {
         Permission.USER_READ,
@@ -138,6 +144,7 @@ class ApiToken:
     # who issued it: the user's creator for a first token, the user for their own, an admin
     # for a reset (None for tokens issued before issuers were recorded)
     issued_by: str | None = None
+    scopes: tuple[str, ...] = ()
 
     @property
     def active(self) -> bool:
@@ -152,6 +159,7 @@ class ApiToken:
             "revoked_at": self.revoked_at.isoformat() if self.revoked_at else None,
             "active": self.active,
             "issued_by": self.issued_by,
+            "scopes": list(self.scopes),
         }
 
 
@@ -163,9 +171,14 @@ class Actor:
     name: str
     roles: frozenset[Role]
     token_id: str | None = None
+    # A scoped token (``predict:ENDPOINT``, ``feedback:ENDPOINT``) does only what its scopes
+    # say, on the server's scoring routes: it holds no permission of its user's roles.
+    scopes: tuple[str, ...] = ()
 
     @property
     def permissions(self) -> frozenset[Permission]:
+        if self.scopes:
+            return frozenset()
         granted: set[Permission] = set()
         for role in self.roles:
             granted |= ROLE_PERMISSIONS[role]
@@ -181,4 +194,10 @@ class Actor:
             "roles": sorted(role.value for role in self.roles),
             "permissions": sorted(p.value for p in self.permissions),
             "token_id": self.token_id,
+            "scopes": list(self.scopes),
         }
+
+    def has_scope(self, scope: str, endpoint: str) -> bool:
+        """Whether the actor's token grants ``scope`` (``predict``, ``feedback``) on
+        ``endpoint``: ``predict:NAME`` or ``predict:*``."""
+        return f"{scope}:{endpoint}" in self.scopes or f"{scope}:*" in self.scopes

@@ -35,6 +35,11 @@ class EventType(StrEnum):
     ATTEMPT_REFUSED = "attempt.refused"
     WEBHOOK_ADDED = "webhook.added"
     WEBHOOK_REMOVED = "webhook.removed"
+    DEPLOYMENT_CHANGED = "deployment.changed"
+    SERVING_ENFORCED = "serving.enforced"
+    PREDICTIONS_SEALED = "predictions.sealed"
+    PREDICTIONS_PRUNED = "predictions.pruned"
+    LABELS_RECORDED = "labels.recorded"
 
 
 @dataclass(frozen=True, slots=True)

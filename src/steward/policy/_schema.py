@@ -22,11 +22,13 @@ from steward.domain import RiskTier, Role
 __all__ = [
     "DOCUMENTATION_FIELDS",
     "POLICY_FORMAT",
+    "RETENTION_FLOOR_DAYS",
     "ApprovalRule",
     "DatasetRules",
     "EvidenceRule",
     "Policy",
     "Selector",
+    "ServingRules",
     "StageRules",
     "Threshold",
     "document_hash",
@@ -174,6 +176,36 @@ def _waiver_problem(pattern: str) -> str | None:
     return None
 
 
+RETENTION_FLOOR_DAYS = 183  # six months: the EU AI Act's record-keeping floor (Art. 19, 26)
+
+
+class ServingRules(_Strict):
+    """How a model server treats the versions this policy governs."""
+
+    on_gate_failure: Literal["fallback", "refuse", "keep"] = Field(
+        default="fallback",
+        description="When a served version's gate stops passing (a waiver expires, an "
+        "approval lapses, new evidence fails it) or its model file changes: `fallback` "
+        "serves the endpoint's last earlier version whose gate passes (503 with the reason "
+        "when there is none), `refuse` answers 503 with the reason, `keep` serves it on and "
+        "records that it does. Every such change is ledgered.",
+    )
+    retention_days: int = Field(
+        default=RETENTION_FLOOR_DAYS,
+        ge=RETENTION_FLOOR_DAYS,
+        le=36_500,
+        description="How long logged predictions are kept (at least six months).",
+    )
+    unseen_categories: Literal["accept", "refuse"] = Field(
+        default="accept",
+        description="A categorical input value the training data did not hold: `accept` "
+        "passes it to the model (which encodes it as unknown), `refuse` answers 422.",
+    )
+    max_batch_rows: int = Field(
+        default=10_000, ge=1, le=1_000_000, description="The most rows one request may score."
+    )
+
+
 class Selector(_Strict):
     """Which models the policy governs: every listed criterion must match (an empty one
     matches everything)."""
@@ -217,10 +249,22 @@ class Policy(_Strict):
     stages: dict[StageName, StageRules] = Field(
         description="Rules per target stage; a stage without rules cannot be entered."
     )
+    serving: ServingRules | None = Field(
+        default=None,
+        description="How model servers treat governed versions (defaults when left out).",
+    )
 
     def document(self) -> dict[str, Any]:
-        """The validated policy as plain JSON data (defaults filled in)."""
-        return self.model_dump(mode="json")
+        """The validated policy as plain JSON data (defaults filled in; no ``serving`` key
+        when the policy has none, so documents written before it existed hash the same)."""
+        document = self.model_dump(mode="json")
+        if document.get("serving") is None:
+            document.pop("serving", None)
+        return document
+
+    def serving_rules(self) -> ServingRules:
+        """The serving rules in force: the policy's, or the defaults."""
+        return self.serving or ServingRules()
 
 
 def policy_hash(policy: Policy) -> str:

@@ -23,6 +23,9 @@ if TYPE_CHECKING:
     from steward.services.governance._webhooks import WebhookService
     from steward.services.identity._service import IdentityService
     from steward.services.models._service import ModelService
+    from steward.services.serving._deployments import DeploymentService
+    from steward.services.serving._plan import RouteCheck, ServingPlan
+    from steward.services.serving._predictions import PredictionService
     from steward.services.training._mitigation import MitigationService
     from steward.services.training._request import TrainingRequest, TrainingResult
     from steward.services.training._runs import RunService
@@ -32,6 +35,7 @@ if TYPE_CHECKING:
 _WHERE = {
     "AuditService": "audit._service",
     "DatasetService": "datasets._service",
+    "DeploymentService": "serving._deployments",
     "EvidenceService": "evidence._service",
     "ExportSummary": "audit._service",
     "GovernanceService": "governance._service",
@@ -40,9 +44,12 @@ _WHERE = {
     "MitigationService": "training._mitigation",
     "ModelService": "models._service",
     "PolicyService": "governance._policies",
+    "PredictionService": "serving._predictions",
     "Registration": "datasets._service",
     "Reproduction": "evidence._reproduction",
+    "RouteCheck": "serving._plan",
     "RunService": "training._runs",
+    "ServingPlan": "serving._plan",
     "TrainingRequest": "training._request",
     "TrainingResult": "training._request",
     "TrainingService": "training._service",
@@ -54,6 +61,7 @@ _WHERE = {
 __all__ = [
     "AuditService",
     "DatasetService",
+    "DeploymentService",
     "EvidenceService",
     "ExportSummary",
     "GovernanceService",
@@ -62,9 +70,12 @@ __all__ = [
     "MitigationService",
     "ModelService",
     "PolicyService",
+    "PredictionService",
     "Registration",
     "Reproduction",
+    "RouteCheck",
     "RunService",
+    "ServingPlan",
     "TrainingRequest",
     "TrainingResult",
     "TrainingService",

@@ -86,6 +86,7 @@ _SQLITE: dict[str, tuple[str, str]] = {
     **_immutable_sqlite("approvals"),
     **_immutable_sqlite("waivers"),
     **_immutable_sqlite("comments"),
+    **_immutable_sqlite("deployments"),
 }
 
 _PG_FUNCTIONS = {
@@ -136,6 +137,7 @@ _POSTGRESQL: dict[str, tuple[str, str]] = {
     **_immutable_pg("approvals"),
     **_immutable_pg("waivers"),
     **_immutable_pg("comments"),
+    **_immutable_pg("deployments"),
 }
 
 # What a store at this Steward's schema head must hold, per backend, in migration order.

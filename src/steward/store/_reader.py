@@ -4,8 +4,9 @@ method keeps is stated on :class:`Reader`."""
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from datetime import datetime
+from typing import Any
 
 from sqlalchemy import Connection
 
@@ -17,6 +18,7 @@ from steward.domain import (
     Dataset,
     DatasetVersion,
     Delivery,
+    Deployment,
     Evidence,
     LedgerEvent,
     MetricPoint,
@@ -37,6 +39,7 @@ from steward.store import _ledger_rows as ledger
 from steward.store import _model_rows as model_rows
 from steward.store import _policy_rows as policy_rows
 from steward.store import _run_rows as run_rows
+from steward.store import _serving_rows as serving_rows
 
 __all__ = ["Reader"]
 
@@ -203,6 +206,19 @@ class Reader:
         """Queued notifications, oldest first: only in ``state`` when given, only those due
         (next attempt at or before the ISO time ``due_by``) when given."""
         return governance.deliveries(self._conn, state=state, due_by=due_by)
+
+    # serving
+    def deployments(self, endpoint: str | None = None) -> list[Deployment]:
+        """Every state of ``endpoint`` (of every endpoint when ``None``), oldest first."""
+        return serving_rows.deployment_rows(self._conn, endpoint)
+
+    def current_deployments(self) -> list[Deployment]:
+        """The current state of every endpoint, by name."""
+        return serving_rows.latest_deployments(self._conn)
+
+    def labels(self, endpoint: str, request_ids: Iterable[str] | None = None) -> dict[str, Any]:
+        """Ground-truth labels of ``endpoint``'s predictions by request id."""
+        return serving_rows.labels_for(self._conn, endpoint, request_ids)
 
     # ledger
     def head(self) -> TreeHead | None:

@@ -34,6 +34,7 @@ __all__ = [
     "comments",
     "dataset_versions",
     "datasets",
+    "deployments",
     "evidence",
     "ledger_events",
     "ledger_head",
@@ -41,6 +42,7 @@ __all__ = [
     "model_versions",
     "models",
     "policies",
+    "prediction_labels",
     "run_metrics",
     "runs",
     "tuning_journal",
@@ -61,6 +63,7 @@ KNOWN_REVISIONS: tuple[str, ...] = (
     "0005_policies",
     "0006_governance",
     "0007_hardening",
+    "0008_serving",
 )
 SCHEMA_HEAD = KNOWN_REVISIONS[-1]
 
@@ -393,4 +396,34 @@ webhook_deliveries = Table(
     Column("last_error", Text, nullable=True),
     Column("created_at", String(32), nullable=False),
     Column("delivered_at", String(32), nullable=True),
+)
+
+# Endpoint states (append-only, like approvals): one row per deploy, canary, rollback, stop…
+deployments = Table(
+    "deployments",
+    metadata,
+    Column("id", String(32), primary_key=True),
+    Column("endpoint", String(63), nullable=False),
+    Column("seq", Integer, nullable=False),
+    Column("action", String(32), nullable=False),
+    Column("routes", Text, nullable=False),
+    Column("stage", String(32), nullable=False),
+    Column("status", String(16), nullable=False),
+    Column("reason", Text, nullable=False),
+    Column("restores", Integer, nullable=True),
+    Column("created_at", String(32), nullable=False),
+    Column("created_by", String(63), nullable=False),
+    Column("content_hash", String(64), nullable=False),
+    UniqueConstraint("endpoint", "seq", name="uq_deployments_endpoint_seq"),
+)
+
+# Ground-truth labels of logged predictions, by request id (the latest label counts).
+prediction_labels = Table(
+    "prediction_labels",
+    metadata,
+    Column("endpoint", String(63), primary_key=True),
+    Column("request_id", String(64), primary_key=True),
+    Column("label", Text, nullable=False),
+    Column("recorded_at", String(32), nullable=False),
+    Column("recorded_by", String(63), nullable=False),
 )

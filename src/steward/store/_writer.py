@@ -19,6 +19,7 @@ from steward.domain import (
     Comment,
     DatasetVersion,
     Delivery,
+    Deployment,
     EventType,
     Evidence,
     LedgerEvent,
@@ -42,6 +43,7 @@ from steward.store import _ledger_rows as ledger
 from steward.store import _model_rows as model_rows
 from steward.store import _policy_rows as policy_rows
 from steward.store import _run_rows as run_rows
+from steward.store import _serving_rows as serving_rows
 from steward.store._reader import Reader
 from steward.types import utc_iso
 
@@ -239,6 +241,22 @@ class Writer(Reader):
     def update_delivery(self, delivery: Delivery) -> None:
         """Record how sending a queued notification went (working state, no event)."""
         governance.update_delivery(self._conn, delivery)
+
+    # serving
+    def add_deployment(self, deployment: Deployment) -> None:
+        """Store an endpoint's next state with its ``content_hash``; ``AlreadyExists`` when
+        its number is taken (a concurrent change came first)."""
+        with self._changing(
+            already=f"endpoint {deployment.endpoint} state {deployment.seq} already exists"
+        ):
+            serving_rows.insert_deployment(self._conn, deployment)
+
+    def set_labels(self, endpoint: str, labels: dict[str, Any]) -> None:
+        """Record ground-truth labels (request id → label) of ``endpoint``'s predictions."""
+        with self._changing():
+            serving_rows.upsert_labels(
+                self._conn, endpoint, labels, at=utc_iso(self.now), by=self._actor
+            )
 
     # policies
     def add_policy(self, policy: AppliedPolicy) -> None:

@@ -1,6 +1,6 @@
 """Records kept outside the ledger (dataset versions, evidence, runs, model versions, model
-cards, applied policies, approvals, waivers, comments) and model stages checked against the
-ledger.
+cards, applied policies, approvals, waivers, comments, endpoint deployment states) and model
+stages checked against the ledger.
 
 Each such record keeps a content hash, and the ledger event that created it (for a model
 card: that last changed it) carries the same hash. ``check_records`` recomputes every
@@ -24,6 +24,7 @@ from steward.domain import (
     ApprovalRecorded,
     CommentAdded,
     DatasetRegistered,
+    DeploymentChanged,
     Event,
     EvidenceRecorded,
     ModelPromoted,
@@ -169,6 +170,16 @@ def _runs(reader: Reader) -> Iterator[Stored]:
         yield _hashed(f"run:{run.id}", f"run {run.id} ({run.name})", run.content_hash, content)
 
 
+def _deployment_anchor(event: DeploymentChanged) -> Iterator[Anchor]:
+    yield f"deployment:{event.id}", (event.content_hash,)
+
+
+def _deployments(reader: Reader) -> Iterator[Stored]:
+    for d in reader.deployments():
+        label = f"endpoint {d.endpoint} state {d.seq}"
+        yield _hashed(f"deployment:{d.id}", label, d.content_hash, d.content())
+
+
 # In the order records are checked (the first problem found is the one reported).
 KINDS: tuple[AnchoredKind, ...] = (
     AnchoredKind((PolicyApplied,), _policy_anchor, _policies),
@@ -180,6 +191,7 @@ KINDS: tuple[AnchoredKind, ...] = (
     AnchoredKind((WaiverGranted,), _record_anchor("waiver"), _waivers),
     AnchoredKind((CommentAdded,), _record_anchor("comment"), _comments),
     AnchoredKind((RunFinished,), _run_anchor, _runs),
+    AnchoredKind((DeploymentChanged,), _deployment_anchor, _deployments),
 )
 
 

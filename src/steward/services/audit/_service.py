@@ -80,11 +80,16 @@ class AuditService:
     """
 
     def __init__(
-        self, store: Store, trusted_key: PublicKey, witness: Witness | None = None
+        self,
+        store: Store,
+        trusted_key: PublicKey,
+        witness: Witness | None = None,
+        log_root: Path | None = None,
     ) -> None:
         self._store = store
         self._trusted_key = trusted_key
         self._witness = witness
+        self._log_root = log_root
 
     def verify(
         self,
@@ -103,7 +108,10 @@ class AuditService:
            refused;
         3. ``records``: every record kept outside the ledger (see ``check_records``);
         4. ``triggers``: the database's guard triggers are all there, enabled and unchanged;
-        5. ``artifacts`` (only when an artifact store is given): every artifact the records
+        5. ``predictions``: every record of the prediction log matches its hash, every sealed
+           segment its ledger anchor (``predictions.sealed``), none is missing, edited,
+           duplicated or unanchored (segments a live server holds open are counted only);
+        6. ``artifacts`` (only when an artifact store is given): every artifact the records
            reference is stored and hashes to its key (``progress`` follows the hashing).
 
         ``details`` holds ``check`` (the check that failed, or ``None``), ``witness``,
@@ -119,6 +127,7 @@ class AuditService:
             "witness": witnessed.to_dict() if witnessed else None,
             "triggers_checked": 0,
             "artifacts": None,
+            "predictions": None,
         }
 
         def failed(result: Verification, check: str, **changes: Any) -> Verification:
@@ -166,10 +175,26 @@ class AuditService:
             details["triggers_checked"] = triggers.checked
             if triggers.problem is not None:
                 return failed(result, "triggers", problem=triggers.problem)
+            if self._log_root is not None and self._log_root.exists():
+                from steward.services.serving._predictions import anchors
+
+                anchored, pruned = anchors(reader)
+            else:
+                anchored, pruned = None, set()
             if artifacts is not None:
                 from steward.services.audit._artifact_refs import artifact_references
 
                 refs = artifact_references(reader)
+        if anchored is not None and self._log_root is not None:
+            from steward.logs import verify_log
+
+            report = verify_log(self._log_root, anchored, pruned=pruned)
+            details["predictions"] = report.to_dict()
+            if report.problems:
+                more = f" (and {len(report.problems) - 1} more)" if len(report.problems) > 1 else ""
+                return failed(
+                    result, "predictions", problem=f"prediction log: {report.problems[0]}{more}"
+                )
         if artifacts is None:
             return replace(result, details=details)
         from steward.services.audit._artifact_refs import check_artifacts

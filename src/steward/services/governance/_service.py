@@ -350,7 +350,7 @@ def refused_attempt(
 
 
 def _subject_of(ref: str) -> str:
-    if not ref or ref.startswith(("model:", "policy:")):
+    if not ref or ref.startswith(("model:", "policy:", "endpoint:")):
         return ref
     return f"model:{ref}"
 

@@ -74,6 +74,7 @@ class AnchoredToken:
     seq: int
     revoked: bool = False
     reset: bool = False
+    scopes: tuple[str, ...] = ()  # only the ledger holds a token's scopes
 
 
 @dataclass
@@ -120,7 +121,12 @@ def _issue(
     state: Identities, issued: UserCreated | TokenIssued | TokenReset, event: LedgerEvent
 ) -> AnchoredToken:
     token = AnchoredToken(
-        issued.token_id, issued.user, event.actor, issued.token_fingerprint, event.seq
+        issued.token_id,
+        issued.user,
+        event.actor,
+        issued.token_fingerprint,
+        event.seq,
+        scopes=issued.scopes if isinstance(issued, TokenIssued) else (),
     )
     state.tokens[issued.token_id] = token
     return token

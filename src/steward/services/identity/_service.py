@@ -27,6 +27,7 @@ from steward.errors import (
     InvalidInput,
     LedgerTampered,
     NotFound,
+    PermissionDenied,
 )
 from steward.services._access import require
 from steward.services._records import record_event
@@ -120,7 +121,7 @@ class IdentityService:
                 f"the roles of {user_name} in the store differ from the ledger's: refusing to "
                 "act; run `steward audit verify`"
             )
-        return Actor(user.id, user.name, user.roles, token_id)
+        return Actor(user.id, user.name, user.roles, token_id, scopes=issued.scopes)
 
     def add_user(self, actor: Actor, name: str, roles: Sequence[str]) -> tuple[User, str]:
         """Create a user with its first token; return the user and the token (shown once)."""
@@ -138,13 +139,30 @@ class IdentityService:
         with self._store.read() as reader:
             return reader.users()
 
-    def issue_token(self, actor: Actor, name: str | None = None) -> tuple[ApiToken, str]:
+    def issue_token(
+        self, actor: Actor, name: str | None = None, scopes: Sequence[str] = ()
+    ) -> tuple[ApiToken, str]:
         """A new token for the actor, or — an admin's act — for another existing user
         ``name``, as a reset: that user's other tokens are revoked in the same transaction,
         the ``token.reset`` event says who did it, and approvals made with the new token are
-        flagged as made with a reset token."""
+        flagged as made with a reset token.
+
+        ``scopes`` (``predict:ENDPOINT``, ``feedback:ENDPOINT``, ``*`` for every endpoint)
+        make a scoped token for the actor itself: it scores (and labels) on those endpoints
+        and does nothing else, whatever its user's roles. Only the ledger holds the scopes."""
         name = name or actor.name
         reset = name != actor.name
+        scoped = parse_scopes(scopes)
+        if reset and scoped:
+            raise InvalidInput(
+                "a scoped token is issued by its own user: reset the token first",
+                details={"field": "scope"},
+            )
+        if actor.scopes:
+            raise PermissionDenied(
+                f"{actor.name}'s scoped token may not issue tokens",
+                details={"actor": actor.name, "reason": "scoped_token"},
+            )
         if reset:
             require(actor, Permission.USER_MANAGE, f"reset the tokens of {name}")
         with self._store.write(actor) as tx:
@@ -169,10 +187,12 @@ class IdentityService:
                     revoked=tuple(revoked),
                 )
                 if reset
-                else TokenIssued(user=name, token_id=token_id, token_fingerprint=fingerprint)
+                else TokenIssued(
+                    user=name, token_id=token_id, token_fingerprint=fingerprint, scopes=scoped
+                )
             )
             record_event(tx, issued, subject=f"user:{name}")
-        return record, token
+        return replace(record, scopes=scoped), token
 
     def revoke_token(self, actor: Actor, token_id: str) -> ApiToken:
         with self._store.write(actor) as tx:
@@ -192,7 +212,30 @@ class IdentityService:
         if name != actor.name:
             require(actor, Permission.USER_READ, "list other users' tokens")
         with self._store.read() as reader:
-            return reader.tokens(name)
+            tokens = reader.tokens(name)
+            scopes: dict[str, tuple[str, ...]] = {}
+            for user in {t.user_name for t in tokens}:
+                for token_id, anchored in user_identity(reader, user).tokens.items():
+                    scopes[token_id] = anchored.scopes
+        return [replace(t, scopes=scopes.get(t.id, ())) for t in tokens]
+
+
+_SCOPE = re.compile(r"^(predict|feedback):(\*|[a-z][a-z0-9-]{0,62})$")
+
+
+def parse_scopes(values: Sequence[str]) -> tuple[str, ...]:
+    """Token scopes, checked and sorted: ``predict:ENDPOINT`` or ``feedback:ENDPOINT``
+    (``*`` for every endpoint)."""
+    scopes = set()
+    for value in values:
+        if not _SCOPE.fullmatch(value.strip()):
+            raise InvalidInput(
+                f"unknown {{scope}} {value[:80]!r}: use predict:ENDPOINT or feedback:ENDPOINT "
+                "(ENDPOINT may be *)",
+                details={"field": "scope"},
+            )
+        scopes.add(value.strip())
+    return tuple(sorted(scopes))
 
 
 def create_user_in(tx: Writer, name: str, roles: frozenset[Role]) -> tuple[User, str]:

@@ -1,0 +1,555 @@
+"""Deployments as governed state: deploy, canary, promote the canary, roll back, stop,
+resume; each one state of the endpoint and one ledger event, in one transaction under a lock
+on the endpoint.
+
+Deploying evaluates the gate of the endpoint's stage (production unless the endpoint was
+created for staging) with the engine ``promote`` uses; a refusal changes nothing and is
+ledgered (``attempt.refused``). A rollback brings back the state in force before the current
+one's routes were deployed; rolling back again goes further back.
+"""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Callable
+from dataclasses import replace
+from datetime import UTC, datetime
+from typing import Any, TypeVar
+
+from steward.domain import (
+    Actor,
+    Decision,
+    Deployment,
+    DeploymentChanged,
+    EndpointStatus,
+    GateFailure,
+    ModelVersion,
+    Permission,
+    Route,
+    ServingEnforced,
+    validate_endpoint_name,
+)
+from steward.errors import InvalidInput, NotFound, PermissionDenied, Refused, StewardError
+from steward.services._access import require
+from steward.services._records import content_hash, record_event
+from steward.services.governance._policies import GATED_STAGES, PolicyService
+from steward.services.governance._service import refused_attempt
+from steward.services.models._service import ModelService
+from steward.services.serving._plan import RouteCheck, ServingPlan, decide_routes
+from steward.store import Reader, Store
+from steward.types import utc_iso
+
+__all__ = ["DeploymentService", "parse_time"]
+
+T = TypeVar("T")
+
+
+def parse_time(text: str, field: str = "at") -> datetime:
+    """An ISO 8601 time with a zone, or a date (its start, UTC)."""
+    try:
+        moment = datetime.fromisoformat(text.strip().replace("Z", "+00:00"))
+    except ValueError:
+        raise InvalidInput(
+            f"{{{field}}} {text[:60]!r} is not an ISO 8601 time (2026-12-01T10:00:00Z) or date",
+            details={"field": field},
+        ) from None
+    if moment.tzinfo is None:
+        if len(text.strip()) == 10:
+            return moment.replace(tzinfo=UTC)
+        raise InvalidInput(
+            f"{{{field}}} {text!r} has no time zone (add Z or +00:00)", details={"field": field}
+        )
+    return moment.astimezone(UTC)
+
+
+def _endpoint(name: str) -> str:
+    try:
+        return validate_endpoint_name(name)
+    except ValueError as exc:
+        raise InvalidInput(str(exc), details={"field": "endpoint"}) from None
+
+
+class DeploymentService:
+    def __init__(self, store: Store, models: ModelService, policies: PolicyService) -> None:
+        self._store = store
+        self._models = models
+        self._policies = policies
+
+    # --- changes -------------------------------------------------------------------------
+
+    def deploy(
+        self,
+        actor: Actor,
+        ref: str,
+        endpoint: str,
+        *,
+        canary: int | None = None,
+        promote_canary: bool = False,
+        stage: str | None = None,
+    ) -> tuple[Deployment, bool]:
+        """Deploy version ``ref`` to ``endpoint`` (created on first deploy, for ``stage``,
+        production by default): all of its traffic, ``canary`` percent of it beside the
+        current version, or — ``promote_canary`` — all of it once it was the canary. The
+        gate of the endpoint's stage must pass now, for every version the new state serves.
+        ``(state, changed)``: deploying what is already deployed changes nothing."""
+        return self._guarded(
+            actor,
+            "deploy",
+            f"endpoint:{endpoint}",
+            stage,
+            lambda: self._deploy(actor, ref, endpoint, canary, promote_canary, stage),
+        )
+
+    def _deploy(
+        self,
+        actor: Actor,
+        ref: str,
+        endpoint: str,
+        canary: int | None,
+        promote_canary: bool,
+        stage: str | None,
+    ) -> tuple[Deployment, bool]:
+        require(actor, Permission.MODEL_DEPLOY, "deploy models")
+        endpoint = _endpoint(endpoint)
+        if stage is not None and stage not in GATED_STAGES:
+            raise InvalidInput(
+                f"unknown {{stage}} {stage!r}: endpoints serve {', '.join(GATED_STAGES)}",
+                details={"field": "stage"},
+            )
+        if canary is not None and promote_canary:
+            raise InvalidInput(
+                "give {canary} or {promote_canary}, not both",
+                details={"fields": ["canary", "promote_canary"]},
+            )
+        if canary is not None and not 1 <= canary <= 99:
+            raise InvalidInput(
+                f"{{canary}} is a percentage of traffic from 1 to 99, not {canary}",
+                details={"field": "canary"},
+            )
+        version = self._models.get(actor, ref)
+        with self._store.write(actor) as tx:
+            tx.lock(f"endpoint:{endpoint}")
+            history = tx.deployments(endpoint)
+            current = history[-1] if history else None
+            in_stage = current.stage if current else (stage or "production")
+            if current is not None and stage is not None and stage != current.stage:
+                raise InvalidInput(
+                    f"endpoint {endpoint} serves {current.stage}, not {stage}",
+                    details={"field": "stage"},
+                )
+            action, routes = _routes(endpoint, current, version, canary, promote_canary)
+            if (
+                current is not None
+                and current.status is EndpointStatus.ACTIVE
+                and current.routes == routes
+            ):
+                return current, False
+            decisions: dict[str, Any] = {}
+            for route in routes:
+                served = version if route.version == version.ref else resolve(tx, route.version)
+                decision = self._policies.decide(actor, served, in_stage)
+                if not decision.allowed:
+                    raise _refused(served, in_stage, decision, endpoint)
+                decisions[route.version] = decision.summary()
+            state = self._new_state(
+                tx,
+                actor,
+                endpoint,
+                history,
+                action=action,
+                routes=routes,
+                stage=in_stage,
+                status=EndpointStatus.ACTIVE,
+            )
+            record_event(tx, DeploymentChanged.of(state, decisions), subject=state.subject)
+        return state, True
+
+    def rollback(self, actor: Actor, endpoint: str) -> Deployment:
+        """Bring back the routes in force before the current ones were deployed (their gates
+        must pass now); rolling back again goes further back. ``Refused`` when there is
+        nothing earlier."""
+        return self._guarded(
+            actor, "rollback", f"endpoint:{endpoint}", None, lambda: self._rollback(actor, endpoint)
+        )
+
+    def _rollback(self, actor: Actor, endpoint: str) -> Deployment:
+        require(actor, Permission.MODEL_DEPLOY, "roll back deployments")
+        endpoint = _endpoint(endpoint)
+        with self._store.write(actor) as tx:
+            tx.lock(f"endpoint:{endpoint}")
+            history = tx.deployments(endpoint)
+            if not history:
+                raise NotFound(f"no endpoint named {endpoint!r}")
+            target = rollback_target(history)
+            if target is None:
+                raise Refused(
+                    f"endpoint {endpoint} has no earlier deployment to roll back to "
+                    f"(it serves what its first deployment did)"
+                )
+            current = history[-1]
+            decisions: dict[str, Any] = {}
+            for route in target.routes:
+                served = resolve(tx, route.version)
+                decision = self._policies.decide(actor, served, current.stage)
+                if not decision.allowed:
+                    raise _refused(served, current.stage, decision, endpoint)
+                decisions[route.version] = decision.summary()
+            state = self._new_state(
+                tx,
+                actor,
+                endpoint,
+                history,
+                action="rollback",
+                routes=target.routes,
+                stage=current.stage,
+                status=current.status,
+                restores=target.seq,
+            )
+            record_event(tx, DeploymentChanged.of(state, decisions), subject=state.subject)
+        return state
+
+    def stop(self, actor: Actor, endpoint: str, reason: str) -> Deployment:
+        """Stop serving ``endpoint``: every request is answered 503 with ``reason``."""
+        if not reason.strip():
+            raise InvalidInput("stopping an endpoint needs a {reason}", details={"field": "reason"})
+        return self._status(actor, endpoint, EndpointStatus.STOPPED, reason.strip())
+
+    def resume(self, actor: Actor, endpoint: str) -> Deployment:
+        """Serve a stopped endpoint's routes again (their gates are checked as ever)."""
+        return self._status(actor, endpoint, EndpointStatus.ACTIVE, "")
+
+    def _status(
+        self, actor: Actor, endpoint: str, status: EndpointStatus, reason: str
+    ) -> Deployment:
+        action = "stop" if status is EndpointStatus.STOPPED else "resume"
+
+        def change() -> Deployment:
+            require(actor, Permission.MODEL_DEPLOY, f"{action} endpoints")
+            name = _endpoint(endpoint)
+            with self._store.write(actor) as tx:
+                tx.lock(f"endpoint:{name}")
+                history = tx.deployments(name)
+                if not history:
+                    raise NotFound(f"no endpoint named {name!r}")
+                current = history[-1]
+                if current.status is status:
+                    raise Refused(f"endpoint {name} is already {status.value}")
+                state = self._new_state(
+                    tx,
+                    actor,
+                    name,
+                    history,
+                    action=action,
+                    routes=current.routes,
+                    stage=current.stage,
+                    status=status,
+                    reason=reason,
+                )
+                record_event(tx, DeploymentChanged.of(state, {}), subject=state.subject)
+            return state
+
+        return self._guarded(actor, action, f"endpoint:{endpoint}", None, change)
+
+    def _new_state(
+        self,
+        tx: Any,
+        actor: Actor,
+        endpoint: str,
+        history: list[Deployment],
+        *,
+        action: str,
+        routes: tuple[Route, ...],
+        stage: str,
+        status: EndpointStatus,
+        reason: str = "",
+        restores: int | None = None,
+    ) -> Deployment:
+        state = Deployment(
+            id=uuid.uuid4().hex,
+            endpoint=endpoint,
+            seq=(history[-1].seq + 1) if history else 1,
+            action=action,
+            routes=routes,
+            stage=stage,
+            status=status,
+            reason=reason,
+            restores=restores,
+            created_at=utc_iso(tx.now),
+            created_by=actor.name,
+        )
+        state = replace(state, content_hash=content_hash(state.content()))
+        tx.add_deployment(state)
+        return state
+
+    # --- reading -------------------------------------------------------------------------
+
+    def list_endpoints(self, actor: Actor) -> list[Deployment]:
+        """The current state of every endpoint, by name."""
+        require(actor, Permission.MODEL_READ, "list endpoints")
+        with self._store.read() as reader:
+            return reader.current_deployments()
+
+    def current(self, actor: Actor, endpoint: str) -> Deployment:
+        require(actor, Permission.MODEL_READ, "read endpoints")
+        history = self.history(actor, endpoint)
+        return history[-1]
+
+    def history(self, actor: Actor, endpoint: str) -> list[Deployment]:
+        """Every state of ``endpoint``, oldest first; ``NotFound`` for an unknown endpoint."""
+        require(actor, Permission.MODEL_READ, "read endpoints")
+        endpoint = _endpoint(endpoint)
+        with self._store.read() as reader:
+            history = reader.deployments(endpoint)
+        if not history:
+            raise NotFound(f"no endpoint named {endpoint!r}")
+        return history
+
+    def at(self, actor: Actor, endpoint: str, when: str) -> dict[str, Any]:
+        """What ``endpoint`` served at time ``when``: the state then in force and what servers
+        enforced on it until then (``serving.enforced`` events)."""
+        moment = parse_time(when)
+        history = self.history(actor, endpoint)
+        in_force = [d for d in history if parse_time(d.created_at) <= moment]
+        if not in_force:
+            raise NotFound(
+                f"endpoint {endpoint} did not exist at {utc_iso(moment)} (first deployed "
+                f"{history[0].created_at})"
+            )
+        state = in_force[-1]
+        enforced = []
+        with self._store.read() as reader:
+            for event in reader.events_about(f"endpoint:{endpoint}", "serving.enforced"):
+                when_recorded = parse_time(event.ts)
+                if parse_time(state.created_at) <= when_recorded <= moment:
+                    enforced.append({"seq": event.seq, "ts": event.ts, **event.payload})
+        serving = {r.version: r.share for r in state.routes}
+        for done in enforced:  # the latest enforcement per version counts
+            if not done["allowed"]:
+                share = serving.pop(done["version"], None)
+                if done["serving"] and share is not None and done["action"] != "keep":
+                    serving[done["serving"]] = serving.get(done["serving"], 0) + share
+                elif done["action"] == "keep" and share is not None:
+                    serving[done["version"]] = share
+        return {
+            "endpoint": endpoint,
+            "at": utc_iso(moment),
+            "deployment": state.to_dict(),
+            "enforced": enforced,
+            "serving": (
+                {} if state.status is EndpointStatus.STOPPED else dict(sorted(serving.items()))
+            ),
+        }
+
+    # --- what may be served now ----------------------------------------------------------
+
+    def plan(self, actor: Actor, endpoint: str) -> ServingPlan:
+        """Check every version ``endpoint`` routes to — its gate for the endpoint's stage
+        and its model file — and answer what it may serve now, as its policy says."""
+        history = self.history(actor, endpoint)
+        return self._plan(actor, history)
+
+    def plans(self, actor: Actor) -> list[ServingPlan]:
+        """``plan`` of every endpoint (a model server's check)."""
+        require(actor, Permission.MODEL_READ, "read endpoints")
+        with self._store.read() as reader:
+            every = reader.deployments()
+        by_endpoint: dict[str, list[Deployment]] = {}
+        for state in every:
+            by_endpoint.setdefault(state.endpoint, []).append(state)
+        return [self._plan(actor, history) for _, history in sorted(by_endpoint.items())]
+
+    def _plan(self, actor: Actor, history: list[Deployment]) -> ServingPlan:
+        current = history[-1]
+        cache: dict[str, RouteCheck] = {}
+
+        def check(route: Route) -> RouteCheck:
+            if route.version not in cache:
+                cache[route.version] = self._check(actor, route, current.stage)
+            found = cache[route.version]
+            return replace(found, route=route)
+
+        checks = tuple(check(r) for r in current.routes)
+        fallbacks: list[RouteCheck] = []
+        stable = current.stable
+        if stable is not None and not checks[0].allowed:
+            seen = {stable.version}
+            for earlier in reversed(history[:-1]):
+                route = earlier.stable
+                if route is None or route.version in seen:
+                    continue
+                seen.add(route.version)
+                candidate = check(route)
+                fallbacks.append(candidate)
+                if candidate.allowed:
+                    break
+        return decide_routes(current, checks, fallbacks, checked_at=utc_iso(self._store.now()))
+
+    def _check(self, actor: Actor, route: Route, stage: str) -> RouteCheck:
+        try:
+            version = self._models.get(actor, route.version)
+        except NotFound as exc:
+            return RouteCheck(route, False, exc.message, ("version",))
+        decision, governing = self._policies.gate(actor, version.ref, stage)
+        on_failure = GateFailure(governing.policy.serving_rules().on_gate_failure)
+        if decision.allowed:
+            return RouteCheck(route, True, "its gate passes", (), on_failure, decision)
+        failed = tuple(r.id for r in decision.failed)
+        reason = "; ".join(f"{r.id}: {r.reason}" for r in decision.failed[:3])
+        return RouteCheck(route, False, f"its {stage} gate fails — {reason}", failed, on_failure)
+
+    def serving_rules(self, actor: Actor, ref: str) -> Any:
+        """The governing policy's serving rules for version ``ref``."""
+        version = self._models.get(actor, ref)
+        model = self._models.model(actor, version.name)
+        governing = self._policies.governing(actor, model, self._models.authors(actor, version))
+        return governing.policy.serving_rules()
+
+    def record_enforcement(
+        self,
+        actor: Actor,
+        endpoint: str,
+        version: str,
+        *,
+        allowed: bool,
+        action: str,
+        serving: str | None,
+        reason: str,
+        failed: tuple[str, ...] = (),
+    ) -> bool:
+        """Ledger that ``version`` of ``endpoint`` may (not) be served now and what was done,
+        unless that is what was last recorded for it (several server processes notice the
+        same change: one event is written). ``True`` when an event was written."""
+        with self._store.write(actor) as tx:
+            tx.lock(f"endpoint:{endpoint}")
+            last = last_enforcement(tx, endpoint, version)
+            if last is None and allowed:
+                return False  # a deployed version may be served until found otherwise
+            if last is not None and (last["allowed"], last["serving"]) == (allowed, serving):
+                return False
+            event = ServingEnforced(
+                endpoint=endpoint,
+                version=version,
+                allowed=allowed,
+                action=action,
+                serving=serving,
+                reason=reason,
+                failed=failed,
+            )
+            record_event(tx, event, subject=f"endpoint:{endpoint}")
+        return True
+
+    def enforce(self, actor: Actor, plan: ServingPlan) -> int:
+        """Ledger what ``plan`` changed for each deployed version (see
+        ``record_enforcement``); the number of events written."""
+        written = 0
+        for check in plan.checks:
+            action, serving = plan.actions.get(check.route.version, ("restored", None))
+            if check.allowed:
+                serving = check.route.version
+            written += self.record_enforcement(
+                actor,
+                plan.endpoint,
+                check.route.version,
+                allowed=check.allowed,
+                action=action,
+                serving=serving,
+                reason=check.reason,
+                failed=check.failed,
+            )
+        return written
+
+    # --- refusals ------------------------------------------------------------------------
+
+    def _guarded(
+        self, actor: Actor, action: str, target: str, stage: str | None, work: Callable[[], T]
+    ) -> T:
+        try:
+            return work()
+        except StewardError as exc:
+            if isinstance(exc, PermissionDenied | Refused | InvalidInput | NotFound):
+                refused_attempt(self._store, actor, action, target, stage, exc)
+            raise
+
+
+def last_enforcement(reader: Reader, endpoint: str, version: str) -> dict[str, Any] | None:
+    """The payload of the latest ``serving.enforced`` event about ``version`` of
+    ``endpoint`` since it was last deployed, or ``None``."""
+    events = reader.events_about(f"endpoint:{endpoint}", "serving.enforced", "deployment.changed")
+    for event in reversed(events):
+        if event.type == "deployment.changed":
+            return None  # a deploy (or rollback) checked every version it serves
+        if event.payload.get("version") == version:
+            return event.payload
+    return None
+
+
+def resolve(reader: Reader, ref: str) -> ModelVersion:
+    from steward.services.models._service import resolve_model
+
+    return resolve_model(reader, ref)
+
+
+def _routes(
+    endpoint: str,
+    current: Deployment | None,
+    version: ModelVersion,
+    canary: int | None,
+    promote_canary: bool,
+) -> tuple[str, tuple[Route, ...]]:
+    stable = current.stable if current else None
+    if canary is not None:
+        if stable is None:
+            raise InvalidInput(
+                f"endpoint {endpoint} serves nothing yet: deploy a version before a canary",
+                details={"field": "canary"},
+            )
+        if stable.version == version.ref:
+            raise InvalidInput(
+                f"{version.ref} is what {endpoint} serves already: a canary is another version",
+                details={"field": "canary"},
+            )
+        return "canary", (
+            Route(stable.version, 100 - canary, "stable"),
+            Route(version.ref, canary, "canary"),
+        )
+    if promote_canary:
+        current_canary = current.canary if current else None
+        if current_canary is None:
+            raise InvalidInput(
+                f"endpoint {endpoint} has no canary to promote", details={"field": "promote_canary"}
+            )
+        if current_canary.version != version.ref:
+            raise InvalidInput(
+                f"the canary of {endpoint} is {current_canary.version}, not {version.ref}",
+                details={"field": "promote_canary"},
+            )
+        return "promote_canary", (Route(version.ref, 100, "stable"),)
+    return "deploy", (Route(version.ref, 100, "stable"),)
+
+
+def rollback_target(history: list[Deployment]) -> Deployment | None:
+    """The state a rollback from the latest one restores: the state in force before the
+    current routes were deployed (through earlier rollbacks, stops and resumes)."""
+    by_seq = {d.seq: d for d in history}
+
+    def origin(state: Deployment) -> Deployment:
+        while True:
+            if state.action == "rollback" and state.restores in by_seq:
+                state = by_seq[state.restores]
+            elif state.action in ("stop", "resume") and state.seq - 1 in by_seq:
+                state = by_seq[state.seq - 1]
+            else:
+                return state
+
+    first = origin(history[-1])
+    if first.seq - 1 not in by_seq:
+        return None
+    return origin(by_seq[first.seq - 1])
+
+
+def _refused(version: ModelVersion, stage: str, decision: Decision, endpoint: str) -> Refused:
+    return Refused(
+        f"{version.ref} may not be deployed to {endpoint}: its {stage} gate fails — "
+        + "; ".join(f"{r.id}: {r.reason}" for r in decision.failed[:3]),
+        details={"decision": decision.to_dict()},
+    )

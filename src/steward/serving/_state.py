@@ -1,0 +1,272 @@
+"""One server process's state: the application facade, the server's identity, what it
+serves, the prediction log, the token cache, and the refresher that keeps them current.
+
+The refresher polls the ledger's signed head every ``RELOAD_SECONDS``: any change (a deploy,
+rollback, promotion, approval, waiver, new evidence, a revoked token) rebuilds what is
+served from the services' plans and empties the token cache; every ``RECHECK_SECONDS`` it
+rebuilds anyway, because time alone changes gates (a waiver expiring, evidence ageing). So a
+change reaches every worker within about ``RELOAD_SECONDS`` plus one rebuild, without a
+restart, and requests in flight finish on the state they started with.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import logging
+import threading
+import time
+from collections.abc import Callable
+from concurrent.futures import Future
+from typing import Any
+
+from steward.app import Application
+from steward.domain import Actor
+from steward.errors import StewardError
+from steward.serving._metrics import Metrics
+from steward.serving._runtime import EndpointRuntime, LoadedVersion, Serving
+from steward.types import utc_iso
+
+__all__ = ["RECHECK_SECONDS", "RELOAD_SECONDS", "ServerState"]
+
+RELOAD_SECONDS = 1.0
+RECHECK_SECONDS = 30.0
+_log = logging.getLogger("steward.serving")
+
+
+class ServerState:
+    """Built once per worker process by the app's lifespan; shared by its requests."""
+
+    def __init__(
+        self,
+        app: Application,
+        actor: Actor,
+        *,
+        metrics: Metrics,
+        reload_seconds: float = RELOAD_SECONDS,
+        recheck_seconds: float = RECHECK_SECONDS,
+        fsync: bool = True,
+    ) -> None:
+        from steward.logs import PredictionLog
+
+        self.app = app
+        self.actor = actor
+        self.metrics = metrics
+        self.reload_seconds = reload_seconds
+        self.recheck_seconds = recheck_seconds
+        self.serving = Serving()
+        self.log_key = app.predictions.log_key()
+        self.log = PredictionLog(
+            app.predictions.root, on_sealed=self._sealed, fsync=fsync, max_age_seconds=300.0
+        )
+        self._tokens: dict[str, Actor] = {}
+        self._loaded: dict[str, LoadedVersion] = {}
+        self._head: Any = object()
+        self._last_rebuild = 0.0
+        self._last_poll_ok = 0.0
+        self._stop = threading.Event()
+        self._thread: threading.Thread | None = None
+        self.rebuilds = 0
+
+    # --- life ----------------------------------------------------------------------------
+
+    def start(self) -> None:
+        """Anchor what an earlier (crashed) process left, load what is deployed, and start
+        the refresher."""
+        self.app.predictions.recover(self.actor)
+        self.refresh(force=True)
+        self._thread = threading.Thread(target=self._run, name="steward-refresh", daemon=True)
+        self._thread.start()
+
+    def stop(self) -> None:
+        self._stop.set()
+        if self._thread is not None:
+            self._thread.join(timeout=10)
+        self.log.close()  # seals the open segment; on_sealed anchors and compacts it
+        self.metrics.worker_stopped()
+
+    def _run(self) -> None:
+        while not self._stop.wait(self.reload_seconds):
+            try:
+                self.refresh()
+                pending = getattr(self.app.notifier, "run_pending", None)
+                if pending is not None:  # deferred delivery: webhooks queued by changes
+                    pending()
+            except Exception:  # the refresher must outlive a bad moment of the store
+                _log.exception("refreshing what is served failed; serving the last state")
+
+    # --- tokens --------------------------------------------------------------------------
+
+    def authenticate(self, token: str | None) -> Actor:
+        """The actor of ``token``, from the cache when this process has already checked it
+        since the ledger last changed (no database round trip), else strictly by the
+        identity service."""
+        if token:
+            key = hashlib.sha256(token.encode("utf-8", "surrogatepass")).hexdigest()
+            found = self._tokens.get(key)
+            if found is not None:
+                return found
+        actor = self.app.authenticate(token)
+        if token:
+            if len(self._tokens) > 10_000:
+                self._tokens.clear()
+            self._tokens[key] = actor
+        return actor
+
+    # --- what is served ------------------------------------------------------------------
+
+    def refresh(self, *, force: bool = False) -> bool:
+        """Rebuild what is served when the ledger moved, the recheck period passed, or
+        ``force``; ``True`` when rebuilt."""
+        try:
+            with self.app.store.read() as reader:
+                head = reader.head()
+            self._last_poll_ok = time.monotonic()
+        except Exception as exc:  # the store is unreachable: keep serving, not ready
+            self.serving = _with_problem(self.serving, f"the store cannot be read: {exc}")
+            raise
+        marker = (head.size, head.root_hash) if head is not None else None
+        due = time.monotonic() - self._last_rebuild >= self.recheck_seconds
+        if not (force or due or marker != self._head):
+            return False
+        if marker != self._head:
+            self._tokens = {}  # a revocation (or any identity change) takes effect now
+        self._head = marker
+        self._last_rebuild = time.monotonic()
+        self.serving = self._build()
+        self.rebuilds += 1
+        self._last_poll_ok = time.monotonic()
+        return True
+
+    def _build(self) -> Serving:
+        endpoints: dict[str, EndpointRuntime] = {}
+        problems: list[str] = []
+        wanted: set[str] = set()
+        for plan in self.app.deployments.plans(self.actor):
+            try:
+                self.app.deployments.enforce(self.actor, plan)
+            except StewardError as exc:
+                problems.append(f"{plan.endpoint}: enforcement not recorded: {exc.message}")
+            routes: list[tuple[LoadedVersion, int, str]] = []
+            unavailable = plan.unavailable
+            for route in plan.routes:
+                wanted.add(route.version)
+                try:
+                    loaded = self._load(route.version, plan.deployment.stage)
+                except StewardError as exc:
+                    unavailable = f"{route.version} could not be loaded: {exc.message}"
+                    problems.append(f"{plan.endpoint}: {unavailable}")
+                    self._refused_load(plan.endpoint, route.version, exc)
+                    routes = []
+                    break
+                routes.append((loaded, route.share, route.role))
+            if unavailable and plan.deployment.status.value == "active":
+                problems.append(f"{plan.endpoint}: {unavailable}")
+            endpoints[plan.endpoint] = EndpointRuntime(
+                plan.endpoint, tuple(routes), unavailable, plan.deployment.stage
+            )
+            for loaded, _, _ in routes:
+                self.metrics.loaded.labels(plan.endpoint, loaded.ref).set(1)
+        self._loaded = {ref: v for ref, v in self._loaded.items() if ref in wanted}
+        return Serving(endpoints, utc_iso(self.app.store.now()), tuple(problems))
+
+    def _load(self, ref: str, stage: str) -> LoadedVersion:
+        cached = self._loaded.get(ref)
+        version = self.app.models.get(self.actor, ref)
+        governance = {
+            "stage": version.stage.value,
+            "gate": stage,
+            "gate_passes": True,
+            "content_hash": version.content_hash,
+            "artifact": version.artifact,
+        }
+        if cached is not None and cached.version.artifact == version.artifact:
+            # the stage may have moved (a promotion): the metadata says so
+            return _restaged(cached, version, governance)
+        from steward.serving._validate import Validator
+
+        _, estimator = self.app.models.load(self.actor, ref)  # checks the file's sha256
+        rules = self.app.deployments.serving_rules(self.actor, ref)
+        pii: set[str] = set()
+        for used in version.datasets:
+            pii.update(self.app.datasets.get(self.actor, used["ref"]).pii_columns)
+        output = version.signature.get("output", {})
+        loaded = LoadedVersion(
+            version=version,
+            estimator=estimator,
+            validator=Validator(
+                version.signature,
+                pii=pii,
+                max_rows=rules.max_batch_rows,
+                unseen_categories=rules.unseen_categories,
+            ),
+            pii=frozenset(pii),
+            stage=stage,
+            governance=governance,
+            classes=tuple(output.get("classes") or getattr(estimator, "classes_", ())),
+        )
+        self._loaded[ref] = loaded
+        return loaded
+
+    def _refused_load(self, endpoint: str, ref: str, exc: StewardError) -> None:
+        try:
+            self.app.deployments.record_enforcement(
+                self.actor,
+                endpoint,
+                ref,
+                allowed=False,
+                action="refuse",
+                serving=None,
+                reason=f"not loaded: {exc.message}",
+                failed=("artifact",) if exc.code in ("integrity", "not_found") else (exc.code,),
+            )
+        except StewardError:
+            _log.exception("could not ledger the refused load of %s", ref)
+
+    # --- readiness -----------------------------------------------------------------------
+
+    def readiness(self) -> tuple[bool, dict[str, Any]]:
+        """Ready when the store answered recently and every active endpoint is loaded."""
+        serving = self.serving
+        problems = list(serving.problems)
+        if time.monotonic() - self._last_poll_ok > max(5.0, 5 * self.reload_seconds):
+            problems.insert(0, "the store has not answered recently")
+        return not problems, {
+            "ready": not problems,
+            "checked_at": serving.checked_at,
+            "endpoints": {
+                name: {
+                    "serving": [
+                        {"version": v.ref, "share": share, "role": role}
+                        for v, share, role in e.routes
+                    ],
+                    "unavailable": e.unavailable,
+                }
+                for name, e in sorted(serving.endpoints.items())
+            },
+            "problems": problems,
+        }
+
+    # --- the log -------------------------------------------------------------------------
+
+    def write(self, records: list[Any]) -> Future[None]:
+        return self.log.submit(records)
+
+    def _sealed(self, segment: Any) -> None:
+        # Called from the log's writer thread; a failure leaves the segment sealed but not
+        # anchored, and the next start's recover() anchors it.
+        self.app.predictions.sealed(self.actor, segment)
+
+
+def _restaged(cached: LoadedVersion, version: Any, governance: dict[str, Any]) -> LoadedVersion:
+    from dataclasses import replace
+
+    return replace(cached, version=version, governance=governance)
+
+
+def _with_problem(serving: Serving, problem: str) -> Serving:
+    from dataclasses import replace
+
+    return replace(serving, problems=(problem,))
+
+
+Hook = Callable[[], None]
