@@ -122,9 +122,7 @@ def serving_models(app: Application, home: Any) -> dict[str, Any]:
     from steward.services import TrainingRequest
 
     admin = app.authenticate(home.token)
-    tokens = {
-        name: app.identity.add_user(admin, name, [role])[1] for name, role in SERVING_PEOPLE
-    }
+    tokens = {name: app.identity.add_user(admin, name, [role])[1] for name, role in SERVING_PEOPLE}
     dana = app.authenticate(tokens["dana"])
     frame = credit_frame()
     frame["email"] = [f"applicant{i}@example.org" for i in range(len(frame))]

@@ -54,5 +54,16 @@ def test_demo_walks_through_and_ends_with_the_ledger_verified(tmp_path: Path) ->
     )
     assert "pack of risk tier high is enforced as the floor" in flat
     assert "dana tries to lower its risk tier: refused (exit 3)" in flat
+    # serving: deployed through the gate, the biased canary refused, a real server, canary
+    # and rollback reaching it
+    assert "eli deploys loan-approval@1 to endpoint loans" in flat
+    assert "as a 10% canary: refused (exit 1)" in flat
+    assert "ready, loans serves loan-approval@1" in flat
+    assert "eli's own (unscoped) token: 403" in flat
+    assert "a malformed application: 422" in flat and "(wrong_type), zip (unknown)" in flat
+    assert 'endpoint="loans",model="loan-approval@1"} 10.0' in flat
+    assert "the prediction log holds 50 records" in flat and "email=hmac-sha256:" in flat
+    assert "to loan-approval@2" in flat and "the server answers from loan-approval@1 again" in flat
+    assert "1 deploy → 2 canary → 3 rollback" in flat
     assert "✓ ledger verified" in text.split("Final check")[1]
     assert (tmp_path / "demo" / "home" / "steward.json").exists()

@@ -121,6 +121,37 @@ class _Pickled:
         return x
 
 
+def _serve(app: Application, eli: Actor, ref: str) -> None:
+    """Deploy ``ref``, log and label a prediction, anchor and prune its segment."""
+    from datetime import date
+
+    from steward.logs import PredictionLog, PredictionRecord, record_time
+
+    app.identity.issue_token(eli, scopes=["predict:credit"])
+    app.deployments.deploy(eli, ref, "credit")
+    app.deployments.record_enforcement(
+        eli, "credit", ref, allowed=False, action="refuse", serving=None, reason="a test"
+    )
+    sealed: list[Any] = []
+    with PredictionLog(app.predictions.root, on_sealed=sealed.append) as log:
+        record = PredictionRecord(
+            request_id="r1",
+            time=record_time(),
+            endpoint="credit",
+            model=ref,
+            inputs={"income": 1.0},
+            context={},
+            outputs={"prediction": 1},
+            latency_ms=1.0,
+        )
+        log.submit([record]).result()
+    (segment,) = sealed
+    assert app.predictions.anchor(eli, segment)
+    assert not app.predictions.anchor(eli, segment)  # once
+    app.predictions.label(eli, "credit", [{"request_id": "r1", "label": 1}])
+    assert app.predictions.prune(eli, 183, today=date(2099, 1, 1)) == [segment.segment_id]
+
+
 def _every_kind_of_event(app: Application, admin: Actor) -> list[LedgerEvent]:
     """A home's ledger after a flow that writes every event type (and the variants of those
     whose payload leaves keys out)."""
@@ -164,6 +195,7 @@ def _every_kind_of_event(app: Application, admin: Actor) -> list[LedgerEvent]:
         if rule.startswith("evidence.fairness"):
             app.governance.waive(sofia, ref, rule, "accepted for now", "2026-06-01")
     app.governance.promote(people["eli"], ref, "production")
+    _serve(app, people["eli"], ref)
     app.governance.reject(sofia, ref, "staging", "not for staging")
     app.governance.promote(people["eli"], ref, "archived")
     hook = app.webhooks.add(admin, "http://127.0.0.1:9/hook", [])

@@ -63,16 +63,29 @@ ALLOWED = {
     "policy": {"domain"},
     "samples": set(),
     "provenance": set(),
-    "services": {"domain", "ledger", "store", "artifacts", "data", "ml", "checks", "policy"},
+    "logs": set(),
+    "services": {
+        "domain",
+        "ledger",
+        "store",
+        "artifacts",
+        "data",
+        "ml",
+        "checks",
+        "policy",
+        "logs",
+    },
     "app": {"domain", "ledger", "store", "artifacts", "services"},
-    "demo": {"domain", "ledger", "app", "services", "samples", "provenance"},
+    # the demo runs the model server in its own process (its steps are an edge's)
+    "demo": {"domain", "ledger", "app", "services", "samples", "provenance", "serving"},
     "cli": {"domain", "ledger", "app", "services", "demo", "provenance"},
     "_sdk": {"domain", "app", "services", "provenance"},
     # test support for tests, benchmarks and third-party check authors: an edge, no store
     "testing": {"domain", "app", "services", "samples", "checks", "provenance"},
     "api": EDGE,
     "ui": EDGE,
-    "serving": EDGE,
+    # the model server writes its prediction log itself (a capability with no store)
+    "serving": EDGE | {"logs"},
     "monitoring": EDGE,
 }
 SHARED = {"errors", "settings", "types", "_version"}

@@ -20,7 +20,7 @@ from serving_server import Server
 from steward.app import Application, initialize
 from steward.settings import Settings
 
-ROWS = [
+ROWS: list[dict[str, Any]] = [
     {"income": 55.0, "debts": 2, "region": "north"},
     {"income": None, "debts": 0, "region": "south"},
     {"income": 31.5, "debts": 5, "region": None},
@@ -354,3 +354,84 @@ def test_a_pii_value_sent_in_context_never_reaches_a_log_file(server: Server, ho
         if path.is_file():
             data = path.read_bytes()
             assert secret.encode() not in data and b"cust-99182" not in data, path
+
+
+@pytest.mark.slow
+def test_schemathesis_finds_no_server_error_and_every_response_matches_its_schema(
+    server: Server, home: Home, tmp_path: Path
+) -> None:
+    import subprocess
+    import sys
+
+    command = [
+        str(Path(sys.executable).parent / "schemathesis"),
+        "run",
+        f"{server.url}/openapi.json",
+        "--checks",
+        "not_a_server_error,response_schema_conformance,status_code_conformance,"
+        "content_type_conformance",
+        "--max-examples",
+        "25",
+        "--seed",
+        "1",
+        "--workers",
+        "1",
+        "-H",
+        f"Authorization: Bearer {home.predict}",
+    ]
+    done = subprocess.run(
+        command, capture_output=True, text=True, timeout=600, cwd=tmp_path, check=False
+    )
+    assert done.returncode == 0, done.stdout[-4000:] + done.stderr[-2000:]
+    assert server.get("/healthz").status_code == 200
+
+
+@pytest.mark.slow
+def test_kill_9_under_load_then_restart_keeps_every_answered_prediction_exactly_once(
+    home: Home, server: Server
+) -> None:
+    import threading
+    from collections import Counter
+
+    import httpx
+
+    from steward.logs import read_predictions
+
+    victim = Server(home.settings.home, home.tokens["eli"], workers=2).start()
+    answered: list[str] = []
+    stop = threading.Event()
+
+    def load() -> None:
+        with httpx.Client(timeout=10) as client:
+            while not stop.is_set():
+                try:
+                    answer = client.post(
+                        f"{victim.url}/predict/credit",
+                        json={"instances": ROWS[:2]},
+                        headers={"authorization": f"Bearer {home.predict}"},
+                    )
+                except httpx.HTTPError:
+                    continue  # the server is gone
+                if answer.status_code == 200:
+                    answered.extend(answer.json()["request_ids"])
+
+    threads = [threading.Thread(target=load) for _ in range(8)]
+    for thread in threads:
+        thread.start()
+    time.sleep(3.0)
+    victim.stop(kill=True)  # SIGKILL to the whole process group, mid-load
+    time.sleep(0.5)
+    stop.set()
+    for thread in threads:
+        thread.join(timeout=30)
+    assert len(answered) > 50
+    Server(home.settings.home, home.tokens["eli"], workers=1).start().stop()  # the restart
+    logged = read_predictions(home.settings.home / "logs", "credit")
+    counts = Counter(logged["request_id"].to_list())
+    missing = [rid for rid in answered if counts[rid] == 0]
+    assert not missing, f"{len(missing)} answered predictions are not in the log"
+    assert all(counts[rid] == 1 for rid in answered)
+    with home.app() as app:
+        verified = app.audit.verify(app.authenticate(home.admin))
+    assert verified.ok, verified.problem
+    assert verified.details["predictions"]["records"] >= len(answered)

@@ -19,10 +19,9 @@ from sklearn.preprocessing import OneHotEncoder
 
 from steward.errors import InternalError, InvalidInput
 from steward.ml._frame import InputFrame
-from steward.serving._bodies import (
-    ScoringInput,
+from steward.serving._bodies import ScoringInput, parse_predict
+from steward.serving._v2 import (
     V2Input,
-    parse_predict,
     parse_v2_infer,
     v2_metadata,
     v2_output_names,
@@ -42,7 +41,7 @@ SIGNATURE: dict[str, Any] = {
 }
 NAMES = [entry["name"] for entry in SIGNATURE["inputs"]]
 PII = ("email",)
-ROWS = [
+ROWS: list[dict[str, Any]] = [
     {"income": 52.5, "kids": 2, "owner": True, "state": "MA", "email": "a@example.org"},
     {"income": None, "kids": 0, "owner": False, "state": None, "email": None},
     {"income": 17, "kids": None, "owner": None, "state": "CA", "email": "b@example.org"},
@@ -63,7 +62,7 @@ def expected_frame(rows: list[dict[str, Any]]) -> pd.DataFrame:
     def text(value: Any) -> Any:
         return math.nan if value is None else value
 
-    return pd.DataFrame(
+    frame = pd.DataFrame(
         {
             "income": np.array([number(r["income"]) for r in rows]),
             "kids": np.array([number(r["kids"]) for r in rows]),
@@ -72,6 +71,9 @@ def expected_frame(rows: list[dict[str, Any]]) -> pd.DataFrame:
             "email": pd.Series([text(r["email"]) for r in rows], dtype=object),
         }
     )
+    # object names, not pandas' string dtype: scikit-learn reads them on every predict
+    frame.columns = pd.Index(list(frame.columns), dtype=object)
+    return frame
 
 
 def bodies(rows: list[dict[str, Any]]) -> dict[str, bytes]:
@@ -252,7 +254,8 @@ def test_v2_infer_reads_one_tensor_per_column() -> None:
         ("INT64", [1.5]),
         ("INT8", [128]),
         ("UINT8", [-1]),
-        ("UINT64", [2**64]),
+        ("UINT64", [-1, 2**63]),
+        ("INT64", [2**63]),
         ("BOOL", [1]),
         ("BYTES", [7]),
     ],
@@ -659,6 +662,12 @@ def test_a_malformed_signature_is_an_internal_error() -> None:
         Validator({"inputs": [{"name": "a"}, {"name": "a"}]}, pii=(), max_rows=10)
 
 
+def test_misaligned_columns_are_an_internal_error() -> None:
+    data = ScoringInput({**{n: [ROWS[0][n]] for n in NAMES}, "kids": [1, 2]}, 1, None, None, "x")
+    with pytest.raises(InternalError):
+        validator().frame(data)
+
+
 def test_the_frame_without_the_blocks_api_is_the_same() -> None:
     floats = [[1.0, math.nan], [0.0, 1.0]]
     texts = [["a", math.nan]]
@@ -715,13 +724,17 @@ def model() -> Pipeline:
     return pipeline.fit(train, labels)
 
 
-def assert_every_form_gives_the_same_frame(rows: list[dict[str, Any]], model: Pipeline) -> None:
+def assert_every_form_gives_the_same_frame(
+    rows: list[dict[str, Any]], model: Pipeline, *, predict_every: bool = True
+) -> None:
     expected = expected_frame(rows)
     check = validator()
     for form, body in bodies(rows).items():
         frame = check.frame(parse(form, body))
         pd.testing.assert_frame_equal(frame, expected, obj=form)
-        np.testing.assert_array_equal(model.predict_proba(frame), model.predict_proba(expected))
+        if predict_every or form == "v2":
+            proba = model.predict_proba(frame)
+            np.testing.assert_array_equal(proba, model.predict_proba(expected))
 
 
 def test_every_form_gives_the_same_frame_and_predictions(model: Pipeline) -> None:
@@ -736,14 +749,15 @@ _row = st.fixed_dictionaries(
         "kids": st.none() | st.integers(0, 10),
         "owner": st.none() | st.booleans(),
         "state": st.none() | st.sampled_from(["CA", "MA", "TX"]),
-        "email": st.none() | st.text(st.characters(exclude_categories=("Cs",)), max_size=12),
+        "email": st.none() | st.text(st.characters(codec="utf-8"), max_size=12),
     }
 )
 
 
-@settings(max_examples=25, deadline=None)
+@settings(max_examples=20, deadline=None)
 @given(rows=st.lists(_row, min_size=1, max_size=6))
 def test_any_valid_rows_give_the_same_frame_in_every_form(
     rows: list[dict[str, Any]], model: Pipeline
 ) -> None:
-    assert_every_form_gives_the_same_frame(rows, model)
+    # the frames are equal, so one form's predictions stand for all (InputFrame is slow)
+    assert_every_form_gives_the_same_frame(rows, model, predict_every=False)

@@ -13,7 +13,13 @@ from pathlib import Path
 from pydantic import Field, SecretStr, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
-__all__ = ["DEFAULT_MAX_CELL_BYTES", "DEFAULT_MAX_COLUMNS", "Settings", "metrics_folder"]
+__all__ = [
+    "DEFAULT_MAX_CELL_BYTES",
+    "DEFAULT_MAX_COLUMNS",
+    "Settings",
+    "export_to_workers",
+    "metrics_folder",
+]
 
 # Defaults of the table limits, also used when a table is read outside an Application.
 DEFAULT_MAX_COLUMNS = 10_000
@@ -102,3 +108,11 @@ def metrics_folder() -> Path | None:
     for its workers), or ``None`` in a single process."""
     value = os.environ.get("PROMETHEUS_MULTIPROC_DIR")
     return Path(value) if value else None
+
+
+def export_to_workers(values: dict[str, str], *, defaults: dict[str, str] | None = None) -> None:
+    """Put ``values`` (and ``defaults`` where unset) in this process's environment, for the
+    server worker processes it is about to start: they read their ``Settings`` from it."""
+    os.environ.update(values)
+    for name, value in (defaults or {}).items():
+        os.environ.setdefault(name, value)

@@ -18,7 +18,7 @@ endpoint_app = typer.Typer(
     help="Endpoints: what each serves, why, and what it served at any time.",
     no_args_is_help=True,
 )
-_ENDPOINT = typer.Argument(..., help="The endpoint's name.")
+_NAME = typer.Argument(..., help="The endpoint's name.")
 
 
 def _routes(routes: list[dict[str, Any]]) -> str:
@@ -74,10 +74,10 @@ def deploy(
     ok(f"{state.endpoint} ({state.stage}) now serves {_serves(state)} [state {state.seq}]")
 
 
-def rollback(endpoint: str = _ENDPOINT, as_json: bool = JSON_OPTION) -> None:
+def rollback(name: str = _NAME, as_json: bool = JSON_OPTION) -> None:
     """Restore an endpoint's previous deployment in one ledgered step (its gates must pass)."""
     with open_session() as (app, actor):
-        state = app.deployments.rollback(actor, endpoint)
+        state = app.deployments.rollback(actor, name)
     if as_json:
         emit_json(state.to_dict())
         return
@@ -112,11 +112,11 @@ def endpoint_list(as_json: bool = JSON_OPTION) -> None:
 
 
 @endpoint_app.command("show")
-def endpoint_show(endpoint: str = _ENDPOINT, as_json: bool = JSON_OPTION) -> None:
+def endpoint_show(name: str = _NAME, as_json: bool = JSON_OPTION) -> None:
     """What an endpoint is deployed to serve, and what it may serve now: every version's
     gate and model file checked at this moment, and what its policy then does."""
     with open_session() as (app, actor):
-        plan = app.deployments.plan(actor, endpoint)
+        plan = app.deployments.plan(actor, name)
     document = plan.to_dict()
     if as_json:
         emit_json(document)
@@ -143,7 +143,7 @@ def endpoint_show(endpoint: str = _ENDPOINT, as_json: bool = JSON_OPTION) -> Non
 
 @endpoint_app.command("history")
 def endpoint_history(
-    endpoint: str = _ENDPOINT,
+    name: str = _NAME,
     at: str | None = typer.Option(
         None, "--at", help="What served the endpoint at this time (ISO 8601)."
     ),
@@ -152,17 +152,17 @@ def endpoint_history(
     """Every state of an endpoint, oldest first; with --at, the one in force then."""
     with open_session() as (app, actor):
         if at is not None:
-            answer = app.deployments.at(actor, endpoint, at)
+            answer = app.deployments.at(actor, name, at)
             history = None
         else:
-            history = app.deployments.history(actor, endpoint)
+            history = app.deployments.history(actor, name)
     if history is None:
         if as_json:
             emit_json(answer)
             return
         state = answer["deployment"]
         serving = ", ".join(f"{v} {s}%" for v, s in answer["serving"].items()) or "nothing (503)"
-        out(f"at {answer['at']} endpoint {endpoint} served {serving}")
+        out(f"at {answer['at']} endpoint {name} served {serving}")
         out(
             f"  state {state['seq']} ({state['action']} by {state['created_by']} at "
             f"{state['created_at']}): {_routes(state['routes'])}, {state['status']}"
@@ -194,20 +194,20 @@ def endpoint_history(
 
 @endpoint_app.command("stop")
 def endpoint_stop(
-    endpoint: str = _ENDPOINT,
+    name: str = _NAME,
     reason: str = typer.Option(
         ..., "--reason", help="Why (every request is answered 503 with it)."
     ),
 ) -> None:
     """Stop serving an endpoint: every scoring request is answered 503 with the reason."""
     with open_session() as (app, actor):
-        state = app.deployments.stop(actor, endpoint, reason)
+        state = app.deployments.stop(actor, name, reason)
     ok(f"{state.endpoint} stopped [state {state.seq}]: {state.reason}")
 
 
 @endpoint_app.command("resume")
-def endpoint_resume(endpoint: str = _ENDPOINT) -> None:
+def endpoint_resume(name: str = _NAME) -> None:
     """Serve a stopped endpoint again (its versions' gates are checked as ever)."""
     with open_session() as (app, actor):
-        state = app.deployments.resume(actor, endpoint)
+        state = app.deployments.resume(actor, name)
     ok(f"{state.endpoint} resumed: serves {_serves(state)} [state {state.seq}]")

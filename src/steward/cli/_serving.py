@@ -32,6 +32,7 @@ def serve(
     import uvicorn
 
     from steward.app import ambient_token
+    from steward.settings import export_to_workers
 
     with open_session() as (app, actor):
         settings = app.settings
@@ -42,12 +43,16 @@ def serve(
     metrics.mkdir(parents=True, mode=0o700)
     # The workers read these (uvicorn spawns them with this environment): the server's own
     # identity, the metrics folder they share, one BLAS/OpenMP thread each.
-    os.environ["STEWARD_HOME"] = str(settings.home)
-    if token:
-        os.environ["STEWARD_TOKEN"] = token
-    os.environ["PROMETHEUS_MULTIPROC_DIR"] = str(metrics)
-    for name in ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS"):
-        os.environ.setdefault(name, "1")
+    export_to_workers(
+        {
+            "STEWARD_HOME": str(settings.home),
+            **({"STEWARD_TOKEN": token} if token else {}),
+            "PROMETHEUS_MULTIPROC_DIR": str(metrics),
+        },
+        defaults={
+            name: "1" for name in ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS")
+        },
+    )
     names = ", ".join(s.endpoint for s in serving) or "no endpoints yet"
     ok(f"serving {names} as {actor.name} on http://{host}:{port} ({workers} worker(s))")
     try:
@@ -113,7 +118,7 @@ def predictions_export(
 
 
 def feedback(
-    endpoint: str = typer.Argument(..., help="The endpoint."),
+    name: str = typer.Argument(..., help="The endpoint."),
     file: Path = typer.Argument(
         ...,
         help="Labels: CSV with columns request_id,label; or JSON ({'labels': [...]} or a "
@@ -125,12 +130,12 @@ def feedback(
     ids reported and skipped."""
     labels = _read_labels(file)
     with open_session() as (app, actor):
-        result = app.predictions.label(actor, endpoint, labels)
+        result = app.predictions.label(actor, name, labels)
     if as_json:
         emit_json(result)
         return
     ok(
-        f"{result['recorded']} label(s) recorded for {endpoint}, {result['unchanged']} "
+        f"{result['recorded']} label(s) recorded for {name}, {result['unchanged']} "
         f"already there, {len(result['unknown'])} unknown request id(s) skipped"
     )
     for rid in result["unknown"][:10]:

@@ -13,7 +13,7 @@ import tempfile
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from steward.app import Application, initialize, trusted_public_key
 from steward.demo._data_steps import (
@@ -24,6 +24,7 @@ from steward.demo._data_steps import (
 )
 from steward.demo._governance_steps import step_biased, step_dodge, step_gate, step_promote
 from steward.demo._model_steps import step_evidence, step_lineage, step_reproduce, step_tune
+from steward.demo._serving_steps import step_canary, step_deploy, step_serve, stop_server
 from steward.domain import Actor
 from steward.errors import AuthenticationError, PermissionDenied
 from steward.ledger import Verification
@@ -56,6 +57,7 @@ class DemoContext:
     tokens: dict[str, str] = field(default_factory=dict)
     models: dict[str, str] = field(default_factory=dict)
     verification: Verification | None = None
+    extras: dict[str, Any] = field(default_factory=dict)
 
 
 @dataclass(frozen=True)
@@ -115,6 +117,7 @@ def step_tokens(ctx: DemoContext) -> None:
         _say(ctx, f"  the old token is dead at once: {exc.message}")
     _, token = ctx.app.identity.issue_token(ctx.admin, "eli")
     ctx.actors["eli"] = ctx.app.authenticate(token)
+    ctx.tokens["eli"] = token
     _say(
         ctx,
         f"  eli gets a new token ({ctx.actors['eli'].token_id}) by a ledgered reset; tokens are "
@@ -249,6 +252,9 @@ STEPS: list[Step] = [
     Step("Segregation of duties, approvals, promotion", step_promote),
     Step("A biased model is refused production", step_biased),
     Step("An insider's dodge is refused", step_dodge),
+    Step("Deploying through the gate", step_deploy),
+    Step("Serving, governed: scoped tokens, validation, metrics, a durable log", step_serve),
+    Step("A canary, then a rollback, reaching the running server", step_canary),
     Step("The audit ledger", step_ledger),
     Step("Verification and inclusion proofs", step_verify),
     Step("Export and offline verification", step_export),
@@ -266,9 +272,12 @@ def run_demo(console: Console, *, keep: Path | None = None) -> Verification:
         result = initialize(settings)
         with Application.open(settings) as app:
             ctx = DemoContext(console, workdir, settings, app, app.authenticate(result.token))
-            for number, step in enumerate(STEPS, start=1):
-                console.rule(f"[bold]{number}. {step.title}")
-                step.run(ctx)
+            try:
+                for number, step in enumerate(STEPS, start=1):
+                    console.rule(f"[bold]{number}. {step.title}")
+                    step.run(ctx)
+            finally:
+                stop_server(ctx)
         assert ctx.verification is not None
         return ctx.verification
     finally:

@@ -47,6 +47,7 @@ ENDPOINT = re.compile(r"^[a-z][a-z0-9-]{0,62}$")
 # The time (to the microsecond, UTC) first, so ids sort by creation; pid and randomness make
 # them unique across the workers of a server and across hosts sharing a folder.
 SEGMENT_ID = re.compile(r"^\d{8}T\d{12}Z-\d{1,10}-[0-9a-f]{8}$")
+_DAY = re.compile(r"^day=\d{4}-\d{2}-\d{2}$")
 _DIR_MODE = 0o700
 
 
@@ -103,7 +104,11 @@ def parquet_files(root: Path, segment_id: str | None = None) -> dict[str, list[P
     name = "*" if segment_id is None else check_segment_id(segment_id)
     found: dict[str, list[Path]] = {}
     for path in sorted(base.glob(f"endpoint=*/day=*/{name}.parquet")):
-        if SEGMENT_ID.fullmatch(path.stem) and ENDPOINT.fullmatch(path.parent.parent.name[9:]):
+        if (
+            SEGMENT_ID.fullmatch(path.stem)
+            and _DAY.fullmatch(path.parent.name)
+            and ENDPOINT.fullmatch(path.parent.parent.name.removeprefix("endpoint="))
+        ):
             found.setdefault(path.stem, []).append(path)
     return found
 

@@ -10,7 +10,6 @@ class; a fault of the server answers 500 and the server keeps serving.
 
 from __future__ import annotations
 
-import asyncio
 import logging
 import time
 import uuid
@@ -37,7 +36,7 @@ from steward.errors import (
     Unavailable,
     UsageError,
 )
-from steward.serving._runtime import IDENTIFYING_CONTEXT, EndpointRuntime, LoadedVersion
+from steward.serving._runtime import EndpointRuntime, LoadedVersion, context_redaction
 from steward.serving._schemas import ERRORS, FEEDBACK_BODY, PREDICT_BODY, V2_BODY, documented
 from steward.serving._state import ServerState
 
@@ -142,7 +141,7 @@ async def _score(
     context = parsed.context
     key_bytes = state.log_key
     pii = loaded.pii
-    hashed_context = pii | IDENTIFYING_CONTEXT
+    sensitive = loaded.sensitive
     records = []
     for i in range(rows):
         inputs = dict(zip(names, values[i], strict=True))
@@ -156,12 +155,16 @@ async def _score(
                 endpoint=runtime.name,
                 model=loaded.ref,
                 inputs=redact(inputs, pii, key_bytes) if pii else inputs,
-                context=redact(context[i], hashed_context, key_bytes) if context else {},
+                context=(
+                    redact(context[i], context_redaction(context[i], sensitive), key_bytes)
+                    if context
+                    else {}
+                ),
                 outputs=outputs,
                 latency_ms=latency,
             )
         )
-    await asyncio.wrap_future(state.write(records))
+    await state.write(records)
     return loaded, ids, labels, proba
 
 
@@ -257,7 +260,7 @@ async def v2_ready(request: Request) -> Response:
     responses=documented(200, 401, 403, 404, 503),
 )
 async def v2_metadata(endpoint: str, request: Request) -> Response:
-    from steward.serving._bodies import v2_metadata as metadata
+    from steward.serving._v2 import v2_metadata as metadata
 
     state, _ = _scored(request, endpoint)
     runtime = _runtime(state, endpoint)
@@ -296,12 +299,19 @@ async def v2_model_ready(endpoint: str, request: Request) -> Response:
     openapi_extra=V2_BODY,
 )
 async def v2_infer(endpoint: str, request: Request) -> Response:
-    from steward.serving._bodies import parse_v2_infer, v2_response
+    from steward.serving._v2 import parse_v2_infer, v2_output_names, v2_response
 
     started = time.perf_counter()
     state, _ = _scored(request, endpoint)
     runtime = _runtime(state, endpoint)
     parsed = parse_v2_infer(await _body(request))
+    given = v2_output_names(runtime.routes[0][0].version.signature)
+    unknown = [name for name in parsed.outputs or () if name not in given]
+    if unknown:  # before scoring: nothing is logged for a request answered 422
+        raise InvalidInput(
+            f"the model has no output {', '.join(unknown)}: it gives {', '.join(given)}",
+            details={"field": "outputs"},
+        )
     key = parsed.key or request.headers.get("x-steward-key")
     loaded, ids, labels, proba = await _score(state, runtime, parsed, key, started)
     document = v2_response(
@@ -312,9 +322,8 @@ async def v2_infer(endpoint: str, request: Request) -> Response:
         probabilities=proba,
         classes=list(loaded.classes) or None,
         parameters={"model": loaded.ref, "request_ids": ids},
+        requested=parsed.outputs,
     )
-    if parsed.outputs:
-        document["outputs"] = [o for o in document["outputs"] if o["name"] in parsed.outputs]
     _count(state, endpoint, loaded, labels, started)
     return _json(document)
 

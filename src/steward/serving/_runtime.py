@@ -19,9 +19,12 @@ from steward.domain import ModelVersion
 
 __all__ = ["EndpointRuntime", "LoadedVersion", "Serving"]
 
-# Context attributes that identify a person whatever the training data's PII scan said:
-# they are logged as keyed hashes (joins stay possible, the value is not recoverable).
-IDENTIFYING_CONTEXT = frozenset({"entity_id", "customer_id", "user_id", "person_id"})
+
+def context_redaction(context: dict[str, Any], sensitive: frozenset[str]) -> frozenset[str]:
+    """The context attributes logged as keyed hashes: all but the version's declared
+    sensitive attributes, which fairness monitoring needs as they are. A context is free
+    form (an entity id, an email…): nothing in it is trusted to be harmless."""
+    return frozenset(name for name in context if name not in sensitive)
 
 
 @dataclass(frozen=True, slots=True)
@@ -33,9 +36,13 @@ class LoadedVersion:
     estimator: Any
     validator: Any
     pii: frozenset[str]
+    sensitive: frozenset[str]
     stage: str
     governance: dict[str, Any]
     classes: tuple[Any, ...] = ()
+    # an estimator fitted outside Steward on numbers, in the signature's column order: it is
+    # given the frame's array (what it was fitted on, less pandas' per-call checks)
+    takes_array: bool = False
 
     @property
     def ref(self) -> str:
@@ -48,6 +55,10 @@ class LoadedVersion:
 
     def predict(self, frame: Any) -> tuple[np.ndarray, np.ndarray | None]:
         """``(labels, probabilities or None)`` for the rows of ``frame``."""
+        if self.takes_array:
+            values = frame.to_numpy()
+            if values.dtype == np.float64:
+                frame = values
         if self.regression or not hasattr(self.estimator, "predict_proba"):
             return np.asarray(self.estimator.predict(frame)), None
         proba = np.asarray(self.estimator.predict_proba(frame), dtype=np.float64)

@@ -16,7 +16,6 @@ import logging
 import threading
 import time
 from collections.abc import Callable
-from concurrent.futures import Future
 from typing import Any
 
 from steward.app import Application
@@ -58,6 +57,7 @@ class ServerState:
         self.log = PredictionLog(
             app.predictions.root, on_sealed=self._sealed, fsync=fsync, max_age_seconds=300.0
         )
+        self._batcher: Any = None
         self._tokens: dict[str, Actor] = {}
         self._loaded: dict[str, LoadedVersion] = {}
         self._head: Any = object()
@@ -190,6 +190,10 @@ class ServerState:
         for used in version.datasets:
             pii.update(self.app.datasets.get(self.actor, used["ref"]).pii_columns)
         output = version.signature.get("output", {})
+        steps = getattr(estimator, "steps", None)
+        takes_array = steps is None and list(getattr(estimator, "feature_names_in_", [])) == list(
+            version.features
+        )
         loaded = LoadedVersion(
             version=version,
             estimator=estimator,
@@ -200,9 +204,11 @@ class ServerState:
                 unseen_categories=rules.unseen_categories,
             ),
             pii=frozenset(pii),
+            sensitive=frozenset(version.sensitive) - pii,
             stage=stage,
             governance=governance,
             classes=tuple(output.get("classes") or getattr(estimator, "classes_", ())),
+            takes_array=takes_array,
         )
         self._loaded[ref] = loaded
         return loaded
@@ -248,8 +254,13 @@ class ServerState:
 
     # --- the log -------------------------------------------------------------------------
 
-    def write(self, records: list[Any]) -> Future[None]:
-        return self.log.submit(records)
+    async def write(self, records: list[Any]) -> None:
+        """Return once ``records`` are durable (group commit across this worker's requests)."""
+        if self._batcher is None:
+            from steward.serving._batching import LogBatcher
+
+            self._batcher = LogBatcher(self.log)
+        await self._batcher.write(records)
 
     def _sealed(self, segment: Any) -> None:
         # Called from the log's writer thread; a failure leaves the segment sealed but not

@@ -10,13 +10,14 @@ A :class:`Validator` is compiled once per model version from its stored signatur
   ``false`` (or 1 and 0) and becomes 1.0 and 0.0, as training saw it. An ``integer`` input
   takes any finite number (the model computes in floats; 30.0 from a JavaScript client is 30).
 * a categorical input becomes an object column of ``str``, ``null`` as NaN. A ``string``
-  categorical takes strings; a whole number is taken for the text it spells only when that text
-  is one of the training categories (``2`` for a category ``"2"``): anything else that is not a
-  string is a wrong type, since quietly turning a number into an unseen text would score
-  nonsense. An ``integer``-typed categorical takes whole numbers (``3`` → ``"3"``), a
-  ``float``-typed one numbers (``str(float)``), a ``boolean``-typed one ``true``/``false``
-  spelled as the training categories spell them (``"True"``/``"False"`` by default, as pandas
-  writes booleans as text). Strings are taken as they are by every categorical input.
+  categorical takes strings; a JSON integer is taken for the text it spells only when that
+  text is one of the training categories (``2`` for a category ``"2"``; ``2.0`` is not): any
+  other value that is not a string is a wrong type, since quietly turning a number into a
+  text the model never saw would score nonsense. An ``integer``-typed categorical takes whole
+  numbers (``3`` → ``"3"``), a ``float``-typed one numbers (``str(float)``), a
+  ``boolean``-typed one ``true``/``false`` spelled as the training categories spell them
+  (``"True"``/``"False"`` by default, as pandas writes booleans as text). Strings are taken
+  as they are by every categorical input.
 * an input without ``type`` and ``kind`` (a model registered from outside) takes any JSON
   scalar: a column of numbers (and booleans, as 1.0/0.0) becomes float64, any other column an
   object column with numbers as float and strings as str. ``datetime`` inputs are read the same.
@@ -26,13 +27,14 @@ non-finite number (``"NaN"``, ``"Infinity"``) and non-finite numbers (which V2 t
 Python callers can carry; JSON cannot) are ``not_finite``. A value outside the training
 categories is ``unseen_category`` only when the validator refuses unseen categories.
 
-Every problem of a request is reported at once, in ONE :class:`InvalidInput` (422): its message
-is one line summarising the problems, its ``details`` are ``{"errors": [{"field", "problem",
-"rows", "message"}, ...]}`` naming every bad field (``field`` is ``None`` for a problem of the
-whole request: ``empty``, ``too_many_rows``). ``rows`` holds the first few (0-based) row
+Every problem of a request is reported at once (but ``empty`` and ``too_many_rows``, reported
+alone: the values of a request refused whole are not read), in ONE :class:`InvalidInput`
+(422): its message is one line summarising the problems, its ``details`` are ``{"errors":
+[{"field", "problem", "rows", "message"}, ...]}`` naming every bad field (``field`` is
+``None`` for a problem of the whole request). ``rows`` holds the first few (0-based) row
 indices a problem was found at, ``[]`` for a problem of the field itself (``missing``,
-``unknown``). A value of a column named in ``pii`` is never quoted, in the message nor in
-the details; other offending values are quoted, shortened to 40 characters.
+``unknown``). A value of a column named in ``pii`` is never quoted, in the message nor in the
+details; other offending scalar values are quoted, shortened to 40 characters.
 """
 
 from __future__ import annotations
@@ -181,7 +183,8 @@ class Validator:
         self._inputs = tuple(_compile(signature, self.pii))
         self.names: tuple[str, ...] = tuple(i.name for i in self._inputs)
         self._names = frozenset(self.names)
-        self._index = pd.Index(list(self.names))
+        # object, not pandas's string dtype: sklearn reads the names back on every predict
+        self._index = pd.Index(list(self.names), dtype=object)
         self._one_row = pd.RangeIndex(1)  # immutable: shared by the frames of one row
         self._refuse = unseen_categories == "refuse"
         self._number = tuple(i for i in self._inputs if i.mode == _NUMBER)
@@ -214,11 +217,8 @@ class Validator:
             problems.extend(self._name_problems(columns))
             # the present columns are checked still, so that every bad field is named
             columns = {n: columns[n] if n in columns else [None] * rows for n in self.names}
-        for name in self.names:
-            if len(columns[name]) != rows:  # the parsers never make such columns
-                raise InternalError(
-                    f"column {name} holds {len(columns[name])} values for {rows} rows"
-                )
+        if set(map(len, columns.values())) != {rows}:  # the parsers never make such columns
+            raise InternalError(f"the columns do not all hold {rows} values")
 
         number = [columns[i.name] for i in self._number]
         floats: list[Sequence[Any]] = number
@@ -278,7 +278,12 @@ class Validator:
             return False
         # NaN and infinities make the sum non-finite (filter drops the nulls, and zeros,
         # which add nothing); a sum overflowing from finite values only takes the slow path
-        return float not in kinds or math.isfinite(sum(filter(None, chain.from_iterable(number))))
+        if float not in kinds:
+            return True
+        try:
+            return math.isfinite(sum(filter(None, chain.from_iterable(number))))
+        except OverflowError:  # a whole number too large for a float
+            return False
 
     def _name_problems(self, columns: Mapping[str, Sequence[Any]]) -> list[Problem]:
         problems = [
@@ -354,13 +359,9 @@ def to_frame(
 # -- reading values ---------------------------------------------------------------------
 
 
-class _Bad(Exception):
+class _Bad(Exception):  # a fresh one each time: a re-raised instance keeps its tracebacks
     def __init__(self, problem: str) -> None:
         self.problem = problem
-
-
-_WRONG = _Bad("wrong_type")
-_NOT_FINITE = _Bad("not_finite")
 
 
 def _read(spec: _Input, mode: int, value: Any) -> Any:
@@ -372,26 +373,27 @@ def _read(spec: _Input, mode: int, value: Any) -> Any:
             return 1.0 if value else 0.0
         if mode == _TEXT_BOOL:
             return spec.true if value else spec.false
-        raise _WRONG
+        raise _Bad("wrong_type")
     if isinstance(value, str):
         if mode in _TEXT_MODES:
             return value
         if mode == _ANY:
             return value
-        raise _NOT_FINITE if value.strip().lower() in _NON_FINITE_WORDS else _WRONG
+        problem = "not_finite" if value.strip().lower() in _NON_FINITE_WORDS else "wrong_type"
+        raise _Bad(problem)
     if isinstance(value, int | float | np.integer | np.floating):
         try:
             number = float(value)
         except OverflowError:
-            raise _NOT_FINITE from None
+            raise _Bad("not_finite") from None
         if not math.isfinite(number):
-            raise _NOT_FINITE
+            raise _Bad("not_finite")
         if mode in (_NUMBER, _ANY):
             return number
         if mode == _BOOL:
             if number in (0.0, 1.0):
                 return number
-            raise _WRONG
+            raise _Bad("wrong_type")
         if mode == _TEXT_FLOAT:
             return str(number)
         whole = number.is_integer()
@@ -405,7 +407,7 @@ def _read(spec: _Input, mode: int, value: Any) -> Any:
             and str(int(value)) in spec.categories
         ):
             return str(int(value))
-    raise _WRONG
+    raise _Bad("wrong_type")
 
 
 def _nan_for_none(values: Sequence[Any]) -> list[Any]:
@@ -426,16 +428,21 @@ def _value_problem(spec: _Input, problem: str, rows: Sequence[int], value: Any) 
 
 def _quoted(spec: _Input, value: Any) -> str:
     """What the message says of an offending value: its JSON kind, and the value itself
-    (shortened) unless the column holds PII."""
+    (shortened) when it is a scalar of a column that does not hold PII."""
     kind = _json_kind(value)
     if spec.pii:
         return kind
-    try:
-        text = orjson.dumps(value, option=orjson.OPT_SERIALIZE_NUMPY).decode()
-    except TypeError:
-        text = repr(value)
-    if isinstance(value, float | np.floating) and not math.isfinite(float(value)):
+    if isinstance(value, str):
+        # cut before quoting: a megabyte string is not copied to be shown 40 characters of
+        text = orjson.dumps(value[:_VALUE_CHARS]).decode()
+    elif isinstance(value, bool | np.bool_):
+        text = "true" if value else "false"
+    elif isinstance(value, int | np.integer) and int(value).bit_length() <= 128:
+        text = str(int(value))
+    elif isinstance(value, float | np.floating):
         text = repr(float(value))
+    else:  # a list, an object, a whole number of hundreds of digits: its kind says enough
+        return kind
     if len(text) > _VALUE_CHARS:
         text = text[: _VALUE_CHARS - 1] + "…"
     return f"{kind} {text}"
@@ -519,7 +526,11 @@ def _assemble(
     long) and their positions among ``columns``."""
     rows = len(index)
     # None becomes NaN, True 1.0: the values were checked, so nothing else is converted
-    float_block = np.array(floats, dtype=np.float64).reshape(len(floats), rows)
+    if rows == 1:  # a flat list converts in half the time of a list of one-value lists
+        float_block = np.array(list(chain.from_iterable(floats)), dtype=np.float64)
+        float_block = float_block.reshape(len(floats), 1)
+    else:
+        float_block = np.array(floats, dtype=np.float64).reshape(len(floats), rows)
     text_block = np.empty((len(texts), rows), dtype=object)
     for at, values in enumerate(texts):
         text_block[at, :] = values

@@ -230,9 +230,10 @@ class PredictionService:
     # --- retention and verification ----------------------------------------------------
 
     def prune(self, actor: Actor, retention_days: int, *, today: date | None = None) -> list[str]:
-        """Delete prediction records older than ``retention_days`` (whole day partitions),
-        ledgered as one ``predictions.pruned`` event; the segments now gone."""
-        from steward.logs import prune
+        """Delete prediction records older than ``retention_days`` — whole sealed segments,
+        each once all its days are past — ledgered as one ``predictions.pruned`` event; the
+        segments now gone."""
+        from steward.logs import compact_all, prune
         from steward.policy import RETENTION_FLOOR_DAYS
 
         require(actor, Permission.MODEL_DEPLOY, "prune the prediction log")
@@ -243,7 +244,10 @@ class PredictionService:
             )
         day = today or datetime.now(UTC).date()
         before = day - timedelta(days=retention_days)
-        gone = prune(self.root, before) if self.root.exists() else []
+        if not self.root.exists():
+            return []
+        compact_all(self.root)  # sealed segments still in their first form count too
+        gone = prune(self.root, before)
         if gone:
             with self._store.write(actor) as tx:
                 event = PredictionsPruned(

@@ -1,0 +1,242 @@
+"""Demo steps for serving: deploying through the gate, the biased model refused, a real
+server on a loopback port with scoped tokens, validation, metrics and the prediction log
+(PII keyed-hashed), then a canary and a rollback reaching the running server."""
+
+from __future__ import annotations
+
+import json
+import socket
+import threading
+import time
+import urllib.error
+import urllib.request
+from typing import TYPE_CHECKING, Any
+
+from steward.demo._data_steps import escape
+from steward.demo._governance_steps import BIASED
+from steward.demo._model_steps import MODEL, TRIALS
+from steward.errors import Refused
+
+if TYPE_CHECKING:
+    from steward.demo._walkthrough import DemoContext
+
+__all__ = ["step_canary", "step_deploy", "step_serve", "stop_server"]
+
+ENDPOINT = "loans"
+
+
+def _say(ctx: DemoContext, text: str) -> None:
+    ctx.console.print(text, highlight=False)
+
+
+def step_deploy(ctx: DemoContext) -> None:
+    eli = ctx.actors["eli"]
+    ref = ctx.models[MODEL]
+    state, _ = ctx.app.deployments.deploy(eli, ref, ENDPOINT)
+    _say(
+        ctx,
+        f"eli deploys {ref} to endpoint [bold]{ENDPOINT}[/] (steward deploy): its production "
+        f"gate is evaluated again, now; passes; state {state.seq}, one ledger event",
+    )
+    try:
+        ctx.app.deployments.deploy(eli, f"{BIASED}@1", ENDPOINT, canary=10)
+    except Refused as exc:
+        failed = [r["id"] for r in exc.details["decision"]["rules"] if r["outcome"] == "fail"]
+        _say(
+            ctx,
+            f"eli tries to put the biased {BIASED}@1 beside it as a 10% canary: [red]refused[/] "
+            f"(exit 1) — failing {', '.join(failed[:4])}; nothing changed, the attempt is ledgered",
+        )
+
+
+class _Server:
+    """``steward serve``'s application under uvicorn in a thread of the demo's process, on a
+    loopback port chosen now (the CLI runs the same app in worker processes)."""
+
+    def __init__(self, ctx: DemoContext) -> None:
+        import uvicorn
+
+        from steward.serving import build_state, create_app
+        from steward.settings import Settings
+
+        with socket.socket() as sock:
+            sock.bind(("127.0.0.1", 0))
+            self.port = int(sock.getsockname()[1])
+        from pydantic import SecretStr
+
+        settings = Settings(home=ctx.settings.home, token=SecretStr(ctx.tokens["eli"]))
+        app = create_app(lambda: build_state(settings, reload_seconds=0.5))
+        config = uvicorn.Config(
+            app, host="127.0.0.1", port=self.port, log_level="error", access_log=False
+        )
+        self.server = uvicorn.Server(config)
+        self.thread = threading.Thread(target=self.server.run, daemon=True)
+        self.url = f"http://127.0.0.1:{self.port}"
+
+    def start(self) -> None:
+        self.thread.start()
+        deadline = time.monotonic() + 120
+        while not self.server.started and time.monotonic() < deadline:
+            if not self.thread.is_alive():
+                raise RuntimeError("the model server did not start (see the error above)")
+            time.sleep(0.1)
+
+    def stop(self) -> None:
+        self.server.should_exit = True
+        self.thread.join(timeout=60)
+
+    def call(self, path: str, body: Any = None, token: str | None = None) -> tuple[int, Any]:
+        data = json.dumps(body).encode() if body is not None else None
+        request = urllib.request.Request(f"{self.url}{path}", data=data)  # noqa: S310
+        request.add_header("content-type", "application/json")
+        if token:
+            request.add_header("authorization", f"Bearer {token}")
+        try:
+            with urllib.request.urlopen(request, timeout=30) as answer:  # noqa: S310 - loopback
+                raw = answer.read()
+                status = answer.status
+        except urllib.error.HTTPError as error:
+            raw, status = error.read(), error.code
+        text = raw.decode("utf-8")
+        return status, json.loads(text) if text.startswith(("{", "[")) else text
+
+
+def _rows(ctx: DemoContext, count: int) -> list[dict[str, Any]]:
+    x, _, _ = ctx.app.models.load_split(ctx.actors["eli"], ctx.models[MODEL], "test")
+    frame = x.head(count).astype(object)
+    return [
+        {k: (None if v != v else v) for k, v in row.items()} for row in frame.to_dict("records")
+    ]
+
+
+def stop_server(ctx: DemoContext) -> None:
+    server = ctx.extras.pop("server", None)
+    if server is not None:
+        server.stop()
+
+
+def step_serve(ctx: DemoContext) -> None:
+    eli = ctx.actors["eli"]
+    record, token = ctx.app.identity.issue_token(eli, scopes=[f"predict:{ENDPOINT}"])
+    ctx.tokens["portal"] = token
+    server = _Server(ctx)
+    server.start()
+    ctx.extras["server"] = server
+    _status, ready = server.call("/readyz")
+    serving = ready["endpoints"][ENDPOINT]["serving"][0]["version"]
+    _say(
+        ctx,
+        f"eli starts the model server (steward serve) on {server.url}: ready, {ENDPOINT} serves "
+        f"{serving} — loaded only because its artifact hash matches and its gate passes now",
+    )
+    _say(
+        ctx,
+        f"  the loan portal gets a scoped token ({record.id}, scope predict:{ENDPOINT}): it can "
+        "score, and nothing else",
+    )
+    rows = _rows(ctx, 50)
+    ids: list[str] = []
+    started = time.perf_counter()
+    for start in range(0, 50, 5):
+        body = {
+            "instances": rows[start : start + 5],
+            "context": {"email": f"applicant{start}@example.org", "entity_id": f"app-{start}"},
+        }
+        status, answer = server.call(f"/predict/{ENDPOINT}", body, token)
+        assert status == 200, answer
+        ids += answer["request_ids"]
+    elapsed = time.perf_counter() - started
+    first = answer["predictions"][0]
+    _say(
+        ctx,
+        f"  50 applications scored in 10 requests ({elapsed * 1000:.0f} ms); one answer: "
+        f"{escape(json.dumps(first))} from {answer['model']}",
+    )
+    status, refused = server.call(
+        f"/predict/{ENDPOINT}", {"instances": rows[:1]}, ctx.tokens["eli"]
+    )
+    _say(ctx, f"  eli's own (unscoped) token: {status} — {escape(refused['error']['message'])}")
+    version = ctx.app.models.get(eli, ctx.models[MODEL])
+    number = next(i["name"] for i in version.signature["inputs"] if i["kind"] == "numeric")
+    bad = {"instances": [{**rows[0], number: "a lot", "zip": "02139"}]}
+    status, refused = server.call(f"/predict/{ENDPOINT}", bad, token)
+    problems = ", ".join(
+        f"{e['field']} ({e['problem']})" for e in refused["error"]["details"]["errors"]
+    )
+    _say(ctx, f"  a malformed application: {status}, naming each bad field: {problems}")
+    _status, metrics = server.call("/metrics")
+    wanted = ("steward_requests_total{", "steward_predictions_total{")
+    for line in str(metrics).splitlines():
+        if line.startswith(wanted) and f'endpoint="{ENDPOINT}"' in line:
+            _say(ctx, f"  /metrics: {line}")
+    frame = ctx.app.predictions.read(ctx.actors["audra"], ENDPOINT)
+    context = json.loads(frame["context"][0])
+    _say(
+        ctx,
+        f"  the prediction log holds {frame.height} records, each durable before its answer was "
+        f"sent; the applicant's email and id are keyed hashes: email={context['email'][:30]}…",
+    )
+
+
+def step_canary(ctx: DemoContext) -> None:
+    from steward.services import TrainingRequest
+
+    dana, eli, sofia = ctx.actors["dana"], ctx.actors["eli"], ctx.actors["sofia"]
+    server = ctx.extras["server"]
+    token = ctx.tokens["portal"]
+    stable = ctx.models[MODEL]
+    # The same recipe again (template, trials, seed): a reproducible build, a new version with
+    # its own evidence; the default checks run, as `steward train` runs them.
+    recipe = TrainingRequest(dataset="loans@1", name=MODEL, template="hgb", trials=TRIALS, seed=7)
+    candidate = ctx.app.training.train(dana, recipe).version.ref
+    ctx.app.evidence.reproduce(sofia, candidate, ["performance", "fairness"])
+    for steward in ("sofia", "sam"):
+        ctx.app.governance.approve(ctx.actors[steward], candidate, "production", "reviewed")
+    _say(
+        ctx,
+        f"dana retrains with the same recipe: {candidate}, its evidence recorded, reproduced by "
+        "sofia, approved by sofia and sam",
+    )
+    ctx.app.deployments.deploy(eli, candidate, ENDPOINT, canary=20)
+    rows = _rows(ctx, 1)
+
+    def served(count: int) -> dict[str, int]:
+        seen: dict[str, int] = {}
+        for i in range(count):
+            body = {"instances": rows, "key": f"applicant-{i}"}
+            _status, answer = server.call(f"/predict/{ENDPOINT}", body, token)
+            seen[answer["model"]] = seen.get(answer["model"], 0) + 1
+        return seen
+
+    deadline = time.monotonic() + 30
+    while candidate not in served(10) and time.monotonic() < deadline:
+        time.sleep(0.2)
+    counts = served(200)
+    _say(
+        ctx,
+        f"eli deploys it as a 20% canary (steward deploy {candidate} --endpoint {ENDPOINT} "
+        f"--canary 20); the running server picks it up without a restart: of 200 applicants, "
+        + ", ".join(f"{n} to {v}" for v, n in sorted(counts.items()))
+        + " (sticky per applicant key)",
+    )
+    state = ctx.app.deployments.rollback(eli, ENDPOINT)
+    deadline = time.monotonic() + 30
+    while served(10) != {stable: 10} and time.monotonic() < deadline:
+        time.sleep(0.2)
+    after = served(20)
+    _say(
+        ctx,
+        f"a concern is raised; eli rolls back (steward rollback {ENDPOINT}): state {state.seq} "
+        f"restores state {state.restores}; the server answers from "
+        + ", ".join(sorted(after))
+        + " again, in one ledgered step",
+    )
+    history = ctx.app.deployments.history(eli, ENDPOINT)
+    _say(
+        ctx,
+        "  endpoint history: "
+        + " → ".join(f"{s.seq} {s.action}" for s in history)
+        + "; `steward endpoint history loans --at TIME` answers what served it at any moment",
+    )
+    stop_server(ctx)
+    _say(ctx, "eli stops the server: its open log segment is sealed and its digest anchored")
