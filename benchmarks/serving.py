@@ -29,6 +29,7 @@ import statistics
 import subprocess
 import sys
 import time
+import warnings
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -233,7 +234,9 @@ def _steps(home: Any, rows: np.ndarray) -> dict[str, float]:
         parsed = clock("parse body (orjson)", lambda: parse_predict(body))
         frame = clock("validate into a DataFrame", lambda: validator.frame(parsed))
         clock("predict_proba (DataFrame)", lambda: model.predict_proba(frame))
-        clock("predict_proba (ndarray, the bare app)", lambda: model.predict_proba(rows[:1]))
+        with warnings.catch_warnings():  # an array for a model fitted on named columns
+            warnings.simplefilter("ignore", UserWarning)
+            clock("predict_proba (ndarray, the bare app)", lambda: model.predict_proba(rows[:1]))
         clock("authenticate (no cache: store + ledger replay)", lambda: app.authenticate(token), 50)
 
         def record() -> Any:
@@ -260,6 +263,7 @@ def main(argv: list[str] | None = None) -> int:
         __doc__,
         {"duration": 10, "concurrency": 16, "workers": 2, "rows": 50_000},
         smoke={"duration": 1, "concurrency": 2, "workers": 1, "rows": 2_000},
+        argv=argv,
     )
     import joblib
 

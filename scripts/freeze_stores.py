@@ -5,14 +5,14 @@
 For each revision R (oldest first) a home is filled with what a team had recorded by then —
 users and tokens (0001), a dataset (0002), a run (0003), a trained model (0004), a policy
 (0005), a comment and a webhook (0006), evidence, an approval, a promotion and an admin's
-token reset (0007 on) — through the services, then its store is migrated down to R
-(Alembic's downgrades) and frozen as ``R/steward.db`` with the home's public key and
-``facts.json`` (the admin's token, what was recorded). Each store records only what R's
-tables hold in full (a record with a column added after R would lose it in the downgrade).
-``tests/test_frozen_stores.py`` upgrades each copy to head and audits it, so a migration
-that loses or changes recorded rows is caught. No artifacts are kept (the store is what is
-upgraded), so the files stay small. Deterministic data, random keys and tokens: rerunning
-rewrites every file.
+token reset (0007 on), a deployment (0008 on) — through the services, then its store is
+migrated down to R (Alembic's downgrades) and frozen as ``R/steward.db`` with the home's
+public key and ``facts.json`` (the admin's token, what was recorded). Each store records only
+what R's tables hold in full (a record with a column added after R would lose it in the
+downgrade). ``tests/test_frozen_stores.py`` upgrades each copy to head and audits it, so a
+migration that loses or changes recorded rows is caught. No artifacts are kept (the store is
+what is upgraded), so the files stay small. Deterministic data, random keys and tokens:
+rerunning rewrites every file.
 """
 
 from __future__ import annotations
@@ -112,6 +112,9 @@ def record(app: Application, admin_token: str, level: int) -> dict[str, Any]:
         app.governance.promote(people["eli"], facts["model"], "staging")
         app.identity.issue_token(admin, "dana")  # a reset: her other tokens are revoked
         facts["stage"] = "staging"
+    if level >= 8:  # deployments and labels from 0008 on
+        app.deployments.deploy(people["eli"], facts["model"], "frozen", stage="staging")
+        facts["endpoint"] = "frozen"
     return facts
 
 

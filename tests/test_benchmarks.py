@@ -18,8 +18,9 @@ import pytest
 
 BENCHMARKS = Path(__file__).resolve().parent.parent / "benchmarks"
 SCRIPTS = sorted(p.stem for p in BENCHMARKS.glob("*.py") if not p.stem.startswith("_"))
-# Over ten seconds even at the smoke size (start-up spawns dozens of interpreters).
-LONGER = {"checks", "explain", "register", "startup"}
+# Over ten seconds even at the smoke size (start-up spawns dozens of interpreters; serving
+# trains a model and starts four servers).
+LONGER = {"checks", "explain", "register", "serving", "startup"}
 
 
 def test_every_benchmark_uses_the_harness() -> None:

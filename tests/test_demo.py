@@ -60,8 +60,9 @@ def test_demo_walks_through_and_ends_with_the_ledger_verified(tmp_path: Path) ->
     assert "as a 10% canary: refused (exit 1)" in flat
     assert "ready, loans serves loan-approval@1" in flat
     assert "eli's own (unscoped) token: 403" in flat
+    assert "with ?explain=true (" in flat and "top contributions" in flat
     assert "a malformed application: 422" in flat and "(wrong_type), zip (unknown)" in flat
-    assert 'endpoint="loans",model="loan-approval@1"} 10.0' in flat
+    assert 'endpoint="loans",model="loan-approval@1"} 11.0' in flat
     assert "the prediction log holds 50 records" in flat and "email=hmac-sha256:" in flat
     assert "to loan-approval@2" in flat and "the server answers from loan-approval@1 again" in flat
     assert "1 deploy → 2 canary → 3 rollback" in flat

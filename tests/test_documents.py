@@ -62,7 +62,12 @@ def world(tmp_path_factory: pytest.TempPathFactory) -> World:
     with Application.open(settings) as app:
         admin = app.authenticate(home.token)
         actors = {"admin": admin}
-        for name, role in (("dana", "data_scientist"), ("sofia", "steward"), ("sam", "steward")):
+        for name, role in (
+            ("dana", "data_scientist"),
+            ("sofia", "steward"),
+            ("sam", "steward"),
+            ("eli", "ml_engineer"),
+        ):
             user, token = app.identity.add_user(admin, name, [role])
             keep(user)
             actors[name] = app.authenticate(token)
@@ -126,6 +131,13 @@ def world(tmp_path_factory: pytest.TempPathFactory) -> World:
         keep(decision)
         for rule in decision.rules:
             keep(rule)
+        state, _ = app.deployments.deploy(actors["eli"], ref, "credit")
+        keep(state)
+        for route in state.routes:
+            keep(route)
+        plan = keep(app.deployments.plan(actors["eli"], "credit"))
+        for check in plan.checks:
+            keep(check)
         version_now, promoted = app.governance.promote(dana, ref, "staging")
         keep(version_now)
         assert promoted is not None

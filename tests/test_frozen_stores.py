@@ -57,6 +57,9 @@ def test_a_frozen_store_upgrades_to_head_keeps_its_records_and_verifies(
             assert version.stage is Stage(facts.get("stage", "none"))
             comments = app.governance.history(admin, version.ref)["comments"]
             assert [c.text for c in comments] == facts.get("comments", [])
+        if "endpoint" in facts:
+            (route,) = app.deployments.current(admin, facts["endpoint"]).routes
+            assert route.version == facts["model"]
         if "policy" in facts:
             policy = app.policies.get(admin, "frozen")
             assert f"{policy.name}@{policy.version}" == facts["policy"]

@@ -435,3 +435,28 @@ def test_kill_9_under_load_then_restart_keeps_every_answered_prediction_exactly_
         verified = app.audit.verify(app.authenticate(home.admin))
     assert verified.ok, verified.problem
     assert verified.details["predictions"]["records"] >= len(answered)
+
+
+def test_explain_needs_explainability_evidence_and_names_no_input_values(
+    server: Server, home: Home
+) -> None:
+    refused = server.post("/predict/credit?explain=true", {"instances": ROWS}, home.predict)
+    assert refused.status_code == 409, refused.text
+    assert "no explainability evidence" in refused.json()["error"]["message"]
+    bad = server.post("/predict/credit?explain=maybe", {"instances": ROWS}, home.predict)
+    assert bad.status_code == 422 and bad.json()["error"]["details"]["field"] == "explain"
+    # the unapproved, never served @3: its explanations add up to the model's own log-odds
+    with home.app() as app:
+        dana = app.authenticate(home.tokens["dana"])
+        app.evidence.run(dana, home.refs[2], ["explainability"])
+        version, model = app.models.load(dana, home.refs[2])
+        explainer = app.explanations.explainer(dana, version, model)
+    frame = pd.DataFrame(ROWS)
+    explained = explainer.explain(frame)
+    raw = np.asarray(model.decision_function(frame))
+    for row, explanation in enumerate(explained):
+        assert explanation["output"] == 1 and explanation["explainer"] == "linear"
+        assert {c["input"] for c in explanation["top"]} == {"income", "debts", "region"}
+        total = explanation["base"] + sum(c["contribution"] for c in explanation["top"])
+        assert abs(total - raw[row]) < 1e-6
+        assert "value" not in str(explanation["top"])

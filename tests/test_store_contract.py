@@ -17,6 +17,8 @@ from steward.domain import (
     Approval,
     Comment,
     DatasetVersion,
+    Deployment,
+    EndpointStatus,
     EventType,
     Evidence,
     EvidenceStatus,
@@ -26,6 +28,7 @@ from steward.domain import (
     ModelVersion,
     RiskTier,
     Role,
+    Route,
     Run,
     RunStatus,
     Stage,
@@ -240,6 +243,23 @@ CHANGES: dict[str, Callable[[Writer], object]] = {
     "add_webhook": lambda tx: tx.add_webhook(webhook("hook-2")),
     "set_webhook_active": lambda tx: tx.set_webhook_active("hook-1", False),
     "add_policy": lambda tx: tx.add_policy(policy(2)),
+    "add_deployment": lambda tx: tx.add_deployment(
+        Deployment(
+            "dp-1",
+            "credit",
+            1,
+            "deploy",
+            (Route("m@1", 100, "stable"),),
+            "production",
+            EndpointStatus.ACTIVE,
+            "",
+            None,
+            TS,
+            "alice",
+            content_hash=HASH,
+        )
+    ),
+    "set_labels": lambda tx: tx.set_labels("credit", {"r1": 1}),
 }
 
 # Writer methods that change no ledgered state: the event itself, a lock, and the webhook

@@ -50,6 +50,11 @@ class Settings(BaseSettings):
         default=None,
         description="API token of the acting identity; default the token saved by init/login.",
     )
+    server_token: SecretStr | None = Field(
+        default=None,
+        description="API token of the model server's own identity (set by steward serve for "
+        "its workers); the server never falls back to another identity.",
+    )
     url: str | None = Field(
         default=None,
         description="When set, the CLI and SDK talk to this server instead of the embedded store.",

@@ -29,6 +29,7 @@ if TYPE_CHECKING:
     from steward.services.governance._webhooks import WebhookService
     from steward.services.models._service import ModelService
     from steward.services.serving._deployments import DeploymentService
+    from steward.services.serving._explanations import ExplanationService
     from steward.services.serving._predictions import PredictionService
     from steward.services.training._mitigation import MitigationService
     from steward.services.training._runs import RunService
@@ -211,6 +212,12 @@ class Application:
         from steward.services.serving._deployments import DeploymentService
 
         return DeploymentService(self.store, self.models, self.policies)
+
+    @_built
+    def explanations(self) -> ExplanationService:
+        from steward.services.serving._explanations import ExplanationService
+
+        return ExplanationService(self.store, self.artifacts)
 
     @_built
     def predictions(self) -> PredictionService:

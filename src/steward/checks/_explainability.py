@@ -45,11 +45,11 @@ from typing import Any, ClassVar
 import numpy as np
 import pandas as pd
 
+from steward.checks._attribution import black_box_attributions, family_attributions
 from steward.checks._background import protected_inputs, redacted, takes_missing
 from steward.checks._base import Capabilities, Check, CheckContext
 from steward.checks._params import SEED, Interval, ParameterConstraints
-from steward.checks._permutation_shap import antithetic_orders, permutation_shap
-from steward.checks._plots import import_shap, shap_bar_png, shap_beeswarm_png
+from steward.checks._plots import shap_bar_png, shap_beeswarm_png
 from steward.domain import Evidence, Finding, Severity
 
 __all__ = ["Explainability"]
@@ -220,22 +220,7 @@ class Explainability(Check):
     def _family(
         self, parts: Any, x: pd.DataFrame, background: pd.DataFrame, binary: bool
     ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-        shap = import_shap()
-
-        z = np.asarray(parts.prepare.transform(x), dtype=np.float64)
-        if parts.family == "tree":
-            explainer = shap.TreeExplainer(parts.tree_model)
-            explanation = explainer(z, check_additivity=False)
-        else:
-            reference = np.asarray(parts.prepare.transform(background), dtype=np.float64)
-            masker = shap.maskers.Independent(reference, max_samples=len(reference))
-            explanation = shap.LinearExplainer(parts.estimator, masker)(z)
-        return _outputs(
-            np.asarray(explanation.values),
-            np.asarray(explanation.base_values),
-            parts.raw_output(z),
-            binary,
-        )
+        return family_attributions(parts, x, background, binary)
 
     def _black_box(
         self,
@@ -245,29 +230,7 @@ class Explainability(Check):
         binary: bool,
         regression: bool,
     ) -> tuple[np.ndarray, np.ndarray, np.ndarray, str]:
-        codec = _Codec(pd.concat([background, x]))
-        model = context.model
-
-        def predict(matrix: np.ndarray) -> np.ndarray:
-            if regression:
-                return np.asarray(model.predict(codec.decode(matrix)), dtype=np.float64)
-            proba = np.asarray(model.predict_proba(codec.decode(matrix)), dtype=np.float64)
-            return proba[:, 1] if binary else proba
-
-        encoded = codec.encode(x)
-        # one antithetic pass over a random order of the inputs per row: the attributions add
-        # up exactly; averaged over many rows the importances settle
-        orders = antithetic_orders(len(encoded), len(x.columns), self.seed)
-        shap_values, base_values = permutation_shap(
-            predict, encoded, codec.encode(background), orders
-        )
-        values, base, raw = _outputs(
-            shap_values,
-            base_values,
-            predict(encoded),
-            binary,
-        )
-        return values, base, raw, "target" if regression else "probability"
+        return black_box_attributions(context.model, x, background, binary, regression, self.seed)
 
     def _permutation_importance(
         self, context: CheckContext, x: pd.DataFrame, y: np.ndarray, scoring: str
@@ -285,70 +248,10 @@ class Explainability(Check):
         )
 
 
-class _Codec:
-    """Original input rows as a float matrix for SHAP's maskers: numbers as they are,
-    categories as codes of their sorted levels (missing stays NaN), and back."""
-
-    def __init__(self, frame: pd.DataFrame) -> None:
-        self.columns = list(frame.columns)
-        self.levels: dict[str, np.ndarray] = {}
-        for column in self.columns:
-            series = frame[column]
-            if not pd.api.types.is_numeric_dtype(series.dtype):
-                present = series.dropna().astype(str).unique()
-                self.levels[column] = np.asarray(sorted(present), dtype=object)
-
-    def encode(self, frame: pd.DataFrame) -> np.ndarray:
-        matrix = np.empty((len(frame), len(self.columns)), dtype=np.float64)
-        for j, column in enumerate(self.columns):
-            series = frame[column]
-            if column in self.levels:
-                codes = pd.Categorical(series.astype(object), categories=self.levels[column])
-                matrix[:, j] = np.where(codes.codes < 0, np.nan, codes.codes)
-            else:
-                matrix[:, j] = pd.to_numeric(series, errors="coerce").to_numpy(dtype=np.float64)
-        return matrix
-
-    def decode(self, matrix: np.ndarray) -> pd.DataFrame:
-        columns: dict[str, Any] = {}
-        for j, column in enumerate(self.columns):
-            values = matrix[:, j]
-            if column in self.levels:
-                missing = np.isnan(values)
-                codes = np.where(missing, 0, values).astype(int)
-                decoded = self.levels[column][codes] if len(self.levels[column]) else codes
-                chosen = np.asarray(decoded, dtype=object)
-                chosen[missing] = None
-                columns[column] = pd.Series(chosen, dtype=object)
-            else:
-                columns[column] = values
-        return pd.DataFrame(columns)
-
-
 def _sample(size: int, limit: int, rng: np.random.Generator) -> np.ndarray:
     if size <= limit:
         return np.arange(size)
     return np.sort(rng.choice(size, limit, replace=False))
-
-
-def _outputs(
-    values: np.ndarray, base: np.ndarray, raw: np.ndarray, binary: bool
-) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """Attributions as (rows, features, outputs), base values and raw output as (rows,
-    outputs); a binary model's two-column output is reduced to the positive class."""
-    rows = values.shape[0]
-    if values.ndim == 2:
-        values = values[:, :, None]
-    outputs = values.shape[2]
-    flat = np.asarray(base, dtype=np.float64).reshape(-1)
-    if flat.size == rows * outputs:
-        base = flat.reshape(rows, outputs)
-    else:
-        base = np.broadcast_to(flat.reshape(1, -1), (rows, outputs))
-    raw = np.asarray(raw, dtype=np.float64).reshape(rows, -1)
-    if binary and outputs == 2:
-        return values[:, :, 1:], base[:, 1:], raw[:, 1:]
-    return values, base, raw
 
 
 def _agreement(shap_importance: np.ndarray, permutation: np.ndarray) -> dict[str, Any]:

@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import os
 import shutil
+import sys
 from pathlib import Path
 from typing import Any
 
@@ -29,8 +30,6 @@ def serve(
 ) -> None:
     """Serve the deployed endpoints (and, later, the API and web UI) over HTTP: only versions
     whose gate passes now are served, every answered prediction is logged durably."""
-    import uvicorn
-
     from steward.app import ambient_token
     from steward.settings import export_to_workers
 
@@ -38,7 +37,7 @@ def serve(
         settings = app.settings
         token = ambient_token(settings)
         serving = app.deployments.list_endpoints(actor)
-    metrics = settings.home / "run" / f"metrics-{os.getpid()}"
+    metrics = settings.home / "run" / f"metrics-{port}"  # emptied at every start
     shutil.rmtree(metrics, ignore_errors=True)
     metrics.mkdir(parents=True, mode=0o700)
     # The workers read these (uvicorn spawns them with this environment): the server's own
@@ -46,7 +45,7 @@ def serve(
     export_to_workers(
         {
             "STEWARD_HOME": str(settings.home),
-            **({"STEWARD_TOKEN": token} if token else {}),
+            **({"STEWARD_SERVER_TOKEN": token} if token else {}),
             "PROMETHEUS_MULTIPROC_DIR": str(metrics),
         },
         defaults={
@@ -55,21 +54,34 @@ def serve(
     )
     names = ", ".join(s.endpoint for s in serving) or "no endpoints yet"
     ok(f"serving {names} as {actor.name} on http://{host}:{port} ({workers} worker(s))")
-    try:
-        uvicorn.run(
+    sys.stdout.flush()
+    # uvicorn replaces this process: the supervisor of the workers need not keep the
+    # command line's modules in memory (the server's RSS is the workers').
+    os.execv(  # noqa: S606 - our own interpreter, arguments built here
+        sys.executable,
+        [
+            sys.executable,
+            "-m",
+            "uvicorn",
             "steward.serving:app_from_environment",
-            factory=True,
-            host=host,
-            port=port,
-            workers=workers,
-            loop="uvloop",
-            http="httptools",
-            access_log=False,
-            log_level="warning",
-            timeout_graceful_shutdown=10,
-        )
-    finally:
-        shutil.rmtree(metrics, ignore_errors=True)
+            "--factory",
+            "--host",
+            host,
+            "--port",
+            str(port),
+            "--workers",
+            str(workers),
+            "--loop",
+            "uvloop",
+            "--http",
+            "httptools",
+            "--no-access-log",
+            "--log-level",
+            "warning",
+            "--timeout-graceful-shutdown",
+            "10",
+        ],
+    )
 
 
 def _frame(endpoint: str, since: str | None, until: str | None) -> Any:

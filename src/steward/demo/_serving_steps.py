@@ -62,10 +62,9 @@ class _Server:
         with socket.socket() as sock:
             sock.bind(("127.0.0.1", 0))
             self.port = int(sock.getsockname()[1])
-        from pydantic import SecretStr
-
-        settings = Settings(home=ctx.settings.home, token=SecretStr(ctx.tokens["eli"]))
-        app = create_app(lambda: build_state(settings, reload_seconds=0.5))
+        settings = Settings(home=ctx.settings.home)
+        token = ctx.tokens["eli"]
+        app = create_app(lambda: build_state(settings, token, reload_seconds=0.5))
         config = uvicorn.Config(
             app, host="127.0.0.1", port=self.port, log_level="error", access_log=False
         )
@@ -151,6 +150,19 @@ def step_serve(ctx: DemoContext) -> None:
         ctx,
         f"  50 applications scored in 10 requests ({elapsed * 1000:.0f} ms); one answer: "
         f"{escape(json.dumps(first))} from {answer['model']}",
+    )
+    started = time.perf_counter()
+    _status, answer = server.call(
+        f"/predict/{ENDPOINT}?explain=true", {"instances": rows[:1]}, token
+    )
+    took = (time.perf_counter() - started) * 1000
+    explanation = answer["predictions"][0]["explanation"]
+    top = ", ".join(f"{c['input']} {c['contribution']:+.3f}" for c in explanation["top"][:3])
+    _say(
+        ctx,
+        f"  with ?explain=true ({took:.0f} ms, {explanation['explainer']} SHAP against the "
+        f"background its explainability evidence stored): top contributions {top} "
+        f"({explanation['units']})",
     )
     status, refused = server.call(
         f"/predict/{ENDPOINT}", {"instances": rows[:1]}, ctx.tokens["eli"]

@@ -24,6 +24,7 @@ if TYPE_CHECKING:
     from steward.services.identity._service import IdentityService
     from steward.services.models._service import ModelService
     from steward.services.serving._deployments import DeploymentService
+    from steward.services.serving._explanations import ExplanationService
     from steward.services.serving._plan import RouteCheck, ServingPlan
     from steward.services.serving._predictions import PredictionService
     from steward.services.training._mitigation import MitigationService
@@ -37,6 +38,7 @@ _WHERE = {
     "DatasetService": "datasets._service",
     "DeploymentService": "serving._deployments",
     "EvidenceService": "evidence._service",
+    "ExplanationService": "serving._explanations",
     "ExportSummary": "audit._service",
     "GovernanceService": "governance._service",
     "IdentityService": "identity._service",
@@ -63,6 +65,7 @@ __all__ = [
     "DatasetService",
     "DeploymentService",
     "EvidenceService",
+    "ExplanationService",
     "ExportSummary",
     "GovernanceService",
     "IdentityService",

@@ -2,8 +2,8 @@
 
 ``app_from_environment`` is the factory uvicorn loads in every worker process: it reads
 ``Settings`` from the environment (``steward serve`` sets it up), opens the home, and
-authenticates the server's own identity strictly (``STEWARD_TOKEN``; never the saved
-token), under which it records what it enforces and anchors the prediction log.
+authenticates the server's own identity strictly (``STEWARD_SERVER_TOKEN``; never a token
+saved in the home), under which it records what it enforces and anchors the prediction log.
 """
 
 from __future__ import annotations

@@ -121,7 +121,7 @@ async def _score(
     parsed: Any,
     key: str | None,
     started: float,
-) -> tuple[LoadedVersion, list[str], np.ndarray, np.ndarray | None]:
+) -> tuple[LoadedVersion, list[str], np.ndarray, np.ndarray | None, Any]:
     """Validate, predict, and make the predictions durable; ``(version, request ids,
     labels, probabilities)``."""
     from steward.logs import PredictionRecord, record_time, redact
@@ -165,7 +165,7 @@ async def _score(
             )
         )
     await state.write(records)
-    return loaded, ids, labels, proba
+    return loaded, ids, labels, proba, frame
 
 
 def _count(
@@ -200,7 +200,10 @@ async def predict(endpoint: str, request: Request) -> Response:
     runtime = _runtime(state, endpoint)
     parsed = parse_predict(await _body(request))
     key = parsed.key or request.headers.get("x-steward-key")
-    loaded, ids, labels, proba = await _score(state, runtime, parsed, key, started)
+    explain = request.query_params.get("explain", "false").lower()
+    if explain not in ("true", "false", "1", "0"):
+        raise InvalidInput("{explain} is true or false", details={"field": "explain"})
+    loaded, ids, labels, proba, frame = await _score(state, runtime, parsed, key, started)
     predictions: list[dict[str, Any]]
     plain = _plain(labels)
     if proba is None:
@@ -212,6 +215,12 @@ async def predict(endpoint: str, request: Request) -> Response:
             {"prediction": value, "probabilities": dict(zip(classes, row, strict=True))}
             for value, row in zip(plain, rows, strict=True)
         ]
+    if explain in ("true", "1"):
+        from starlette.concurrency import run_in_threadpool
+
+        explained = await run_in_threadpool(state.explain, loaded, frame, labels)
+        for prediction, explanation in zip(predictions, explained, strict=True):
+            prediction["explanation"] = explanation
     _count(state, endpoint, loaded, labels, started)
     return _json({"predictions": predictions, "model": loaded.ref, "request_ids": ids})
 
@@ -313,7 +322,7 @@ async def v2_infer(endpoint: str, request: Request) -> Response:
             details={"field": "outputs"},
         )
     key = parsed.key or request.headers.get("x-steward-key")
-    loaded, ids, labels, proba = await _score(state, runtime, parsed, key, started)
+    loaded, ids, labels, proba, _ = await _score(state, runtime, parsed, key, started)
     document = v2_response(
         model_name=endpoint,
         model_version=loaded.version.version,

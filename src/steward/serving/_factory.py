@@ -17,24 +17,16 @@ if TYPE_CHECKING:
     from steward.settings import Settings
 
 
-def build_state(settings: Settings, *, reload_seconds: float = RELOAD_SECONDS) -> ServerState:
-    """Open the home of ``settings`` for serving, with one BLAS/OpenMP thread per process
-    (peers that leave it unbounded were measured at 1,000x their latency under contention)."""
-    from threadpoolctl import threadpool_limits
-
+def build_state(
+    settings: Settings, token: str | None, *, reload_seconds: float = RELOAD_SECONDS
+) -> ServerState:
+    """Open the home of ``settings`` for serving, as the identity of ``token`` (strictly: a
+    missing or revoked token is refused, never replaced by an identity of the home)."""
     from steward.app import Application
     from steward.serving._metrics import Metrics
 
-    threadpool_limits(limits=1)
-    # The log's writer thread hands batches back to the event loop: let it have the
-    # interpreter within 0.5 ms, not the default 5 ms, while the loop runs a model.
-    sys.setswitchinterval(0.0005)
-    # An array given to an estimator fitted on a named frame (see LoadedVersion.takes_array)
-    # has the same columns in the same order: scikit-learn's warning about it is noise here.
-    warnings.filterwarnings("ignore", message="X does not have valid feature names")
     app = Application.open(settings, delivery="deferred")
     try:
-        token = settings.token.get_secret_value() if settings.token is not None else None
         actor = app.authenticate(token)
         return ServerState(app, actor, metrics=Metrics(), reload_seconds=reload_seconds)
     except BaseException:
@@ -43,8 +35,22 @@ def build_state(settings: Settings, *, reload_seconds: float = RELOAD_SECONDS) -
 
 
 def app_from_environment() -> FastAPI:
-    """The FastAPI application of one worker, configured from ``STEWARD_*``."""
+    """The FastAPI application of one worker process, configured from ``STEWARD_*`` (its own
+    identity from ``STEWARD_SERVER_TOKEN``, which ``steward serve`` sets)."""
+    from threadpoolctl import threadpool_limits
+
     from steward.settings import Settings
 
+    # One BLAS/OpenMP thread per worker: peers that leave it unbounded were measured at
+    # 1,000x their latency under contention.
+    threadpool_limits(limits=1)
+    # The log's writer thread hands batches back to the event loop: let it have the
+    # interpreter within 0.5 ms, not the default 5 ms, while the loop runs a model.
+    sys.setswitchinterval(0.0005)
+    # An array given to an estimator fitted on a named frame (see LoadedVersion.takes_array)
+    # has the same columns in the same order: scikit-learn's warning about it is noise here.
+    warnings.filterwarnings("ignore", message="X does not have valid feature names")
     settings = Settings()
-    return create_app(lambda: build_state(settings))
+    secret = settings.server_token
+    token = secret.get_secret_value() if secret is not None else None
+    return create_app(lambda: build_state(settings, token))

@@ -43,6 +43,7 @@ class LoadedVersion:
     # an estimator fitted outside Steward on numbers, in the signature's column order: it is
     # given the frame's array (what it was fitted on, less pandas' per-call checks)
     takes_array: bool = False
+    explainers: dict[str, Any] = field(default_factory=dict)  # built on the first ?explain
 
     @property
     def ref(self) -> str:

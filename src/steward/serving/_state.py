@@ -228,6 +228,19 @@ class ServerState:
         except StewardError:
             _log.exception("could not ledger the refused load of %s", ref)
 
+    # --- explanations ---------------------------------------------------------------------
+
+    def explain(self, loaded: LoadedVersion, frame: Any, labels: Any) -> list[dict[str, Any]]:
+        """Each row's top contributions (in a thread of the pool: SHAP is CPU work)."""
+        explainer = loaded.explainers.get("shap")
+        if explainer is None:
+            explainer = self.app.explanations.explainer(
+                self.actor, loaded.version, loaded.estimator
+            )
+            loaded.explainers["shap"] = explainer
+        explained: list[dict[str, Any]] = explainer.explain(frame, labels)
+        return explained
+
     # --- readiness -----------------------------------------------------------------------
 
     def readiness(self) -> tuple[bool, dict[str, Any]]:

@@ -250,7 +250,12 @@ class Validator:
             extra_texts: list[Sequence[Any]] = []
             float_at, text_at = list(float_place), list(text_place)
             for spec in self._any:
-                values = self._convert(spec, columns[spec.name], rows, problems)
+                given = columns[spec.name]
+                if self._clean_numbers([given]) and any(v is not None for v in given):
+                    extra_floats.append(given)  # finite numbers and nulls: as they are
+                    float_at.append(spec.position)
+                    continue
+                values = self._convert(spec, given, rows, problems)
                 numeric = all(type(v) is float for v in values)
                 (extra_floats if numeric else extra_texts).append(values)
                 (float_at if numeric else text_at).append(spec.position)
