@@ -63,7 +63,7 @@ def test_demo_walks_through_and_ends_with_the_ledger_verified(tmp_path: Path) ->
     assert "with ?explain=true (" in flat and "top contributions" in flat
     assert "a malformed application: 422" in flat and "(wrong_type), zip (unknown)" in flat
     assert 'endpoint="loans",model="loan-approval@1"} 11.0' in flat
-    assert "the prediction log holds 50 records" in flat and "email=hmac-sha256:" in flat
+    assert "the prediction log holds 51 records" in flat and "email=hmac-sha256:" in flat
     assert "to loan-approval@2" in flat and "the server answers from loan-approval@1 again" in flat
     assert "1 deploy → 2 canary → 3 rollback" in flat
     assert "✓ ledger verified" in text.split("Final check")[1]
