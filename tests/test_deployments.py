@@ -223,3 +223,31 @@ def test_an_edited_deployment_row_is_named_by_audit_verify(
     report = app.audit.verify(people["admin"])
     assert not report.ok
     assert report.problem is not None and "endpoint credit state 1" in report.problem
+
+
+def test_retention_keeps_six_months_and_prunes_older_segments_ledgered(
+    app: Application, people: dict[str, Actor], refs: list[str]
+) -> None:
+    from datetime import UTC, datetime
+
+    from steward.logs import PredictionLog, PredictionRecord, record_time
+
+    eli = people["eli"]
+    app.deployments.deploy(eli, refs[0], "credit")
+    assert app.deployments.retention_days(eli) == 183  # the credit policy sets none
+    sealed: list[Any] = []
+    with PredictionLog(app.predictions.root, on_sealed=sealed.append) as log:
+        old = record_time(datetime(2020, 3, 1, tzinfo=UTC))
+        record = PredictionRecord("r-old", old, "credit", refs[0], {}, {}, {"prediction": 1}, 1.0)
+        log.submit([record]).result()
+    app.predictions.anchor(eli, sealed[0])
+    with pytest.raises(InvalidInput, match="at least 183") as short:
+        app.predictions.prune(eli, 30)
+    assert short.value.fields == ("retention_days",)
+    with pytest.raises(PermissionDenied):
+        app.predictions.prune(people["dana"], 183)
+    assert app.predictions.prune(eli, 183) == [sealed[0].segment_id]
+    (pruned,) = _events(app, "predictions.pruned")
+    assert pruned["segments"] == [sealed[0].segment_id] and pruned["retention_days"] == 183
+    assert app.predictions.read(eli, "credit").height == 0
+    assert app.audit.verify(people["admin"]).ok  # the pruned segment's absence is expected

@@ -129,6 +129,34 @@ def predictions_export(
     ok(f"exported {frame.height} prediction(s) of {endpoint} to {out_path}")
 
 
+@predictions_app.command("prune")
+def predictions_prune(
+    retention_days: int | None = typer.Option(
+        None,
+        "--retention-days",
+        help="Keep this many days (default: the longest serving.retention_days of the "
+        "policies governing every version ever served; never under that, nor 183).",
+    ),
+    as_json: bool = JSON_OPTION,
+) -> None:
+    """Delete logged predictions older than the retention period, whole sealed segments at
+    a time, in one ledgered step (predictions.pruned)."""
+    with open_session() as (app, actor):
+        required = app.deployments.retention_days(actor)
+        days = required if retention_days is None else retention_days
+        if days < required:
+            raise InvalidInput(
+                f"{{retention_days}} {days} is shorter than the {required} days the governing "
+                "policies require",
+                details={"field": "retention_days"},
+            )
+        gone = app.predictions.prune(actor, days)
+    if as_json:
+        emit_json({"retention_days": days, "segments": gone})
+        return
+    ok(f"kept {days} days of predictions: {len(gone)} sealed segment(s) older than that deleted")
+
+
 def feedback(
     name: str = typer.Argument(..., help="The endpoint."),
     file: Path = typer.Argument(

@@ -404,6 +404,23 @@ class DeploymentService:
         governing = self._policies.governing(actor, model, self._models.authors(actor, version))
         return governing.policy.serving_rules()
 
+    def retention_days(self, actor: Actor) -> int:
+        """The longest ``serving.retention_days`` among the policies governing every version
+        any endpoint has served (the floor, 183 days, when there is none): how long the
+        prediction log must keep its records."""
+        from steward.policy import RETENTION_FLOOR_DAYS
+
+        require(actor, Permission.MODEL_READ, "read endpoints")
+        with self._store.read() as reader:
+            served = {r.version for state in reader.deployments() for r in state.routes}
+        days = RETENTION_FLOOR_DAYS
+        for ref in sorted(served):
+            try:
+                days = max(days, self.serving_rules(actor, ref).retention_days)
+            except NotFound:
+                continue
+        return int(days)
+
     def record_enforcement(
         self,
         actor: Actor,
