@@ -15,7 +15,7 @@ import hashlib
 import logging
 import threading
 import time
-from collections.abc import Callable
+from dataclasses import replace
 from typing import Any
 
 from steward.app import Application
@@ -122,7 +122,7 @@ class ServerState:
                 head = reader.head()
             self._last_poll_ok = time.monotonic()
         except Exception as exc:  # the store is unreachable: keep serving, not ready
-            self.serving = _with_problem(self.serving, f"the store cannot be read: {exc}")
+            self.serving = replace(self.serving, problems=(f"the store cannot be read: {exc}",))
             raise
         marker = (head.size, head.root_hash) if head is not None else None
         due = time.monotonic() - self._last_rebuild >= self.recheck_seconds
@@ -181,7 +181,7 @@ class ServerState:
         }
         if cached is not None and cached.version.artifact == version.artifact:
             # the stage may have moved (a promotion): the metadata says so
-            return _restaged(cached, version, governance)
+            return replace(cached, version=version, governance=governance)
         from steward.serving._validate import Validator
 
         _, estimator = self.app.models.load(self.actor, ref)  # checks the file's sha256
@@ -279,18 +279,3 @@ class ServerState:
         # Called from the log's writer thread; a failure leaves the segment sealed but not
         # anchored, and the next start's recover() anchors it.
         self.app.predictions.sealed(self.actor, segment)
-
-
-def _restaged(cached: LoadedVersion, version: Any, governance: dict[str, Any]) -> LoadedVersion:
-    from dataclasses import replace
-
-    return replace(cached, version=version, governance=governance)
-
-
-def _with_problem(serving: Serving, problem: str) -> Serving:
-    from dataclasses import replace
-
-    return replace(serving, problems=(problem,))
-
-
-Hook = Callable[[], None]

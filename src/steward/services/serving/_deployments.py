@@ -34,7 +34,7 @@ from steward.services._access import require
 from steward.services._records import content_hash, record_event
 from steward.services.governance._policies import GATED_STAGES, PolicyService
 from steward.services.governance._service import refused_attempt
-from steward.services.models._service import ModelService
+from steward.services.models._service import ModelService, resolve_model
 from steward.services.serving._plan import RouteCheck, ServingPlan, decide_routes
 from steward.store import Reader, Store
 from steward.types import utc_iso
@@ -146,7 +146,9 @@ class DeploymentService:
                 return current, False
             decisions: dict[str, Any] = {}
             for route in routes:
-                served = version if route.version == version.ref else resolve(tx, route.version)
+                served = (
+                    version if route.version == version.ref else resolve_model(tx, route.version)
+                )
                 decision = self._policies.decide(actor, served, in_stage)
                 if not decision.allowed:
                     raise _refused(served, in_stage, decision, endpoint)
@@ -189,7 +191,7 @@ class DeploymentService:
             current = history[-1]
             decisions: dict[str, Any] = {}
             for route in target.routes:
-                served = resolve(tx, route.version)
+                served = resolve_model(tx, route.version)
                 decision = self._policies.decide(actor, served, current.stage)
                 if not decision.allowed:
                     raise _refused(served, current.stage, decision, endpoint)
@@ -435,13 +437,22 @@ class DeploymentService:
     ) -> bool:
         """Ledger that ``version`` of ``endpoint`` may (not) be served now and what was done,
         unless that is what was last recorded for it (several server processes notice the
-        same change: one event is written). ``True`` when an event was written."""
+        same change: one event is written). ``True`` when an event was written. Nothing to
+        record (the common case, every rebuild of every worker) costs one read, no write
+        transaction."""
+
+        def recorded(reader: Reader) -> bool:
+            last = last_enforcement(reader, endpoint, version)
+            if last is None:
+                return allowed  # a deployed version may be served until found otherwise
+            return bool((last["allowed"], last["serving"]) == (allowed, serving))
+
+        with self._store.read() as reader:
+            if recorded(reader):
+                return False
         with self._store.write(actor) as tx:
             tx.lock(f"endpoint:{endpoint}")
-            last = last_enforcement(tx, endpoint, version)
-            if last is None and allowed:
-                return False  # a deployed version may be served until found otherwise
-            if last is not None and (last["allowed"], last["serving"]) == (allowed, serving):
+            if recorded(tx):  # another process recorded it meanwhile
                 return False
             event = ServingEnforced(
                 endpoint=endpoint,
@@ -498,12 +509,6 @@ def last_enforcement(reader: Reader, endpoint: str, version: str) -> dict[str, A
         if event.payload.get("version") == version:
             return event.payload
     return None
-
-
-def resolve(reader: Reader, ref: str) -> ModelVersion:
-    from steward.services.models._service import resolve_model
-
-    return resolve_model(reader, ref)
 
 
 def _routes(

@@ -148,22 +148,20 @@ class PredictionService:
         end = parse_time(until, "until") if until else None
         if start and end and end < start:
             raise InvalidInput("{until} is before {since}", details={"fields": ["since", "until"]})
-        table = read_predictions(self.root, endpoint, since=start, until=end)
-        frame = table if isinstance(table, pl.DataFrame) else pl.from_arrow(table)
-        assert isinstance(frame, pl.DataFrame)
+        frame = read_predictions(self.root, endpoint, since=start, until=end)
         if labels:
-            with self._store.read() as reader:
-                known = reader.labels(endpoint)
             import orjson
 
-            frame = frame.with_columns(
-                pl.col("request_id")
-                .map_elements(
-                    lambda rid: orjson.dumps(known[rid]).decode() if rid in known else None,
-                    return_dtype=pl.String,
-                )
-                .alias("label")
+            with self._store.read() as reader:
+                known = reader.labels(endpoint)
+            attached = pl.DataFrame(
+                {
+                    "request_id": list(known),
+                    "label": [orjson.dumps(v).decode() for v in known.values()],
+                },
+                schema={"request_id": pl.String, "label": pl.String},
             )
+            frame = frame.join(attached, on="request_id", how="left", maintain_order="left")
         return frame
 
     # --- ground truth ------------------------------------------------------------------
