@@ -242,6 +242,116 @@ def test_a_failed_write_fails_its_futures_and_the_writer_goes_on(tmp_path: Path)
     assert find_requests(root, "credit", ["req-1", "req-2"]) == {"req-2"}
 
 
+def test_a_failed_flush_fails_every_unsettled_record_and_cuts_it_from_the_segment(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import steward.logs._writer as writer
+
+    real = writer.sync  # type: ignore[attr-defined]
+    failing = threading.Event()
+
+    def flaky(fd: int) -> None:
+        if failing.is_set():
+            failing.clear()
+            raise OSError(5, "Input/output error")
+        real(fd)
+
+    monkeypatch.setattr(writer, "sync", flaky)  # the disk failing, not our code
+    with PredictionLog(tmp_path) as log:
+        log.submit([_record(1)]).result(timeout=5)
+        failing.set()
+        with pytest.raises(OSError, match="Input/output"):
+            log.submit([_record(2)]).result(timeout=5)
+        assert log.segment_id is None  # the segment it was in is sealed without it
+        log.submit([_record(3)]).result(timeout=5)
+    assert [s.count for s in sealed_segments(tmp_path)] == [1, 1]
+    assert find_requests(tmp_path, "credit", ["req-1", "req-2", "req-3"]) == {"req-1", "req-3"}
+    assert verify_log(tmp_path, _anchors(tmp_path)).ok
+
+
+def test_append_writes_in_the_callers_thread_and_its_ticket_settles_once_flushed(
+    tmp_path: Path,
+) -> None:
+    with PredictionLog(tmp_path) as log:
+        assert log.append([]) == 0 and log.outcome(0) is None  # nothing: settled at once
+        first = log.append([_record(1)])
+        second = log.append([_record(2), _record(3)])
+        assert (first, second) == (1, 2)
+        path = tmp_path / "segments" / f"{log.segment_id}.jsonl"
+        assert len(_lines(path)) == 3  # on the file before any flush settled it
+        log.wait(second).result(timeout=5)
+        assert log.settled >= second and log.outcome(first) is None
+        with pytest.raises(ValueError, match="not settled"):
+            log.outcome(second + 1)
+    assert log.batches >= 1 and log.records == 3
+
+
+def test_records_of_one_request_made_at_once_equal_records_made_one_by_one() -> None:
+    when = record_time(T0)
+    rows: list[dict[str, Any]] = [
+        {"age": 31, "income": 1.5},
+        {"age": None, "income": float("1e300")},
+        {"name": "Zoë", "income": -0.0},
+    ]
+    outputs = [{"prediction": n, "probabilities": {"0": 0.5, "1": 0.5}} for n in range(3)]
+    contexts: list[dict[str, Any]] = [{}, {"sex": "f"}, {"id": "hmac-sha256:ab"}]
+    ids = ["a1", "b2", "c3"]
+    made = PredictionRecord.rows(
+        request_ids=ids,
+        time=when,
+        endpoint="credit",
+        model="credit@2",
+        inputs=rows,
+        contexts=contexts,
+        outputs=outputs,
+        latency_ms=2,
+    )
+    one_by_one = [
+        PredictionRecord(i, when, "credit", "credit@2", r, c, o, 2)
+        for i, r, c, o in zip(ids, rows, contexts, outputs, strict=True)
+    ]
+    assert made == one_by_one
+    assert [record_hash(r, "s", n) for n, r in enumerate(made)] == [
+        record_hash(r, "s", n) for n, r in enumerate(one_by_one)
+    ]
+    with pytest.raises(ValueError, match="request_id"):  # a bad row is named as one would be
+        PredictionRecord.rows(
+            request_ids=["a1", ""],
+            time=when,
+            endpoint="credit",
+            model="credit@2",
+            inputs=rows[:2],
+            contexts=contexts[:2],
+            outputs=outputs[:2],
+            latency_ms=2,
+        )
+    with pytest.raises(ValueError, match="one request id"):
+        PredictionRecord.rows(
+            request_ids=ids,
+            time=when,
+            endpoint="credit",
+            model="credit@2",
+            inputs=rows[:2],
+            contexts=contexts,
+            outputs=outputs,
+            latency_ms=2,
+        )
+
+
+def test_compaction_runs_as_a_module_in_a_process_of_its_own(tmp_path: Path) -> None:
+    (segment,) = _write(tmp_path, [_record(n) for n in range(3)])
+    command = [sys.executable, "-m", "steward.logs", "compact", str(tmp_path)]
+    done = subprocess.run(command, capture_output=True, text=True, timeout=120)
+    assert done.returncode == 0, done.stderr
+    assert not (tmp_path / "segments" / f"{segment.segment_id}.jsonl").exists()
+    assert read_predictions(tmp_path, "credit").height == 3
+    assert verify_log(tmp_path, _anchors(tmp_path)).ok
+    usage = subprocess.run(
+        [sys.executable, "-m", "steward.logs", "tidy"], capture_output=True, text=True
+    )
+    assert usage.returncode == 2 and "usage: python -m steward.logs compact ROOT" in usage.stderr
+
+
 def test_submit_after_close_is_refused_and_nothing_is_created_before_the_first_record(
     tmp_path: Path,
 ) -> None:

@@ -1,8 +1,9 @@
 """The durable, tamper-evident prediction log of the model server.
 
-Each server worker writes its predictions through one :class:`PredictionLog`: ``submit``
-returns a future that resolves once the records are on disk, and one writer thread flushes
-everything queued with a single ``fdatasync`` (group commit). Records go to append-only
+Each server worker writes its predictions through one :class:`PredictionLog`: ``append``
+writes them at once in the caller's thread and returns a ticket (``submit``: a future), and
+one sync thread flushes everything written with a single ``fdatasync`` (group commit) and
+settles the tickets it covered. Records go to append-only
 JSON-lines segments; a segment is sealed (a manifest with its count and digest) when full,
 old or closed, and the caller anchors ``(segment id, count, digest)`` in the ledger, one event
 per segment. :func:`recover` seals the segments of dead writers, :func:`compact` turns sealed
@@ -12,19 +13,48 @@ and unanchored records and segments, and :func:`prune` removes old segments whol
 
 PII columns are keyed-hashed by :func:`redact` before a record is made; the log stores what
 it is given. This package uses only the standard library, orjson and polars (and
-``steward.errors``): it knows nothing of the store, the services or the server. On-disk
-layout and the guarantees: ``docs/prediction-log.md``.
+``steward.errors``; polars only where Parquet is read or written, imported on first use): it
+knows nothing of the store, the services or the server. On-disk layout and the guarantees:
+``docs/prediction-log.md``.
 """
 
-from steward.logs._compact import compact, compact_all
-from steward.logs._read import find_requests, read_predictions
-from steward.logs._record import PredictionRecord, record_hash, record_time
-from steward.logs._recover import recover
-from steward.logs._redact import new_log_key, redact
-from steward.logs._retention import prune
-from steward.logs._segment import SealedSegment, segment_digest
-from steward.logs._verify import LogReport, sealed_segments, unanchored, verify_log
-from steward.logs._writer import PredictionLog
+from importlib import import_module
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from steward.logs._compact import compact, compact_all
+    from steward.logs._read import find_requests, read_predictions
+    from steward.logs._record import PredictionRecord, record_hash, record_time
+    from steward.logs._recover import recover
+    from steward.logs._redact import new_log_key, redact
+    from steward.logs._retention import prune
+    from steward.logs._segment import SealedSegment, sealed_waiting, segment_digest
+    from steward.logs._verify import LogReport, sealed_segments, unanchored, verify_log
+    from steward.logs._writer import PredictionLog
+
+# Loaded on first use: what reads or writes Parquet needs polars (tens of MB a process), and a
+# server worker, which only writes segments, never loads it.
+_WHERE = {
+    "LogReport": "_verify",
+    "PredictionLog": "_writer",
+    "PredictionRecord": "_record",
+    "SealedSegment": "_segment",
+    "compact": "_compact",
+    "compact_all": "_compact",
+    "find_requests": "_read",
+    "new_log_key": "_redact",
+    "prune": "_retention",
+    "read_predictions": "_read",
+    "record_hash": "_record",
+    "record_time": "_record",
+    "recover": "_recover",
+    "redact": "_redact",
+    "sealed_segments": "_verify",
+    "sealed_waiting": "_segment",
+    "segment_digest": "_segment",
+    "unanchored": "_verify",
+    "verify_log": "_verify",
+}
 
 __all__ = [
     "LogReport",
@@ -42,7 +72,17 @@ __all__ = [
     "recover",
     "redact",
     "sealed_segments",
+    "sealed_waiting",
     "segment_digest",
     "unanchored",
     "verify_log",
 ]
+
+
+def __getattr__(name: str) -> Any:
+    module = _WHERE.get(name)
+    if module is None:
+        raise AttributeError(f"module 'steward.logs' has no attribute {name!r}")
+    value = getattr(import_module(f"steward.logs.{module}"), name)
+    globals()[name] = value
+    return value

@@ -16,7 +16,7 @@ from __future__ import annotations
 import hashlib
 import math
 import re
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
@@ -103,6 +103,69 @@ class PredictionRecord:
         # Floats always: 5 and 5.0 encode differently, and Parquet gives back 5.0.
         object.__setattr__(self, "latency_ms", float(latency))
         object.__setattr__(self, "_body", orjson.dumps(self.to_dict(), option=_OPTIONS))
+
+    @classmethod
+    def rows(
+        cls,
+        *,
+        request_ids: Sequence[str],
+        time: str,
+        endpoint: str,
+        model: str,
+        inputs: Sequence[dict[str, Any]],
+        contexts: Sequence[dict[str, Any]],
+        outputs: Sequence[dict[str, Any]],
+        latency_ms: float,
+    ) -> list[PredictionRecord]:
+        """The records of one request's rows, which share ``time``, ``endpoint``, ``model``
+        and ``latency_ms``: equal to one ``PredictionRecord(...)`` per row, with the shared
+        fields checked once (the server's path, where per-row checks cost more than the
+        model). ``inputs``, ``contexts`` and ``outputs`` hold one dict per row; each record
+        keeps the dicts it was given and is encoded now, as the constructor does.
+        """
+        count = len(request_ids)
+        if not (len(inputs) == len(contexts) == len(outputs) == count):
+            raise ValueError("one request id, inputs, context and outputs per row")
+        if count == 0:
+            return []
+        first = cls(
+            request_ids[0], time, endpoint, model, inputs[0], contexts[0], outputs[0], latency_ms
+        )
+        made = [first]
+        latency = first.latency_ms
+        new = object.__new__
+        dumps = orjson.dumps
+        for at in range(1, count):
+            request_id, given, context, output = (
+                request_ids[at],
+                inputs[at],
+                contexts[at],
+                outputs[at],
+            )
+            if not (
+                type(request_id) is str
+                and request_id
+                and type(given) is dict
+                and type(context) is dict
+                and type(output) is dict
+            ):  # something out of the ordinary: the constructor says what is wrong
+                made.append(cls(request_id, time, endpoint, model, given, context, output, latency))
+                continue
+            record = new(cls)
+            fields = {
+                "request_id": request_id,
+                "time": time,
+                "endpoint": endpoint,
+                "model": model,
+                "inputs": given,
+                "context": context,
+                "outputs": output,
+                "latency_ms": latency,
+            }
+            body = dumps(fields, option=_OPTIONS)
+            record.__dict__.update(fields, _body=body)
+            made.append(record)
+        return made
 
     def to_dict(self) -> dict[str, Any]:
         """The record's fields as a JSON-ready document (without segment, seq and hash)."""

@@ -34,6 +34,7 @@ from steward.logs._layout import (
     hashes_path,
     manifest_path,
     sealed_dir,
+    segments_dir,
 )
 
 __all__ = [
@@ -46,6 +47,7 @@ __all__ = [
     "read_manifest",
     "read_manifests",
     "seal",
+    "sealed_waiting",
     "segment_digest",
     "try_lock",
 ]
@@ -133,6 +135,24 @@ class SegmentState:
         self.file_hash.update(data)
         self.size += len(data)
 
+    def checkpoint(self) -> tuple[Any, ...]:
+        """What :meth:`restore` needs to cut the state back to this moment."""
+        return (
+            len(self.hashes),
+            self.size,
+            self.file_hash.copy(),
+            self.first_time,
+            self.last_time,
+            frozenset(self.endpoints),
+        )
+
+    def restore(self, checkpoint: tuple[Any, ...]) -> None:
+        """Forget what was added after ``checkpoint`` (the file is cut back to ``size``)."""
+        count, self.size, file_hash, self.first_time, self.last_time, endpoints = checkpoint
+        del self.hashes[count:]
+        self.file_hash = file_hash.copy()
+        self.endpoints = set(endpoints)
+
     def sealed(self) -> SealedSegment:
         return SealedSegment(
             segment_id=self.segment_id,
@@ -167,6 +187,14 @@ def read_manifest(root: Path, segment_id: str) -> SealedSegment | None:
     except (ValueError, orjson.JSONDecodeError):
         return None
     return segment if segment.segment_id == segment_id else None
+
+
+def sealed_waiting(root: Path) -> bool:
+    """Whether a sealed segment is still in its ``.jsonl`` form (waits for compaction)."""
+    folder = segments_dir(root)
+    if not folder.is_dir():
+        return False
+    return any(manifest_path(root, path.stem).exists() for path in folder.glob("*.jsonl"))
 
 
 def read_manifests(root: Path) -> dict[str, SealedSegment | None]:

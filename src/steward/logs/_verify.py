@@ -19,9 +19,6 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-import polars as pl
-
-from steward.logs._frame import fields_of_frame, row_of_fields
 from steward.logs._layout import (
     SEGMENT_ID,
     hashes_path,
@@ -169,6 +166,10 @@ def _entries(
         except FileNotFoundError:  # compacted since the listing
             parquet = parquet_files(root, segment_id).get(segment_id)
     rows: list[_Entry] = []
+    if parquet:
+        import polars as pl  # here only: verifying a log of segments needs no Parquet
+
+        from steward.logs._frame import fields_of_frame
     for path in parquet or []:
         where = path.relative_to(root).as_posix()
         try:
@@ -189,6 +190,8 @@ def _entries(
 def _check_segment(
     root: Path, segment_id: str, entries: list[_Entry], reference: tuple[int, str] | None
 ) -> tuple[list[str], int]:
+    from steward.logs._frame import row_of_fields
+
     problems: list[str] = []
     by_seq: dict[int, list[dict[str, Any]]] = {}
     named: set[int] = set()
@@ -259,6 +262,8 @@ def _locate(
 def _check_copy(segment_id: str, entries: list[_Entry], rows: list[_Entry]) -> list[str]:
     """A compaction cut short left Parquet rows beside the ``.jsonl``: they must be its
     records."""
+    from steward.logs._frame import row_of_fields
+
     sealed = {f["seq"]: f["hash"] for _, f in entries if row_of_fields(f) is not None and f}
     problems: list[str] = []
     for where, fields in rows:

@@ -1,22 +1,29 @@
-"""The writer: one background thread, group commit, rotation and sealing.
+"""The writer: appends in the caller's thread, group commit in a sync thread, rotation and
+sealing.
 
-``submit`` only queues. The writer thread takes everything queued at once, appends it to the
-open segment in one ``write``, flushes it to the disk once (``fdatasync``) and then resolves
-the futures of the whole batch: while it waits for the disk, new submissions queue up and
-become the next batch, so the number of disk flushes grows with the disk's latency, not with
-the request rate. Before taking a batch smaller than the last one (plus what queued during
-its flush), the writer waits up to half a flush (at most 2 ms) for the callers it just
-answered: without that, concurrent callers settle into two groups that alternate, each
-waiting out the other's flush, and get half the throughput. A future that resolves without
-an exception means its records are durable: they survive a kill of the process (and, with
-``fsync=True``, a power loss).
+``append`` encodes a submission and writes it to the open segment at once, in the caller's
+thread (a ``write`` to the page cache: microseconds), and returns its *ticket*, a number that
+grows by one per submission. One sync thread makes what was written durable: it notes the
+highest ticket written, flushes the segment to the disk once (``fdatasync``), and settles
+every ticket up to that one; whatever is appended while it waits for the disk is covered by
+its next flush, so the number of flushes grows with the disk's latency, not with the request
+rate. A settled ticket is durable (its records survive a kill of the process and, with
+``fsync=True``, a power loss) or failed (its records were cut from the file again).
 
-Sealing (manifest, then the lock is released) happens on the writer thread; ``on_sealed``
+Why the caller writes: a server's event loop handing each request to a writer thread pays
+for two interpreter-lock hand-offs and the encoding done on the other thread; on two cores
+that cost more than the model. Here the loop thread encodes and writes, and the sync thread
+holds the interpreter only to note a number and settle.
+
+Sealing (flush, manifest, then the lock is released) happens on the sync thread; ``on_sealed``
 runs on a thread of its own, so the caller's ledger write and compaction never stall commits.
 
-Exactly-once rests on three things: a record is written once, by the only thread that writes
-the segment; a future resolves only after the flush that covers its records returned; and
-recovery removes only bytes no flush covered (a torn last line), never a complete record.
+Exactly-once rests on three things: a record is written once, under the lock that orders
+every write of the segment; a ticket settles as durable only after a flush that began after
+its write returned; and recovery removes only bytes no flush covered (a torn last line), never
+a complete record. A failed flush fails every unsettled ticket and cuts each segment they were
+in back to its last flush, then sealed: no record of a failed submission stays in a sealed
+segment.
 """
 
 from __future__ import annotations
@@ -31,6 +38,7 @@ from collections.abc import Callable, Sequence
 from concurrent.futures import Future
 from pathlib import Path
 from types import TracebackType
+from typing import Any
 
 from steward.logs._layout import (
     fsync_dir,
@@ -46,12 +54,11 @@ from steward.logs._segment import SealedSegment, SegmentState, seal
 
 __all__ = ["PredictionLog"]
 
-_MAX_GATHER_SECONDS = 0.002
-_Submission = tuple[tuple[PredictionRecord, ...], Future[None]]
+_FAILURES_KEPT = 1024  # failed ticket ranges remembered for outcome()
 
 
 class _Open:
-    """The writer thread's open segment: its locked descriptor and what sealing needs."""
+    """A segment being filled: its locked descriptor and what sealing needs."""
 
     def __init__(self, root: Path) -> None:
         self.state = SegmentState(new_segment_id())
@@ -72,10 +79,17 @@ class _Open:
             raise
         self.path = final
         self.opened = time.monotonic()
+        self.flushed = self.state.checkpoint()  # the state as of the last flush
+        self.torn = False  # a write failed and its bytes could not be cut off again
 
     @property
     def count(self) -> int:
         return len(self.state.hashes)
+
+    @property
+    def unflushed(self) -> bool:
+        flushed_size: int = self.flushed[1]
+        return self.state.size != flushed_size
 
 
 class PredictionLog:
@@ -111,7 +125,12 @@ class PredictionLog:
         self.on_sealed = on_sealed
         self.fsync = fsync
         self._cond = threading.Condition()
-        self._queue: list[_Submission] = []
+        self._open: _Open | None = None
+        self._retired: list[_Open] = []  # full or old segments: to flush and seal
+        self._written = 0  # the last ticket handed out
+        self._settled = 0  # every ticket up to this one is durable or failed
+        self._failed: list[tuple[int, int, BaseException]] = []  # (after, up to, why)
+        self._waiters: list[tuple[int, Future[None]]] = []
         self._closing = False
         self._thread: threading.Thread | None = None
         self._pid = os.getpid()
@@ -119,52 +138,93 @@ class PredictionLog:
         self._errors: list[BaseException] = []
         self._notifier: threading.Thread | None = None
         self._sealed_queue: queue.SimpleQueue[SealedSegment | None] = queue.SimpleQueue()
-        self._open: _Open | None = None
         self._batches = 0
         self._records = 0
         self._sealed = 0
-        self._expected = 0  # submissions likely to be queued for the next batch
-        self._wake_at = 1  # how many queued submissions the waiting writer needs
-        self._last_flush = 0.0
 
     # -- the callers' side --------------------------------------------------------------
 
-    def submit(self, records: Sequence[PredictionRecord]) -> Future[None]:
-        """Queue ``records`` (in order, consecutively in one segment); return at once a future
-        that resolves to ``None`` when they are durable, or to the write's exception. From an
-        event loop: ``await asyncio.wrap_future(log.submit(records))``. Thread-safe. A future
-        cancelled before the writer takes it is not written. Raises ``RuntimeError`` after
-        :meth:`close`, after the writer failed, or in a process forked from the one that
-        started the writer; ``TypeError`` for something not a :class:`PredictionRecord`.
+    def append(self, records: Sequence[PredictionRecord]) -> int:
+        """Write ``records`` (in order, consecutively in one segment) now, in this thread,
+        and return their ticket: they are durable once :attr:`settled` reaches it and
+        :meth:`outcome` says so (or use :meth:`wait`). Thread-safe. Raises ``OSError`` when
+        the write failed (nothing of it stays), ``RuntimeError`` after :meth:`close`, after
+        the writer failed, or in a process forked from the one that started it;
+        ``TypeError`` for something not a :class:`PredictionRecord`. Nothing to write: 0,
+        always settled.
         """
         batch = tuple(records)
         for record in batch:
             if not isinstance(record, PredictionRecord):
                 raise TypeError(f"not a PredictionRecord: {type(record).__name__}")
-        future: Future[None] = Future()
         if not batch:
-            future.set_result(None)
-            return future
+            return 0
+        due: list[tuple[int, Future[None]]] = []
         with self._cond:
-            if self._closing:
-                raise RuntimeError("the prediction log is closed")
-            if self._failure is not None:
-                raise RuntimeError("the prediction log's writer failed") from self._failure
-            if self._thread is None:
-                self._pid = os.getpid()
-                self._thread = threading.Thread(
-                    target=self._run, name="steward-prediction-log", daemon=True
-                )
-                self._thread.start()
-            elif self._pid != os.getpid():
-                raise RuntimeError("a PredictionLog cannot cross a fork: make one per process")
-            self._queue.append((batch, future))
-            if len(self._queue) >= self._wake_at:
-                self._cond.notify()
+            self._check_usable()
+            current = self._open
+            if current is not None and current.count + len(batch) > self.max_records:
+                self._retire()  # whole submissions only; a segment takes at least one
+                current = None
+            if current is None:
+                current = _Open(self.root)  # OSError: nothing was written
+                self._open = current
+            self._write(current, batch)
+            self._written += 1
+            ticket = self._written
+            self._records += len(batch)
+            if current.count >= self.max_records:
+                self._retire()
+            if not self.fsync:  # written is as durable as it gets
+                due = self._settle(ticket, None)
+            self._cond.notify()
+        for _, future in due:
+            _resolve(future, None)
+        return ticket
+
+    def submit(self, records: Sequence[PredictionRecord]) -> Future[None]:
+        """:meth:`append` ``records`` and return a future that resolves to ``None`` when they
+        are durable, or to the write's exception. From an event loop: ``await
+        asyncio.wrap_future(log.submit(records))``. Thread-safe. Raises as :meth:`append`
+        does, except for a failed write, which is the future's exception.
+        """
+        try:
+            ticket = self.append(records)
+        except OSError as error:
+            failed: Future[None] = Future()
+            failed.set_exception(error)
+            return failed
+        return self.wait(ticket)
+
+    def wait(self, ticket: int) -> Future[None]:
+        """A future that resolves when ``ticket`` settles: to ``None`` when durable, else to
+        the exception that failed it. It resolves in the sync thread (or at once)."""
+        future: Future[None] = Future()
+        with self._cond:
+            if ticket > self._settled:
+                self._waiters.append((ticket, future))
+                return future
+        _resolve(future, self.outcome(ticket))
         return future
 
+    def outcome(self, ticket: int) -> BaseException | None:
+        """For a settled ``ticket``: ``None`` when its records are durable, else why they are
+        not. ``ValueError`` for a ticket not settled yet."""
+        with self._cond:
+            if ticket > self._settled:
+                raise ValueError(f"ticket {ticket} is not settled yet")
+            for after, up_to, why in reversed(self._failed):
+                if after < ticket <= up_to:
+                    return why
+            return None
+
+    @property
+    def settled(self) -> int:
+        """Every ticket up to this one is durable or failed (see :meth:`outcome`)."""
+        return self._settled
+
     def close(self) -> None:
-        """Write what is queued, seal the open segment, stop the writer. Idempotent."""
+        """Flush what was written, seal the open segment, stop the writer. Idempotent."""
         with self._cond:
             self._closing = True
             self._cond.notify()
@@ -190,12 +250,13 @@ class PredictionLog:
 
     @property
     def batches(self) -> int:
-        """Group commits so far: each wrote one batch and flushed it once."""
+        """Group commits so far: each flushed to the disk once for every submission since
+        the one before."""
         return self._batches
 
     @property
     def records(self) -> int:
-        """Records written (and flushed) so far."""
+        """Records written so far."""
         return self._records
 
     @property
@@ -214,58 +275,158 @@ class PredictionLog:
         """Exceptions from sealing or from ``on_sealed``, oldest first (kept, not raised)."""
         return tuple(self._errors)
 
-    # -- the writer thread ----------------------------------------------------------------
+    # -- under the lock ---------------------------------------------------------------------
+
+    def _check_usable(self) -> None:
+        if self._closing:
+            raise RuntimeError("the prediction log is closed")
+        if self._failure is not None:
+            raise RuntimeError("the prediction log's writer failed") from self._failure
+        if self._thread is None:
+            self._pid = os.getpid()
+            self._thread = threading.Thread(
+                target=self._run, name="steward-prediction-log", daemon=True
+            )
+            self._thread.start()
+        elif self._pid != os.getpid():
+            raise RuntimeError("a PredictionLog cannot cross a fork: make one per process")
+
+    def _write(self, current: _Open, batch: tuple[PredictionRecord, ...]) -> None:
+        segment_id = current.state.segment_id
+        seq = current.count
+        parts: list[bytes] = []
+        added: list[tuple[str, str, str]] = []
+        sha256 = hashlib.sha256
+        for record in batch:
+            body = canonical_bytes(record, segment_id, seq)
+            digest = sha256(body).hexdigest()
+            parts.append(b'%s,"hash":"%s"}\n' % (body[:-1], digest.encode()))
+            added.append((digest, record.time, record.endpoint))
+            seq += 1
+        data = b"".join(parts)
+        try:
+            write_all(current.fd, data)
+        except OSError:
+            try:  # a part may have reached the file: cut it off again
+                os.ftruncate(current.fd, current.state.size)
+            except OSError as error:
+                self._errors.append(error)
+                current.torn = True  # never sealed by this process: recovery trims it
+            self._retire()
+            raise
+        state = current.state
+        for record_hash, when, endpoint in added:
+            state.add(record_hash, when, endpoint)
+        state.wrote(data)
+
+    def _retire(self) -> None:
+        """Hand the open segment to the sync thread, to flush and seal; the next append
+        opens a new one."""
+        if self._open is not None:
+            self._retired.append(self._open)
+            self._open = None
+            self._cond.notify()
+
+    def _settle(self, up_to: int, error: BaseException | None) -> list[tuple[int, Future[None]]]:
+        """Mark every ticket up to ``up_to`` settled (durable, or failed by ``error``); the
+        waiters now due, for the caller to resolve outside the lock."""
+        after = self._settled
+        if up_to <= after:
+            return []
+        self._settled = up_to
+        if error is not None:
+            self._failed.append((after, up_to, error))
+            del self._failed[:-_FAILURES_KEPT]
+        else:
+            self._batches += 1
+        if not self._waiters:
+            return []
+        due = [w for w in self._waiters if w[0] <= up_to]
+        if due:
+            self._waiters = [w for w in self._waiters if w[0] > up_to]
+        return due
+
+    # -- the sync thread ------------------------------------------------------------------
 
     def _run(self) -> None:
-        batch: list[_Submission] = []
         try:
-            while True:
-                with self._cond:
-                    while not self._queue and not self._closing:
-                        wait = self._until_rotation()
-                        if wait is not None and wait <= 0:
-                            break
-                        self._cond.wait(wait)
-                    self._gather()
-                    batch, self._queue = self._queue, []
-                    closing = self._closing
-                if batch:
-                    self._write(batch)
-                    batch = []
-                wait = self._until_rotation()
-                if self._open is not None and (closing or (wait is not None and wait <= 0)):
-                    self._seal()
-                if closing:
-                    return
+            while self._cycle():
+                pass
         except BaseException as failure:  # a fault of the writer itself: fail, never hang
             with self._cond:
                 self._failure = failure
-                batch += self._queue
-                self._queue = []
-            for _, future in batch:
-                if not future.done():
-                    future.set_exception(failure)
-            if self._open is not None:
-                os.close(self._open.fd)  # unsealed: recovery seals it
-                self._open = None
+                due = self._settle(self._written, failure)
+                due += self._waiters
+                self._waiters = []
+                segments = [*self._retired, *([self._open] if self._open else [])]
+                self._retired, self._open = [], None
+            for _, future in due:
+                _resolve(future, failure)
+            for segment in segments:  # unsealed: recovery seals them
+                os.close(segment.fd)
             raise
 
-    def _gather(self) -> None:
-        """Wait a little (at most half a flush) for the submitters just answered to come back,
-        so concurrent callers share one flush instead of settling into two alternating
-        groups, each waiting out the other's flush. Called holding the condition."""
-        if self._closing or not self._queue or len(self._queue) >= self._expected:
-            return
-        deadline = time.monotonic() + min(_MAX_GATHER_SECONDS, self._last_flush / 2)
-        self._wake_at = self._expected  # one wake-up, not one per submission
+    def _cycle(self) -> bool:
+        """Flush and settle what was written, seal what was retired; ``False`` once closed
+        and done."""
+        with self._cond:
+            while not (
+                self._closing or self._retired or self._written > self._settled or self._aged()
+            ):
+                self._cond.wait(self._until_rotation())
+            if self._open is not None and (self._closing or self._aged()):
+                self._retire()
+            target = self._written
+            retired, self._retired = self._retired, []
+            current = self._open
+            flushed = current.state.checkpoint() if current and current.unflushed else None
+            closing = self._closing
         try:
-            while len(self._queue) < self._expected and not self._closing:
-                remaining = deadline - time.monotonic()
-                if remaining <= 0:
-                    return
-                self._cond.wait(remaining)
-        finally:
-            self._wake_at = 1
+            if self.fsync:
+                for segment in retired:
+                    if segment.unflushed:
+                        sync(segment.fd)
+                if flushed is not None and current is not None:
+                    sync(current.fd)
+        except OSError as error:
+            self._failed_flush(error, retired)
+            return not closing
+        with self._cond:
+            if current is not None and flushed is not None:
+                _advance(current, flushed)
+            due = self._settle(target, None)
+        for _, future in due:
+            _resolve(future, None)
+        for segment in retired:
+            self._seal(segment)
+        return not closing
+
+    def _failed_flush(self, error: OSError, retired: list[_Open]) -> None:
+        """A flush failed: fail every unsettled ticket, and cut each segment that may hold
+        their records back to its last flush and seal that."""
+        with self._cond:
+            segments = [*retired, *self._retired, *([self._open] if self._open else [])]
+            self._retired, self._open = [], None
+            due = self._settle(self._written, error)
+        for _, future in due:
+            _resolve(future, error)
+        for segment in segments:
+            self._abandon(segment)
+
+    def _abandon(self, segment: _Open) -> None:
+        try:
+            os.ftruncate(segment.fd, segment.flushed[1])
+            segment.state.restore(segment.flushed)
+            sync(segment.fd)
+        except OSError as error:
+            self._errors.append(error)
+            os.close(segment.fd)  # unsealed: recovery seals it
+            return
+        self._seal(segment)
+
+    def _aged(self) -> bool:
+        wait = self._until_rotation()
+        return wait is not None and wait <= 0
 
     def _until_rotation(self) -> float | None:
         current = self._open
@@ -273,98 +434,21 @@ class PredictionLog:
             return None
         return current.opened + self.max_age_seconds - time.monotonic()
 
-    def _write(self, batch: list[_Submission]) -> None:
-        ready = [item for item in batch if item[1].set_running_or_notify_cancel()]
-        while ready:
-            try:
-                if self._open is None:
-                    self._open = _Open(self.root)
-            except OSError as error:
-                for _, future in ready:
-                    future.set_exception(error)
-                return
-            current = self._open
-            # Whole submissions only; a segment takes at least one, however large.
-            room = self.max_records - current.count
-            take = 0
-            while take < len(ready):
-                size = len(ready[take][0])
-                if size > room and not (take == 0 and current.count == 0):
-                    break
-                room -= size
-                take += 1
-            if take == 0:
-                self._seal()
-                continue
-            chunk, ready = ready[:take], ready[take:]
-            self._commit(current, chunk)
-            if self._open is current and current.count >= self.max_records:
-                self._seal()
-
-    def _commit(self, current: _Open, chunk: list[_Submission]) -> None:
-        segment_id = current.state.segment_id
-        seq = current.count
-        parts: list[bytes] = []
-        added: list[tuple[str, str, str]] = []
-        for records, _ in chunk:
-            for record in records:
-                body = canonical_bytes(record, segment_id, seq)
-                digest = hashlib.sha256(body).hexdigest()
-                parts.append(b'%s,"hash":"%s"}\n' % (body[:-1], digest.encode()))
-                added.append((digest, record.time, record.endpoint))
-                seq += 1
-        data = b"".join(parts)
-        started = time.monotonic()
+    def _seal(self, segment: _Open) -> None:
+        if segment.count == 0:  # its only write failed: nothing to keep
+            segment.path.unlink(missing_ok=True)
+            os.close(segment.fd)
+            return
+        if segment.torn:
+            os.close(segment.fd)  # its tail is unknown: recovery trims and seals it
+            return
         try:
-            write_all(current.fd, data)
-            if self.fsync:
-                sync(current.fd)
-        except OSError as error:
-            for _, future in chunk:
-                future.set_exception(error)
-            self._abandon(current)
-            return
-        for record_hash, when, endpoint in added:
-            current.state.add(record_hash, when, endpoint)
-        current.state.wrote(data)
-        self._last_flush = time.monotonic() - started
-        self._batches += 1
-        self._records += len(added)
-        for _, future in chunk:
-            future.set_result(None)
-        with self._cond:
-            self._expected = len(chunk) + len(self._queue)
-
-    def _abandon(self, current: _Open) -> None:
-        """After a failed write or flush, never write the segment again: cut it back to what
-        was flushed and seal that; if even that fails, leave it to recovery."""
-        self._open = None
-        try:
-            os.ftruncate(current.fd, current.state.size)
-            sync(current.fd)
-        except OSError as error:
-            self._errors.append(error)
-            os.close(current.fd)
-            return
-        if current.count == 0:
-            current.path.unlink(missing_ok=True)
-            os.close(current.fd)
-            return
-        self._open = current
-        self._seal()
-
-    def _seal(self) -> None:
-        current = self._open
-        if current is None:
-            return
-        self._open = None
-        try:
-            sealed = seal(self.root, current.state)
+            sealed = seal(self.root, segment.state)
         except OSError as error:
             self._errors.append(error)
             return
         finally:
-            os.close(current.fd)  # the lock goes only after the manifest is written
+            os.close(segment.fd)  # the lock goes only after the manifest is written
         self._sealed += 1
         if self.on_sealed is not None:
             if self._notifier is None:
@@ -384,3 +468,19 @@ class PredictionLog:
                     callback(sealed)
             except Exception as error:
                 self._errors.append(error)
+
+
+def _advance(segment: _Open, flushed: tuple[Any, ...]) -> None:
+    """Record a flush of ``segment`` (called holding the lock; flushes from two threads may
+    finish in either order, and the mark only moves forward)."""
+    if flushed[1] > segment.flushed[1]:
+        segment.flushed = flushed
+
+
+def _resolve(future: Future[Any], error: BaseException | None) -> None:
+    if future.done():
+        return
+    if error is None:
+        future.set_result(None)
+    else:
+        future.set_exception(error)

@@ -11,8 +11,8 @@ class; a fault of the server answers 500 and the server keeps serving.
 from __future__ import annotations
 
 import logging
+import secrets
 import time
-import uuid
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from typing import Any
@@ -121,62 +121,65 @@ async def _score(
     parsed: Any,
     key: str | None,
     started: float,
-) -> tuple[LoadedVersion, list[str], np.ndarray, np.ndarray | None, Any]:
+) -> tuple[LoadedVersion, list[str], np.ndarray, np.ndarray | None, Any, list[dict[str, Any]]]:
     """Validate, predict, and make the predictions durable; ``(version, request ids,
-    labels, probabilities)``."""
+    labels, probabilities, the model's input, each row's logged outputs)``."""
     from steward.logs import PredictionRecord, record_time, redact
 
     loaded = runtime.choose(key)
     frame = loaded.validator.frame(parsed)
     labels, proba = loaded.predict(frame)
     rows = parsed.rows
-    ids = [uuid.uuid4().hex for _ in range(rows)]
-    now = record_time()
-    latency = (time.perf_counter() - started) * 1000.0
+    ids = _request_ids(rows)
     names = list(parsed.columns)
-    values = list(zip(*(parsed.columns[n] for n in names), strict=True))
-    plain_labels = _plain(labels)
-    classes = [str(c) for c in loaded.classes]
-    plain_proba = _plain(proba) if proba is not None else None
+    by_row = zip(*parsed.columns.values(), strict=True)
+    inputs = [dict(zip(names, row, strict=True)) for row in by_row]
+    if loaded.pii:
+        inputs = [redact(row, loaded.pii, state.log_key) for row in inputs]
     context = parsed.context
-    key_bytes = state.log_key
-    pii = loaded.pii
-    sensitive = loaded.sensitive
-    records = []
-    for i in range(rows):
-        inputs = dict(zip(names, values[i], strict=True))
-        outputs: dict[str, Any] = {"prediction": plain_labels[i]}
-        if plain_proba is not None:
-            outputs["probabilities"] = dict(zip(classes, plain_proba[i], strict=True))
-        records.append(
-            PredictionRecord(
-                request_id=ids[i],
-                time=now,
-                endpoint=runtime.name,
-                model=loaded.ref,
-                inputs=redact(inputs, pii, key_bytes) if pii else inputs,
-                context=(
-                    redact(context[i], context_redaction(context[i], sensitive), key_bytes)
-                    if context
-                    else {}
-                ),
-                outputs=outputs,
-                latency_ms=latency,
-            )
-        )
+    contexts: list[dict[str, Any]]
+    if context:
+        contexts = [
+            redact(entry, context_redaction(entry, loaded.sensitive), state.log_key)
+            for entry in context
+        ]
+    else:
+        contexts = [{} for _ in range(rows)]
+    plain_labels = _plain(labels)
+    if proba is None:
+        outputs = [{"prediction": label} for label in plain_labels]
+    else:
+        classes = loaded.class_names
+        outputs = [
+            {"prediction": label, "probabilities": dict(zip(classes, row, strict=True))}
+            for label, row in zip(plain_labels, _plain(proba), strict=True)
+        ]
+    records = PredictionRecord.rows(
+        request_ids=ids,
+        time=record_time(),
+        endpoint=runtime.name,
+        model=loaded.ref,
+        inputs=inputs,
+        contexts=contexts,
+        outputs=outputs,
+        latency_ms=(time.perf_counter() - started) * 1000.0,
+    )
     await state.write(records)
-    return loaded, ids, labels, proba, frame
+    return loaded, ids, labels, proba, frame, outputs
+
+
+def _request_ids(rows: int) -> list[str]:
+    """One random 128-bit id (32 hex digits) per row, drawn at once."""
+    drawn = secrets.token_hex(16 * rows)
+    return [drawn[at : at + 32] for at in range(0, 32 * rows, 32)]
 
 
 def _count(
     state: ServerState, endpoint: str, loaded: LoadedVersion, labels: np.ndarray, started: float
 ) -> None:
-    metrics = state.metrics
-    metrics.requests.labels(endpoint, loaded.ref, "200").inc()
-    metrics.latency.labels(endpoint, loaded.ref).observe(time.perf_counter() - started)
-    uniques, counts = np.unique(np.asarray(labels, dtype=str), return_counts=True)
-    for value, count in zip(uniques.tolist(), counts.tolist(), strict=True):
-        metrics.predictions.labels(endpoint, loaded.ref, value).inc(count)
+    # a regression's values are not classes: counted as rows, not one series per value
+    values = ["(value)"] * len(labels) if loaded.regression else _plain(labels)
+    state.metrics.scored(endpoint, loaded.ref, values, time.perf_counter() - started)
 
 
 # --- scoring -----------------------------------------------------------------------------
@@ -203,24 +206,16 @@ async def predict(endpoint: str, request: Request) -> Response:
     explain = request.query_params.get("explain", "false").lower()
     if explain not in ("true", "false", "1", "0"):
         raise InvalidInput("{explain} is true or false", details={"field": "explain"})
-    loaded, ids, labels, proba, frame = await _score(state, runtime, parsed, key, started)
-    predictions: list[dict[str, Any]]
-    plain = _plain(labels)
-    if proba is None:
-        predictions = [{"prediction": value} for value in plain]
-    else:
-        classes = [str(c) for c in loaded.classes]
-        rows = _plain(proba)
-        predictions = [
-            {"prediction": value, "probabilities": dict(zip(classes, row, strict=True))}
-            for value, row in zip(plain, rows, strict=True)
-        ]
+    scored = await _score(state, runtime, parsed, key, started)
+    loaded, ids, labels, _, frame, predictions = scored
     if explain in ("true", "1"):
         from starlette.concurrency import run_in_threadpool
 
         explained = await run_in_threadpool(state.explain, loaded, frame, labels)
-        for prediction, explanation in zip(predictions, explained, strict=True):
-            prediction["explanation"] = explanation
+        predictions = [  # copies: the logged records keep their outputs as written
+            {**prediction, "explanation": explanation}
+            for prediction, explanation in zip(predictions, explained, strict=True)
+        ]
     _count(state, endpoint, loaded, labels, started)
     return _json({"predictions": predictions, "model": loaded.ref, "request_ids": ids})
 
@@ -322,7 +317,7 @@ async def v2_infer(endpoint: str, request: Request) -> Response:
             details={"field": "outputs"},
         )
     key = parsed.key or request.headers.get("x-steward-key")
-    loaded, ids, labels, proba, _ = await _score(state, runtime, parsed, key, started)
+    loaded, ids, labels, proba, _, _ = await _score(state, runtime, parsed, key, started)
     document = v2_response(
         model_name=endpoint,
         model_version=loaded.version.version,
@@ -378,6 +373,7 @@ def create_app(build: Any) -> FastAPI:
         state: ServerState = build()
         state.start()
         app.state.steward = state
+
         try:
             yield
         finally:

@@ -1,12 +1,12 @@
 """Group commit across a worker's concurrent requests, on the event loop's side.
 
-The prediction log's writer thread flushes whatever is queued at once; handing it one request
-at a time still costs a thread wake-up and a cross-thread callback per request, and on two
-cores those hand-offs (and the interpreter lock they wait for) cost more than the model. So
-the requests of one event loop queue their records here: while one batch is being made
-durable, the records of every request that arrives are gathered, and submitted as one batch
-the moment the previous one is on disk. One hand-off per flush, whatever the concurrency; a
-request's await still ends only when its records are durable (or raises the write's error).
+A request's records are written to the log by the event loop's own thread
+(``PredictionLog.append``: encoding and a ``write`` to the page cache, no hand-off); only the
+flush to the disk happens on the log's sync thread. Each request then waits for its ticket to
+settle. The loop asks the log to tell it when the highest ticket it waits for settles — one
+thread-to-loop callback per flush, however many requests it covers — and then answers every
+request whose ticket is settled; a request's await ends only when its records are durable
+(or raises the error that failed them).
 """
 
 from __future__ import annotations
@@ -19,53 +19,55 @@ __all__ = ["LogBatcher"]
 
 
 class LogBatcher:
-    """Batches ``PredictionLog.submit`` calls of one event loop (not thread-safe: the loop's
-    own coroutines only)."""
+    """Waits for the prediction log's flushes on behalf of one event loop's requests (not
+    thread-safe: the loop's own coroutines only)."""
 
     def __init__(self, log: Any) -> None:
         self._log = log
-        self._records: list[Any] = []
-        self._waiters: list[asyncio.Future[None]] = []
-        self._in_flight = False
+        self._waiting: list[tuple[int, asyncio.Future[None]]] = []
+        self._watching = False
 
     async def write(self, records: list[Any]) -> None:
         """Return once ``records`` are durable."""
+        log = self._log
+        ticket = log.append(records)  # OSError: nothing of it was kept
+        if ticket <= log.settled:
+            error = log.outcome(ticket)
+            if error is not None:
+                raise error
+            return
         loop = asyncio.get_running_loop()
         done: asyncio.Future[None] = loop.create_future()
-        self._records.extend(records)
-        self._waiters.append(done)
-        if not self._in_flight:
-            self._submit(loop)
+        self._waiting.append((ticket, done))
+        if not self._watching:
+            self._watch(loop)
         await done
 
-    def _submit(self, loop: asyncio.AbstractEventLoop) -> None:
-        records, waiters = self._records, self._waiters
-        self._records, self._waiters = [], []
-        self._in_flight = True
-        try:
-            durable = self._log.submit(records)
-        except BaseException as exc:  # a closed log: fail these requests, keep serving
-            self._finish(exc, waiters, loop)
-            return
+    def _watch(self, loop: asyncio.AbstractEventLoop) -> None:
+        self._watching = True
+        highest = max(ticket for ticket, _ in self._waiting)
 
-        def finished(future: Future[None]) -> None:  # in the log's writer thread
-            loop.call_soon_threadsafe(self._finish, future.exception(), waiters, loop)
+        def settled(_: Future[None]) -> None:  # in the log's sync thread (or here, at once)
+            loop.call_soon_threadsafe(self._release, loop)
 
-        durable.add_done_callback(finished)
+        self._log.wait(highest).add_done_callback(settled)
 
-    def _finish(
-        self,
-        error: BaseException | None,
-        waiters: list[asyncio.Future[None]],
-        loop: asyncio.AbstractEventLoop,
-    ) -> None:
-        self._in_flight = False
-        for waiter in waiters:
-            if waiter.done():  # the request was cancelled (its client went away)
+    def _release(self, loop: asyncio.AbstractEventLoop) -> None:
+        self._watching = False
+        log = self._log
+        settled = log.settled
+        waiting = []
+        for ticket, done in self._waiting:
+            if ticket > settled:
+                waiting.append((ticket, done))
                 continue
+            if done.done():  # the request was cancelled (its client went away)
+                continue
+            error = log.outcome(ticket)
             if error is not None:
-                waiter.set_exception(error)
+                done.set_exception(error)
             else:
-                waiter.set_result(None)
-        if self._records:
-            self._submit(loop)
+                done.set_result(None)
+        self._waiting = waiting
+        if waiting:
+            self._watch(loop)

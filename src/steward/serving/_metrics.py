@@ -9,6 +9,7 @@ process, e.g. an embedded test server) the process's own registry is served.
 from __future__ import annotations
 
 import os
+from collections import Counter as Counter_
 from typing import Any
 
 from prometheus_client import (
@@ -70,6 +71,29 @@ class Metrics:
             registry=into,
             multiprocess_mode="livemax",
         )
+
+        # the labelled children of the scoring path, looked up once (a lookup takes a lock)
+        self._children: dict[tuple[str, ...], Any] = {}
+
+    def scored(self, endpoint: str, model: str, labels: list[Any], seconds: float) -> None:
+        """Count one answered scoring request: its latency and its rows' predicted classes
+        (``labels``: one per row; a regression's rows all count as ``(value)``)."""
+        children = self._children
+        found = children.get((endpoint, model))
+        if found is None:
+            found = (
+                self.requests.labels(endpoint, model, "200"),
+                self.latency.labels(endpoint, model),
+            )
+            children[(endpoint, model)] = found
+        found[0].inc()
+        found[1].observe(seconds)
+        for value, count in Counter_(map(str, labels)).items():
+            child = children.get((endpoint, model, value))
+            if child is None:
+                child = self.predictions.labels(endpoint, model, value)
+                children[(endpoint, model, value)] = child
+            child.inc(count)
 
     def render(self) -> bytes:
         """The text exposition of every process's metrics."""

@@ -44,6 +44,10 @@ class LoadedVersion:
     # given the frame's array (what it was fitted on, less pandas' per-call checks)
     takes_array: bool = False
     explainers: dict[str, Any] = field(default_factory=dict)  # built on the first ?explain
+    class_names: tuple[str, ...] = field(init=False, default=())  # the classes, as JSON keys
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "class_names", tuple(str(c) for c in self.classes))
 
     @property
     def ref(self) -> str:

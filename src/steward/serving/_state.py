@@ -11,8 +11,11 @@ restart, and requests in flight finish on the state they started with.
 
 from __future__ import annotations
 
+import gc
 import hashlib
 import logging
+import subprocess
+import sys
 import threading
 import time
 from dataclasses import replace
@@ -25,10 +28,11 @@ from steward.serving._metrics import Metrics
 from steward.serving._runtime import EndpointRuntime, LoadedVersion, Serving
 from steward.types import utc_iso
 
-__all__ = ["RECHECK_SECONDS", "RELOAD_SECONDS", "ServerState"]
+__all__ = ["COMPACT_SECONDS", "RECHECK_SECONDS", "RELOAD_SECONDS", "ServerState"]
 
 RELOAD_SECONDS = 1.0
 RECHECK_SECONDS = 30.0
+COMPACT_SECONDS = 60.0  # at most one compaction child per worker this often
 _log = logging.getLogger("steward.serving")
 
 
@@ -55,7 +59,10 @@ class ServerState:
         self.serving = Serving()
         self.log_key = app.predictions.log_key()
         self.log = PredictionLog(
-            app.predictions.root, on_sealed=self._sealed, fsync=fsync, max_age_seconds=300.0
+            app.predictions.root,
+            on_sealed=self._sealed,
+            fsync=fsync,
+            max_age_seconds=300.0,
         )
         self._batcher: Any = None
         self._tokens: dict[str, Actor] = {}
@@ -65,6 +72,9 @@ class ServerState:
         self._last_poll_ok = 0.0
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
+        self._compactor: subprocess.Popen[bytes] | None = None
+        self._compact_due = True  # what an earlier process left may wait
+        self._last_compact = -COMPACT_SECONDS
         self.rebuilds = 0
 
     # --- life ----------------------------------------------------------------------------
@@ -72,8 +82,9 @@ class ServerState:
     def start(self) -> None:
         """Anchor what an earlier (crashed) process left, load what is deployed, and start
         the refresher."""
-        self.app.predictions.recover(self.actor)
+        self.app.predictions.recover(self.actor, compact=False)  # compacted in a child
         self.refresh(force=True)
+        self._after_load()
         self._thread = threading.Thread(target=self._run, name="steward-refresh", daemon=True)
         self._thread.start()
 
@@ -81,13 +92,16 @@ class ServerState:
         self._stop.set()
         if self._thread is not None:
             self._thread.join(timeout=10)
-        self.log.close()  # seals the open segment; on_sealed anchors and compacts it
+        self.log.close()  # seals the open segment; on_sealed anchors it
         self.metrics.worker_stopped()
+        self._compact(wait=True)
 
     def _run(self) -> None:
         while not self._stop.wait(self.reload_seconds):
             try:
-                self.refresh()
+                if self.refresh():
+                    self._after_load()
+                self._compact()
                 pending = getattr(self.app.notifier, "run_pending", None)
                 if pending is not None:  # deferred delivery: webhooks queued by changes
                     pending()
@@ -276,6 +290,54 @@ class ServerState:
         await self._batcher.write(records)
 
     def _sealed(self, segment: Any) -> None:
-        # Called from the log's writer thread; a failure leaves the segment sealed but not
+        # Called from the log's notifier thread; a failure leaves the segment sealed but not
         # anchored, and the next start's recover() anchors it.
-        self.app.predictions.sealed(self.actor, segment)
+        self.app.predictions.sealed(self.actor, segment, compact=False)
+        self._compact_due = True
+
+    def _compact(self, *, wait: bool = False) -> None:
+        """Compact sealed segments to Parquet in a short-lived child process (``python -m
+        steward.logs compact``): Parquet needs polars, tens of MB a worker need not hold,
+        and the work would take the worker's interpreter from its requests. At most one
+        child per worker, at most every ``COMPACT_SECONDS``; ``wait``: now, to the end (when
+        the worker stops)."""
+        running = self._compactor
+        if running is not None:
+            if running.poll() is None and not wait:
+                return
+            running.wait()
+            self._compactor = None
+        if not (self._compact_due or wait):
+            return
+        if not wait and time.monotonic() - self._last_compact < COMPACT_SECONDS:
+            return
+        if not self.app.predictions.compaction_due():
+            self._compact_due = False
+            return
+        self._compact_due = False
+        self._last_compact = time.monotonic()
+        command = [sys.executable, "-m", "steward.logs", "compact", str(self.app.predictions.root)]
+        child = subprocess.Popen(  # our own interpreter and module
+            command, stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL
+        )
+        if wait:
+            try:
+                child.wait(timeout=120)
+            except subprocess.TimeoutExpired:
+                child.kill()
+                child.wait()
+            return
+        self._compactor = child
+
+    @staticmethod
+    def _after_load() -> None:
+        """After loading what is served: one BLAS/OpenMP thread for the libraries a model
+        load may have brought in after the worker set its limit (an OpenMP runtime loaded
+        with the first estimator would otherwise use every core); then collect once and keep
+        every object alive now (the modules, the models) out of the cyclic collector's
+        passes, which would otherwise walk them all again and again while serving."""
+        from threadpoolctl import threadpool_limits
+
+        threadpool_limits(limits=1)
+        gc.collect()
+        gc.freeze()

@@ -103,10 +103,10 @@ class PredictionService:
             record_event(tx, event, subject=subject)
         return True
 
-    def recover(self, actor: Actor) -> int:
+    def recover(self, actor: Actor, *, compact: bool = True) -> int:
         """Seal the segments of writers that died, anchor every sealed segment not yet in the
-        ledger, and compact them to Parquet; the number of segments anchored."""
-        from steward.logs import compact_all, recover, unanchored
+        ledger, and (``compact``) compact them to Parquet; the number of segments anchored."""
+        from steward.logs import recover, unanchored
 
         if not self.root.exists():
             return 0
@@ -114,15 +114,32 @@ class PredictionService:
         with self._store.read() as reader:
             anchored, _ = anchors(reader)
         written = sum(self.anchor(actor, s) for s in unanchored(self.root, set(anchored)))
-        compact_all(self.root)
+        if compact:
+            self.compact()
         return written
 
-    def sealed(self, actor: Actor, segment: Any) -> None:
-        """A writer sealed ``segment``: anchor it, then compact it."""
-        from steward.logs import compact
-
+    def sealed(self, actor: Actor, segment: Any, *, compact: bool = True) -> None:
+        """A writer sealed ``segment``: anchor it, then (``compact``) compact it."""
         self.anchor(actor, segment)
-        compact(self.root, segment)
+        if compact:
+            from steward.logs import compact as compact_segment
+
+            compact_segment(self.root, segment)
+
+    def compact(self) -> int:
+        """Compact every sealed segment still in its first form to Parquet (reading and
+        verifying work on either form: this only makes reading faster); the files written."""
+        from steward.logs import compact_all
+
+        if not self.root.exists():
+            return 0
+        return len(compact_all(self.root))
+
+    def compaction_due(self) -> bool:
+        """Whether a sealed segment waits for compaction (a glance at the folder)."""
+        from steward.logs import sealed_waiting
+
+        return self.root.exists() and sealed_waiting(self.root)
 
     # --- reading -----------------------------------------------------------------------
 
