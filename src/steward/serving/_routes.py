@@ -1,0 +1,121 @@
+"""The scoring routes of ``steward serve``: ``POST /predict`` (Steward's body and MLflow's),
+``POST /feedback``, health, readiness and metrics, and the Open Inference Protocol's routes
+(``steward.serving._v2_routes``): one router, ``scoring_router``, over the process's
+``ServerState``."""
+
+from __future__ import annotations
+
+import time
+
+import orjson
+from fastapi import APIRouter, Request
+from fastapi.responses import Response
+
+from steward.errors import InvalidInput, UsageError
+from steward.serving._schemas import FEEDBACK_BODY, PREDICT_BODY, documented
+from steward.serving._scoring import (
+    authorized,
+    bearer,
+    count_scored,
+    endpoint_runtime,
+    json_response,
+    read_body,
+    score,
+    server_state,
+)
+from steward.serving._v2_routes import v2_router
+
+__all__ = ["scoring_router"]
+
+scoring_router = APIRouter()
+
+
+@scoring_router.post(
+    "/predict/{endpoint}",
+    summary="Score rows with the version an endpoint serves",
+    responses=documented(200, 400, 401, 403, 404, 413, 422, 503),
+    openapi_extra=PREDICT_BODY,
+)
+async def predict(endpoint: str, request: Request) -> Response:
+    """Body ``{"instances": [{feature: value}, ...]}``, or MLflow's ``dataframe_split``,
+    ``dataframe_records`` or ``inputs``; optional ``context`` (logged, never passed to the
+    model) and ``key`` (sticky canary routing). Every 200 answer's predictions are in the
+    durable log before it is sent."""
+    from steward.serving._bodies import parse_predict
+
+    started = time.perf_counter()
+    state, _ = authorized(request, endpoint)
+    runtime = endpoint_runtime(state, endpoint)
+    parsed = parse_predict(await read_body(request))
+    key = parsed.key or request.headers.get("x-steward-key")
+    explain = request.query_params.get("explain", "false").lower()
+    if explain not in ("true", "false", "1", "0"):
+        raise InvalidInput("{explain} is true or false", details={"field": "explain"})
+    scored = await score(state, runtime, parsed, key, started)
+    loaded, ids, labels, _, frame, predictions = scored
+    if explain in ("true", "1"):
+        from starlette.concurrency import run_in_threadpool
+
+        explained = await run_in_threadpool(state.explain, loaded, frame, labels)
+        predictions = [  # copies: the logged records keep their outputs as written
+            {**prediction, "explanation": explanation}
+            for prediction, explanation in zip(predictions, explained, strict=True)
+        ]
+    count_scored(state, endpoint, loaded, labels, started)
+    return json_response({"predictions": predictions, "model": loaded.ref, "request_ids": ids})
+
+
+@scoring_router.post(
+    "/feedback/{endpoint}",
+    summary="Attach ground-truth labels to logged predictions",
+    responses=documented(200, 400, 401, 403, 404, 413, 422),
+    openapi_extra=FEEDBACK_BODY,
+)
+async def feedback(endpoint: str, request: Request) -> Response:
+    """Body ``{"labels": [{"request_id": ..., "label": ...}, ...]}``: idempotent; unknown
+    request ids are reported and skipped."""
+    from starlette.concurrency import run_in_threadpool
+
+    state = server_state(request)
+    actor = state.authenticate(bearer(request))
+    try:
+        document = orjson.loads(await read_body(request))
+    except orjson.JSONDecodeError:
+        raise UsageError("the body is not JSON") from None
+    labels = document.get("labels") if isinstance(document, dict) else None
+    if not isinstance(labels, list):
+        raise InvalidInput("the body needs a list 'labels'", details={"field": "labels"})
+    result = await run_in_threadpool(state.app.predictions.label, actor, endpoint, labels)
+    return json_response(result)
+
+
+# --- health ------------------------------------------------------------------------------
+
+
+@scoring_router.get("/healthz", summary="Liveness", responses=documented(200))
+async def healthz() -> Response:
+    return json_response({"status": "ok"})
+
+
+@scoring_router.get(
+    "/readyz",
+    summary="Readiness: the store reachable and every deployed version loaded, or why not",
+    responses=documented(200, 503),
+)
+async def readyz(request: Request) -> Response:
+    ready, document = server_state(request).readiness()
+    return json_response(document, 200 if ready else 503)
+
+
+@scoring_router.get(
+    "/metrics",
+    summary="Prometheus metrics of every worker",
+    responses={200: {"content": {"text/plain": {"schema": {"type": "string"}}}}},
+)
+async def metrics(request: Request) -> Response:
+    from steward.serving._metrics import CONTENT_TYPE
+
+    return Response(server_state(request).metrics.render(), media_type=CONTENT_TYPE)
+
+
+scoring_router.include_router(v2_router)

@@ -1,0 +1,181 @@
+"""The scoring path the routes share: the error body, the bearer token and its scope, the
+endpoint's runtime, the body (size-limited), and ``score``: validate, predict, log durably.
+
+Every error answers CONTRACT.md's body ``{"error": {"code", "message", "details"}}`` with the
+status of its error class (``error_response``).
+"""
+
+from __future__ import annotations
+
+import secrets
+import time
+from typing import Any
+
+import numpy as np
+import orjson
+from fastapi import Request
+from fastapi.responses import Response
+
+from steward.domain import Actor
+from steward.errors import (
+    AuthenticationError,
+    NotFound,
+    PayloadTooLarge,
+    PermissionDenied,
+    StewardError,
+    Unavailable,
+)
+from steward.serving._runtime import EndpointRuntime, LoadedVersion, context_redaction
+from steward.serving._state import ServerState
+
+__all__ = [
+    "MAX_BODY_BYTES",
+    "authorized",
+    "bearer",
+    "count_scored",
+    "endpoint_runtime",
+    "error_response",
+    "json_response",
+    "plain",
+    "read_body",
+    "score",
+    "server_state",
+]
+
+MAX_BODY_BYTES = 32 << 20
+JSON = "application/json"
+_NUMPY = orjson.OPT_SERIALIZE_NUMPY
+
+
+def json_response(document: Any, status: int = 200) -> Response:
+    return Response(orjson.dumps(document, option=_NUMPY), status_code=status, media_type=JSON)
+
+
+def error_response(exc: StewardError) -> Response:
+    return json_response(exc.to_dict(), exc.http_status)
+
+
+def server_state(request: Request) -> ServerState:
+    state: ServerState = request.app.state.steward
+    return state
+
+
+def bearer(request: Request) -> str | None:
+    header = request.headers.get("authorization")
+    if not header:
+        return None
+    scheme, _, value = header.partition(" ")
+    if scheme.lower() != "bearer" or not value.strip():
+        raise AuthenticationError("the Authorization header must be 'Bearer TOKEN'")
+    return value.strip()
+
+
+def authorized(
+    request: Request, endpoint: str, scope: str = "predict"
+) -> tuple[ServerState, Actor]:
+    state = server_state(request)
+    actor = state.authenticate(bearer(request))
+    if not actor.has_scope(scope, endpoint):
+        raise PermissionDenied(
+            f"the token of {actor.name} has no scope {scope}:{endpoint} (issue one with "
+            f"`steward token issue --scope {scope}:{endpoint}`)",
+            details={"actor": actor.name, "scope": f"{scope}:{endpoint}"},
+        )
+    return state, actor
+
+
+def endpoint_runtime(state: ServerState, endpoint: str) -> EndpointRuntime:
+    runtime = state.serving.endpoints.get(endpoint)
+    if runtime is None:
+        raise NotFound(f"no endpoint named {endpoint[:80]!r} is deployed")
+    if not runtime.routes:
+        raise Unavailable(
+            f"endpoint {endpoint} serves nothing now: {runtime.unavailable}",
+            details={"endpoint": endpoint, "reason": runtime.unavailable},
+        )
+    return runtime
+
+
+async def read_body(request: Request) -> bytes:
+    declared = request.headers.get("content-length")
+    if declared is not None and declared.isdigit() and int(declared) > MAX_BODY_BYTES:
+        raise PayloadTooLarge(f"the body is over {MAX_BODY_BYTES >> 20} MiB")
+    chunks: list[bytes] = []
+    size = 0
+    async for chunk in request.stream():
+        size += len(chunk)
+        if size > MAX_BODY_BYTES:
+            raise PayloadTooLarge(f"the body is over {MAX_BODY_BYTES >> 20} MiB")
+        chunks.append(chunk)
+    return b"".join(chunks)
+
+
+def plain(values: np.ndarray) -> list[Any]:
+    return values.tolist()  # type: ignore[no-any-return]
+
+
+async def score(
+    state: ServerState,
+    runtime: EndpointRuntime,
+    parsed: Any,
+    key: str | None,
+    started: float,
+) -> tuple[LoadedVersion, list[str], np.ndarray, np.ndarray | None, Any, list[dict[str, Any]]]:
+    """Validate, predict, and make the predictions durable; ``(version, request ids,
+    labels, probabilities, the model's input, each row's logged outputs)``."""
+    from steward.logs import PredictionRecord, record_time, redact
+
+    loaded = runtime.choose(key)
+    frame = loaded.validator.frame(parsed)
+    labels, proba = loaded.predict(frame)
+    rows = parsed.rows
+    ids = request_ids(rows)
+    names = list(parsed.columns)
+    by_row = zip(*parsed.columns.values(), strict=True)
+    inputs = [dict(zip(names, row, strict=True)) for row in by_row]
+    if loaded.pii:
+        inputs = [redact(row, loaded.pii, state.log_key) for row in inputs]
+    context = parsed.context
+    contexts: list[dict[str, Any]]
+    if context:
+        contexts = [
+            redact(entry, context_redaction(entry, loaded.sensitive), state.log_key)
+            for entry in context
+        ]
+    else:
+        contexts = [{} for _ in range(rows)]
+    plain_labels = plain(labels)
+    if proba is None:
+        outputs = [{"prediction": label} for label in plain_labels]
+    else:
+        classes = loaded.class_names
+        outputs = [
+            {"prediction": label, "probabilities": dict(zip(classes, row, strict=True))}
+            for label, row in zip(plain_labels, plain(proba), strict=True)
+        ]
+    records = PredictionRecord.rows(
+        request_ids=ids,
+        time=record_time(),
+        endpoint=runtime.name,
+        model=loaded.ref,
+        inputs=inputs,
+        contexts=contexts,
+        outputs=outputs,
+        latency_ms=(time.perf_counter() - started) * 1000.0,
+    )
+    await state.write(records)
+    return loaded, ids, labels, proba, frame, outputs
+
+
+def request_ids(rows: int) -> list[str]:
+    """One random 128-bit id (32 hex digits) per row, drawn at once."""
+    drawn = secrets.token_hex(16 * rows)
+    return [drawn[at : at + 32] for at in range(0, 32 * rows, 32)]
+
+
+def count_scored(
+    state: ServerState, endpoint: str, loaded: LoadedVersion, labels: np.ndarray, started: float
+) -> None:
+    # a regression's values are not classes: counted as rows, not one series per value
+    values = ["(value)"] * len(labels) if loaded.regression else plain(labels)
+    state.metrics.scored(endpoint, loaded.ref, values, time.perf_counter() - started)
