@@ -13,21 +13,17 @@ from __future__ import annotations
 import uuid
 from collections.abc import Callable
 from dataclasses import replace
-from datetime import UTC, datetime
 from typing import Any, TypeVar
 
 from steward.domain import (
     Actor,
-    Decision,
     Deployment,
     DeploymentChanged,
     EndpointStatus,
     GateFailure,
-    ModelVersion,
     Permission,
     Route,
     ServingEnforced,
-    validate_endpoint_name,
 )
 from steward.errors import InvalidInput, NotFound, PermissionDenied, Refused, StewardError
 from steward.services._access import require
@@ -35,38 +31,21 @@ from steward.services._records import content_hash, record_event
 from steward.services.governance._policies import GATED_STAGES, PolicyService
 from steward.services.governance._service import refused_attempt
 from steward.services.models._service import ModelService, resolve_model
+from steward.services.serving._deployment_rules import (
+    endpoint_name,
+    last_enforcement,
+    parse_time,
+    refusal,
+    rollback_target,
+    routes_for,
+)
 from steward.services.serving._plan import RouteCheck, ServingPlan, decide_routes
 from steward.store import Reader, Store
 from steward.types import utc_iso
 
-__all__ = ["DeploymentService", "parse_time"]
+__all__ = ["DeploymentService"]
 
 T = TypeVar("T")
-
-
-def parse_time(text: str, field: str = "at") -> datetime:
-    """An ISO 8601 time with a zone, or a date (its start, UTC)."""
-    try:
-        moment = datetime.fromisoformat(text.strip().replace("Z", "+00:00"))
-    except ValueError:
-        raise InvalidInput(
-            f"{{{field}}} {text[:60]!r} is not an ISO 8601 time (2026-12-01T10:00:00Z) or date",
-            details={"field": field},
-        ) from None
-    if moment.tzinfo is None:
-        if len(text.strip()) == 10:
-            return moment.replace(tzinfo=UTC)
-        raise InvalidInput(
-            f"{{{field}}} {text!r} has no time zone (add Z or +00:00)", details={"field": field}
-        )
-    return moment.astimezone(UTC)
-
-
-def _endpoint(name: str) -> str:
-    try:
-        return validate_endpoint_name(name)
-    except ValueError as exc:
-        raise InvalidInput(str(exc), details={"field": "endpoint"}) from None
 
 
 class DeploymentService:
@@ -110,7 +89,7 @@ class DeploymentService:
         stage: str | None,
     ) -> tuple[Deployment, bool]:
         require(actor, Permission.MODEL_DEPLOY, "deploy models")
-        endpoint = _endpoint(endpoint)
+        endpoint = endpoint_name(endpoint)
         if stage is not None and stage not in GATED_STAGES:
             raise InvalidInput(
                 f"unknown {{stage}} {stage!r}: endpoints serve {', '.join(GATED_STAGES)}",
@@ -137,7 +116,7 @@ class DeploymentService:
                     f"endpoint {endpoint} serves {current.stage}, not {stage}",
                     details={"field": "stage"},
                 )
-            action, routes = _routes(endpoint, current, version, canary, promote_canary)
+            action, routes = routes_for(endpoint, current, version, canary, promote_canary)
             if (
                 current is not None
                 and current.status is EndpointStatus.ACTIVE
@@ -151,7 +130,7 @@ class DeploymentService:
                 )
                 decision = self._policies.decide(actor, served, in_stage)
                 if not decision.allowed:
-                    raise _refused(served, in_stage, decision, endpoint)
+                    raise refusal(served, in_stage, decision, endpoint)
                 decisions[route.version] = decision.summary()
             state = self._new_state(
                 tx,
@@ -176,7 +155,7 @@ class DeploymentService:
 
     def _rollback(self, actor: Actor, endpoint: str) -> Deployment:
         require(actor, Permission.MODEL_DEPLOY, "roll back deployments")
-        endpoint = _endpoint(endpoint)
+        endpoint = endpoint_name(endpoint)
         with self._store.write(actor) as tx:
             tx.lock(f"endpoint:{endpoint}")
             history = tx.deployments(endpoint)
@@ -194,7 +173,7 @@ class DeploymentService:
                 served = resolve_model(tx, route.version)
                 decision = self._policies.decide(actor, served, current.stage)
                 if not decision.allowed:
-                    raise _refused(served, current.stage, decision, endpoint)
+                    raise refusal(served, current.stage, decision, endpoint)
                 decisions[route.version] = decision.summary()
             state = self._new_state(
                 tx,
@@ -227,7 +206,7 @@ class DeploymentService:
 
         def change() -> Deployment:
             require(actor, Permission.MODEL_DEPLOY, f"{action} endpoints")
-            name = _endpoint(endpoint)
+            name = endpoint_name(endpoint)
             with self._store.write(actor) as tx:
                 tx.lock(f"endpoint:{name}")
                 history = tx.deployments(name)
@@ -299,7 +278,7 @@ class DeploymentService:
     def history(self, actor: Actor, endpoint: str) -> list[Deployment]:
         """Every state of ``endpoint``, oldest first; ``NotFound`` for an unknown endpoint."""
         require(actor, Permission.MODEL_READ, "read endpoints")
-        endpoint = _endpoint(endpoint)
+        endpoint = endpoint_name(endpoint)
         with self._store.read() as reader:
             history = reader.deployments(endpoint)
         if not history:
@@ -497,81 +476,3 @@ class DeploymentService:
             if isinstance(exc, PermissionDenied | Refused | InvalidInput | NotFound):
                 refused_attempt(self._store, actor, action, target, stage, exc)
             raise
-
-
-def last_enforcement(reader: Reader, endpoint: str, version: str) -> dict[str, Any] | None:
-    """The payload of the latest ``serving.enforced`` event about ``version`` of
-    ``endpoint`` since it was last deployed, or ``None``."""
-    events = reader.events_about(f"endpoint:{endpoint}", "serving.enforced", "deployment.changed")
-    for event in reversed(events):
-        if event.type == "deployment.changed":
-            return None  # a deploy (or rollback) checked every version it serves
-        if event.payload.get("version") == version:
-            return event.payload
-    return None
-
-
-def _routes(
-    endpoint: str,
-    current: Deployment | None,
-    version: ModelVersion,
-    canary: int | None,
-    promote_canary: bool,
-) -> tuple[str, tuple[Route, ...]]:
-    stable = current.stable if current else None
-    if canary is not None:
-        if stable is None:
-            raise InvalidInput(
-                f"endpoint {endpoint} serves nothing yet: deploy a version before a canary",
-                details={"field": "canary"},
-            )
-        if stable.version == version.ref:
-            raise InvalidInput(
-                f"{version.ref} is what {endpoint} serves already: a canary is another version",
-                details={"field": "canary"},
-            )
-        return "canary", (
-            Route(stable.version, 100 - canary, "stable"),
-            Route(version.ref, canary, "canary"),
-        )
-    if promote_canary:
-        current_canary = current.canary if current else None
-        if current_canary is None:
-            raise InvalidInput(
-                f"endpoint {endpoint} has no canary to promote", details={"field": "promote_canary"}
-            )
-        if current_canary.version != version.ref:
-            raise InvalidInput(
-                f"the canary of {endpoint} is {current_canary.version}, not {version.ref}",
-                details={"field": "promote_canary"},
-            )
-        return "promote_canary", (Route(version.ref, 100, "stable"),)
-    return "deploy", (Route(version.ref, 100, "stable"),)
-
-
-def rollback_target(history: list[Deployment]) -> Deployment | None:
-    """The state a rollback from the latest one restores: the state in force before the
-    current routes were deployed (through earlier rollbacks, stops and resumes)."""
-    by_seq = {d.seq: d for d in history}
-
-    def origin(state: Deployment) -> Deployment:
-        while True:
-            if state.action == "rollback" and state.restores in by_seq:
-                state = by_seq[state.restores]
-            elif state.action in ("stop", "resume") and state.seq - 1 in by_seq:
-                state = by_seq[state.seq - 1]
-            else:
-                return state
-
-    first = origin(history[-1])
-    if first.seq - 1 not in by_seq:
-        return None
-    return origin(by_seq[first.seq - 1])
-
-
-def _refused(version: ModelVersion, stage: str, decision: Decision, endpoint: str) -> Refused:
-    return Refused(
-        f"{version.ref} may not be deployed to {endpoint}: its {stage} gate fails — "
-        + "; ".join(f"{r.id}: {r.reason}" for r in decision.failed[:3]),
-        details={"decision": decision.to_dict()},
-    )

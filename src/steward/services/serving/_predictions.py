@@ -22,25 +22,18 @@ from steward.domain import (
     Permission,
     PredictionsPruned,
     PredictionsSealed,
-    validate_endpoint_name,
 )
 from steward.errors import InvalidInput, PermissionDenied
 from steward.ledger import canonical_bytes
 from steward.services._access import require
 from steward.services._files import private_folder, write_private
 from steward.services._records import record_event
+from steward.services.serving._deployment_rules import endpoint_name, parse_time
 from steward.store import Reader, Store
 
 __all__ = ["MAX_LABELS", "PredictionService"]
 
 MAX_LABELS = 100_000
-
-
-def _endpoint(name: str) -> str:
-    try:
-        return validate_endpoint_name(name)
-    except ValueError as exc:
-        raise InvalidInput(str(exc), details={"field": "endpoint"}) from None
 
 
 def anchors(reader: Reader) -> tuple[dict[str, tuple[int, str]], set[str]]:
@@ -157,10 +150,9 @@ class PredictionService:
         import polars as pl
 
         from steward.logs import read_predictions
-        from steward.services.serving._deployments import parse_time
 
         require(actor, Permission.PREDICTION_READ, "read logged predictions")
-        endpoint = _endpoint(endpoint)
+        endpoint = endpoint_name(endpoint)
         start = parse_time(since, "since") if since else None
         end = parse_time(until, "until") if until else None
         if start and end and end < start:
@@ -192,7 +184,7 @@ class PredictionService:
         needs ``feedback:ENDPOINT``; otherwise ``prediction:label``."""
         from steward.logs import find_requests
 
-        endpoint = _endpoint(endpoint)
+        endpoint = endpoint_name(endpoint)
         if not (actor.has_scope("feedback", endpoint) or actor.can(Permission.PREDICTION_LABEL)):
             raise PermissionDenied(
                 f"{actor.name} may not label predictions of {endpoint} (needs a token with "
