@@ -64,6 +64,7 @@ ALLOWED = {
     "samples": set(),
     "provenance": set(),
     "logs": set(),
+    "drift": set(),
     "services": {
         "domain",
         "ledger",
@@ -74,6 +75,7 @@ ALLOWED = {
         "checks",
         "policy",
         "logs",
+        "drift",
     },
     "app": {"domain", "ledger", "store", "artifacts", "services"},
     # the demo runs the model server in its own process (its steps are an edge's)
@@ -88,7 +90,7 @@ ALLOWED = {
     "serving": EDGE | {"logs"},
     "monitoring": EDGE,
 }
-SHARED = {"errors", "settings", "types", "_version"}
+SHARED = {"errors", "settings", "types", "_version", "_lazy"}
 
 
 def _steward_imports(path: Path, *, top_level_only: bool = False) -> set[str]:

@@ -7,8 +7,9 @@ Names load on first use (PEP 562), as in ``steward.services``.
 
 from __future__ import annotations
 
-from importlib import import_module
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
+
+from steward._lazy import lazy_attributes
 
 if TYPE_CHECKING:
     from steward.app._application import Application
@@ -64,13 +65,7 @@ __all__ = [
 ]
 
 
-def __getattr__(name: str) -> Any:
-    module = _WHERE.get(name)
-    if module is None:
-        raise AttributeError(f"module 'steward.app' has no attribute {name!r}")
-    value = getattr(import_module(f"steward.app.{module}"), name)
-    globals()[name] = value
-    return value
+__getattr__ = lazy_attributes(__name__, _WHERE)
 
 
 def __dir__() -> list[str]:

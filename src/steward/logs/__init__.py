@@ -18,8 +18,9 @@ knows nothing of the store, the services or the server. On-disk layout and the g
 ``docs/prediction-log.md``.
 """
 
-from importlib import import_module
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
+
+from steward._lazy import lazy_attributes
 
 if TYPE_CHECKING:
     from steward.logs._compact import compact, compact_all
@@ -79,10 +80,4 @@ __all__ = [
 ]
 
 
-def __getattr__(name: str) -> Any:
-    module = _WHERE.get(name)
-    if module is None:
-        raise AttributeError(f"module 'steward.logs' has no attribute {name!r}")
-    value = getattr(import_module(f"steward.logs.{module}"), name)
-    globals()[name] = value
-    return value
+__getattr__ = lazy_attributes(__name__, _WHERE)

@@ -10,8 +10,9 @@ short as the product grows.
 
 from __future__ import annotations
 
-from importlib import import_module
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
+
+from steward._lazy import lazy_attributes
 
 if TYPE_CHECKING:
     from steward.services.audit._service import AuditService, ExportSummary, InclusionProof
@@ -88,13 +89,7 @@ __all__ = [
 ]
 
 
-def __getattr__(name: str) -> Any:
-    module = _WHERE.get(name)
-    if module is None:
-        raise AttributeError(f"module 'steward.services' has no attribute {name!r}")
-    value = getattr(import_module(f"steward.services.{module}"), name)
-    globals()[name] = value
-    return value
+__getattr__ = lazy_attributes(__name__, _WHERE)
 
 
 def __dir__() -> list[str]:
