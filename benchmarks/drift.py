@@ -1,0 +1,196 @@
+"""Drift benchmark: profile a reference table and compare a current batch with it, by hand.
+
+The table is the drift peers' (``/work/shared/peers/drift``), generated here with numpy:
+``--rows`` rows per side (default 1,000,000) of 20 float64 columns (normal, scaled normal,
+lognormal, exponential and uniform, in turn) and 5 text categorical columns with 10 to 50
+Zipf-like levels, as polars DataFrames. Seven inputs drift (num_00..num_04 by shifts of
+0.3-0.56 standard deviations; cat_0 by moving 15 % of its mass, cat_3 by 10 % of rows in 5
+new levels); the other 18 are drawn from the same law on both sides.
+
+Measured: ``ReferenceProfile.build`` on the reference, ``detect`` on the current batch
+(median of ``--repeats``), the peak of memory allocated during one ``detect`` (tracemalloc:
+numpy's copies; the batch itself is polars' and read without copy) against the batch's
+size, and whether the verdicts are exactly the 7 drifted inputs (the target). The floor is
+the plain numpy approach on the same data and threads: per numeric column ``np.sort`` of both
+sides, one ``searchsorted`` merge for D and W1 and the asymptotic KS p-value; per
+categorical column polars' counts and the JS distance. Its ratios to Steward's numbers are
+the engine's overhead.
+
+    .venv/bin/python benchmarks/drift.py [--rows N] [--repeats 3] [--json] [--smoke]
+"""
+
+from __future__ import annotations
+
+import tracemalloc
+from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
+from typing import Any
+
+import numpy as np
+import numpy.typing as npt
+import polars as pl
+from scipy import stats
+from scipy.spatial import distance
+
+from _harness import arguments, repeat, report, summary, timed
+from steward.drift import ReferenceProfile, detect
+
+LEVELS = (10, 20, 30, 40, 50)
+DRIFTED = frozenset({"num_00", "num_01", "num_02", "num_03", "num_04", "cat_0", "cat_3"})
+SEED = 20240601
+WORKERS = 2
+
+
+def _numbers(rng: np.random.Generator, j: int, n: int, drift: bool) -> npt.NDArray[np.float64]:
+    family = j % 5
+    if family == 0:
+        sigma = 1 + j / 10
+        return rng.normal(j + (0.3 * sigma if drift else 0.0), sigma, n)
+    if family == 1:
+        return rng.normal(0.0, (1 + j / 10) * (1.5 if drift else 1.0), n)
+    if family == 2:
+        return rng.lognormal(0.0, 0.5, n) * (1.3 if drift else 1.0)
+    if family == 3:
+        return rng.exponential(1.3 if drift else 1.0, n)
+    return rng.uniform(0.1 if drift else 0.0, 1.1 if drift else 1.0, n)
+
+
+def _categories(rng: np.random.Generator, i: int, n: int, drift: bool) -> pl.Series:
+    p = 1.0 / np.arange(1, LEVELS[i] + 1) ** 0.8
+    p /= p.sum()
+    labels = [f"c{i}_L{k:02d}" for k in range(LEVELS[i])]
+    if drift and i == 0:
+        p[0] -= 0.15
+        p[-3:] += 0.05
+    if drift and i == 3:
+        labels += [f"c{i}_NEW{k}" for k in range(5)]
+        p = np.concatenate([p * 0.9, np.full(5, 0.02)])
+    codes = rng.choice(len(p), size=n, p=p)
+    return pl.Series(f"cat_{i}", labels, dtype=pl.String).gather(codes)
+
+
+def table(n: int, seed: int, *, drift: bool) -> pl.DataFrame:
+    """One side of the peers' table, ``n`` rows."""
+    rng = np.random.default_rng(seed)
+    columns: list[pl.Series] = []
+    for j in range(20):
+        name = f"num_{j:02d}"
+        columns.append(pl.Series(name, _numbers(rng, j, n, drift and name in DRIFTED)))
+    for i in range(5):
+        columns.append(_categories(rng, i, n, drift and f"cat_{i}" in DRIFTED))
+    return pl.DataFrame(columns)
+
+
+def _floor_numeric(
+    reference: npt.NDArray[np.float64], current: npt.NDArray[np.float64]
+) -> dict[str, float]:
+    a, b = np.sort(reference), np.sort(current)
+    n, m = a.size, b.size
+    where = np.searchsorted(a, b, side="right") + np.arange(m)
+    is_b = np.zeros(n + m, dtype=bool)
+    is_b[where] = True
+    merged = np.empty(n + m)
+    merged[where] = b
+    merged[~is_b] = a
+    seen_b = np.cumsum(is_b)
+    gap = np.abs((np.arange(1, n + m + 1) - seen_b) / n - seen_b / m)
+    step = np.diff(merged)
+    ends = np.append(step > 0, True)
+    d = float(gap[ends].max())
+    w1 = float(np.vecdot(gap[:-1], step))
+    p = float(stats.kstwo.sf(d, round(n * m / (n + m))))
+    return {"d": d, "p": p, "w1_norm": w1 / max(float(np.std(a)), 0.001)}
+
+
+def _floor_categorical(reference: pl.Series, current: pl.Series) -> dict[str, float]:
+    counts = (
+        reference.value_counts(name="ref")
+        .join(current.value_counts(name="cur"), on=reference.name, how="full", coalesce=True)
+        .fill_null(0)
+    )
+    p, q = counts.get_column("ref").to_numpy(), counts.get_column("cur").to_numpy()
+    return {"js": float(distance.jensenshannon(p, q))}
+
+
+def floor(reference: pl.DataFrame, current: pl.DataFrame) -> dict[str, dict[str, float]]:
+    """The plain numpy/polars comparison of every column, on ``WORKERS`` threads."""
+
+    def one(name: str) -> dict[str, float]:
+        if reference.schema[name] == pl.String:
+            return _floor_categorical(reference.get_column(name), current.get_column(name))
+        return _floor_numeric(
+            reference.get_column(name).to_numpy(), current.get_column(name).to_numpy()
+        )
+
+    with ThreadPoolExecutor(max_workers=WORKERS) as pool:
+        return dict(zip(reference.columns, pool.map(one, reference.columns), strict=True))
+
+
+def _peak(work: Callable[[], object]) -> int:
+    tracemalloc.start()
+    try:
+        work()
+        return tracemalloc.get_traced_memory()[1]
+    finally:
+        tracemalloc.stop()
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = arguments(__doc__, {"rows": 1_000_000}, smoke={"rows": 2_000}, argv=argv)
+    reference = table(args.rows, SEED, drift=False)
+    current = table(args.rows, SEED + 1, drift=True)
+    kept: dict[str, Any] = {}  # the last profile and report only (a profile is a table's size)
+
+    def build_profile() -> None:
+        kept["profile"] = ReferenceProfile.build(reference, workers=WORKERS)
+
+    build = repeat(build_profile, args.repeats)
+    profile: ReferenceProfile = kept["profile"]
+
+    def compare_batch() -> None:
+        kept["report"] = detect(profile, current, workers=WORKERS)
+
+    compare = repeat(compare_batch, args.repeats)
+    floor_s = repeat(lambda: floor(reference, current), args.repeats)
+    serialised = timed(profile.to_bytes)
+    peak = _peak(lambda: detect(profile, current, workers=WORKERS))
+    verdicts = set(kept["report"].drifted)
+    batch_bytes = current.estimated_size()
+    column_bytes = args.rows * 8
+    detect_s = summary(compare)["median_s"]
+    build_s = summary(build)["median_s"]
+    floor_median = summary(floor_s)["median_s"]
+    exact = verdicts == DRIFTED
+    results: dict[str, Any] = {
+        "rows_per_side": args.rows,
+        "columns": reference.width,
+        "workers": WORKERS,
+        "build": summary(build),
+        "detect": summary(compare),
+        "floor": summary(floor_s),
+        "detect_over_floor": detect_s / floor_median,
+        "build_and_detect_over_floor": (build_s + detect_s) / floor_median,
+        "profile_to_bytes_s": serialised,
+        "detect_peak_bytes": peak,
+        "batch_bytes": batch_bytes,
+        "peak_over_batch": peak / batch_bytes,
+        "peak_in_column_copies": peak / column_bytes,
+        "drifted": sorted(verdicts),
+        "verdicts_exact": exact,
+    }
+    lines = [
+        f"{args.rows:,} rows per side, {reference.width} columns, {WORKERS} threads",
+        f"profile build: {build_s:.3f} s median of {args.repeats}",
+        f"detect: {detect_s:.3f} s median; numpy floor (sorts both sides): {floor_median:.3f} s;"
+        f" detect / floor {detect_s / floor_median:.2f}, (build + detect) / floor"
+        f" {(build_s + detect_s) / floor_median:.2f}",
+        f"detect peak memory: {peak / 1e6:.1f} MB = {peak / batch_bytes:.3f} of the batch"
+        f" ({batch_bytes / 1e6:.0f} MB), {peak / column_bytes:.2f} column copies",
+        f"verdicts: {', '.join(sorted(verdicts)) or 'none'}"
+        f" ({'exactly the 7 drifted inputs' if exact else 'NOT the 7 drifted inputs'})",
+    ]
+    return report("drift", args, results, ok=exact, lines=lines)
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
