@@ -34,51 +34,17 @@ from scipy.spatial import distance
 
 from _harness import arguments, repeat, report, summary, timed
 from steward.drift import ReferenceProfile, detect
+from steward.samples import DRIFTED_INPUTS, drift_table
 
-LEVELS = (10, 20, 30, 40, 50)
-DRIFTED = frozenset({"num_00", "num_01", "num_02", "num_03", "num_04", "cat_0", "cat_3"})
 SEED = 20240601
 WORKERS = 2
 
 
-def _numbers(rng: np.random.Generator, j: int, n: int, drift: bool) -> npt.NDArray[np.float64]:
-    family = j % 5
-    if family == 0:
-        sigma = 1 + j / 10
-        return rng.normal(j + (0.3 * sigma if drift else 0.0), sigma, n)
-    if family == 1:
-        return rng.normal(0.0, (1 + j / 10) * (1.5 if drift else 1.0), n)
-    if family == 2:
-        return rng.lognormal(0.0, 0.5, n) * (1.3 if drift else 1.0)
-    if family == 3:
-        return rng.exponential(1.3 if drift else 1.0, n)
-    return rng.uniform(0.1 if drift else 0.0, 1.1 if drift else 1.0, n)
-
-
-def _categories(rng: np.random.Generator, i: int, n: int, drift: bool) -> pl.Series:
-    p = 1.0 / np.arange(1, LEVELS[i] + 1) ** 0.8
-    p /= p.sum()
-    labels = [f"c{i}_L{k:02d}" for k in range(LEVELS[i])]
-    if drift and i == 0:
-        p[0] -= 0.15
-        p[-3:] += 0.05
-    if drift and i == 3:
-        labels += [f"c{i}_NEW{k}" for k in range(5)]
-        p = np.concatenate([p * 0.9, np.full(5, 0.02)])
-    codes = rng.choice(len(p), size=n, p=p)
-    return pl.Series(f"cat_{i}", labels, dtype=pl.String).gather(codes)
-
-
 def table(n: int, seed: int, *, drift: bool) -> pl.DataFrame:
-    """One side of the peers' table, ``n`` rows."""
-    rng = np.random.default_rng(seed)
-    columns: list[pl.Series] = []
-    for j in range(20):
-        name = f"num_{j:02d}"
-        columns.append(pl.Series(name, _numbers(rng, j, n, drift and name in DRIFTED)))
-    for i in range(5):
-        columns.append(_categories(rng, i, n, drift and f"cat_{i}" in DRIFTED))
-    return pl.DataFrame(columns)
+    """One side of the peers' table, ``n`` rows (``steward.samples.drift_table``)."""
+    return pl.DataFrame(drift_table(n, seed, drift=drift)).with_columns(
+        pl.col(f"cat_{i}").cast(pl.String) for i in range(5)
+    )
 
 
 def _floor_numeric(
@@ -160,7 +126,7 @@ def main(argv: list[str] | None = None) -> int:
     detect_s = summary(compare)["median_s"]
     build_s = summary(build)["median_s"]
     floor_median = summary(floor_s)["median_s"]
-    exact = verdicts == DRIFTED
+    exact = verdicts == DRIFTED_INPUTS
     results: dict[str, Any] = {
         "rows_per_side": args.rows,
         "columns": reference.width,

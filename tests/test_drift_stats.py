@@ -22,6 +22,7 @@ from steward.drift import (
     numeric_statistics,
 )
 from steward.errors import InvalidInput
+from steward.samples import DRIFTED_INPUTS, drift_table
 
 F64 = npt.NDArray[np.float64]
 
@@ -260,60 +261,17 @@ def test_a_current_batch_must_have_the_profiles_columns() -> None:
 
 # --- acceptance: injected drift is found, undrifted inputs raise no alarm -------------------
 
-LEVELS = (10, 20, 30, 40, 50)
-DRIFTED = {"num_00", "num_01", "num_02", "num_03", "num_04", "cat_0", "cat_3"}
-
-
-def _number(rng: np.random.Generator, j: int, n: int, drift: bool) -> F64:
-    family = j % 5
-    if family == 0:
-        sigma = 1 + j / 10
-        return rng.normal(j + (0.3 * sigma if drift else 0.0), sigma, n)
-    if family == 1:
-        return rng.normal(0.0, (1 + j / 10) * (1.5 if drift else 1.0), n)
-    if family == 2:
-        return rng.lognormal(0.0, 0.5, n) * (1.3 if drift else 1.0)
-    if family == 3:
-        return rng.exponential(1.3 if drift else 1.0, n)
-    return rng.uniform(0.1 if drift else 0.0, 1.1 if drift else 1.0, n)
-
-
-def _levels(i: int, drift: bool) -> tuple[list[str], F64]:
-    p: F64 = 1.0 / np.arange(1, LEVELS[i] + 1, dtype=np.float64) ** 0.8
-    p /= p.sum()
-    labels = [f"c{i}_L{k:02d}" for k in range(LEVELS[i])]
-    if drift and i == 0:
-        p[0] -= 0.15
-        p[-3:] += 0.05
-    if drift and i == 3:
-        labels += [f"c{i}_NEW{k}" for k in range(5)]
-        p = np.concatenate([p * 0.9, np.full(5, 0.02)])
-    return labels, p
-
-
-def _table(rng: np.random.Generator, n: int, drift: bool) -> dict[str, Any]:
-    table: dict[str, Any] = {}
-    for j in range(20):
-        name = f"num_{j:02d}"
-        table[name] = _number(rng, j, n, drift and name in DRIFTED)
-    for i in range(5):
-        name = f"cat_{i}"
-        labels, p = _levels(i, drift and name in DRIFTED)
-        table[name] = np.asarray(labels, dtype=object)[rng.choice(len(p), size=n, p=p)]
-    return table
-
 
 def test_every_injected_drift_is_flagged_and_null_inputs_stay_quiet_across_seeds() -> None:
     false_alarms = p_false_alarms = raw_below = null_tests = 0
     for seed in range(20):
-        reference_rng, current_rng = (np.random.default_rng(s) for s in (seed, 1_000 + seed))
-        profile = ReferenceProfile.build(_table(reference_rng, 12_000, drift=False))
-        current = _table(current_rng, 12_000, drift=True)
+        profile = ReferenceProfile.build(drift_table(12_000, seed, drift=False))
+        current = drift_table(12_000, 1_000 + seed, drift=True)
         report = detect(profile, current)
-        assert set(report.drifted) == DRIFTED, seed
-        assert report.drifted_share == len(DRIFTED) / 25
+        assert set(report.drifted) == DRIFTED_INPUTS, seed
+        assert report.drifted_share == len(DRIFTED_INPUTS) / 25
         for result in report.columns:
-            if result.name in DRIFTED:
+            if result.name in DRIFTED_INPUTS:
                 continue
             null_tests += 1
             false_alarms += result.drifted
@@ -327,8 +285,8 @@ def test_every_injected_drift_is_flagged_and_null_inputs_stay_quiet_across_seeds
 
 
 def test_a_random_split_of_one_population_raises_no_drift() -> None:
-    rng = np.random.default_rng(77)
-    population = pl.DataFrame(_table(rng, 40_000, drift=False)).with_columns(
+    rng = np.random.default_rng(78)
+    population = pl.DataFrame(drift_table(40_000, 77, drift=False)).with_columns(
         pl.col(f"cat_{i}").cast(pl.String) for i in range(5)
     )
     order = rng.permutation(population.height)
