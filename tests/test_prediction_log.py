@@ -765,3 +765,24 @@ def test_records_in_the_log_are_not_readable_by_others(tmp_path: Path) -> None:
     for path in tmp_path.rglob("*"):
         mode = path.stat().st_mode & 0o777
         assert mode & 0o077 == 0, (path, oct(mode))
+
+
+def test_workers_starting_at_once_all_get_the_one_whole_redaction_key(app: Any) -> None:
+    # Each server worker reads (or creates) the key as it starts; none may read a key
+    # another is still writing (an empty key fails every scored request).
+    start = threading.Barrier(12)
+    keys: list[bytes] = []
+
+    def worker() -> None:
+        start.wait()
+        keys.append(app.predictions.log_key())
+
+    pool = [threading.Thread(target=worker) for _ in range(12)]
+    for thread in pool:
+        thread.start()
+    for thread in pool:
+        thread.join()
+    assert len(keys) == 12 and len(set(keys)) == 1 and len(keys[0]) == 32
+    folder = app.predictions._key_path.parent
+    assert [p.name for p in folder.iterdir() if p.name.startswith(".")] == []
+    assert app.predictions._key_path.stat().st_mode & 0o777 == 0o600

@@ -10,6 +10,7 @@ reads the anchors back for ``audit verify``, and checks who may read or label wh
 from __future__ import annotations
 
 import hashlib
+import os
 import secrets
 from collections.abc import Mapping, Sequence
 from datetime import UTC, date, datetime, timedelta
@@ -60,19 +61,25 @@ class PredictionService:
     # --- the server's side -------------------------------------------------------------
 
     def log_key(self) -> bytes:
-        """The HMAC key that hashes PII values in the log: created once, kept in the home."""
+        """The HMAC key that hashes PII values in the log: created once, kept in the home.
+
+        Workers starting at once may each create one: a key is written whole to a private
+        temporary file and published by a hard link, which fails when the key exists, so a
+        reader never sees a key half-written and the first one published wins."""
         try:
             return self._key_path.read_bytes()
         except FileNotFoundError:
-            private_folder(self._key_path.parent)
-            key = secrets.token_bytes(32)
-            try:  # two workers starting at once: the first one's key wins
-                with open(self._key_path, "xb") as out:
-                    out.write(key)
-                self._key_path.chmod(0o600)
-            except FileExistsError:
-                pass
-            return self._key_path.read_bytes()
+            pass
+        folder = private_folder(self._key_path.parent)
+        name = f".{self._key_path.name}.{secrets.token_hex(8)}"
+        tmp = write_private(folder / name, secrets.token_bytes(32))
+        try:
+            os.link(tmp, self._key_path)
+        except FileExistsError:
+            pass
+        finally:
+            tmp.unlink(missing_ok=True)
+        return self._key_path.read_bytes()
 
     def anchor(self, actor: Actor, sealed: Any) -> bool:
         """Ledger a sealed segment (``steward.logs.SealedSegment``) unless it is already:
