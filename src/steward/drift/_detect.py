@@ -20,7 +20,6 @@ the merge) at a time, so the extra memory is about one column per thread.
 from __future__ import annotations
 
 import math
-from concurrent.futures import ThreadPoolExecutor
 from dataclasses import replace
 from typing import Any
 
@@ -34,7 +33,7 @@ from steward.drift._profile import (
     NumericReference,
     Reference,
     ReferenceProfile,
-    default_workers,
+    map_columns,
 )
 from steward.drift._report import ColumnDrift, DriftReport, DriftSettings
 from steward.drift._values import Columns, category_counts, column_map, numeric_array
@@ -199,12 +198,7 @@ def detect(
     def one(name: str) -> ColumnDrift:
         return _compare(name, profile.columns[name], batch[name], settings.min_rows)
 
-    count = workers or default_workers(len(names))
-    if count == 1:
-        found = [one(name) for name in names]
-    else:
-        with ThreadPoolExecutor(max_workers=count) as pool:
-            found = list(pool.map(one, names))
+    found = map_columns(one, names, workers)
     tested = [i for i, result in enumerate(found) if result.status == "ok"]
     adjusted = adjust_p_values([found[i].p_value or 0.0 for i in tested], settings.correction)
     for i, value in zip(tested, adjusted.tolist(), strict=True):

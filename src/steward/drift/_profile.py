@@ -23,10 +23,10 @@ from __future__ import annotations
 import json
 import os
 import struct
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
-from typing import Any, cast
+from typing import Any, TypeVar, cast
 
 import numpy as np
 import numpy.typing as npt
@@ -42,18 +42,25 @@ from steward.drift._values import (
 )
 from steward.errors import InvalidInput
 
-__all__ = ["CategoricalReference", "NumericReference", "ReferenceProfile", "default_workers"]
+__all__ = ["CategoricalReference", "NumericReference", "ReferenceProfile", "map_columns"]
 
 _MAGIC = b"STWDRIFT"
 _VERSION = 1
 _LENGTH = struct.Struct("<Q")
 
+T = TypeVar("T")
 
-def default_workers(columns: int) -> int:
-    """Threads to use over ``columns`` columns: one per usable core, at most one per column.
-    (Sorting and searching release the GIL, so threads run in parallel.)"""
+
+def map_columns(work: Callable[[str], T], names: list[str], workers: int | None) -> list[T]:
+    """``work(name)`` for every column, in order: on ``workers`` threads (by default one per
+    usable core, at most one per column; sorting and searching release the GIL, so threads
+    run in parallel), or in this thread when that is one."""
     cores = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count()
-    return max(1, min(columns, cores or 1))
+    count = workers or max(1, min(len(names), cores or 1))
+    if count == 1:
+        return [work(name) for name in names]
+    with ThreadPoolExecutor(max_workers=count) as pool:
+        return list(pool.map(work, names))
 
 
 @dataclass(frozen=True, eq=False)
@@ -162,12 +169,7 @@ class ReferenceProfile:
         def one(name: str) -> Reference:
             return _reference(name, found[name], cast(Kind | None, given.get(name)))
 
-        count = workers or default_workers(len(names))
-        if count == 1:
-            built = [one(name) for name in names]
-        else:
-            with ThreadPoolExecutor(max_workers=count) as pool:
-                built = list(pool.map(one, names))
+        built = map_columns(one, names, workers)
         return cls(columns=dict(zip(names, built, strict=True)))
 
     def to_bytes(self) -> bytes:

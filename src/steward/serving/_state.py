@@ -74,6 +74,7 @@ class ServerState:
         self._thread: threading.Thread | None = None
         self._compactor: subprocess.Popen[bytes] | None = None
         self._compact_due = True  # what an earlier process left may wait
+        self._loaded_new = False  # an estimator loaded since the heap was last frozen
         self._last_compact = -COMPACT_SECONDS
         self.rebuilds = 0
 
@@ -84,7 +85,7 @@ class ServerState:
         the refresher."""
         self.app.predictions.recover(self.actor, compact=False)  # compacted in a child
         self.refresh(force=True)
-        self._after_load()
+        self._after_load()  # the modules too, loaded or not
         self._thread = threading.Thread(target=self._run, name="steward-refresh", daemon=True)
         self._thread.start()
 
@@ -99,7 +100,7 @@ class ServerState:
     def _run(self) -> None:
         while not self._stop.wait(self.reload_seconds):
             try:
-                if self.refresh():
+                if self.refresh() and self._loaded_new:
                     self._after_load()
                 self._compact()
                 pending = getattr(self.app.notifier, "run_pending", None)
@@ -225,6 +226,7 @@ class ServerState:
             takes_array=takes_array,
         )
         self._loaded[ref] = loaded
+        self._loaded_new = True
         return loaded
 
     def _refused_load(self, endpoint: str, ref: str, exc: StewardError) -> None:
@@ -329,15 +331,16 @@ class ServerState:
             return
         self._compactor = child
 
-    @staticmethod
-    def _after_load() -> None:
+    def _after_load(self) -> None:
         """After loading what is served: one BLAS/OpenMP thread for the libraries a model
         load may have brought in after the worker set its limit (an OpenMP runtime loaded
         with the first estimator would otherwise use every core); then collect once and keep
         every object alive now (the modules, the models) out of the cyclic collector's
-        passes, which would otherwise walk them all again and again while serving."""
+        passes, which would otherwise walk them all again and again while serving. The
+        refresher calls it only after a rebuild that loaded an estimator."""
         from threadpoolctl import threadpool_limits
 
         threadpool_limits(limits=1)
         gc.collect()
         gc.freeze()
+        self._loaded_new = False
