@@ -1,19 +1,19 @@
 """Write tests/data/stores/: one small SQLite store per schema revision, with rows.
 
-    .venv/bin/python scripts/freeze_stores.py        # after adding a migration
+    .venv/bin/python scripts/freeze_stores.py             # every revision
+    .venv/bin/python scripts/freeze_stores.py 0009_x      # only the new one
 
 For each revision R (oldest first) a home is filled with what a team had recorded by then —
 users and tokens (0001), a dataset (0002), a run (0003), a trained model (0004), a policy
 (0005), a comment and a webhook (0006), evidence, an approval, a promotion and an admin's
-token reset (0007 on), a deployment (0008 on) — through the services, then its store is
-migrated down to R (Alembic's downgrades) and frozen as ``R/steward.db`` with the home's
-public key and ``facts.json`` (the admin's token, what was recorded). Each store records only
-what R's tables hold in full (a record with a column added after R would lose it in the
-downgrade). ``tests/test_frozen_stores.py`` upgrades each copy to head and audits it, so a
-migration that loses or changes recorded rows is caught. No artifacts are kept (the store is
-what is upgraded), so the files stay small. Deterministic data, random keys and tokens:
-rerunning rewrites every file.
-"""
+token reset (0007 on), a deployment (0008 on), a monitor and its run (0009 on) — through the
+services, then its store is migrated down to R (Alembic's downgrades) and frozen as
+``R/steward.db`` with the home's public key and ``facts.json`` (the admin's token, what was
+recorded). Each store records only what R's tables hold in full (a record with a column
+added after R would lose it in the downgrade). ``tests/test_frozen_stores.py`` upgrades each
+copy to head and audits it, so a migration that loses or changes recorded rows is caught. No
+artifacts are kept (the store is what is upgraded), so the files stay small. Deterministic
+data, random keys and tokens: rerunning rewrites every file."""
 
 from __future__ import annotations
 
@@ -115,6 +115,14 @@ def record(app: Application, admin_token: str, level: int) -> dict[str, Any]:
     if level >= 8:  # deployments and labels from 0008 on
         app.deployments.deploy(people["eli"], facts["model"], "frozen", stage="staging")
         facts["endpoint"] = "frozen"
+    if level >= 9:  # monitors, their runs and alert states from 0009 on
+        monitor = (
+            "format: steward.monitor/v1\nname: frozen-watch\nendpoint: frozen\n"
+            "window: {rows: 100}\nalerts: [{name: drift, when: input_drift}]\n"
+        )
+        app.monitoring.apply(people["eli"], monitor, "frozen-watch.yaml")
+        app.monitoring.run(people["eli"], "frozen-watch")
+        facts["monitor"] = "frozen-watch@1"
     return facts
 
 
@@ -144,13 +152,15 @@ def freeze(revision: str, level: int, folder: Path) -> None:
     (target / "facts.json").write_text(json.dumps(facts, indent=2) + "\n")
 
 
-def main() -> int:
+def main(only: list[str]) -> int:
     OUT.mkdir(parents=True, exist_ok=True)
     known = revisions()
     for stale in OUT.iterdir():
         if stale.is_dir() and stale.name not in known:
             shutil.rmtree(stale)
     for revision in known:
+        if only and revision not in only:
+            continue
         level = int(revision.split("_", 1)[0])
         with tempfile.TemporaryDirectory() as folder:
             freeze(revision, level, Path(folder))
@@ -160,4 +170,4 @@ def main() -> int:
 
 
 if __name__ == "__main__":
-    sys.exit(main())
+    sys.exit(main(sys.argv[1:]))

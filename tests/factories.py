@@ -139,3 +139,31 @@ def serving_models(app: Application, home: Any) -> dict[str, Any]:
                 app.governance.approve(app.authenticate(tokens[steward]), ref, "production")
         refs.append(ref)
     return {"tokens": tokens, "refs": refs}
+
+
+def monitoring_models(app: Application, home: Any) -> dict[str, Any]:
+    """The monitoring tests' team and endpoint: dana's credit-model@1 and @2, trained on 3,000
+    rows of the credit table and approved for production by two stewards; ``credit`` was
+    deployed @1, then @2 (what it serves). ``{"tokens": ..., "refs": [...]}``."""
+    from steward.services import TrainingRequest
+
+    admin = app.authenticate(home.token)
+    tokens = {name: app.identity.add_user(admin, name, [role])[1] for name, role in SERVING_PEOPLE}
+    dana = app.authenticate(tokens["dana"])
+    app.datasets.register(
+        dana, credit_frame(rows=3000, seed=5), name="credit", target="approved", sensitive=["group"]
+    )
+    app.policies.apply(app.authenticate(tokens["sofia"]), credit_policy(0.5), "credit.yaml")
+    app.policies.endorse(app.authenticate(tokens["sam"]), "credit")
+    refs = []
+    for seed in (1, 2):
+        request = TrainingRequest(dataset="credit", name="credit-model", seed=seed, checks=False)
+        ref = app.training.train(dana, request).version.ref
+        app.evidence.run(dana, ref, ["performance", "fairness"])
+        for steward in ("sofia", "sam"):
+            app.governance.approve(app.authenticate(tokens[steward]), ref, "production")
+        refs.append(ref)
+    eli = app.authenticate(tokens["eli"])
+    for ref in refs:
+        app.deployments.deploy(eli, ref, "credit")
+    return {"tokens": tokens, "refs": refs}

@@ -240,7 +240,7 @@ USAGE_ERRORS = [
     (("audit", "log", "--limit"), "Option '--limit' requires an argument", "steward audit log"),
     (("audit", "log", "extra"), "unexpected extra argument", "steward audit log"),
     (("frob",), "No such command 'frob'", "steward"),
-    (("trian",), "Did you mean 'train'?", "steward"),
+    (("trian",), "Did you mean 'train'", "steward"),
     (("audit", "frob"), "No such command 'frob'", "steward audit"),
     (("--frob",), "No such option: --frob", "steward"),
     (

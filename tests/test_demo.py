@@ -66,5 +66,17 @@ def test_demo_walks_through_and_ends_with_the_ledger_verified(tmp_path: Path) ->
     assert "the prediction log holds 51 records" in flat and "email=hmac-sha256:" in flat
     assert "to loan-approval@2" in flat and "the server answers from loan-approval@1 again" in flat
     assert "1 deploy → 2 canary → 3 rollback" in flat
+    # monitoring that acts
+    assert "eli applies monitor loans-watch@1 to loans" in flat
+    assert "calibration, inputs, multivariate, outputs" in flat
+    assert "0 input(s) drifted" in flat and "— no alert" in flat
+    assert "(high, inputs-drifted): 1 of 52 inputs drifted" in flat
+    assert "suspend: loans stopped: it answers 503 with the reason" in flat
+    assert "the running server now answers 503" in flat
+    assert "realised accuracy 0." in flat and "sofia acknowledges alert" in flat
+    assert "loans-retrain@1, 2,289 rows" in flat
+    assert "lineage naming loan-approval@1" in flat and "paired bootstrap 95%" in flat
+    assert "no shortcut for a challenger" in flat
+    assert "as a 10% canary" in flat and "of 200 applicants," in flat
     assert "✓ ledger verified" in text.split("Final check")[1]
     assert (tmp_path / "demo" / "home" / "steward.json").exists()

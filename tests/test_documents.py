@@ -138,6 +138,7 @@ def world(tmp_path_factory: pytest.TempPathFactory) -> World:
         plan = keep(app.deployments.plan(actors["eli"], "credit"))
         for check in plan.checks:
             keep(check)
+        _monitored(app, actors["eli"], ref, keep)
         version_now, promoted = app.governance.promote(dana, ref, "staging")
         keep(version_now)
         assert promoted is not None
@@ -153,8 +154,40 @@ def world(tmp_path_factory: pytest.TempPathFactory) -> World:
             keep(event)
         keep(app.audit.verify(admin, witness=home_witness(settings), artifacts=app.artifacts))
         keep(app.datasets.dataset(dana, "credit"))
+        keep(app.retraining.retrain(dana, "credit-model"))
     keep(schema_status(settings))
     return World(settings, home.token, actors, ref, values)
+
+
+def _monitored(app: Application, eli: Actor, ref: str, keep: Any) -> None:
+    """A monitor, a run on drifted traffic that raises an alert, the alert acknowledged."""
+    from steward.logs import PredictionLog, PredictionRecord, record_time
+
+    text = (
+        "format: steward.monitor/v1\nname: watch\nendpoint: credit\nwindow: {rows: 100}\n"
+        "alerts: [{name: drift, when: input_drift, severity: high}]\n"
+    )
+    monitor, _ = app.monitoring.apply(eli, text, "watch.yaml")
+    keep(monitor)
+    records = PredictionRecord.rows(
+        request_ids=[f"m{i}" for i in range(60)],
+        time=record_time(),
+        endpoint="credit",
+        model=ref,
+        inputs=[{"income": 1e6 + i, "debts": 1, "region": "north"} for i in range(60)],
+        contexts=[{} for _ in range(60)],
+        outputs=[{"prediction": 1, "probabilities": {"0": 0.2, "1": 0.8}} for _ in range(60)],
+        latency_ms=1.0,
+    )
+
+    def anchor(segment: Any) -> None:
+        app.predictions.anchor(eli, segment)
+
+    with PredictionLog(app.predictions.root, on_sealed=anchor) as log:
+        log.submit(records).result()
+    run = keep(app.monitoring.run(eli, "watch"))
+    keep(run.raised[0].current)
+    keep(app.alerts.acknowledge(eli, run.raised[0].id, "looking"))
 
 
 def _json_only(value: Any, where: str = "document") -> None:

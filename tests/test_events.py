@@ -150,6 +150,37 @@ def _serve(app: Application, eli: Actor, ref: str) -> None:
     assert not app.predictions.anchor(eli, segment)  # once
     app.predictions.label(eli, "credit", [{"request_id": "r1", "label": 1}])
     assert app.predictions.prune(eli, 183, today=date(2099, 1, 1)) == [segment.segment_id]
+    _monitor(app, eli, ref)
+
+
+def _anchor(app: Application, actor: Actor, segment: Any) -> None:
+    app.predictions.anchor(actor, segment)
+
+
+def _monitor(app: Application, eli: Actor, ref: str) -> None:
+    """Apply a monitor, feed its endpoint drifted traffic, run it (an alert), answer it."""
+    from steward.logs import PredictionLog, PredictionRecord, record_time
+
+    monitor = (
+        "format: steward.monitor/v1\nname: watch\nendpoint: credit\nwindow: {rows: 100}\n"
+        "alerts: [{name: drift, when: input_drift, severity: high}]\n"
+    )
+    app.monitoring.apply(eli, monitor, "watch.yaml")
+    rows = 60
+    records = PredictionRecord.rows(
+        request_ids=[f"m{i}" for i in range(rows)],
+        time=record_time(),
+        endpoint="credit",
+        model=ref,
+        inputs=[{"income": 1e6 + i, "debts": 1, "region": "north"} for i in range(rows)],
+        contexts=[{} for _ in range(rows)],
+        outputs=[{"prediction": 1, "probabilities": {"0": 0.2, "1": 0.8}} for _ in range(rows)],
+        latency_ms=1.0,
+    )
+    with PredictionLog(app.predictions.root, on_sealed=lambda s: _anchor(app, eli, s)) as log:
+        log.submit(records).result()
+    (alert,) = app.monitoring.run(eli, "watch").raised
+    app.alerts.acknowledge(eli, alert.id, "looking")
 
 
 def _every_kind_of_event(app: Application, admin: Actor) -> list[LedgerEvent]:

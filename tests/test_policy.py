@@ -415,6 +415,13 @@ def test_the_exported_json_schema_is_current() -> None:
     assert exported == Policy.model_json_schema(), "regenerate: steward policy schema"
 
 
+def test_the_exported_monitor_json_schema_is_current() -> None:
+    from steward.policy import MonitorSpec
+
+    exported = json.loads((ROOT / "docs" / "monitor.schema.json").read_text())
+    assert exported == MonitorSpec.model_json_schema(), "regenerate: steward monitor schema"
+
+
 def test_a_gate_that_evaluates_no_rule_fails() -> None:
     # a document the loader refuses (an empty stage), built directly to reach the engine
     empty = Policy.model_construct(

@@ -87,7 +87,7 @@ ALLOWED = {
     "api": EDGE,
     "ui": EDGE,
     # the model server writes its prediction log itself (a capability with no store)
-    "serving": EDGE | {"logs"},
+    "serving": EDGE | {"logs", "monitoring"},  # and it hosts the monitor scheduler
     "monitoring": EDGE,
 }
 SHARED = {"errors", "settings", "types", "_version", "_lazy"}

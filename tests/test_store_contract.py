@@ -13,6 +13,8 @@ import pytest
 from sqlalchemy import select
 
 from steward.domain import (
+    AlertState,
+    AlertStatus,
     AppliedPolicy,
     Approval,
     Comment,
@@ -26,6 +28,7 @@ from steward.domain import (
     MissingPolicy,
     Model,
     ModelVersion,
+    Monitor,
     RiskTier,
     Role,
     Route,
@@ -260,6 +263,28 @@ CHANGES: dict[str, Callable[[Writer], object]] = {
         )
     ),
     "set_labels": lambda tx: tx.set_labels("credit", {"r1": 1}),
+    "add_monitor": lambda tx: tx.add_monitor(
+        Monitor("mn-1", "watch", 1, "credit", {"format": "steward.monitor/v1"}, "", "t", "alice")
+    ),
+    "add_alert_state": lambda tx: tx.add_alert_state(
+        AlertState(
+            "as-1",
+            "al-1",
+            1,
+            AlertStatus.OPEN,
+            "watch@1",
+            "credit",
+            "m@1",
+            "drift",
+            "high",
+            "inputs drifted",
+            "ev-1",
+            ({"action": "notify", "outcome": "requested"},),
+            "",
+            "t",
+            "alice",
+        )
+    ),
 }
 
 # Writer methods that change no ledgered state: the event itself, a lock, and the webhook

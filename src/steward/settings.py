@@ -17,6 +17,7 @@ __all__ = [
     "DEFAULT_MAX_CELL_BYTES",
     "DEFAULT_MAX_COLUMNS",
     "Settings",
+    "child_environment",
     "export_to_workers",
     "metrics_folder",
 ]
@@ -113,6 +114,12 @@ def metrics_folder() -> Path | None:
     for its workers), or ``None`` in a single process."""
     value = os.environ.get("PROMETHEUS_MULTIPROC_DIR")
     return Path(value) if value else None
+
+
+def child_environment(values: dict[str, str]) -> dict[str, str]:
+    """This process's environment with ``values`` set: for a child process Steward starts
+    (a scheduled monitor run), which reads its ``Settings`` from it."""
+    return {**os.environ, **values}
 
 
 def export_to_workers(values: dict[str, str], *, defaults: dict[str, str] | None = None) -> None:

@@ -28,6 +28,9 @@ if TYPE_CHECKING:
     from steward.services.governance._service import GovernanceService
     from steward.services.governance._webhooks import WebhookService
     from steward.services.models._service import ModelService
+    from steward.services.monitoring._alerts import AlertService
+    from steward.services.monitoring._retrain import RetrainService
+    from steward.services.monitoring._service import MonitoringService
     from steward.services.serving._deployments import DeploymentService
     from steward.services.serving._explanations import ExplanationService
     from steward.services.serving._predictions import PredictionService
@@ -225,6 +228,40 @@ class Application:
 
         home = self.settings.home
         return PredictionService(self.store, home / "logs", home / "keys" / "prediction_log.key")
+
+    @_built
+    def monitoring(self) -> MonitoringService:
+        from steward.services.monitoring._service import MonitoringService
+
+        return MonitoringService(
+            self.store,
+            self.artifacts,
+            self.datasets,
+            self.models,
+            self.evidence,
+            self.deployments,
+            self.predictions,
+            self.notifier,
+        )
+
+    @_built
+    def retraining(self) -> RetrainService:
+        from steward.services.monitoring._retrain import RetrainService
+
+        return RetrainService(
+            self.datasets,
+            self.models,
+            self.training,
+            self.evidence,
+            self.predictions,
+            self.alerts,
+        )
+
+    @_built
+    def alerts(self) -> AlertService:
+        from steward.services.monitoring._alerts import AlertService
+
+        return AlertService(self.store)
 
     @_built
     def notifier(self) -> InlineDelivery | DeferredDelivery:

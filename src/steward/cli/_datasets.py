@@ -120,6 +120,36 @@ def register(
             out(f"    [{finding.severity.label}] {finding.message}")
 
 
+@dataset_app.command("from-predictions")
+def from_predictions(
+    endpoint: str = typer.Argument(..., help="The endpoint whose logged predictions to use."),
+    name: str = typer.Option(..., "--name", help="The dataset to register a version of."),
+    base: str | None = typer.Option(
+        None, "--base", help="Start from this dataset version's rows (the model's columns)."
+    ),
+    since: str | None = typer.Option(None, "--since", help="From this time (ISO 8601, a date)."),
+    until: str | None = typer.Option(None, "--until", help="Up to this time (ISO 8601, a date)."),
+    as_json: bool = JSON_OPTION,
+) -> None:
+    """Register the labelled predictions of an endpoint as a dataset version: the inputs as
+    logged (PII still keyed-hashed), the sensitive attributes, the feedback label as target."""
+    with open_session() as (app, actor):
+        result = app.retraining.from_predictions(
+            actor, endpoint, name=name, base=base, since=since, until=until
+        )
+    if as_json:
+        emit_json(result.to_dict())
+        return
+    version = result.version
+    if not result.created:
+        ok(f"those predictions are {result.note}")
+        return
+    ok(
+        f"registered {version.ref}: {version.rows:,} rows, with the labelled predictions "
+        f"of {endpoint}"
+    )
+
+
 @dataset_app.command("list")
 def list_datasets(as_json: bool = JSON_OPTION) -> None:
     """List datasets with their latest version."""

@@ -117,6 +117,14 @@ def _serving(app: typer.Typer) -> None:
     app.add_typer(predictions_app, name="predictions")
 
 
+def _monitoring(app: typer.Typer) -> None:
+    from steward.cli._monitoring import alert_app, monitor_app, retrain
+
+    app.command()(retrain)
+    app.add_typer(monitor_app, name="monitor")
+    app.add_typer(alert_app, name="alert")
+
+
 def _runs(app: typer.Typer) -> None:
     from steward.cli._runs import run_app
 
@@ -217,6 +225,12 @@ ROOT: tuple[Entry, ...] = (
         _serving,
     ),
     Entry(
+        "retrain",
+        "Build a challenger with the champion's recipe on a new dataset version and compare "
+        "them on the same rows; the challenger goes through its own gate and approvals.",
+        _monitoring,
+    ),
+    Entry(
         "demo",
         "Run the governed lifecycle end to end in a fresh home on the embedded store, narrated.",
         _demo,
@@ -238,6 +252,16 @@ ROOT: tuple[Entry, ...] = (
         "predictions",
         "Logged predictions: show or export them (PII keyed-hashed).",
         _serving,
+    ),
+    Entry(
+        "monitor",
+        "Monitors: drift, performance and fairness of what endpoints serve, with alerts that act.",
+        _monitoring,
+    ),
+    Entry(
+        "alert",
+        "Alerts raised by monitors: list, acknowledge, resolve (each ledgered).",
+        _monitoring,
     ),
     Entry("run", "Inspect tracked runs.", _runs),
     Entry("audit", "Verify, read and export the audit ledger.", _audit),

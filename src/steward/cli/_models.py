@@ -21,7 +21,7 @@ from steward.cli._common import (
 from steward.domain import ModelVersion
 from steward.errors import InvalidInput
 
-__all__ = ["model_app", "train", "tune"]
+__all__ = ["model_app", "train", "tune", "work_progress"]
 
 model_app = typer.Typer(
     help="Inspect registered models and edit their cards.", no_args_is_help=True
@@ -29,7 +29,7 @@ model_app = typer.Typer(
 
 
 @contextmanager
-def _work_progress(
+def work_progress(
     verb: str, trials: int
 ) -> Iterator[tuple[Callable[[Any], None] | None, Callable[[str, int, int], None]]]:
     """One bar on stderr for a training's trials (done of ``trials``, elapsed time, the best
@@ -112,7 +112,7 @@ def train(
     )
     from steward.cli._checks import print_evidence_summary
 
-    with open_session() as (app, actor), _work_progress("tuning", trials) as (trial, check):
+    with open_session() as (app, actor), work_progress("tuning", trials) as (trial, check):
         result = app.training.train(
             actor,
             request,
@@ -149,7 +149,7 @@ def tune(
     """Join a tuning study from this process or machine: run trials, each a child run."""
     from steward.provenance import capture_code, capture_environment
 
-    with open_session() as (app, actor), _work_progress("joining", trials) as (progress, _):
+    with open_session() as (app, actor), work_progress("joining", trials) as (progress, _):
         result = app.training.join(
             actor,
             study,
@@ -316,7 +316,7 @@ def mitigate(
     from steward.cli._checks import print_evidence_summary
 
     with open_session() as (app, actor):
-        with _work_progress("mitigating", 0) as (_, check):
+        with work_progress("mitigating", 0) as (_, check):
             version = app.mitigation.mitigate(
                 actor,
                 ref,

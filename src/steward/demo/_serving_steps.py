@@ -20,7 +20,7 @@ from steward.errors import Refused
 if TYPE_CHECKING:
     from steward.demo._walkthrough import DemoContext
 
-__all__ = ["step_canary", "step_deploy", "step_serve", "stop_server"]
+__all__ = ["ENDPOINT", "step_canary", "step_deploy", "step_serve", "step_stop", "stop_server"]
 
 ENDPOINT = "loans"
 
@@ -250,5 +250,8 @@ def step_canary(ctx: DemoContext) -> None:
         + " → ".join(f"{s.seq} {s.action}" for s in history)
         + "; `steward endpoint history loans --at TIME` answers what served it at any moment",
     )
+
+
+def step_stop(ctx: DemoContext) -> None:
     stop_server(ctx)
     _say(ctx, "eli stops the server: its open log segment is sealed and its digest anchored")

@@ -24,7 +24,14 @@ from steward.demo._data_steps import (
 )
 from steward.demo._governance_steps import step_biased, step_dodge, step_gate, step_promote
 from steward.demo._model_steps import step_evidence, step_lineage, step_reproduce, step_tune
-from steward.demo._serving_steps import step_canary, step_deploy, step_serve, stop_server
+from steward.demo._monitoring_steps import step_drift, step_monitor, step_retrain
+from steward.demo._serving_steps import (
+    step_canary,
+    step_deploy,
+    step_serve,
+    step_stop,
+    stop_server,
+)
 from steward.domain import Actor
 from steward.errors import AuthenticationError, PermissionDenied
 from steward.ledger import Verification
@@ -255,6 +262,10 @@ STEPS: list[Step] = [
     Step("Deploying through the gate", step_deploy),
     Step("Serving, governed: scoped tokens, validation, metrics, a durable log", step_serve),
     Step("A canary, then a rollback, reaching the running server", step_canary),
+    Step("Monitoring: a reference summarised once, a monitor, a quiet run", step_monitor),
+    Step("Shifted traffic: drift, an estimate before labels, an alert that suspends", step_drift),
+    Step("Retraining: a challenger through the same gates, then a canary", step_retrain),
+    Step("The server stops", step_stop),
     Step("The audit ledger", step_ledger),
     Step("Verification and inclusion proofs", step_verify),
     Step("Export and offline verification", step_export),

@@ -76,6 +76,21 @@ from steward.domain._model_events import (
     ModelUnsafeLoad,
     ModelUpdated,
 )
+from steward.domain._monitoring import (
+    ALERT_ACTIONS,
+    Alert,
+    AlertState,
+    AlertStatus,
+    Monitor,
+    alert_content,
+    monitor_content,
+)
+from steward.domain._monitoring_events import (
+    AlertChanged,
+    AlertEntry,
+    MonitorApplied,
+    MonitorRan,
+)
 from steward.domain._policy import (
     AppliedPolicy,
     Approval,
@@ -99,11 +114,17 @@ from steward.domain._serving_events import (
 )
 
 __all__ = [
+    "ALERT_ACTIONS",
     "CARD_FIELDS",
     "DATASHEET_FIELDS",
     "DEPLOY_ACTIONS",
     "ROLE_PERMISSIONS",
     "Actor",
+    "Alert",
+    "AlertChanged",
+    "AlertEntry",
+    "AlertState",
+    "AlertStatus",
     "ApiToken",
     "AppliedPolicy",
     "Approval",
@@ -142,6 +163,9 @@ __all__ = [
     "ModelUnsafeLoad",
     "ModelUpdated",
     "ModelVersion",
+    "Monitor",
+    "MonitorApplied",
+    "MonitorRan",
     "Outcome",
     "Permission",
     "PolicyApplied",
@@ -172,9 +196,11 @@ __all__ = [
     "Webhook",
     "WebhookAdded",
     "WebhookRemoved",
+    "alert_content",
     "deployment_content",
     "evidence_content",
     "model_card_content",
+    "monitor_content",
     "parse_event",
     "record_content",
     "run_content",

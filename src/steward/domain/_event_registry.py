@@ -33,6 +33,7 @@ from steward.domain._model_events import (
     ModelUnsafeLoad,
     ModelUpdated,
 )
+from steward.domain._monitoring_events import AlertChanged, MonitorApplied, MonitorRan
 from steward.domain._serving_events import (
     DeploymentChanged,
     LabelsRecorded,
@@ -75,6 +76,9 @@ _CLASSES: dict[str, type[Event]] = {
         PredictionsSealed,
         PredictionsPruned,
         LabelsRecorded,
+        MonitorApplied,
+        MonitorRan,
+        AlertChanged,
     )
 }
 

@@ -52,6 +52,9 @@ class Permission(StrEnum):
     MODEL_DEPLOY = "model:deploy"
     PREDICTION_READ = "prediction:read"
     PREDICTION_LABEL = "prediction:label"
+    MONITOR_MANAGE = "monitor:manage"
+    MONITOR_RUN = "monitor:run"
+    ALERT_MANAGE = "alert:manage"
 
 
 # The access matrix, documented in docs/access.md (a test keeps both in step). Reading the
@@ -87,7 +90,15 @@ ROLE_PERMISSIONS: dict[Role, frozenset[Permission]] = {
         Permission.WEBHOOK_MANAGE,
     },
     Role.DATA_SCIENTIST: _EVERYONE | _BUILDER | {Permission.PREDICTION_LABEL},
-    Role.ML_ENGINEER: _EVERYONE | _BUILDER | {Permission.MODEL_DEPLOY, Permission.PREDICTION_LABEL},
+    Role.ML_ENGINEER: _EVERYONE
+    | _BUILDER
+    | {
+        Permission.MODEL_DEPLOY,
+        Permission.PREDICTION_LABEL,
+        Permission.MONITOR_MANAGE,
+        Permission.MONITOR_RUN,
+        Permission.ALERT_MANAGE,
+    },
     Role.STEWARD: _EVERYONE
     | {
         Permission.USER_READ,
@@ -96,6 +107,10 @@ ROLE_PERMISSIONS: dict[Role, frozenset[Permission]] = {
         Permission.MODEL_APPROVE,
         Permission.POLICY_WAIVE,
         Permission.WEBHOOK_MANAGE,
+        # a steward watches what production does and answers its alerts
+        Permission.MONITOR_MANAGE,
+        Permission.MONITOR_RUN,
+        Permission.ALERT_MANAGE,
     },
     Role.AUDITOR: _EVERYONE | {Permission.USER_READ, Permission.AUDIT_EXPORT},
 }

@@ -40,6 +40,9 @@ class EventType(StrEnum):
     PREDICTIONS_SEALED = "predictions.sealed"
     PREDICTIONS_PRUNED = "predictions.pruned"
     LABELS_RECORDED = "labels.recorded"
+    MONITOR_APPLIED = "monitor.applied"
+    MONITOR_RAN = "monitor.ran"
+    ALERT_CHANGED = "alert.changed"
 
 
 @dataclass(frozen=True, slots=True)

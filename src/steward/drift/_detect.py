@@ -25,9 +25,9 @@ from typing import Any
 
 import numpy as np
 
-from steward.drift._categorical import categorical_statistics
+from steward.drift._categorical import CategoricalStatistics, categorical_statistics
 from steward.drift._correction import CORRECTIONS, Correction, adjust_p_values
-from steward.drift._numeric import numeric_statistics
+from steward.drift._numeric import NumericStatistics, numeric_statistics
 from steward.drift._profile import (
     CategoricalReference,
     NumericReference,
@@ -46,30 +46,26 @@ def _share(part: int, whole: int) -> float | None:
     return part / whole if whole else None
 
 
-def _numeric(name: str, reference: NumericReference, values: Any, min_rows: int) -> ColumnDrift:
-    array = numeric_array(name, values)
-    missing = int(np.count_nonzero(np.isnan(array)))
-    finite = np.isfinite(array)
-    used = int(np.count_nonzero(finite))
-    base = ColumnDrift(
+def _numeric_base(
+    name: str, reference: NumericReference, rows: int, missing: int, used: int
+) -> ColumnDrift:
+    """A numeric input's result before its statistics: counts and shares."""
+    return ColumnDrift(
         name=name,
         kind="numeric",
         status="ok",
         test="ks_2samp",
         effect="wasserstein_normalised",
-        rows=int(array.size),
+        rows=rows,
         used=used,
         missing_reference=reference.missing / reference.rows,
-        missing_current=_share(missing, array.size),
+        missing_current=_share(missing, rows),
         non_finite_reference=reference.non_finite / reference.rows,
-        non_finite_current=_share(array.size - missing - used, array.size),
+        non_finite_current=_share(rows - missing - used, rows),
     )
-    if used < min_rows:
-        return _not_enough(base, used, min_rows, "finite")
-    current = array[finite] if used < array.size else array.copy()
-    del finite
-    current.sort()
-    found = numeric_statistics(reference.values, current, scale=reference.std)
+
+
+def _numeric_found(base: ColumnDrift, found: NumericStatistics) -> ColumnDrift:
     return replace(
         base,
         statistic=found.ks_statistic,
@@ -81,27 +77,40 @@ def _numeric(name: str, reference: NumericReference, values: Any, min_rows: int)
     )
 
 
-def _categorical(
-    name: str, reference: CategoricalReference, values: Any, min_rows: int
+def _numeric(name: str, reference: NumericReference, values: Any, min_rows: int) -> ColumnDrift:
+    array = numeric_array(name, values)
+    missing = int(np.count_nonzero(np.isnan(array)))
+    finite = np.isfinite(array)
+    used = int(np.count_nonzero(finite))
+    base = _numeric_base(name, reference, int(array.size), missing, used)
+    if used < min_rows:
+        return _not_enough(base, used, min_rows, "finite")
+    current = array[finite] if used < array.size else array.copy()
+    del finite
+    current.sort()
+    return _numeric_found(base, numeric_statistics(reference.values, current, scale=reference.std))
+
+
+def _categorical_base(
+    name: str, reference: CategoricalReference, rows: int, missing: int
 ) -> ColumnDrift:
-    counts, missing, rows = category_counts(name, values)
-    used = rows - missing
-    base = ColumnDrift(
+    """A categorical input's result before its statistics: counts and shares."""
+    return ColumnDrift(
         name=name,
         kind="categorical",
         status="ok",
         test="chi2_contingency",
         effect="jensen_shannon",
         rows=rows,
-        used=used,
+        used=rows - missing,
         missing_reference=reference.missing / reference.rows,
         missing_current=_share(missing, rows),
         non_finite_reference=0.0,
         non_finite_current=None if rows == 0 else 0.0,
     )
-    if used < min_rows:
-        return _not_enough(base, used, min_rows, "non-missing")
-    found = categorical_statistics(reference.counts, counts)
+
+
+def _categorical_found(base: ColumnDrift, found: CategoricalStatistics) -> ColumnDrift:
     return replace(
         base,
         statistic=found.chi2_statistic,
@@ -111,6 +120,16 @@ def _categorical(
         psi=found.psi,
         unseen_share=found.unseen_share,
     )
+
+
+def _categorical(
+    name: str, reference: CategoricalReference, values: Any, min_rows: int
+) -> ColumnDrift:
+    counts, missing, rows = category_counts(name, values)
+    base = _categorical_base(name, reference, rows, missing)
+    if base.used < min_rows:
+        return _not_enough(base, base.used, min_rows, "non-missing")
+    return _categorical_found(base, categorical_statistics(reference.counts, counts))
 
 
 def _not_enough(base: ColumnDrift, used: int, min_rows: int, what: str) -> ColumnDrift:
@@ -183,7 +202,18 @@ def detect(
     the wrong kind or a setting out of range; too few usable values is a result
     (``not_enough_data``), not an error."""
     settings = _settings(alpha, correction, numeric_threshold, categorical_threshold, min_rows)
-    batch = column_map(current, "the current batch")
+    batch = _current_columns(profile, current, "the current batch")
+
+    def one(name: str) -> ColumnDrift:
+        return _compare(name, profile.columns[name], batch[name], settings.min_rows)
+
+    return _decide(map_columns(one, list(profile.columns), workers), settings)
+
+
+def _current_columns(profile: ReferenceProfile, current: Columns, what: str) -> dict[str, Any]:
+    """``current`` as ``{name: values}``; ``InvalidInput`` unless it has exactly the profile's
+    columns."""
+    batch = column_map(current, what)
     missing = [name for name in profile.columns if name not in batch]
     extra = [name for name in batch if name not in profile.columns]
     if missing or extra:
@@ -192,13 +222,14 @@ def detect(
             parts.append(f"lacks {', '.join(map(repr, missing))}")
         if extra:
             parts.append(f"has {', '.join(map(repr, extra))} not in the reference profile")
-        raise InvalidInput(f"the current batch {' and '.join(parts)}")
-    names = list(profile.columns)
+        raise InvalidInput(f"{what} {' and '.join(parts)}")
+    return batch
 
-    def one(name: str) -> ColumnDrift:
-        return _compare(name, profile.columns[name], batch[name], settings.min_rows)
 
-    found = map_columns(one, names, workers)
+def _decide(found: list[ColumnDrift], settings: DriftSettings) -> DriftReport:
+    """The report of the inputs' results (profile order): the tested ones' p-values adjusted
+    together, and each one's verdict."""
+    found = list(found)
     tested = [i for i, result in enumerate(found) if result.status == "ok"]
     adjusted = adjust_p_values([found[i].p_value or 0.0 for i in tested], settings.correction)
     for i, value in zip(tested, adjusted.tolist(), strict=True):

@@ -41,6 +41,8 @@ __all__ = [
     "ks_wasserstein",
     "numeric_statistics",
     "psi",
+    "psi_edges",
+    "psi_of_counts",
 ]
 
 F64 = npt.NDArray[np.float64]
@@ -190,13 +192,30 @@ def psi(expected: npt.NDArray[np.float64], actual: npt.NDArray[np.float64]) -> f
     return float(np.sum((q - p) * np.log(q / p)))
 
 
-def _psi_sorted(reference: F64, current: F64) -> float:
-    n, m = reference.size, current.size
+def psi_edges(reference: F64) -> F64:
+    """The PSI bin edges of a sorted reference: its ⌈k·n/10⌉-th smallest values, k = 1..9."""
     tenths = np.arange(1, PSI_BINS, dtype=np.int64)
-    edges = reference[-((-tenths * n) // PSI_BINS) - 1]  # the ceil(k·n/10)-th smallest
-    ref = np.diff(np.searchsorted(reference, edges, side="right"), prepend=0, append=n) / n
-    cur = np.diff(np.searchsorted(current, edges, side="right"), prepend=0, append=m) / m
+    return reference[-((-tenths * reference.size) // PSI_BINS) - 1]
+
+
+def psi_of_counts(
+    reference_upto: npt.NDArray[np.int64], n: int, current_upto: npt.NDArray[np.int64], m: int
+) -> float:
+    """PSI from how many of the ``n`` reference and ``m`` current values are at or below each
+    edge of :func:`psi_edges` (bins closed on the right)."""
+    ref = np.diff(reference_upto, prepend=0, append=n) / n
+    cur = np.diff(current_upto, prepend=0, append=m) / m
     return psi(ref, cur)
+
+
+def _psi_sorted(reference: F64, current: F64) -> float:
+    edges = psi_edges(reference)
+    return psi_of_counts(
+        np.searchsorted(reference, edges, side="right"),
+        reference.size,
+        np.searchsorted(current, edges, side="right"),
+        current.size,
+    )
 
 
 def numeric_statistics(

@@ -26,16 +26,16 @@ import struct
 from collections.abc import Callable, Mapping
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
-from typing import Any, TypeVar, cast
+from typing import Any, TypeVar
 
 import numpy as np
 import numpy.typing as npt
 
 from steward.drift._values import (
-    KINDS,
     Columns,
     Kind,
     category_counts,
+    check_kinds,
     column_map,
     kind_of,
     numeric_array,
@@ -155,19 +155,11 @@ class ReferenceProfile:
         found = column_map(columns, "the reference")
         if not found:
             raise InvalidInput("the reference has no column")
-        given = dict(kinds or {})
-        unknown = sorted(set(given) - set(found))
-        if unknown:
-            raise InvalidInput(f"kinds name columns the reference lacks: {', '.join(unknown)}")
-        for name, kind in given.items():
-            if kind not in KINDS:
-                raise InvalidInput(
-                    f"column {name!r}: unknown kind {kind!r} (expected 'numeric' or 'categorical')"
-                )
+        given = check_kinds(kinds, found)
         names = list(found)
 
         def one(name: str) -> Reference:
-            return _reference(name, found[name], cast(Kind | None, given.get(name)))
+            return _reference(name, found[name], given.get(name))
 
         built = map_columns(one, names, workers)
         return cls(columns=dict(zip(names, built, strict=True)))

@@ -19,7 +19,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Mapping
-from typing import Any, Literal
+from typing import Any, Literal, cast
 
 import numpy as np
 import numpy.typing as npt
@@ -27,7 +27,17 @@ import polars as pl
 
 from steward.errors import InvalidInput
 
-__all__ = ["KINDS", "Columns", "Kind", "category_counts", "column_map", "kind_of", "numeric_array"]
+__all__ = [
+    "KINDS",
+    "Columns",
+    "Kind",
+    "category_counts",
+    "category_labels",
+    "check_kinds",
+    "column_map",
+    "kind_of",
+    "numeric_array",
+]
 
 Kind = Literal["numeric", "categorical"]
 KINDS: tuple[Kind, ...] = ("numeric", "categorical")
@@ -160,11 +170,10 @@ def _series(name: str, values: Any) -> pl.Series:
         return pl.Series(name, [None if v is None else str(v) for v in cleaned], dtype=pl.String)
 
 
-def category_counts(name: str, values: Any) -> tuple[dict[str, int], int, int]:
-    """``(counts per label, missing, total)`` of a categorical column, labels in first-seen
-    order of polars' counting (the order carries no meaning)."""
+def category_labels(name: str, values: Any) -> pl.Series:
+    """A categorical column as text labels named ``value``, null where missing (NaN
+    included)."""
     series = _series(name, values).alias("value")  # "count" is taken by the counts
-    total = series.len()
     if series.dtype.is_float():
         series = series.fill_nan(None)
     if series.dtype != pl.String:
@@ -173,6 +182,29 @@ def category_counts(name: str, values: Any) -> tuple[dict[str, int], int, int]:
         except pl.exceptions.PolarsError as error:
             first = str(error).splitlines()[0]
             raise InvalidInput(f"column {name!r} cannot be read as categories: {first}") from None
+    return series
+
+
+def check_kinds(kinds: Mapping[str, str] | None, found: Mapping[str, Any]) -> dict[str, Kind]:
+    """The declared ``kinds`` of columns, refused (one line) when they name a column
+    ``found`` lacks or a kind that is neither numeric nor categorical."""
+    given = dict(kinds or {})
+    unknown = sorted(set(given) - set(found))
+    if unknown:
+        raise InvalidInput(f"kinds name columns the reference lacks: {', '.join(unknown)}")
+    for name, kind in given.items():
+        if kind not in KINDS:
+            raise InvalidInput(
+                f"column {name!r}: unknown kind {kind!r} (expected 'numeric' or 'categorical')"
+            )
+    return cast(dict[str, Kind], given)
+
+
+def category_counts(name: str, values: Any) -> tuple[dict[str, int], int, int]:
+    """``(counts per label, missing, total)`` of a categorical column, labels in first-seen
+    order of polars' counting (the order carries no meaning)."""
+    series = category_labels(name, values)
+    total = series.len()
     missing = series.null_count()
     counted = series.drop_nulls().value_counts(name="count")
     labels = counted.get_column("value").to_list()

@@ -8,12 +8,20 @@ evaluating does no I/O.
 from steward.policy._engine import combine, evaluate
 from steward.policy._facts import (
     CARD_BINDING,
+    OBSERVED_CHECKS,
     Facts,
     card_hash,
     evidence_set_hash,
     latest_evidence,
 )
 from steward.policy._loading import load_policy, metric_matches
+from steward.policy._monitor import (
+    MONITOR_FORMAT,
+    AlertRule,
+    MonitorSpec,
+    load_monitor,
+    parse_duration,
+)
 from steward.policy._packs import PACKS, pack, pack_for, pack_text
 from steward.policy._reproduction import disagreements
 from steward.policy._schema import (
@@ -23,6 +31,7 @@ from steward.policy._schema import (
     ApprovalRule,
     DatasetRules,
     EvidenceRule,
+    MonitoringRules,
     Policy,
     Selector,
     ServingRules,
@@ -35,13 +44,18 @@ from steward.policy._schema import (
 __all__ = [
     "CARD_BINDING",
     "DOCUMENTATION_FIELDS",
+    "MONITOR_FORMAT",
+    "OBSERVED_CHECKS",
     "PACKS",
     "POLICY_FORMAT",
     "RETENTION_FLOOR_DAYS",
+    "AlertRule",
     "ApprovalRule",
     "DatasetRules",
     "EvidenceRule",
     "Facts",
+    "MonitorSpec",
+    "MonitoringRules",
     "Policy",
     "Selector",
     "ServingRules",
@@ -54,10 +68,12 @@ __all__ = [
     "evaluate",
     "evidence_set_hash",
     "latest_evidence",
+    "load_monitor",
     "load_policy",
     "metric_matches",
     "pack",
     "pack_for",
     "pack_text",
+    "parse_duration",
     "policy_hash",
 ]

@@ -16,6 +16,7 @@ Rule ids:
 - ``approvals.ROLE`` — enough distinct approvers, not the author nor anyone the author vouched
   for (created, or issued a token to), bound to the current content (model file, evidence
   set, policy, model card);
+- ``monitoring.alerts`` — no open monitoring alert at or above the rule's severity;
 - ``artifact`` — the version's model file is missing or does not match its hash;
 - ``stage`` — the policy has no rules for the target stage, or evaluated none.
 
@@ -36,6 +37,7 @@ from steward.domain import (
     EvidenceStatus,
     Outcome,
     RuleOutcome,
+    Severity,
 )
 from steward.policy._evidence_rules import evidence_rules
 from steward.policy._facts import Facts, evidence_set_hash, latest_evidence
@@ -70,6 +72,7 @@ def evaluate(
             *evidence_rules(rules, facts),
             *_dataset_rules(rules, facts),
             *_documentation_rules(rules, facts),
+            *_monitoring_rules(rules, facts),
             *_approval_rules(
                 rules, stage, facts, evidence_hash=evidence_hash, policy_hash=policy_hash
             ),
@@ -160,6 +163,32 @@ def _documentation_rules(rules: StageRules, facts: Facts) -> list[RuleOutcome]:
             )
         )
     return outcomes
+
+
+def _monitoring_rules(rules: StageRules, facts: Facts) -> list[RuleOutcome]:
+    if rules.monitoring is None:
+        return []
+    floor = Severity.parse(rules.monitoring.block_open_alerts_at)
+    blocking = [a for a in facts.open_alerts if Severity.parse(a[1]) >= floor]
+    if not blocking:
+        return [
+            RuleOutcome(
+                "monitoring.alerts",
+                Outcome.PASS,
+                f"no open monitoring alert at or above {floor.label}",
+            )
+        ]
+    named = ", ".join(f"{a[0][:12]} ({a[1]}, {a[2]} of monitor {a[3]})" for a in blocking[:3])
+    more = f" and {len(blocking) - 3} more" if len(blocking) > 3 else ""
+    return [
+        RuleOutcome(
+            "monitoring.alerts",
+            Outcome.FAIL,
+            f"open monitoring alert(s) at or above {floor.label}: {named}{more} "
+            "(`steward alert resolve ID`)",
+            data={"alerts": [a[0] for a in blocking]},
+        )
+    ]
 
 
 # --- approvals, waivers ------------------------------------------------------------------

@@ -11,10 +11,23 @@ from typing import Any
 
 from steward.domain import Approval, Evidence, Waiver
 
-__all__ = ["CARD_BINDING", "Facts", "card_hash", "evidence_set_hash", "latest_evidence"]
+__all__ = [
+    "CARD_BINDING",
+    "OBSERVED_CHECKS",
+    "Facts",
+    "card_hash",
+    "evidence_set_hash",
+    "latest_evidence",
+]
 
 # The model-card fields a policy reads (documentation rules, selectors): an approval is bound
 # to their values and lapses when any changes.
+# Records that production monitoring keeps about a version (its runs and its reference): they
+# observe the version, they do not judge it for a stage, so they are not part of the evidence
+# set a decision reads and approvals are bound to — a monitor run must never make approvals
+# lapse. What monitoring found reaches a gate through its open alerts instead.
+OBSERVED_CHECKS = frozenset({"monitor", "monitoring.reference"})
+
 CARD_BINDING = ("owner", "risk_tier", "description", "intended_use", "limitations", "tags")
 
 
@@ -44,6 +57,8 @@ class Facts:
     artifact_problem: str | None = None
     # every identity that authored a version of the model (the author's word never counts)
     authors: tuple[str, ...] = ()
+    # the version's open monitoring alerts: ``(alert id, severity, rule, monitor)``
+    open_alerts: tuple[tuple[str, str, str, str], ...] = ()
 
     @property
     def card_hash(self) -> str:

@@ -9,15 +9,15 @@ installed check's declared metric patterns).
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from typing import Any
+from typing import Any, TypeVar
 
 import yaml
-from pydantic import ValidationError
+from pydantic import BaseModel, ValidationError
 
 from steward.errors import InvalidInput
 from steward.policy._schema import Policy
 
-__all__ = ["load_policy", "metric_matches"]
+__all__ = ["line_of", "load_policy", "metric_matches", "parse_document"]
 
 
 def load_policy(
@@ -33,6 +33,23 @@ def load_policy(
     (``None``: undeclared, any metric accepted); when given, a rule naming an uninstalled
     check or a threshold on a metric the check does not produce is refused. ``parameters``
     maps check ids to their parameter names, against which a rule's ``params`` are checked."""
+    node, policy = parse_document(
+        text, source, Policy, "a policy is a YAML mapping (format, name, stages...)"
+    )
+    if metrics is not None:
+        _check_metrics(policy, node, source, metrics)
+    if parameters is not None:
+        _check_parameters(policy, node, source, parameters)
+    return policy
+
+
+M = TypeVar("M", bound=BaseModel)
+
+
+def parse_document(text: str, source: str, model: type[M], shape: str) -> tuple[Any, M]:
+    """``text`` as its YAML node tree and validated ``model``; ``InvalidInput("FILE:LINE:
+    FIELD: problem")`` when it is not valid YAML, not a mapping (``shape`` says what it
+    should be) or not valid for ``model``."""
     try:
         node = yaml.compose(text, Loader=yaml.SafeLoader)
         data = yaml.safe_load(text)
@@ -42,21 +59,16 @@ def load_policy(
         problem = getattr(exc, "problem", None) or str(exc)
         raise InvalidInput(f"{source}:{line}: not valid YAML: {problem}") from None
     if not isinstance(data, dict):
-        raise InvalidInput(f"{source}:1: a policy is a YAML mapping (format, name, stages...)")
+        raise InvalidInput(f"{source}:1: {shape}")
     try:
-        policy = Policy.model_validate(data)
+        return node, model.model_validate(data)
     except ValidationError as exc:
         error = exc.errors()[0]
         loc = tuple(error["loc"])
         field = ".".join(str(part) for part in loc) or "(document)"
         message = "unknown field" if error["type"] == "extra_forbidden" else error["msg"]
         message = message.removeprefix("Value error, ")
-        raise InvalidInput(f"{source}:{_line(node, loc)}: {field}: {message}") from None
-    if metrics is not None:
-        _check_metrics(policy, node, source, metrics)
-    if parameters is not None:
-        _check_parameters(policy, node, source, parameters)
-    return policy
+        raise InvalidInput(f"{source}:{line_of(node, loc)}: {field}: {message}") from None
 
 
 def _check_parameters(
@@ -71,7 +83,7 @@ def _check_parameters(
                 if name not in known:
                     at = ("stages", stage, "evidence", i, "params", name)
                     raise InvalidInput(
-                        f"{source}:{_line(node, at)}: stages.{stage}.evidence.{i}.params."
+                        f"{source}:{line_of(node, at)}: stages.{stage}.evidence.{i}.params."
                         f"{name}: check {rule.check!r} has no parameter {name!r} (its "
                         f"parameters: {', '.join(known) or 'none'})"
                     )
@@ -94,7 +106,7 @@ def _check_metrics(
             where = ("stages", stage, "evidence", i)
             if rule.check not in catalog:
                 raise InvalidInput(
-                    f"{source}:{_line(node, (*where, 'check'))}: stages.{stage}.evidence.{i}."
+                    f"{source}:{line_of(node, (*where, 'check'))}: stages.{stage}.evidence.{i}."
                     f"check: no installed check {rule.check!r} (installed: "
                     f"{', '.join(sorted(catalog))})"
                 )
@@ -105,13 +117,13 @@ def _check_metrics(
                 if not any(metric_matches(threshold.metric, p) for p in patterns):
                     at = (*where, "thresholds", j, "metric")
                     raise InvalidInput(
-                        f"{source}:{_line(node, at)}: stages.{stage}.evidence.{i}.thresholds."
+                        f"{source}:{line_of(node, at)}: stages.{stage}.evidence.{i}.thresholds."
                         f"{j}.metric: check {rule.check!r} produces no metric "
                         f"{threshold.metric!r} (it produces {', '.join(patterns)})"
                     )
 
 
-def _line(node: Any, loc: tuple[Any, ...]) -> int:
+def line_of(node: Any, loc: tuple[Any, ...]) -> int:
     """The 1-based line of the YAML node at ``loc`` (as deep as the document goes)."""
     line = node.start_mark.line + 1 if node is not None else 1
     for part in loc:

@@ -26,6 +26,7 @@ __all__ = [
     "ApprovalRule",
     "DatasetRules",
     "EvidenceRule",
+    "MonitoringRules",
     "Policy",
     "Selector",
     "ServingRules",
@@ -117,6 +118,15 @@ class ApprovalRule(_Strict):
     count: int = Field(default=1, ge=1, description="How many distinct people must approve.")
 
 
+class MonitoringRules(_Strict):
+    """Rules on what monitoring found about the version in production."""
+
+    block_open_alerts_at: SeverityName = Field(
+        description="Fail while the version has an open (raised, not resolved) monitoring "
+        "alert at or above this severity; an acknowledged alert is still open."
+    )
+
+
 class StageRules(_Strict):
     """What a version needs to enter one stage."""
 
@@ -126,6 +136,11 @@ class StageRules(_Strict):
         default_factory=list, description="Model card fields that must be filled in."
     )
     approvals: list[ApprovalRule] = Field(default_factory=list)
+    monitoring: MonitoringRules | None = Field(
+        default=None,
+        description="Monitoring rules (rule id `monitoring.alerts`; never waivable: resolve "
+        "the alert instead).",
+    )
     waivable: list[str] = Field(
         default_factory=list,
         description="Rule ids (or patterns with `*`, e.g. `evidence.robustness.*`) that a "
@@ -142,6 +157,7 @@ class StageRules(_Strict):
             or self.dataset.validation_passed
             or self.documentation
             or self.approvals
+            or self.monitoring
         ):
             raise ValueError(
                 "a stage needs at least one rule (evidence, dataset, documentation or "
@@ -260,6 +276,9 @@ class Policy(_Strict):
         document = self.model_dump(mode="json")
         if document.get("serving") is None:
             document.pop("serving", None)
+        for rules in document.get("stages", {}).values():
+            if rules.get("monitoring") is None:  # likewise for stages without monitoring
+                rules.pop("monitoring", None)
         return document
 
     def serving_rules(self) -> ServingRules:

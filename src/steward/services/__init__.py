@@ -1,7 +1,8 @@
 """Use cases, grouped by family (``identity``, ``datasets``, ``models``, ``training``,
-``evidence``, ``governance``, ``audit``). Each takes an authenticated ``Actor``, checks
-permission, and writes through the store; ``steward.app.Application`` builds them, and the
-edges (CLI, API, UI, model server, monitor scheduler) are thin layers over it.
+``evidence``, ``governance``, ``serving``, ``monitoring``, ``audit``). Each takes an
+authenticated ``Actor``, checks permission, and writes through the store;
+``steward.app.Application`` builds them, and the edges (CLI, API, UI, model server, monitor
+scheduler) are thin layers over it.
 
 This package lists the service classes and their request/result types only. Names load on
 first use (PEP 562): a command imports only the use cases it runs, which keeps CLI start-up
@@ -24,6 +25,9 @@ if TYPE_CHECKING:
     from steward.services.governance._webhooks import WebhookService
     from steward.services.identity._service import IdentityService
     from steward.services.models._service import ModelService
+    from steward.services.monitoring._alerts import AlertService
+    from steward.services.monitoring._retrain import Retraining, RetrainService
+    from steward.services.monitoring._service import MonitoringService, MonitorRun
     from steward.services.serving._deployments import DeploymentService
     from steward.services.serving._explanations import ExplanationService
     from steward.services.serving._plan import RouteCheck, ServingPlan
@@ -35,6 +39,7 @@ if TYPE_CHECKING:
     from steward.services.training._tuning import TrialUpdate, TuningResult
 
 _WHERE = {
+    "AlertService": "monitoring._alerts",
     "AuditService": "audit._service",
     "DatasetService": "datasets._service",
     "DeploymentService": "serving._deployments",
@@ -46,10 +51,14 @@ _WHERE = {
     "InclusionProof": "audit._service",
     "MitigationService": "training._mitigation",
     "ModelService": "models._service",
+    "MonitorRun": "monitoring._service",
+    "MonitoringService": "monitoring._service",
     "PolicyService": "governance._policies",
     "PredictionService": "serving._predictions",
     "Registration": "datasets._service",
     "Reproduction": "evidence._reproduction",
+    "RetrainService": "monitoring._retrain",
+    "Retraining": "monitoring._retrain",
     "RouteCheck": "serving._plan",
     "RunService": "training._runs",
     "ServingPlan": "serving._plan",
@@ -62,6 +71,7 @@ _WHERE = {
 }
 
 __all__ = [
+    "AlertService",
     "AuditService",
     "DatasetService",
     "DeploymentService",
@@ -73,10 +83,14 @@ __all__ = [
     "InclusionProof",
     "MitigationService",
     "ModelService",
+    "MonitorRun",
+    "MonitoringService",
     "PolicyService",
     "PredictionService",
     "Registration",
     "Reproduction",
+    "RetrainService",
+    "Retraining",
     "RouteCheck",
     "RunService",
     "ServingPlan",

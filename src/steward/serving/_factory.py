@@ -27,8 +27,13 @@ def build_state(
 
     app = Application.open(settings, delivery="deferred")
     try:
+        from steward.monitoring import MonitorScheduler
+
         actor = app.authenticate(token)
-        return ServerState(app, actor, metrics=Metrics(), reload_seconds=reload_seconds)
+        scheduler = MonitorScheduler(app, actor, token)
+        return ServerState(
+            app, actor, metrics=Metrics(), reload_seconds=reload_seconds, scheduler=scheduler
+        )
     except BaseException:
         app.close()
         raise

@@ -87,6 +87,8 @@ _SQLITE: dict[str, tuple[str, str]] = {
     **_immutable_sqlite("waivers"),
     **_immutable_sqlite("comments"),
     **_immutable_sqlite("deployments"),
+    **_immutable_sqlite("monitors"),
+    **_immutable_sqlite("alert_states"),
 }
 
 _PG_FUNCTIONS = {
@@ -138,6 +140,8 @@ _POSTGRESQL: dict[str, tuple[str, str]] = {
     **_immutable_pg("waivers"),
     **_immutable_pg("comments"),
     **_immutable_pg("deployments"),
+    **_immutable_pg("monitors"),
+    **_immutable_pg("alert_states"),
 }
 
 # What a store at this Steward's schema head must hold, per backend, in migration order.

@@ -11,6 +11,7 @@ from typing import Any
 from sqlalchemy import Connection
 
 from steward.domain import (
+    AlertState,
     ApiToken,
     AppliedPolicy,
     Approval,
@@ -24,6 +25,7 @@ from steward.domain import (
     MetricPoint,
     Model,
     ModelVersion,
+    Monitor,
     Run,
     Stage,
     TreeHead,
@@ -37,6 +39,7 @@ from steward.store import _governance_rows as governance
 from steward.store import _identity_rows as identity
 from steward.store import _ledger_rows as ledger
 from steward.store import _model_rows as model_rows
+from steward.store import _monitoring_rows as monitoring_rows
 from steward.store import _policy_rows as policy_rows
 from steward.store import _run_rows as run_rows
 from steward.store import _serving_rows as serving_rows
@@ -219,6 +222,19 @@ class Reader:
     def labels(self, endpoint: str, request_ids: Iterable[str] | None = None) -> dict[str, Any]:
         """Ground-truth labels of ``endpoint``'s predictions by request id."""
         return serving_rows.labels_for(self._conn, endpoint, request_ids)
+
+    # monitoring
+    def monitors(self, name: str | None = None) -> list[Monitor]:
+        """Every version of monitor ``name`` (of every monitor when ``None``), by name then
+        version."""
+        return monitoring_rows.monitor_rows(self._conn, name)
+
+    def alert_states(
+        self, alert: str | None = None, *, version: str | None = None
+    ) -> list[AlertState]:
+        """Every state of ``alert`` (of every alert when ``None``; of alerts about model
+        version ``version`` when given), oldest first."""
+        return monitoring_rows.alert_state_rows(self._conn, alert, version=version)
 
     # ledger
     def head(self) -> TreeHead | None:

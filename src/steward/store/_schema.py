@@ -64,6 +64,7 @@ KNOWN_REVISIONS: tuple[str, ...] = (
     "0006_governance",
     "0007_hardening",
     "0008_serving",
+    "0009_monitoring",
 )
 SCHEMA_HEAD = KNOWN_REVISIONS[-1]
 
@@ -426,4 +427,43 @@ prediction_labels = Table(
     Column("label", Text, nullable=False),
     Column("recorded_at", String(32), nullable=False),
     Column("recorded_by", String(63), nullable=False),
+)
+
+# Monitor documents (append-only: applying a changed document makes the next version).
+monitors = Table(
+    "monitors",
+    metadata,
+    Column("id", String(32), primary_key=True),
+    Column("name", String(63), nullable=False),
+    Column("version", Integer, nullable=False),
+    Column("endpoint", String(63), nullable=False),
+    Column("document", Text, nullable=False),
+    Column("source", Text, nullable=False),
+    Column("created_at", String(32), nullable=False),
+    Column("created_by", String(63), nullable=False),
+    Column("content_hash", String(64), nullable=False),
+    UniqueConstraint("name", "version", name="uq_monitors_name_version"),
+)
+
+# Alert states (append-only): raised (seq 1), then acknowledged, resolved.
+alert_states = Table(
+    "alert_states",
+    metadata,
+    Column("id", String(32), primary_key=True),
+    Column("alert", String(32), nullable=False),
+    Column("seq", Integer, nullable=False),
+    Column("status", String(16), nullable=False),
+    Column("monitor", String(80), nullable=False),
+    Column("endpoint", String(63), nullable=False),
+    Column("version", String(80), nullable=False),
+    Column("rule", String(63), nullable=False),
+    Column("severity", String(16), nullable=False),
+    Column("message", Text, nullable=False),
+    Column("evidence", String(32), nullable=False),
+    Column("actions", Text, nullable=False),
+    Column("note", Text, nullable=False),
+    Column("created_at", String(32), nullable=False),
+    Column("created_by", String(63), nullable=False),
+    Column("content_hash", String(64), nullable=False),
+    UniqueConstraint("alert", "seq", name="uq_alert_states_alert_seq"),
 )

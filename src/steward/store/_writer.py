@@ -13,6 +13,7 @@ from sqlalchemy.exc import IntegrityError as SAIntegrityError
 
 from steward.domain import (
     Actor,
+    AlertState,
     ApiToken,
     AppliedPolicy,
     Approval,
@@ -26,6 +27,7 @@ from steward.domain import (
     MetricPoint,
     Model,
     ModelVersion,
+    Monitor,
     Role,
     Run,
     RunStatus,
@@ -41,6 +43,7 @@ from steward.store import _governance_rows as governance
 from steward.store import _identity_rows as identity
 from steward.store import _ledger_rows as ledger
 from steward.store import _model_rows as model_rows
+from steward.store import _monitoring_rows as monitoring_rows
 from steward.store import _policy_rows as policy_rows
 from steward.store import _run_rows as run_rows
 from steward.store import _serving_rows as serving_rows
@@ -250,6 +253,18 @@ class Writer(Reader):
             already=f"endpoint {deployment.endpoint} state {deployment.seq} already exists"
         ):
             serving_rows.insert_deployment(self._conn, deployment)
+
+    # monitoring
+    def add_monitor(self, monitor: Monitor) -> None:
+        """Store a monitor's next version; ``AlreadyExists`` when its number is taken."""
+        with self._changing(already=f"monitor {monitor.name}@{monitor.version} already exists"):
+            monitoring_rows.insert_monitor(self._conn, monitor)
+
+    def add_alert_state(self, state: AlertState) -> None:
+        """Store an alert's next state; ``AlreadyExists`` when its number is taken (a
+        concurrent change came first)."""
+        with self._changing(already=f"alert {state.alert} state {state.seq} already exists"):
+            monitoring_rows.insert_alert_state(self._conn, state)
 
     def set_labels(self, endpoint: str, labels: dict[str, Any]) -> None:
         """Record ground-truth labels (request id → label) of ``endpoint``'s predictions."""

@@ -21,6 +21,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from steward.domain import (
+    AlertChanged,
     ApprovalRecorded,
     CommentAdded,
     DatasetRegistered,
@@ -30,6 +31,8 @@ from steward.domain import (
     ModelPromoted,
     ModelRegistered,
     ModelUpdated,
+    MonitorApplied,
+    MonitorRan,
     PolicyApplied,
     PolicyEndorsed,
     RunFinished,
@@ -99,7 +102,9 @@ def _datasets(reader: Reader) -> Iterator[Stored]:
         yield _hashed(f"dataset:{v.ref}", f"dataset version {v.ref}", v.content_hash, v.content())
 
 
-def _evidence_anchors(event: DatasetRegistered | EvidenceRecorded) -> Iterator[Anchor]:
+def _evidence_anchors(
+    event: DatasetRegistered | EvidenceRecorded | MonitorRan,
+) -> Iterator[Anchor]:
     for entry in event.evidence:
         yield f"evidence:{entry.id}", (entry.content_hash,)
 
@@ -180,11 +185,35 @@ def _deployments(reader: Reader) -> Iterator[Stored]:
         yield _hashed(f"deployment:{d.id}", label, d.content_hash, d.content())
 
 
+def _monitor_anchor(event: MonitorApplied) -> Iterator[Anchor]:
+    yield f"monitor:{event.id}", (event.content_hash,)
+
+
+def _monitors(reader: Reader) -> Iterator[Stored]:
+    for m in reader.monitors():
+        label = f"monitor {m.name}@{m.version}"
+        yield _hashed(f"monitor:{m.id}", label, m.content_hash, m.content())
+
+
+def _alert_anchor(event: AlertChanged | MonitorRan) -> Iterator[Anchor]:
+    if isinstance(event, MonitorRan):
+        for entry in event.alerts:
+            yield f"alert:{entry.id}", (entry.content_hash,)
+    else:
+        yield f"alert:{event.id}", (event.content_hash,)
+
+
+def _alerts(reader: Reader) -> Iterator[Stored]:
+    for a in reader.alert_states():
+        label = f"alert {a.alert} state {a.seq}"
+        yield _hashed(f"alert:{a.id}", label, a.content_hash, a.content())
+
+
 # In the order records are checked (the first problem found is the one reported).
 KINDS: tuple[AnchoredKind, ...] = (
     AnchoredKind((PolicyApplied,), _policy_anchor, _policies),
     AnchoredKind((DatasetRegistered,), _dataset_anchor, _datasets),
-    AnchoredKind((DatasetRegistered, EvidenceRecorded), _evidence_anchors, _evidence),
+    AnchoredKind((DatasetRegistered, EvidenceRecorded, MonitorRan), _evidence_anchors, _evidence),
     AnchoredKind((ModelRegistered,), _version_anchor, _versions),
     AnchoredKind((ModelRegistered, ModelUpdated), _card_anchor, _cards),
     AnchoredKind((ApprovalRecorded, PolicyEndorsed), _record_anchor("approval"), _approvals),
@@ -192,6 +221,8 @@ KINDS: tuple[AnchoredKind, ...] = (
     AnchoredKind((CommentAdded,), _record_anchor("comment"), _comments),
     AnchoredKind((RunFinished,), _run_anchor, _runs),
     AnchoredKind((DeploymentChanged,), _deployment_anchor, _deployments),
+    AnchoredKind((MonitorApplied,), _monitor_anchor, _monitors),
+    AnchoredKind((MonitorRan, AlertChanged), _alert_anchor, _alerts),
 )
 
 

@@ -253,6 +253,13 @@ class EvidenceService:
                 )
         return dataset, x, y, a
 
+    def record(self, actor: Actor, subject: str, drafts: list[Evidence]) -> list[Evidence]:
+        """Seal ``drafts`` (id, time, author, content hash) and store them about ``subject``
+        in one transaction with one ``evidence.recorded`` event (for capabilities beside the
+        checks, such as monitoring, whose records are evidence too)."""
+        require(actor, Permission.EVIDENCE_WRITE, "record evidence")
+        return self._record(actor, subject, drafts)
+
     def _record(self, actor: Actor, subject: str, drafts: list[Evidence]) -> list[Evidence]:
         with self._store.write(actor) as tx:
             now = utc_iso(tx.now)

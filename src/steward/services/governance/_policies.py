@@ -361,12 +361,23 @@ class PolicyService:
     def _facts(
         self, actor: Actor, version: ModelVersion, model: Model, authors: tuple[str, ...]
     ) -> Any:
-        from steward.policy import Facts
+        from steward.policy import OBSERVED_CHECKS, Facts
 
         with self._store.read() as reader:
-            evidence = tuple(reader.evidence_for(version.subject))
+            evidence = tuple(
+                e for e in reader.evidence_for(version.subject) if e.check_id not in OBSERVED_CHECKS
+            )
             approvals = tuple(reader.approvals(version.subject))
             waivers = tuple(reader.waivers(version.subject))
+            alerts = reader.alert_states(version=version.ref)
+        last: dict[str, Any] = {}
+        for state in alerts:  # oldest first: the last state of each alert stands
+            last[state.alert] = state
+        open_alerts = tuple(
+            (s.alert, s.severity, s.rule, s.monitor)
+            for s in last.values()
+            if s.status.value != "resolved"
+        )
         pii: tuple[str, ...] = ()
         dataset_evidence: tuple[Any, ...] = ()
         if version.datasets:
@@ -397,4 +408,5 @@ class PolicyService:
             check_defaults=check_defaults(),
             artifact_problem=self._models.artifact_problem(version),
             authors=authors,
+            open_alerts=open_alerts,
         )

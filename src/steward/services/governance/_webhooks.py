@@ -12,7 +12,7 @@ secret (shown once, when the webhook is added).
 
 Events: ``approval.requested`` (a promotion was refused for want of approvals),
 ``gate.failed`` (a promotion was refused by its gate), ``version.promoted``,
-``version.rejected``.
+``version.rejected``, ``monitor.alert`` (a monitor run raised an alert whose rule notifies).
 """
 
 from __future__ import annotations
@@ -45,7 +45,13 @@ __all__ = [
     "signature",
 ]
 
-EVENTS = ("approval.requested", "gate.failed", "version.promoted", "version.rejected")
+EVENTS = (
+    "approval.requested",
+    "gate.failed",
+    "version.promoted",
+    "version.rejected",
+    "monitor.alert",
+)
 MAX_ATTEMPTS = 5
 BASE_DELAY = 30.0  # seconds before the second attempt; doubles after each failure
 TIMEOUT = 5.0

@@ -168,13 +168,10 @@ class DeploymentService:
                     f"(it serves what its first deployment did)"
                 )
             current = history[-1]
-            decisions: dict[str, Any] = {}
-            for route in target.routes:
-                served = resolve_model(tx, route.version)
-                decision = self._policies.decide(actor, served, current.stage)
-                if not decision.allowed:
-                    raise refusal(served, current.stage, decision, endpoint)
-                decisions[route.version] = decision.summary()
+            decisions, failing = self._admit(tx, actor, target.routes, current.stage)
+            if failing is not None:
+                served, decision = failing
+                raise refusal(served, current.stage, decision, endpoint)
             state = self._new_state(
                 tx,
                 actor,
@@ -188,6 +185,74 @@ class DeploymentService:
             )
             record_event(tx, DeploymentChanged.of(state, decisions), subject=state.subject)
         return state
+
+    def suspend(self, actor: Actor, endpoint: str, version: str, reason: str) -> Deployment | None:
+        """A monitoring alert's ``suspend``: stop serving ``version`` on ``endpoint`` — fall
+        back to the state before it was deployed when that state's versions pass their gates
+        now (a rollback), else stop the endpoint (503 with ``reason``). ``None`` when the
+        endpoint no longer serves ``version`` as its stable route, or is already stopped."""
+        require(actor, Permission.MONITOR_RUN, "suspend a served version")
+        name = endpoint_name(endpoint)
+        with self._store.write(actor) as tx:
+            tx.lock(f"endpoint:{name}")
+            history = tx.deployments(name)
+            if not history:
+                raise NotFound(f"no endpoint named {name!r}")
+            current = history[-1]
+            stable = current.stable
+            if stable is None or stable.version != version:
+                return None
+            if current.status is EndpointStatus.STOPPED:
+                return None
+            target = rollback_target(history)
+            decisions: dict[str, Any] = {}
+            if target is not None and all(r.version != version for r in target.routes):
+                decisions, failing = self._admit(tx, actor, target.routes, current.stage)
+                if failing is not None:
+                    target = None
+            else:
+                target = None
+            if target is not None:
+                state = self._new_state(
+                    tx,
+                    actor,
+                    name,
+                    history,
+                    action="rollback",
+                    routes=target.routes,
+                    stage=current.stage,
+                    status=current.status,
+                    reason=reason,
+                    restores=target.seq,
+                )
+            else:
+                state = self._new_state(
+                    tx,
+                    actor,
+                    name,
+                    history,
+                    action="stop",
+                    routes=current.routes,
+                    stage=current.stage,
+                    status=EndpointStatus.STOPPED,
+                    reason=reason,
+                )
+            record_event(tx, DeploymentChanged.of(state, decisions), subject=state.subject)
+        return state
+
+    def _admit(
+        self, tx: Any, actor: Actor, routes: tuple[Route, ...], stage: str
+    ) -> tuple[dict[str, Any], tuple[Any, Any] | None]:
+        """Each route's gate decision for ``stage`` now: ``(summaries by version, None)``,
+        or the first version whose gate fails with its decision."""
+        decisions: dict[str, Any] = {}
+        for route in routes:
+            served = resolve_model(tx, route.version)
+            decision = self._policies.decide(actor, served, stage)
+            if not decision.allowed:
+                return decisions, (served, decision)
+            decisions[route.version] = decision.summary()
+        return decisions, None
 
     def stop(self, actor: Actor, endpoint: str, reason: str) -> Deployment:
         """Stop serving ``endpoint``: every request is answered 503 with ``reason``."""

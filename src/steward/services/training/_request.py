@@ -30,6 +30,10 @@ class TrainingRequest:
     task: str | None = None
     # run the default evidence checks on the new version (``steward train`` without --no-checks)
     checks: bool = True
+    # fixed hyperparameters (without trials): a retraining reuses its champion's
+    params: dict[str, Any] | None = None
+    # the versions the new one derives from (a retraining's champion): its lineage
+    parents: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True, slots=True)

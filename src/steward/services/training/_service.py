@@ -185,6 +185,11 @@ class TrainingService:
     ) -> TrainingResult:
         study = None
         dataset = split_record["dataset"]
+        if request.params is not None and request.trials:
+            raise InvalidInput(
+                "fixed {params} and tuning {trials} exclude each other",
+                details={"fields": ["params", "trials"]},
+            )
         if request.trials:
             from steward.services.training._tuning import create_study
 
@@ -237,7 +242,7 @@ class TrainingService:
             self._runs.use_dataset(actor, run.id, version.ref, version.fingerprint)
             self._artifacts.put_bytes(split_bytes)
             self._runs.attach_artifact(actor, run.id, "split.json", split_record["artifact"])
-            params: dict[str, Any] = {}
+            params: dict[str, Any] = dict(request.params or {})
             tuning = None
             fitted = None
             if study is not None:
@@ -267,7 +272,12 @@ class TrainingService:
             self._runs.finish(actor, run.id, RunStatus.FAILED)
             raise
         draft = _draft(request, template.name, plan, version, split_record, run, metrics, tuning)
-        draft = replace(draft, params={**template.defaults, **params}, format=template.format)
+        draft = replace(
+            draft,
+            params={**template.defaults, **params},
+            format=template.format,
+            parents=request.parents,
+        )
         registered = self._models.register(actor, draft, model_bytes)
         return TrainingResult(registered, run)
 
