@@ -7,14 +7,14 @@ Zipf-like levels, as polars DataFrames. Seven inputs drift (num_00..num_04 by sh
 0.3-0.56 standard deviations; cat_0 by moving 15 % of its mass, cat_3 by 10 % of rows in 5
 new levels); the other 18 are drawn from the same law on both sides.
 
-Measured: ``ReferenceProfile.build`` on the reference, ``detect`` on the current batch
-(median of ``--repeats``), the peak of memory allocated during one ``detect`` (tracemalloc:
-numpy's copies; the batch itself is polars' and read without copy) against the batch's
-size, and whether the verdicts are exactly the 7 drifted inputs (the target). The floor is
-the plain numpy approach on the same data and threads: per numeric column ``np.sort`` of both
-sides, one ``searchsorted`` merge for D and W1 and the asymptotic KS p-value; per
-categorical column polars' counts and the JS distance. Its ratios to Steward's numbers are
-the engine's overhead.
+Measured: ``ReferenceProfile.build`` on the reference, ``detect`` on the current batch,
+exact and with ``method="sketch"`` (median of ``--repeats``), the peak of memory allocated
+during one ``detect`` (tracemalloc: numpy's copies; the batch itself is polars' and read
+without copy) against the batch's size, and whether the verdicts are exactly the 7 drifted
+inputs (the target). The floor is the plain numpy approach on the same data and threads: per
+numeric column ``np.sort`` of both sides, one ``searchsorted`` merge for D and W1 and the
+asymptotic KS p-value; per categorical column polars' counts and the JS distance. Its ratios
+to Steward's numbers are the engine's overhead.
 
     .venv/bin/python benchmarks/drift.py [--rows N] [--repeats 3] [--json] [--smoke]
 """
@@ -117,16 +117,27 @@ def main(argv: list[str] | None = None) -> int:
         kept["report"] = detect(profile, current, workers=WORKERS)
 
     compare = repeat(compare_batch, args.repeats)
+
+    def compare_sketched() -> None:
+        kept["sketched"] = detect(profile, current, workers=WORKERS, method="sketch")
+
+    sketch = repeat(compare_sketched, args.repeats)
     floor_s = repeat(lambda: floor(reference, current), args.repeats)
     serialised = timed(profile.to_bytes)
     peak = _peak(lambda: detect(profile, current, workers=WORKERS))
     verdicts = set(kept["report"].drifted)
+    sketch_verdicts = set(kept["sketched"].drifted)
+    widest = max(
+        (c.statistic_upper - c.statistic for c in kept["sketched"].columns if c.statistic_upper),
+        default=0.0,
+    )
     batch_bytes = current.estimated_size()
     column_bytes = args.rows * 8
     detect_s = summary(compare)["median_s"]
     build_s = summary(build)["median_s"]
     floor_median = summary(floor_s)["median_s"]
-    exact = verdicts == DRIFTED_INPUTS
+    exact = verdicts == DRIFTED_INPUTS and sketch_verdicts == DRIFTED_INPUTS
+    sketch_s = summary(sketch)["median_s"]
     results: dict[str, Any] = {
         "rows_per_side": args.rows,
         "columns": reference.width,
@@ -135,6 +146,10 @@ def main(argv: list[str] | None = None) -> int:
         "detect": summary(compare),
         "floor": summary(floor_s),
         "detect_over_floor": detect_s / floor_median,
+        "sketch": summary(sketch),
+        "sketch_over_floor": sketch_s / floor_median,
+        "sketch_widest_ks_bracket": widest,
+        "sketch_drifted": sorted(sketch_verdicts),
         "build_and_detect_over_floor": (build_s + detect_s) / floor_median,
         "profile_to_bytes_s": serialised,
         "detect_peak_bytes": peak,
@@ -150,6 +165,9 @@ def main(argv: list[str] | None = None) -> int:
         f"detect: {detect_s:.3f} s median; numpy floor (sorts both sides): {floor_median:.3f} s;"
         f" detect / floor {detect_s / floor_median:.2f}, (build + detect) / floor"
         f" {(build_s + detect_s) / floor_median:.2f}",
+        f"detect, sketch: {sketch_s:.3f} s median ({sketch_s / floor_median:.2f} of the floor);"
+        f" widest KS bracket {widest:.2e}; verdicts"
+        f" {'the same' if sketch_verdicts == verdicts else 'DIFFERENT'}",
         f"detect peak memory: {peak / 1e6:.1f} MB = {peak / batch_bytes:.3f} of the batch"
         f" ({batch_bytes / 1e6:.0f} MB), {peak / column_bytes:.2f} column copies",
         f"verdicts: {', '.join(sorted(verdicts)) or 'none'}"

@@ -295,3 +295,36 @@ def test_a_random_split_of_one_population_raises_no_drift() -> None:
         report = detect(ReferenceProfile.build(train), test, correction=correction)
         assert report.drifted == () and report.tested == 25, correction
         assert all(math.isfinite(c.effect_size or math.nan) for c in report.columns), correction
+
+
+@pytest.mark.parametrize("seed", range(5))
+def test_the_sketch_brackets_the_exact_statistics_and_keeps_the_verdicts(seed: int) -> None:
+    reference = pl.DataFrame(drift_table(60_000, 100 + seed, drift=False))
+    current = pl.DataFrame(drift_table(40_000, 200 + seed, drift=True))
+    profile = ReferenceProfile.build(reference)
+    exact = detect(profile, current)
+    sketched = detect(profile, current, method="sketch")
+    assert sketched.drifted == exact.drifted
+    assert set(exact.drifted) == DRIFTED_INPUTS
+    assert sketched.settings.method == "sketch"
+    for e, s in zip(exact.columns, sketched.columns, strict=True):
+        if e.kind == "categorical":  # counts are exact either way
+            assert s.statistic == pytest.approx(e.statistic, rel=1e-12)
+            assert s.psi == pytest.approx(e.psi, rel=1e-12) and s.drifted == e.drifted
+            continue
+        assert s.p_value_method == "sketch" and e.p_value_method == "asymp"
+        assert s.statistic is not None and e.statistic is not None
+        assert s.statistic_upper is not None and s.wasserstein_error is not None
+        assert s.statistic - 1e-12 <= e.statistic <= s.statistic_upper + 1e-12
+        assert s.statistic_upper - s.statistic <= 2e-3  # about 1/10,000 of each CDF, ×2
+        assert e.wasserstein is not None and s.wasserstein is not None
+        assert abs(s.wasserstein - e.wasserstein) <= s.wasserstein_error + 1e-12
+        assert s.psi == e.psi
+
+
+def test_small_samples_are_compared_exactly_even_when_a_sketch_is_asked() -> None:
+    profile = ReferenceProfile.build({"x": np.arange(5_000, dtype=float)})
+    found = detect(profile, {"x": np.arange(3_000, dtype=float) + 0.5}, method="sketch")
+    assert found.columns[0].p_value_method == "exact"
+    with pytest.raises(InvalidInput, match="unknown method 'fast'"):
+        detect(profile, {"x": np.arange(3_000, dtype=float)}, method="fast")  # type: ignore[arg-type]

@@ -444,3 +444,46 @@ def test_the_cli_runs_a_monitor_and_fails_on_an_alert_only_when_asked(
     assert quiet.json()["evidence"]["metrics"]["status"] == "not_enough_data"
     missing = cli("monitor", "run", "nope", token=eli_token)
     assert missing.code == 2 and "no monitor named 'nope'" in missing.stderr
+    added = cli(
+        "monitor",
+        "add",
+        "quick",
+        "--endpoint",
+        "credit",
+        "--duration",
+        "1d",
+        "--alert",
+        "input_drift=critical:notify,suspend",
+        "--json",
+        token=eli_token,
+    )
+    assert added.code == 0, added.stderr
+    assert added.json()["document"]["alerts"] == [
+        {
+            "name": "input-drift",
+            "when": "input_drift",
+            "min_share": None,
+            "severity": "critical",
+            "actions": ["notify", "suspend"],
+        }
+    ]
+    vague = cli(
+        "monitor",
+        "add",
+        "q2",
+        "--endpoint",
+        "credit",
+        "--rows",
+        "10",
+        "--alert",
+        "vibes",
+        token=eli_token,
+    )
+    assert vague.code == 2 and "alerts.0.when" in vague.stderr
+    (alert,) = [a for a in listed.json() if a["rule"] == "inputs"]
+    acked = cli("alert", "ack", alert["id"][:8], "--note", "on it", token=eli_token)
+    assert acked.code == 0 and "acknowledged by eli" in acked.stdout
+    auditor = cli(
+        "alert", "resolve", alert["id"], "--note", "x", token=seeded.facts["tokens"]["audra"]
+    )
+    assert auditor.code == 3 and "alert:manage" in auditor.stderr

@@ -21,13 +21,18 @@ from __future__ import annotations
 
 import math
 from dataclasses import replace
-from typing import Any
+from typing import Any, cast
 
 import numpy as np
 
 from steward.drift._categorical import CategoricalStatistics, categorical_statistics
 from steward.drift._correction import CORRECTIONS, Correction, adjust_p_values
-from steward.drift._numeric import NumericStatistics, numeric_statistics
+from steward.drift._numeric import (
+    EXACT_UP_TO,
+    NumericStatistics,
+    numeric_statistics,
+    sketch_statistics,
+)
 from steward.drift._profile import (
     CategoricalReference,
     NumericReference,
@@ -35,7 +40,7 @@ from steward.drift._profile import (
     ReferenceProfile,
     map_columns,
 )
-from steward.drift._report import ColumnDrift, DriftReport, DriftSettings
+from steward.drift._report import ColumnDrift, DriftReport, DriftSettings, Method
 from steward.drift._values import Columns, category_counts, column_map, numeric_array
 from steward.errors import InvalidInput
 
@@ -77,7 +82,9 @@ def _numeric_found(base: ColumnDrift, found: NumericStatistics) -> ColumnDrift:
     )
 
 
-def _numeric(name: str, reference: NumericReference, values: Any, min_rows: int) -> ColumnDrift:
+def _numeric(
+    name: str, reference: NumericReference, values: Any, min_rows: int, method: Method = "exact"
+) -> ColumnDrift:
     array = numeric_array(name, values)
     missing = int(np.count_nonzero(np.isnan(array)))
     finite = np.isfinite(array)
@@ -88,6 +95,14 @@ def _numeric(name: str, reference: NumericReference, values: Any, min_rows: int)
     current = array[finite] if used < array.size else array.copy()
     del finite
     current.sort()
+    if method == "sketch" and min(current.size, reference.values.size) > EXACT_UP_TO:
+        found, bounds = sketch_statistics(reference.values, current, scale=reference.std)
+        return replace(
+            _numeric_found(base, found),
+            p_value_method="sketch",
+            statistic_upper=bounds.statistic_upper,
+            wasserstein_error=bounds.wasserstein_error,
+        )
     return _numeric_found(base, numeric_statistics(reference.values, current, scale=reference.std))
 
 
@@ -138,9 +153,11 @@ def _not_enough(base: ColumnDrift, used: int, min_rows: int, what: str) -> Colum
     return replace(base, status="not_enough_data", reason=reason)
 
 
-def _compare(name: str, reference: Reference, values: Any, min_rows: int) -> ColumnDrift:
+def _compare(
+    name: str, reference: Reference, values: Any, min_rows: int, method: Method = "exact"
+) -> ColumnDrift:
     if isinstance(reference, NumericReference):
-        return _numeric(name, reference, values, min_rows)
+        return _numeric(name, reference, values, min_rows, method)
     return _categorical(name, reference, values, min_rows)
 
 
@@ -150,6 +167,7 @@ def _settings(
     numeric_threshold: float,
     categorical_threshold: float,
     min_rows: int,
+    method: str = "exact",
 ) -> DriftSettings:
     def number(value: object, what: str) -> float:
         if isinstance(value, bool) or not isinstance(value, int | float):
@@ -173,12 +191,15 @@ def _settings(
         raise InvalidInput("effect-size thresholds must be at least 0")
     if isinstance(min_rows, bool) or not isinstance(min_rows, int) or min_rows < 1:
         raise InvalidInput(f"min_rows must be a whole number of at least 1, not {min_rows!r}")
+    if method not in ("exact", "sketch"):
+        raise InvalidInput(f"unknown method {method!r} (expected 'exact' or 'sketch')")
     return DriftSettings(
         alpha=alpha,
         correction=correction,
         numeric_threshold=thresholds[0],
         categorical_threshold=thresholds[1],
         min_rows=min_rows,
+        method=cast(Method, method),
     )
 
 
@@ -192,8 +213,14 @@ def detect(
     categorical_threshold: float = 0.1,
     min_rows: int = 30,
     workers: int | None = None,
+    method: Method = "exact",
 ) -> DriftReport:
     """Compare ``current`` (column name → values, or a polars DataFrame) with ``profile``.
+
+    ``method``: ``"exact"`` (every statistic equal to scipy's) or ``"sketch"`` (a numeric
+    input of more than 10,000 values on each side is compared at 10,000 reference quantiles:
+    about an order of magnitude faster, its KS statistic and W1 reported with the bounds
+    the exact values lie within, PSI and categorical statistics still exact).
 
     ``correction``: ``"holm"``, ``"bh"`` or ``"none"`` (multiple-testing control across the
     tested inputs); ``workers``: threads over columns (default: one per usable core).
@@ -201,11 +228,15 @@ def detect(
     profile recorded. ``InvalidInput`` (one line) for a missing or extra column, a value of
     the wrong kind or a setting out of range; too few usable values is a result
     (``not_enough_data``), not an error."""
-    settings = _settings(alpha, correction, numeric_threshold, categorical_threshold, min_rows)
+    settings = _settings(
+        alpha, correction, numeric_threshold, categorical_threshold, min_rows, method
+    )
     batch = _current_columns(profile, current, "the current batch")
 
     def one(name: str) -> ColumnDrift:
-        return _compare(name, profile.columns[name], batch[name], settings.min_rows)
+        return _compare(
+            name, profile.columns[name], batch[name], settings.min_rows, settings.method
+        )
 
     return _decide(map_columns(one, list(profile.columns), workers), settings)
 

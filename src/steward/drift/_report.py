@@ -14,9 +14,10 @@ from typing import Any, Literal
 from steward.drift._correction import Correction
 from steward.drift._values import Kind
 
-__all__ = ["ColumnDrift", "DriftReport", "DriftSettings", "Status"]
+__all__ = ["ColumnDrift", "DriftReport", "DriftSettings", "Method", "Status"]
 
 Status = Literal["ok", "not_enough_data"]
+Method = Literal["exact", "sketch"]
 
 
 @dataclass(frozen=True)
@@ -28,6 +29,7 @@ class DriftSettings:
     numeric_threshold: float
     categorical_threshold: float
     min_rows: int
+    method: Method = "exact"
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)
@@ -45,6 +47,9 @@ class ColumnDrift:
     ``unseen_share`` (categorical only). ``rows``: values in the current batch; ``used``:
     those the statistics saw (finite, not missing). Shares of missing (NaN/None) and of
     non-finite (±inf, numeric) values are of each side's rows (``None`` for an empty batch).
+    A numeric input compared by the sketch (``p_value_method`` ``"sketch"``) also carries
+    ``statistic_upper`` (the exact KS statistic lies in ``[statistic, statistic_upper]``)
+    and ``wasserstein_error`` (the exact W1 is within it of ``wasserstein``).
     """
 
     name: str
@@ -68,6 +73,8 @@ class ColumnDrift:
     unseen_share: float | None = None
     drifted: bool = False
     reason: str | None = None
+    statistic_upper: float | None = None
+    wasserstein_error: float | None = None
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)

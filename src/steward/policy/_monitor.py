@@ -109,6 +109,12 @@ class DriftSpec(_Strict):
         default=0.1, ge=0, le=1, description="Least Jensen–Shannon distance that counts."
     )
     min_rows: int = Field(default=30, ge=2, description="Fewer usable values: not judged.")
+    method: Literal["exact", "sketch"] = Field(
+        default="exact",
+        description="exact: every statistic equal to scipy's; sketch: numeric inputs of "
+        "more than 10,000 values compared at 10,000 reference quantiles (faster, KS and W1 "
+        "within reported bounds).",
+    )
 
 
 class PerformanceSpec(_Strict):

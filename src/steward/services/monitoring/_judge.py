@@ -115,7 +115,7 @@ def _drift(
         "min_rows": spec.drift.min_rows,
     }
     if reference.inputs is not None:
-        report = detect(reference.inputs, window.inputs, **settings)
+        report = detect(reference.inputs, window.inputs, method=spec.drift.method, **settings)
         metrics["input_drift"] = report.to_dict()
         drifted = list(report.drifted)
         conditions["input_drift"] = (
