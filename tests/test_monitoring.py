@@ -487,3 +487,40 @@ def test_the_cli_runs_a_monitor_and_fails_on_an_alert_only_when_asked(
         "alert", "resolve", alert["id"], "--note", "x", token=seeded.facts["tokens"]["audra"]
     )
     assert auditor.code == 3 and "alert:manage" in auditor.stderr
+
+
+def test_a_notifying_rule_queues_the_signed_webhook_and_revalidate_ledgers_the_gate(
+    app: Application, people: dict[str, Actor], refs: list[str]
+) -> None:
+    import json
+
+    eli, sofia = people["eli"], people["sofia"]
+    held = credit_policy(0.5).replace(
+        "    waivable:", "    monitoring: {block_open_alerts_at: high}\n    waivable:"
+    )
+    app.policies.apply(sofia, held, "credit.yaml")
+    app.policies.endorse(people["sam"], "credit")
+    for steward in ("sofia", "sam"):  # approvals are bound to the policy: both again
+        for ref in refs:
+            app.governance.approve(people[steward], ref, "production")
+    hook = app.webhooks.add(people["admin"], "http://127.0.0.1:9/hook", ["monitor.alert"])
+    text = MONITOR.replace(
+        "actions: [notify, revalidate, suspend, retrain]", "actions: [notify, revalidate]"
+    )
+    app.monitoring.apply(eli, text, "m.yaml")
+    _traffic(app, eli, refs[1], 500, seed=71, shift=15.0)
+    run = app.monitoring.run(eli, "credit-watch")
+    alert = next(a for a in run.raised if a.current.rule == "inputs")
+    outcomes = {o["action"]: o["outcome"] for o in run.outcomes if o["alert"] == alert.id}
+    assert outcomes["notify"] == "monitor.alert queued for 1 webhook(s)"
+    assert "its production gate fails — monitoring.alerts" in outcomes["revalidate"]
+    assert f"falls back to {refs[0]}" in outcomes["revalidate"]
+    delivered = [d for d in app.webhooks.log(people["admin"]) if d.event == "monitor.alert"]
+    assert {d.webhook_id for d in delivered} == {hook.id}
+    bodies = {json.loads(d.body)["data"]["alert"]: json.loads(d.body) for d in delivered}
+    assert set(bodies) == {a.id for a in run.raised}  # both rules notify
+    assert bodies[alert.id]["data"]["severity"] == "high"
+    assert bodies[alert.id]["data"]["rule"] == "inputs"
+    enforced = next(e for e in _events(app, "serving.enforced") if e["version"] == refs[1])
+    assert enforced["allowed"] is False
+    assert enforced["serving"] == refs[0] and "monitoring.alerts" in enforced["failed"]
