@@ -17,7 +17,7 @@ from steward.app import Application, initialize
 from steward.settings import Settings
 from test_monitoring import _traffic
 
-BOUND_SECONDS = 60.0  # a child process's start and run, then the server's reload bound
+BOUND_SECONDS = 90.0  # a child process's start and run, then the server's reload bound
 
 MONITOR = """\
 format: steward.monitor/v1
@@ -76,7 +76,10 @@ def test_a_due_monitor_runs_once_and_its_suspension_reaches_the_running_server(
     while _served(server, home) != home.refs[0] and time.monotonic() < deadline:
         time.sleep(0.5)
     log = home.settings.home / "run" / "monitor-scheduled.log"
-    assert _served(server, home) == home.refs[0], log.read_text() if log.exists() else "no log"
+    said = log.read_text() if log.exists() else "no monitor log"
+    assert _served(server, home) == home.refs[0], (
+        f"{said}\nreadyz: {server.get('/readyz').text}\nserver: {server.output.read_text()}"
+    )
     time.sleep(3)  # both workers have long ticked: a second run would have started by now
     with home.app() as app:
         admin = app.authenticate(home.admin)

@@ -1,11 +1,12 @@
 """Running scheduled monitors inside ``steward serve``.
 
-Every ``CHECK_SECONDS`` a worker's refresher asks which monitors with a ``schedule`` are due
-(never run on the version the endpoint serves now, or last run at least one schedule ago)
-and starts each due one as a child process, ``python -m steward.monitoring run NAME``, as
-the server's own identity (strictly: its token, never an ambient one): a run reads the log
-with polars and fits nothing a scoring worker should hold, and it must not take the worker's
-interpreter from its requests. Of several workers (or servers on one home) one runs a
+``steward serve`` starts one scheduler process beside its workers (``python -m
+steward.monitoring schedule``), so that the workers stay scorers: nothing a run needs or
+waits for is in them. Every ``CHECK_SECONDS`` the scheduler asks which monitors with a
+``schedule`` are due (never run on the version the endpoint serves now, or last run at least
+one schedule ago) and starts each due one as a child process, ``python -m steward.monitoring
+run NAME``, as the server's own identity (strictly: its token, never an ambient one), so
+that a run's crash or memory never stays with it. Of several servers on one home one runs a
 monitor at a time: a child is started only under a non-blocking lock on ``run/monitor-
 NAME.lock`` in the home, held until the child ends, and the store is asked again under that
 lock.
@@ -17,6 +18,7 @@ import fcntl
 import logging
 import subprocess
 import sys
+import threading
 import time
 from dataclasses import dataclass
 from pathlib import Path
@@ -35,8 +37,9 @@ class _Child:
 
 
 class MonitorScheduler:
-    """Starts due monitor runs (see the module docstring); ``tick`` is called by the
-    server's refresher, ``stop`` when the worker stops."""
+    """Starts due monitor runs (see the module docstring) from its own thread (``start``),
+    so that nothing it waits for can hold up the refresher that keeps what a worker serves
+    current; ``stop`` when the worker stops. ``tick`` is one round, for tests."""
 
     def __init__(
         self,
@@ -54,6 +57,24 @@ class MonitorScheduler:
         self._children: dict[str, _Child] = {}
         self._folder = Path(app.settings.home) / "run"
         self._warned = False
+        self._halt = threading.Event()
+        self._thread: threading.Thread | None = None
+
+    def start(self, first_after: float = 2.0) -> None:
+        """Check every ``check_seconds`` (the first time after ``first_after``), on a daemon
+        thread; a failed round is logged and the next one tried."""
+
+        def loop() -> None:
+            wait = first_after
+            while not self._halt.wait(wait):
+                wait = min(1.0, self._check_seconds)
+                try:
+                    self.tick()
+                except Exception:
+                    _log.exception("starting due monitor runs failed; trying again later")
+
+        self._thread = threading.Thread(target=loop, name="steward-monitors", daemon=True)
+        self._thread.start()
 
     def due(self) -> list[str]:
         """The names of the scheduled monitors due now."""
@@ -127,7 +148,11 @@ class MonitorScheduler:
             del self._children[name]
 
     def stop(self, timeout: float = 30.0) -> None:
-        """Wait for running children (killing any still running after ``timeout``)."""
+        """Stop checking; wait for running children (killing any still running after
+        ``timeout``)."""
+        self._halt.set()
+        if self._thread is not None:
+            self._thread.join(timeout=10)
         deadline = time.monotonic() + timeout
         for child in self._children.values():
             try:

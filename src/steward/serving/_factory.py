@@ -27,13 +27,8 @@ def build_state(
 
     app = Application.open(settings, delivery="deferred")
     try:
-        from steward.monitoring import MonitorScheduler
-
         actor = app.authenticate(token)
-        scheduler = MonitorScheduler(app, actor, token)
-        return ServerState(
-            app, actor, metrics=Metrics(), reload_seconds=reload_seconds, scheduler=scheduler
-        )
+        return ServerState(app, actor, metrics=Metrics(), reload_seconds=reload_seconds)
     except BaseException:
         app.close()
         raise

@@ -48,7 +48,6 @@ class ServerState:
         reload_seconds: float = RELOAD_SECONDS,
         recheck_seconds: float = RECHECK_SECONDS,
         fsync: bool = True,
-        scheduler: Any = None,
     ) -> None:
         from steward.logs import PredictionLog
 
@@ -78,7 +77,6 @@ class ServerState:
         self._loaded_new = False  # an estimator loaded since the heap was last frozen
         self._last_compact = -COMPACT_SECONDS
         self.rebuilds = 0
-        self.scheduler = scheduler  # runs scheduled monitors (steward.monitoring), or None
 
     # --- life ----------------------------------------------------------------------------
 
@@ -98,8 +96,6 @@ class ServerState:
         self.log.close()  # seals the open segment; on_sealed anchors it
         self.metrics.worker_stopped()
         self._compact(wait=True)
-        if self.scheduler is not None:
-            self.scheduler.stop()
 
     def _run(self) -> None:
         while not self._stop.wait(self.reload_seconds):
@@ -107,8 +103,6 @@ class ServerState:
                 if self.refresh() and self._loaded_new:
                     self._after_load()
                 self._compact()
-                if self.scheduler is not None:
-                    self.scheduler.tick()
                 pending = getattr(self.app.notifier, "run_pending", None)
                 if pending is not None:  # deferred delivery: webhooks queued by changes
                     pending()
