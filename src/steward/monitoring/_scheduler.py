@@ -18,7 +18,6 @@ import fcntl
 import logging
 import subprocess
 import sys
-import threading
 import time
 from dataclasses import dataclass
 from pathlib import Path
@@ -37,9 +36,8 @@ class _Child:
 
 
 class MonitorScheduler:
-    """Starts due monitor runs (see the module docstring) from its own thread (``start``),
-    so that nothing it waits for can hold up the refresher that keeps what a worker serves
-    current; ``stop`` when the worker stops. ``tick`` is one round, for tests."""
+    """Starts due monitor runs (see the module docstring): the scheduler process calls
+    ``tick`` every second and ``stop`` when it ends."""
 
     def __init__(
         self,
@@ -57,24 +55,6 @@ class MonitorScheduler:
         self._children: dict[str, _Child] = {}
         self._folder = Path(app.settings.home) / "run"
         self._warned = False
-        self._halt = threading.Event()
-        self._thread: threading.Thread | None = None
-
-    def start(self, first_after: float = 2.0) -> None:
-        """Check every ``check_seconds`` (the first time after ``first_after``), on a daemon
-        thread; a failed round is logged and the next one tried."""
-
-        def loop() -> None:
-            wait = first_after
-            while not self._halt.wait(wait):
-                wait = min(1.0, self._check_seconds)
-                try:
-                    self.tick()
-                except Exception:
-                    _log.exception("starting due monitor runs failed; trying again later")
-
-        self._thread = threading.Thread(target=loop, name="steward-monitors", daemon=True)
-        self._thread.start()
 
     def due(self) -> list[str]:
         """The names of the scheduled monitors due now."""
@@ -148,11 +128,7 @@ class MonitorScheduler:
             del self._children[name]
 
     def stop(self, timeout: float = 30.0) -> None:
-        """Stop checking; wait for running children (killing any still running after
-        ``timeout``)."""
-        self._halt.set()
-        if self._thread is not None:
-            self._thread.join(timeout=10)
+        """Wait for running children (killing any still running after ``timeout``)."""
         deadline = time.monotonic() + timeout
         for child in self._children.values():
             try:

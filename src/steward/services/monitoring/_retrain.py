@@ -19,7 +19,7 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
-from steward.domain import Actor, Evidence, EvidenceStatus, Finding, Permission, Severity
+from steward.domain import Actor, Evidence, EvidenceStatus, Finding, Permission, Ref, Severity
 from steward.errors import InvalidInput, NotFound
 from steward.services._access import require
 
@@ -108,7 +108,7 @@ class RetrainService:
                 "model instead"
             )
         answered = self._alerts.alert(actor, alert) if alert else None
-        data = dataset or champion.split["dataset"]["ref"].split("@")[0]
+        data = dataset or Ref.parse(champion.split["dataset"]["ref"]).name
         schema = self._datasets.get(actor, data).schema
         dropped = tuple(
             c

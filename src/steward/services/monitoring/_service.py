@@ -184,8 +184,7 @@ class MonitoringService:
                 e
                 for ref in sorted(refs)
                 for e in reader.evidence_for(f"model:{ref}")
-                if e.check_id == MONITOR_CHECK
-                and str(e.params.get("monitor", "")).split("@")[0] == monitor.name
+                if _is_run_of(e, monitor.name)
             ]
         return sorted(found, key=lambda e: e.created_at)
 
@@ -220,12 +219,7 @@ class MonitoringService:
             return None
         with self._store.read() as reader:
             records = reader.evidence_for(f"model:{stable.version}")
-        times = [
-            e.created_at
-            for e in records
-            if e.check_id == MONITOR_CHECK
-            and str(e.params.get("monitor", "")).split("@")[0] == monitor.name
-        ]
+        times = [e.created_at for e in records if _is_run_of(e, monitor.name)]
         return datetime.fromisoformat(max(times).replace("Z", "+00:00")) if times else None
 
     # --- references ----------------------------------------------------------------------
@@ -424,7 +418,7 @@ class MonitoringService:
                     for a in standing
                     if a.open
                     and a.current.rule == fired.rule.name
-                    and a.current.monitor.split("@")[0] == monitor.name
+                    and _name_of(a.current.monitor) == monitor.name
                 ]
                 if same:
                     still.append(same[-1])
@@ -466,3 +460,13 @@ class MonitoringService:
         if any(x["action"] == "notify" for a in raised for x in a.current.actions):
             self._notifier.notify()
         return record, tuple(raised), tuple(still), queued
+
+
+def _name_of(monitor_ref: str) -> str:
+    """The monitor's name in ``NAME@V``."""
+    return monitor_ref.split("@")[0]
+
+
+def _is_run_of(record: Evidence, name: str) -> bool:
+    """Whether ``record`` is a run of monitor ``name`` (any version of it)."""
+    return record.check_id == MONITOR_CHECK and _name_of(str(record.params.get("monitor"))) == name
