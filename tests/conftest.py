@@ -47,6 +47,17 @@ PG_URL = os.environ.get("STEWARD_TEST_PG_URL")
 REQUIRE_PG = os.environ.get("STEWARD_REQUIRE_PG") == "1"
 
 
+MODES = ("embedded", "remote")
+
+
+def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
+    """A test marked ``both_modes`` runs twice: its ``cli`` commands embedded, then over
+    ``STEWARD_URL`` against a real server on the same home (the body of tests the embedded
+    and remote CLI share, as one storage test suite runs against every backend)."""
+    if metafunc.definition.get_closest_marker("both_modes") and "mode" in metafunc.fixturenames:
+        metafunc.parametrize("mode", MODES, indirect=True)
+
+
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
     """Under xdist, start the slow tests first, spread over the workers: ``--dist
     worksteal`` hands each of N workers one contiguous N-th of the collection (idle workers
@@ -321,20 +332,43 @@ def _environment(monkeypatch: pytest.MonkeyPatch, settings: Settings, token: str
 
 
 @pytest.fixture
+def mode(request: pytest.FixtureRequest) -> str:
+    """``embedded`` (the default), or ``remote`` for a ``both_modes`` test's second run."""
+    return str(getattr(request, "param", "embedded"))
+
+
+@pytest.fixture
 def cli(
-    settings: Settings, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
-) -> Run:
-    """Run ``steward ARGS`` in this process with the test home's environment."""
+    settings: Settings,
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+    mode: str,
+) -> Iterator[Run]:
+    """Run ``steward ARGS`` in this process with the test home's environment; in ``remote``
+    mode with ``STEWARD_URL`` set to a real server over the same home (uvicorn in a thread
+    of this process, started with the first command, as the home's admin)."""
+    servers: list[Any] = []
 
     def run(*args: str, token: str | None = None) -> Result:
         _environment(monkeypatch, settings, token)
+        if mode == "remote":
+            if not servers:
+                from api_server import ThreadedServer
+
+                admin = settings.token_path.read_text("ascii").strip()
+                servers.append(ThreadedServer(settings, admin).start())
+            monkeypatch.setenv("STEWARD_URL", servers[0].url)
+        else:
+            monkeypatch.delenv("STEWARD_URL", raising=False)
         monkeypatch.setattr(sys, "argv", ["steward", *args])
         capsys.readouterr()
         code = _invoke()
         captured = capsys.readouterr()
         return Result(code, captured.out, captured.err)
 
-    return run
+    yield run
+    for server in servers:
+        server.stop()
 
 
 def cli_runner(settings: Settings) -> Run:

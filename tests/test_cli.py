@@ -14,6 +14,7 @@ from conftest import Run
 from steward.settings import Settings
 
 
+@pytest.mark.both_modes
 def test_init_then_whoami_works_at_once(initialised: Run) -> None:
     result = initialised("whoami", "--json")
     assert result.code == 0
@@ -28,6 +29,7 @@ def test_init_twice_is_a_usage_error_with_one_line(initialised: Run) -> None:
     assert result.stderr.count("\n") == 1 and "already a Steward home" in result.stderr
 
 
+@pytest.mark.both_modes
 def test_a_data_scientist_adding_a_user_gets_exit_3_and_nothing_changes(
     initialised: Run,
 ) -> None:
@@ -42,6 +44,7 @@ def test_a_data_scientist_adding_a_user_gets_exit_3_and_nothing_changes(
     assert names == ["admin", "dana"]
 
 
+@pytest.mark.both_modes
 @pytest.mark.parametrize(
     ("args", "code", "message"),
     [
@@ -60,12 +63,14 @@ def test_bad_input_exits_2_with_a_reason(
     assert message in result.stderr
 
 
+@pytest.mark.both_modes
 @pytest.mark.parametrize("token", ["garbage", "stw_000000000000_" + "A" * 43])
 def test_an_invalid_token_exits_3(initialised: Run, token: str) -> None:
     result = initialised("whoami", token=token)
     assert result.code == 3 and "invalid API token" in result.stderr
 
 
+@pytest.mark.both_modes
 def test_a_revoked_token_exits_3(initialised: Run) -> None:
     created = initialised("user", "add", "sam", "--role", "steward", "--json").json()
     token = created["token"]
@@ -90,6 +95,7 @@ def test_a_folder_that_is_not_a_home_exits_2(cli: Run, settings: Settings) -> No
     assert result.code == 2 and "is not a Steward home" in result.stderr
 
 
+@pytest.mark.both_modes
 def test_json_output_is_one_document_and_nothing_else(initialised: Run) -> None:
     for args in (
         ("whoami", "--json"),

@@ -83,6 +83,7 @@ def _state(settings: Settings) -> tuple[int, int]:
         return reader.event_count(), len(reader.policy_versions())
 
 
+@pytest.mark.both_modes
 def test_gate_reports_every_rule_and_exits_by_the_decision(
     trained: Run, tokens: dict[str, str]
 ) -> None:
@@ -123,6 +124,7 @@ def test_gate_reports_every_rule_and_exits_by_the_decision(
     assert {"evidence.explainability", "evidence.robustness", "documentation.limitations"} <= ids
 
 
+@pytest.mark.both_modes
 def test_policies_apply_as_hashed_versions_and_govern_the_models_they_select(
     trained: Run, tokens: dict[str, str], tmp_path: Path, settings: Settings
 ) -> None:
@@ -166,6 +168,7 @@ def test_policies_apply_as_hashed_versions_and_govern_the_models_they_select(
     assert trained("audit", "verify").code == 0
 
 
+@pytest.mark.both_modes
 def test_invalid_policies_and_unauthorized_appliers_change_nothing(
     trained: Run, tokens: dict[str, str], tmp_path: Path, settings: Settings
 ) -> None:
@@ -241,6 +244,7 @@ def test_an_edited_policy_is_detected_by_audit_verify(
     )
 
 
+@pytest.mark.both_modes
 def test_approve_reject_waive_promote_from_the_command_line(
     trained: Run, tokens: dict[str, str], tmp_path: Path, settings: Settings
 ) -> None:
@@ -316,7 +320,9 @@ def test_approve_reject_waive_promote_from_the_command_line(
         token=tokens["sofia"],
     )  # fmt: skip
     assert waived.code == 2 and "at most 365 days" in waived.stderr
-    assert trained("model", "comment", "credit-model@1", "ship it", token=tokens["audra"]).code == 0
+    assert trained("model", "comment", "credit-model@1", "ship it", token=tokens["sofia"]).code == 0
+    # an auditor changes nothing, not even by a comment
+    assert trained("model", "comment", "credit-model@1", "hm", token=tokens["audra"]).code == 3
     history = trained("model", "history", "credit-model@1", "--json").json()
     assert [a["decision"] for a in history["approvals"]] == ["approve", "approve", "reject"]
     assert history["comments"][0]["text"] == "ship it"

@@ -193,7 +193,9 @@ def test_a_rejection_blocks_and_a_waiver_waives_until_it_expires(
     assert approvals.reason == "rejected by sam (steward): the bar is not met"
     with pytest.raises(InvalidInput, match="needs a comment"):
         app.governance.reject(people["sam"], model, "production", " ")
-    app.governance.comment(people["audra"], model, "reviewed for the Q1 audit")
+    app.governance.comment(people["sofia"], model, "reviewed for the Q1 audit")
+    with pytest.raises(PermissionDenied, match="model:comment"):  # auditors change nothing
+        app.governance.comment(people["audra"], model, "noted")
     history = app.governance.history(people["audra"], model)
     assert [c.text for c in history["comments"]] == ["reviewed for the Q1 audit"]
     assert len(history["approvals"]) == 3 and len(history["waivers"]) == 1

@@ -77,7 +77,10 @@ ALLOWED = {
         "logs",
         "drift",
     },
-    "app": {"domain", "ledger", "store", "artifacts", "services"},
+    # the session opens a remote application when STEWARD_URL is set
+    "app": {"domain", "ledger", "store", "artifacts", "services", "remote"},
+    # the client of the REST API: the services' result types, decoded; never the store
+    "remote": {"domain", "ledger", "policy", "services"},
     # the demo runs the model server in its own process (its steps are an edge's)
     "demo": {"domain", "ledger", "app", "services", "samples", "provenance", "serving"},
     "cli": {"domain", "ledger", "app", "services", "demo", "provenance"},
@@ -87,7 +90,8 @@ ALLOWED = {
     "api": EDGE,
     "ui": EDGE,
     # the model server writes its prediction log itself (a capability with no store)
-    "serving": EDGE | {"logs", "monitoring"},  # and it hosts the monitor scheduler
+    # and it hosts the monitor scheduler, and the REST API on its application
+    "serving": EDGE | {"logs", "monitoring", "api"},
     "monitoring": EDGE,
 }
 SHARED = {"errors", "settings", "types", "_version", "_lazy"}

@@ -10,6 +10,8 @@ it), the HTTP status the API answers with, and the CLI exit code::
     │   ├── NotFound                  not_found        404     2
     │   ├── AlreadyExists             already_exists   409     2
     │   ├── PayloadTooLarge           too_large        413     2
+    │   ├── PreconditionFailed        precondition     412     2   (an If-Match that fails)
+    │   ├── RateLimited               rate_limited     429     2   (too many failed sign-ins)
     │   ├── NotAStewardHome           not_a_home       400     2
     │   └── SchemaOutOfDate           schema_outdated  409     2
     ├── AuthenticationError           unauthenticated  401     3
@@ -40,6 +42,8 @@ __all__ = [
     "NotFound",
     "PayloadTooLarge",
     "PermissionDenied",
+    "PreconditionFailed",
+    "RateLimited",
     "Refused",
     "SchemaOutOfDate",
     "StewardError",
@@ -78,9 +82,38 @@ class StewardError(Exception):
             text = text.replace("{" + field + "}", (words or {}).get(field, field))
         return text
 
+    @staticmethod
+    def body_schema() -> dict[str, Any]:
+        """The JSON Schema of ``to_dict()``: every API's documented error body."""
+        return {
+            "type": "object",
+            "required": ["error"],
+            "properties": {
+                "error": {
+                    "type": "object",
+                    "required": ["code", "message", "details"],
+                    "properties": {
+                        "code": {"type": "string"},
+                        "message": {"type": "string"},
+                        "details": {"type": "object"},
+                        "template": {"type": "string"},
+                    },
+                }
+            },
+        }
+
     def to_dict(self) -> dict[str, Any]:
-        """The JSON error body of the public contract."""
-        return {"error": {"code": self.code, "message": self.message, "details": self.details}}
+        """The JSON error body of the public contract. An error about named request fields
+        also carries its ``template`` (the message with its ``{field}`` placeholders), so a
+        remote command line words it as the embedded one does."""
+        error: dict[str, Any] = {
+            "code": self.code,
+            "message": self.message,
+            "details": self.details,
+        }
+        if self.fields and self.template != self.message:
+            error["template"] = self.template
+        return {"error": error}
 
 
 class UsageError(StewardError):
@@ -116,6 +149,22 @@ class PayloadTooLarge(UsageError):
 
     code = "too_large"
     http_status = 413
+
+
+class PreconditionFailed(UsageError):
+    """A conditional request's precondition (``If-Match``: the version of the object the
+    caller last read) no longer holds: someone else changed it since."""
+
+    code = "precondition"
+    http_status = 412
+
+
+class RateLimited(UsageError):
+    """Too many requests of one kind from one client (failed authentications): wait for
+    ``details["retry_after"]`` seconds."""
+
+    code = "rate_limited"
+    http_status = 429
 
 
 class NotAStewardHome(UsageError):

@@ -12,7 +12,7 @@ from typing import TYPE_CHECKING
 from steward._lazy import lazy_attributes
 
 if TYPE_CHECKING:
-    from steward.app._application import Application
+    from steward.app._application import Application, bearer_token
     from steward.app._home import (
         InitResult,
         SchemaStatus,
@@ -34,6 +34,7 @@ _WHERE = {
     "SchemaStatus": "_home",
     "Session": "_session",
     "ambient_token": "_home",
+    "bearer_token": "_application",
     "initialize": "_home",
     "load_settings": "_session",
     "open_session": "_session",
@@ -52,6 +53,7 @@ __all__ = [
     "SchemaStatus",
     "Session",
     "ambient_token",
+    "bearer_token",
     "initialize",
     "load_settings",
     "open_session",

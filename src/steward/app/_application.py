@@ -10,7 +10,7 @@ from typing import TYPE_CHECKING, Any, Generic, Literal, TypeVar, overload
 
 from steward.app._home import require_home, trusted_public_key
 from steward.domain import Actor
-from steward.errors import InvalidInput, NotFound, StewardError
+from steward.errors import AuthenticationError, InvalidInput, NotFound, StewardError
 from steward.ledger import Signer
 from steward.services.audit._witness import home_witness
 from steward.services.identity._service import IdentityService
@@ -38,10 +38,21 @@ if TYPE_CHECKING:
     from steward.services.training._runs import RunService
     from steward.services.training._service import TrainingService
 
-__all__ = ["Application"]
+__all__ = ["Application", "bearer_token"]
 
 S = TypeVar("S")
 Delivery = Literal["inline", "deferred"]
+
+
+def bearer_token(header: str | None) -> str | None:
+    """The token of an HTTP ``Authorization`` header (``None`` without one), as every server
+    edge reads it; ``AuthenticationError`` for another scheme or an empty token."""
+    if not header:
+        return None
+    scheme, _, value = header.partition(" ")
+    if scheme.lower() != "bearer" or not value.strip():
+        raise AuthenticationError("the Authorization header must be 'Bearer TOKEN'")
+    return value.strip()
 
 
 class _built(Generic[S]):

@@ -24,7 +24,8 @@ __all__ = ["Session", "load_settings", "open_session"]
 
 
 class Session(NamedTuple):
-    """An open application and the identity acting through it."""
+    """An open application (embedded, or ``RemoteApplication`` over ``STEWARD_URL``) and
+    the identity acting through it."""
 
     app: Application
     actor: Actor
@@ -48,8 +49,25 @@ def open_session(
     settings: Settings | None = None, *, token: str | None = None, clock: Clock | None = None
 ) -> Iterator[Session]:
     """Open the home and authenticate the local caller (see ``ambient_token``); close the home
-    when the block ends."""
+    when the block ends. With ``STEWARD_URL`` set, open the server there instead: the same
+    services over its REST API, as the identity of the same token."""
     settings = settings or load_settings()
+    if settings.url:
+        from steward.remote import RemoteApplication
+
+        chosen = ambient_token(settings, token)
+        if not chosen:
+            raise AuthenticationError(
+                "no API token: run `steward login TOKEN` or set STEWARD_TOKEN",
+                details={"field": "token"},
+            )
+        remote = RemoteApplication(settings, settings.url, chosen)
+        try:
+            # the remote application stands where the embedded one does (same service names)
+            yield Session(remote, remote.authenticate(chosen))  # type: ignore[arg-type]
+        finally:
+            remote.close()
+        return
     app = Application.open(settings, clock=clock)
     try:
         chosen = ambient_token(settings, token)

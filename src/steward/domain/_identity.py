@@ -55,6 +55,7 @@ class Permission(StrEnum):
     MONITOR_MANAGE = "monitor:manage"
     MONITOR_RUN = "monitor:run"
     ALERT_MANAGE = "alert:manage"
+    TOKEN_ISSUE = "token:issue"  # noqa: S105 - a permission's name, not a secret
 
 
 # The access matrix, documented in docs/access.md (a test keeps both in step). Reading the
@@ -66,12 +67,14 @@ _EVERYONE = frozenset(
         Permission.DATASET_READ,
         Permission.RUN_READ,
         Permission.MODEL_READ,
-        Permission.MODEL_COMMENT,
         # logged predictions hold no PII value (keyed hashes instead): auditors and stewards
         # read them like the ledger
         Permission.PREDICTION_READ,
     }
 )
+# What every role but the auditor's does: an auditor changes nothing, not even a comment
+# or its own tokens (an admin resets those), so the record it audits holds no act of its.
+_ACTING = frozenset({Permission.MODEL_COMMENT, Permission.TOKEN_ISSUE})
 _BUILDER = {
     Permission.DATASET_WRITE,
     Permission.RUN_WRITE,
@@ -82,6 +85,7 @@ _BUILDER = {
 }
 ROLE_PERMISSIONS: dict[Role, frozenset[Permission]] = {
     Role.ADMIN: _EVERYONE
+    | _ACTING
     | {
         Permission.USER_READ,
         Permission.USER_MANAGE,
@@ -89,8 +93,9 @@ ROLE_PERMISSIONS: dict[Role, frozenset[Permission]] = {
         Permission.POLICY_MANAGE,
         Permission.WEBHOOK_MANAGE,
     },
-    Role.DATA_SCIENTIST: _EVERYONE | _BUILDER | {Permission.PREDICTION_LABEL},
+    Role.DATA_SCIENTIST: _EVERYONE | _ACTING | _BUILDER | {Permission.PREDICTION_LABEL},
     Role.ML_ENGINEER: _EVERYONE
+    | _ACTING
     | _BUILDER
     | {
         Permission.MODEL_DEPLOY,
@@ -100,6 +105,7 @@ ROLE_PERMISSIONS: dict[Role, frozenset[Permission]] = {
         Permission.ALERT_MANAGE,
     },
     Role.STEWARD: _EVERYONE
+    | _ACTING
     | {
         Permission.USER_READ,
         Permission.EVIDENCE_WRITE,

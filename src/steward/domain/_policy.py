@@ -182,7 +182,7 @@ class AppliedPolicy:
 
     def to_dict(self) -> dict[str, Any]:
         """The policy's JSON document; a built-in pack is version 0 (``built_in``), with
-        ``applied_at`` ``None``."""
+        ``applied_at`` ``None``; ``source`` is the YAML as given."""
         return {
             "name": self.name,
             "version": self.version,
@@ -191,6 +191,7 @@ class AppliedPolicy:
             "applied_at": self.applied_at or None,
             "applied_by": self.applied_by,
             "document": self.document,
+            "source": self.source,
         }
 
 

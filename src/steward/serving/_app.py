@@ -72,7 +72,13 @@ def create_app(build: Any) -> FastAPI:
             request.app.state.steward.metrics.errors.labels(endpoint[:63], exc.code).inc()
         if exc.http_status >= 500 and not isinstance(exc, Unavailable):
             _log.error("%s: %s", exc.code, exc.message)
-        return error_response(exc)
+        response = error_response(exc)
+        if exc.http_status == 401:
+            response.headers["WWW-Authenticate"] = "Bearer"
+        retry = exc.details.get("retry_after") if exc.http_status == 429 else None
+        if isinstance(retry, int):
+            response.headers["Retry-After"] = str(retry)
+        return response
 
     @app.exception_handler(StarletteHTTPException)
     async def http_error(request: Request, exc: StarletteHTTPException) -> Response:
@@ -88,8 +94,17 @@ def create_app(build: Any) -> FastAPI:
 
     @app.exception_handler(RequestValidationError)
     async def validation_error(request: Request, exc: RequestValidationError) -> Response:
+        # each bad field named by where it is (body.stage, query.limit), never its value
+        errors = [
+            {"field": ".".join(str(part) for part in e["loc"]), "problem": e["msg"]}
+            for e in exc.errors()[:20]
+        ]
+        first = errors[0] if errors else {"field": "body", "problem": "malformed"}
         return error_response(
-            InvalidInput("the request is malformed", details={"errors": len(exc.errors())})
+            InvalidInput(
+                f"the request is malformed: {first['field']}: {first['problem']}"[:300],
+                details={"errors": errors},
+            )
         )
 
     @app.exception_handler(Exception)

@@ -53,4 +53,8 @@ def app_from_environment() -> FastAPI:
     settings = Settings()
     secret = settings.server_token
     token = secret.get_secret_value() if secret is not None else None
-    return create_app(lambda: build_state(settings, token))
+    from steward.api import mount
+
+    app = create_app(lambda: build_state(settings, token))
+    mount(app)  # the REST API, /api/v1, on the same application
+    return app

@@ -5,23 +5,11 @@ from __future__ import annotations
 
 from typing import Any
 
+from steward.errors import StewardError
+
 __all__ = ["ERRORS", "FEEDBACK_BODY", "PREDICT_BODY", "V2_BODY", "documented"]
 
-ERROR_SCHEMA: dict[str, Any] = {
-    "type": "object",
-    "required": ["error"],
-    "properties": {
-        "error": {
-            "type": "object",
-            "required": ["code", "message", "details"],
-            "properties": {
-                "code": {"type": "string"},
-                "message": {"type": "string"},
-                "details": {"type": "object"},
-            },
-        }
-    },
-}
+ERROR_SCHEMA: dict[str, Any] = StewardError.body_schema()
 _WHY = {
     200: "OK",
     400: "Malformed request (not JSON, wrong shape)",

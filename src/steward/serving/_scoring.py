@@ -16,9 +16,9 @@ import orjson
 from fastapi import Request
 from fastapi.responses import Response
 
+from steward.app import bearer_token
 from steward.domain import Actor
 from steward.errors import (
-    AuthenticationError,
     NotFound,
     PayloadTooLarge,
     PermissionDenied,
@@ -61,13 +61,7 @@ def server_state(request: Request) -> ServerState:
 
 
 def bearer(request: Request) -> str | None:
-    header = request.headers.get("authorization")
-    if not header:
-        return None
-    scheme, _, value = header.partition(" ")
-    if scheme.lower() != "bearer" or not value.strip():
-        raise AuthenticationError("the Authorization header must be 'Bearer TOKEN'")
-    return value.strip()
+    return bearer_token(request.headers.get("authorization"))
 
 
 def authorized(

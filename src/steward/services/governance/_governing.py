@@ -46,6 +46,18 @@ class Governing:
         """The floor pack the decision is tightened by, or ``None``."""
         return self.floor if self.floor is not None and not self.relaxed_by else None
 
+    def to_dict(self) -> dict[str, Any]:
+        """What governs the model, for an API answer: the policy's name, version and hash,
+        why it governs, and how the floor bore on it."""
+        return {
+            "policy": self.policy.name,
+            "version": self.version,
+            "label": self.label,
+            "content_hash": self.content_hash,
+            "why": self.why,
+            "floor": self.floor_document(),
+        }
+
     def floor_document(self) -> dict[str, Any] | None:
         """How the floor bore on the decision, for every gate report."""
         if self.floor is None:

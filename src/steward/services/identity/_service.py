@@ -123,6 +123,21 @@ class IdentityService:
             )
         return Actor(user.id, user.name, user.roles, token_id, scopes=issued.scopes)
 
+    def still_active(self, actor: Actor) -> None:
+        """``AuthenticationError`` if the token ``actor`` authenticated with has been revoked
+        since (one indexed read): a server that keeps authenticated tokens in memory checks
+        this on every API call, so a revocation made through any process holds at once."""
+        if actor.token_id is None:
+            return
+        with self._store.read() as reader:
+            record = reader.token_secret(actor.token_id)
+        if record is None:
+            raise AuthenticationError("invalid API token (unknown to this store)")
+        if record[1] is not None:
+            raise AuthenticationError(
+                f"API token {actor.token_id} was revoked on {record[1]:%Y-%m-%d %H:%M} UTC"
+            )
+
     def add_user(self, actor: Actor, name: str, roles: Sequence[str]) -> tuple[User, str]:
         """Create a user with its first token; return the user and the token (shown once)."""
         require(actor, Permission.USER_MANAGE, "add users")
@@ -165,6 +180,8 @@ class IdentityService:
             )
         if reset:
             require(actor, Permission.USER_MANAGE, f"reset the tokens of {name}")
+        else:
+            require(actor, Permission.TOKEN_ISSUE, "issue tokens")
         with self._store.write(actor) as tx:
             user = tx.user(name)
             if user is None:
@@ -195,6 +212,8 @@ class IdentityService:
         return replace(record, scopes=scoped), token
 
     def revoke_token(self, actor: Actor, token_id: str) -> ApiToken:
+        if not actor.can(Permission.USER_MANAGE):  # judged before the token is looked up
+            require(actor, Permission.TOKEN_ISSUE, "revoke tokens")
         with self._store.write(actor) as tx:
             token = tx.token(token_id)
             if token is None:

@@ -27,6 +27,7 @@ from steward.errors import (
     InvalidInput,
     NotFound,
     PermissionDenied,
+    PreconditionFailed,
     Refused,
 )
 from steward.services._access import require
@@ -262,22 +263,30 @@ class ModelService:
             record_event(tx, registered, subject=version.subject)
         return version
 
-    def update(self, actor: Actor, name: str, changes: dict[str, Any]) -> Model:
+    def update(
+        self, actor: Actor, name: str, changes: dict[str, Any], *, if_match: str | None = None
+    ) -> Model:
         """Edit the model card; the ledger records the changed fields and the new card's hash.
+
+        ``if_match``, the ``card_hash`` of the card as the caller last read it, makes the edit
+        conditional: ``PreconditionFailed`` (and nothing changes) when someone else has
+        edited the card since, so two editors cannot overwrite each other.
 
         The risk tier picks the policy pack a model must pass, so lowering it needs
         ``policy:manage`` (a steward's or an admin's call, not the model's builders') and may
         not be done by an author of the model; a policy manager may change the tier without
         ``model:write``. A refused edit is ledgered (``attempt.refused``)."""
         try:
-            return self._update(actor, name, changes)
+            return self._update(actor, name, changes, if_match)
         except PermissionDenied as exc:
             from steward.services.governance._service import refused_attempt
 
             refused_attempt(self._store, actor, "model.update", f"model:{name}", None, exc)
             raise
 
-    def _update(self, actor: Actor, name: str, changes: dict[str, Any]) -> Model:
+    def _update(
+        self, actor: Actor, name: str, changes: dict[str, Any], if_match: str | None
+    ) -> Model:
         if set(changes) != {"risk_tier"} or not actor.can(Permission.POLICY_MANAGE):
             require(actor, Permission.MODEL_WRITE, "edit model cards")
         unknown = set(changes) - set(CARD_FIELDS)
@@ -289,6 +298,12 @@ class ModelService:
             model = tx.model(name)
             if model is None:
                 raise NotFound(f"no model named {name!r}")
+            if if_match is not None and if_match != model.content_hash:
+                raise PreconditionFailed(
+                    f"the card of {name} was changed since it was read (its hash is now "
+                    f"{model.content_hash}): read it again and redo the edit",
+                    details={"card_hash": model.content_hash},
+                )
             fields = checked_card(changes, tx, base=model.tags)
             tier = fields.get("risk_tier")
             if tier is not None and TIER_ORDER[tier] < TIER_ORDER[model.risk_tier]:

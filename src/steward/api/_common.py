@@ -1,0 +1,150 @@
+"""What every API route shares: the caller (a bearer token, strictly), JSON answers, cursor
+pages, and the permission each route is documented to need.
+
+A route is a thin edge: it parses its path, query and body, calls one method of the
+application facade as the authenticated caller, and answers the result's ``to_dict()``
+document; the service decides (permissions, refusals, ledgering) exactly as it does for the
+CLI. Errors are raised, never answered here: the app's handlers give each its status from
+its class (``steward.errors``).
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+from collections.abc import Callable, Sequence
+from typing import TYPE_CHECKING, Any, NamedTuple, TypeVar
+
+import orjson
+from fastapi import Depends, Query, Request
+from fastapi.responses import Response
+
+from steward.app import bearer_token
+from steward.errors import AuthenticationError, InvalidInput
+
+if TYPE_CHECKING:
+    from steward.app import Application
+    from steward.domain import Actor
+
+__all__ = [
+    "MAX_PAGE",
+    "Caller",
+    "PageQuery",
+    "answer",
+    "caller",
+    "page",
+    "permission",
+]
+
+T = TypeVar("T")
+
+ANY_CALLER = "authenticated"
+MAX_PAGE = 500
+DEFAULT_PAGE = 100
+JSON = "application/json"
+
+
+class Caller(NamedTuple):
+    """The facade of this process and the identity a request's token stands for."""
+
+    app: Application
+    actor: Actor
+
+
+def caller(request: Request) -> Caller:
+    """The request's caller, strictly: a valid, unrevoked token or a 401 (never an identity
+    of the home); too many failures from one address answer 429 (``_guard``)."""
+    from steward.api._guard import authenticate
+
+    state = request.app.state.steward
+    limiter = request.app.state.api_limiter
+    client = request.client.host if request.client else "unknown"
+    try:
+        token = bearer_token(request.headers.get("authorization"))
+    except AuthenticationError:
+        limiter.check(client)
+        limiter.failed(client)
+        raise
+    return Caller(state.app, authenticate(state, limiter, token, client))
+
+
+CALLER = Depends(caller)
+
+
+def answer(document: Any, status: int = 200, headers: dict[str, str] | None = None) -> Response:
+    """A JSON answer (orjson: numpy values and non-string keys sorted out)."""
+    return Response(
+        orjson.dumps(document, option=orjson.OPT_SERIALIZE_NUMPY | orjson.OPT_NON_STR_KEYS),
+        status_code=status,
+        media_type=JSON,
+        headers=headers,
+    )
+
+
+class PageQuery(NamedTuple):
+    limit: int
+    cursor: str | None
+
+
+def page_query(
+    limit: int = Query(DEFAULT_PAGE, ge=1, le=MAX_PAGE, description="Items per page."),
+    cursor: str | None = Query(
+        None, max_length=512, description="The `next` of the previous page."
+    ),
+) -> PageQuery:
+    return PageQuery(limit, cursor)
+
+
+PAGE = Depends(page_query)
+
+
+def _decode(cursor: str) -> tuple[int, str]:
+    try:
+        raw = orjson.loads(base64.urlsafe_b64decode(cursor.encode("ascii") + b"=="))
+        at, identity = raw
+        if isinstance(at, int) and at >= 0 and isinstance(identity, str):
+            return at, identity
+    except (binascii.Error, UnicodeError, ValueError, TypeError, orjson.JSONDecodeError):
+        pass
+    raise InvalidInput("{cursor} is not one this API gave", details={"field": "cursor"})
+
+
+def _encode(at: int, identity: str) -> str:
+    return base64.urlsafe_b64encode(orjson.dumps([at, identity])).decode("ascii").rstrip("=")
+
+
+def page(
+    items: Sequence[T],
+    query: PageQuery,
+    identity: Callable[[T], str],
+    render: Callable[[T], Any] = lambda item: item.to_dict(),  # type: ignore[attr-defined]
+) -> Response:
+    """One page of ``items``, in the service's order: those after the cursor, at most
+    ``limit``, and ``next``, the cursor of the following page (``null`` on the last).
+
+    A cursor names the last item shown (its ``identity``, a unique text) and where it
+    stood: the next page starts after that item wherever it stands now, so an item added
+    before it meanwhile does not repeat it (only when it is gone does its old position
+    count)."""
+    start = 0
+    if query.cursor is not None:
+        at, last = _decode(query.cursor)
+        start = next(
+            (index + 1 for index, item in enumerate(items) if identity(item) == last), at + 1
+        )
+    shown = items[start : start + query.limit]
+    end = start + len(shown)
+    return answer(
+        {
+            "items": [render(item) for item in shown],
+            "next": _encode(end - 1, identity(shown[-1])) if end < len(items) and shown else None,
+        }
+    )
+
+
+def permission(name: str | None) -> dict[str, Any]:
+    """The ``openapi_extra`` of a route: the permission its service requires
+    (``x-steward-permission``; ``authenticated`` for any authenticated caller, whose service
+    then decides by whom the object concerns: one's own token, or another's). The RBAC
+    matrix test holds every route to it, against the table in ``docs/access.md``."""
+    return {"x-steward-permission": name or ANY_CALLER}

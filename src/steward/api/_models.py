@@ -1,0 +1,108 @@
+"""``/api/v1`` models: cards (edited with ``If-Match``), versions, lineage, evidence.
+
+A version is addressed as ``/models/{name}/versions/{selector}``: ``N``, ``latest`` or a
+stage (``production``), the parts of the CLI's ``NAME@SELECTOR``.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from fastapi import APIRouter, Header
+from fastapi.responses import Response
+from pydantic import BaseModel, Field
+
+from steward.api._common import CALLER, PAGE, Caller, PageQuery, answer, page, permission
+
+__all__ = ["router", "version_ref"]
+
+router = APIRouter(tags=["models"])
+
+
+def version_ref(name: str, selector: str) -> str:
+    return f"{name}@{selector}"
+
+
+class CardChanges(BaseModel):
+    """The fields to change; ``tags`` maps a tag to its new value, ``null`` to remove it."""
+
+    owner: str | None = Field(None, max_length=200)
+    risk_tier: str | None = Field(None, max_length=20)
+    description: str | None = Field(None, max_length=20_000)
+    intended_use: str | None = Field(None, max_length=20_000)
+    limitations: str | None = Field(None, max_length=20_000)
+    tags: dict[str, str | None] | None = Field(None, max_length=200)
+
+
+def _etag(card_hash: str) -> dict[str, str]:
+    return {"ETag": f'"{card_hash}"'}
+
+
+@router.get("/models", summary="Every model's card", openapi_extra=permission("model:read"))
+def models(query: PageQuery = PAGE, call: Caller = CALLER) -> Response:
+    return page(call.app.models.list_models(call.actor), query, identity=lambda model: model.name)
+
+
+@router.get(
+    "/models/{name}",
+    summary="A model's card; its ETag is the card's hash",
+    openapi_extra=permission("model:read"),
+)
+def model(name: str, call: Caller = CALLER) -> Response:
+    card = call.app.models.model(call.actor, name)
+    return answer(card.to_dict(), headers=_etag(card.content_hash))
+
+
+@router.patch(
+    "/models/{name}",
+    summary="Edit a model's card (If-Match: the ETag read, so edits cannot cross)",
+    openapi_extra=permission("model:write"),
+)
+def update_model(
+    name: str,
+    changes: CardChanges,
+    if_match: str | None = Header(None, max_length=200),
+    call: Caller = CALLER,
+) -> Response:
+    given: dict[str, Any] = changes.model_dump(exclude_unset=True)
+    expected = if_match.strip().removeprefix("W/").strip('"') if if_match else None
+    card = call.app.models.update(call.actor, name, given, if_match=expected)
+    return answer(card.to_dict(), headers=_etag(card.content_hash))
+
+
+@router.get(
+    "/models/{name}/versions",
+    summary="A model's versions, oldest first",
+    openapi_extra=permission("model:read"),
+)
+def versions(name: str, query: PageQuery = PAGE, call: Caller = CALLER) -> Response:
+    found = call.app.models.versions(call.actor, name)
+    return page(found, query, identity=lambda item: item.ref)
+
+
+@router.get(
+    "/models/{name}/versions/{selector}",
+    summary="A model version: signature, metrics, datasets, split, artifact, stage",
+    openapi_extra=permission("model:read"),
+)
+def version(name: str, selector: str, call: Caller = CALLER) -> Response:
+    return answer(call.app.models.get(call.actor, version_ref(name, selector)).to_dict())
+
+
+@router.get(
+    "/models/{name}/versions/{selector}/lineage",
+    summary="Where a version came from: run, trials, datasets, split, ledger events",
+    openapi_extra=permission("model:read"),
+)
+def lineage(name: str, selector: str, call: Caller = CALLER) -> Response:
+    return answer(call.app.models.lineage(call.actor, version_ref(name, selector)))
+
+
+@router.get(
+    "/models/{name}/versions/{selector}/evidence",
+    summary="A version's evidence records",
+    openapi_extra=permission("model:read"),
+)
+def evidence(name: str, selector: str, query: PageQuery = PAGE, call: Caller = CALLER) -> Response:
+    found = call.app.evidence.list_evidence(call.actor, version_ref(name, selector))
+    return page(found, query, identity=lambda item: item.id)

@@ -1,0 +1,118 @@
+"""The HTTP side of remote mode: one ``httpx`` client per remote application, bearer
+authentication, the API's errors raised as the classes they name, and cursor pages
+followed to the end."""
+
+from __future__ import annotations
+
+from typing import Any
+from urllib.parse import quote
+
+import httpx
+
+from steward.errors import InternalError, InvalidInput, StewardError, Unavailable, UsageError
+
+__all__ = ["ApiClient", "error_from_body", "segment"]
+
+PAGE_LIMIT = 500
+
+
+def segment(value: str) -> str:
+    """``value`` as one path segment: every reserved character escaped (a ``/`` or ``..``
+    in a name cannot address another resource)."""
+    return quote(str(value), safe="@")
+
+
+class ApiClient:
+    """Calls ``URL/api/v1``; every method answers the decoded JSON body or raises the
+    ``StewardError`` the server answered with."""
+
+    def __init__(self, url: str, token: str | None, *, timeout: float = 300.0) -> None:
+        base = url.rstrip("/")
+        if not base.startswith(("http://", "https://")):
+            raise InvalidInput(f"STEWARD_URL {url!r} is not an http:// or https:// URL")
+        self.url = base
+        headers = {"User-Agent": "steward-remote", "Accept": "application/json"}
+        if token:
+            headers["Authorization"] = f"Bearer {token}"
+        self._http = httpx.Client(
+            base_url=f"{base}/api/v1", headers=headers, timeout=timeout, follow_redirects=False
+        )
+
+    def close(self) -> None:
+        self._http.close()
+
+    def call(
+        self,
+        method: str,
+        path: str,
+        *,
+        json: Any = None,
+        params: dict[str, Any] | None = None,
+        headers: dict[str, str] | None = None,
+    ) -> tuple[Any, httpx.Headers]:
+        """``(body, headers)`` of a 2xx answer."""
+        query = {k: v for k, v in (params or {}).items() if v is not None}
+        try:
+            response = self._http.request(method, path, json=json, params=query, headers=headers)
+        except httpx.TransportError as exc:
+            raise Unavailable(
+                f"cannot reach the Steward server at {self.url}: {type(exc).__name__}"
+            ) from None
+        if response.status_code == 204 or not response.content:
+            body: Any = None
+        else:
+            try:
+                body = response.json()
+            except ValueError:
+                body = None
+        if response.status_code >= 400:
+            raise error_from_body(body, response.status_code)
+        return body, response.headers
+
+    def get(self, path: str, **params: Any) -> Any:
+        return self.call("GET", path, params=params)[0]
+
+    def post(self, path: str, body: Any = None, **params: Any) -> Any:
+        return self.call("POST", path, json=body if body is not None else {}, params=params)[0]
+
+    def put(self, path: str, body: Any) -> Any:
+        return self.call("PUT", path, json=body)[0]
+
+    def patch(self, path: str, body: Any, headers: dict[str, str] | None = None) -> Any:
+        return self.call("PATCH", path, json=body, headers=headers)[0]
+
+    def delete(self, path: str) -> Any:
+        return self.call("DELETE", path)[0]
+
+    def items(self, path: str, **params: Any) -> list[Any]:
+        """Every item of a paged list, following ``next`` to the last page."""
+        found: list[Any] = []
+        cursor: str | None = None
+        while True:
+            body = self.get(path, **params, limit=PAGE_LIMIT, cursor=cursor)
+            found.extend(body["items"])
+            cursor = body.get("next")
+            if not cursor:
+                return found
+
+
+def _classes(root: type[StewardError]) -> dict[str, type[StewardError]]:
+    found = {root.code: root}
+    for sub in root.__subclasses__():
+        found |= _classes(sub)
+    return found
+
+
+def error_from_body(body: Any, status: int) -> StewardError:
+    """The error an API answer's body stands for, of the class its ``code`` names (the one
+    mapping between classes and codes is the classes themselves): a remote caller raises what
+    the embedded call would have. A body that is not the contract's is an ``InternalError``
+    for a 5xx status, a ``UsageError`` otherwise."""
+    error = body.get("error") if isinstance(body, dict) else None
+    if not isinstance(error, dict) or not isinstance(error.get("message"), str):
+        kind: type[StewardError] = InternalError if status >= 500 else UsageError
+        return kind(f"the server answered {status} without an error body")
+    kind = _classes(StewardError).get(str(error.get("code")), StewardError)
+    details = error.get("details") if isinstance(error.get("details"), dict) else {}
+    template = error.get("template")
+    return kind(template if isinstance(template, str) else error["message"], details=details)
