@@ -445,13 +445,26 @@ def add_sdk_user(settings: Settings, home: InitResult) -> str:
 
 @pytest.fixture
 def sdk_env(
-    settings: Settings, home: InitResult, seeded: Seeded, monkeypatch: pytest.MonkeyPatch
-) -> Settings:
+    settings: Settings,
+    home: InitResult,
+    seeded: Seeded,
+    monkeypatch: pytest.MonkeyPatch,
+    mode: str,
+) -> Iterator[Settings]:
     """The environment of a data scientist using the SDK against this test home (a seed that
-    made her already returns her token as ``sdk_token``)."""
+    made her already returns her token as ``sdk_token``); in ``remote`` mode, over
+    ``STEWARD_URL`` to a real server on the same home."""
     token = seeded.facts.get("sdk_token") or add_sdk_user(settings, home)
     _environment(monkeypatch, settings, token)
-    return settings
+    if mode != "remote":
+        monkeypatch.delenv("STEWARD_URL", raising=False)
+        yield settings
+        return
+    from api_server import ThreadedServer
+
+    with ThreadedServer(settings, home.token) as server:
+        monkeypatch.setenv("STEWARD_URL", server.url)
+        yield settings
 
 
 def sdk_seed(key: str, build: Callable[[Settings], dict[str, Any]]) -> Seed:

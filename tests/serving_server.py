@@ -26,8 +26,11 @@ def free_port() -> int:
 class Server:
     """``steward serve`` in its own process group, so a kill reaches every worker."""
 
-    def __init__(self, home: Path, token: str, *, workers: int = 2) -> None:
+    def __init__(
+        self, home: Path, token: str, *, workers: int = 2, env: dict[str, str] | None = None
+    ) -> None:
         self.home = home
+        self.env = env or {}
         self.token = token
         self.workers = workers
         self.port = free_port()
@@ -41,6 +44,7 @@ class Server:
             "STEWARD_HOME": str(self.home),
             "STEWARD_TOKEN": self.token,
             "PYTHONWARNINGS": "ignore",
+            **self.env,
         }
         with open(self.output, "ab") as log:
             self.process = subprocess.Popen(

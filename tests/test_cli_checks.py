@@ -17,6 +17,9 @@ from factories import credit_frame
 from steward.app import Application
 from steward.settings import Settings
 
+# every command of this module's tests runs embedded, then over STEWARD_URL
+pytestmark = pytest.mark.both_modes
+
 
 @pytest.fixture
 def db_url(tmp_path: Path) -> str:

@@ -12,6 +12,9 @@ import yaml
 from conftest import CLI_DANA, CliSeed, Run
 from steward.samples import loanapp
 
+# every command of this module's tests runs embedded, then over STEWARD_URL
+pytestmark = pytest.mark.both_modes
+
 
 @pytest.fixture
 def db_url(tmp_path: Path) -> str:

@@ -18,6 +18,9 @@ from factories import credit_frame
 from steward.app import Application
 from steward.settings import Settings
 
+# every command of this module's tests runs embedded, then over STEWARD_URL
+pytestmark = pytest.mark.both_modes
+
 
 def _credit(run: Run, settings: Settings) -> dict[str, Any]:
     """dana, and the credit dataset she registered from credit.csv."""

@@ -155,6 +155,9 @@ def world(tmp_path_factory: pytest.TempPathFactory) -> World:
         keep(app.audit.verify(admin, witness=home_witness(settings), artifacts=app.artifacts))
         keep(app.datasets.dataset(dana, "credit"))
         keep(app.retraining.retrain(dana, "credit-model"))
+        job = app.jobs.start(dana, "checks")
+        app.jobs.succeed(job.id, {"checks": {"done": 1, "total": 1}}, [{"id": "e"}])
+        keep(app.jobs.get(dana, job.id))
     keep(schema_status(settings))
     return World(settings, home.token, actors, ref, values)
 
@@ -233,6 +236,28 @@ def test_every_public_value_and_result_has_one_document(world: World) -> None:
     assert not untested, f"give the documents test an instance of: {', '.join(untested)}"
     assert set(NOT_DOCUMENTS) <= set(steward.domain.__all__)
     assert set(NOT_RESULTS) <= set(steward.services.__all__)
+
+
+# Documents a remote client reads back into the values they were made of
+# (``steward.remote.decode``): every type an API answer carries.
+DECODED = (
+    "Actor", "Alert", "AlertState", "ApiToken", "AppliedPolicy", "Approval", "Comment",
+    "Dataset", "DatasetVersion", "Decision", "Delivery", "Deployment", "Evidence",
+    "InclusionProof", "Job", "LedgerEvent", "MetricPoint", "Model", "ModelVersion", "Monitor",
+    "Route", "Run", "ServingPlan", "TreeHead", "User", "Verification", "Waiver", "Webhook",
+)  # fmt: skip
+
+
+@pytest.mark.parametrize("name", DECODED)
+def test_a_remote_client_reads_every_document_back_into_its_value(world: World, name: str) -> None:
+    from steward.remote import decode
+
+    cls = _document_types().get(name) or getattr(steward.domain, name)
+    instances = world.values.get(name)
+    assert instances, f"no {name} was made"
+    for value in instances:
+        document = json.loads(json.dumps(value.to_dict()))  # as it crosses the wire
+        assert decode(cls, document).to_dict() == document, name
 
 
 @pytest.mark.parametrize("name", [*sorted(_document_types()), "SchemaStatus"])

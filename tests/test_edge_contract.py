@@ -169,7 +169,7 @@ def test_one_application_serves_many_threads(app: Application, admin: Actor) -> 
             start.wait()
             built.append(fresh.identity)
             built.append(fresh.governance)
-            _, token = fresh.identity.add_user(admin, f"user{index}", ["auditor"])
+            _, token = fresh.identity.add_user(admin, f"user{index}", ["steward"])
             actor = fresh.authenticate(token)
             fresh.identity.issue_token(actor)
             assert fresh.audit.log(actor, limit=5)

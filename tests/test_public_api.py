@@ -80,14 +80,15 @@ ALLOWED = {
     # the session opens a remote application when STEWARD_URL is set
     "app": {"domain", "ledger", "store", "artifacts", "services", "remote"},
     # the client of the REST API: the services' result types, decoded; never the store
-    "remote": {"domain", "ledger", "policy", "services"},
+    "remote": {"domain", "ledger", "policy", "services", "ml"},
     # the demo runs the model server in its own process (its steps are an edge's)
     "demo": {"domain", "ledger", "app", "services", "samples", "provenance", "serving"},
     "cli": {"domain", "ledger", "app", "services", "demo", "provenance"},
     "_sdk": {"domain", "app", "services", "provenance"},
     # test support for tests, benchmarks and third-party check authors: an edge, no store
     "testing": {"domain", "app", "services", "samples", "checks", "provenance"},
-    "api": EDGE,
+    # the REST API's jobs record the environment the server runs them in
+    "api": EDGE | {"provenance"},
     "ui": EDGE,
     # the model server writes its prediction log itself (a capability with no store)
     # and it hosts the monitor scheduler, and the REST API on its application

@@ -18,6 +18,9 @@ from steward.errors import InvalidInput, PermissionDenied, Refused
 from steward.provenance import capture_code
 from steward.settings import Settings
 
+# every SDK call of this module's tests runs embedded, then over STEWARD_URL
+pytestmark = pytest.mark.both_modes
+
 
 def test_a_run_records_params_metrics_tags_artifacts_and_is_sealed_in_the_ledger(
     sdk_env: Settings, tmp_path: Path

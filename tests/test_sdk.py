@@ -10,6 +10,9 @@ import steward
 from steward.errors import AuthenticationError, InvalidInput
 from steward.settings import Settings
 
+# every SDK call of this module's tests runs embedded, then over STEWARD_URL
+pytestmark = pytest.mark.both_modes
+
 
 def test_a_frame_registers_and_loads_back_as_pandas_and_polars(sdk_env: Settings) -> None:
     frame = pd.DataFrame({"x": [1, 2, 3], "y": ["a", "b", "a"], "label": [0, 1, 0]})

@@ -26,6 +26,7 @@ if TYPE_CHECKING:
     )
     from steward.app import Application, open_session
     from steward.errors import StewardError
+    from steward.remote import connect
     from steward.settings import Settings
 
 __all__ = [
@@ -35,6 +36,7 @@ __all__ = [
     "StewardError",
     "__version__",
     "active_run",
+    "connect",
     "load_dataset",
     "load_model",
     "load_split",
@@ -52,6 +54,7 @@ _LAZY = {
     "Settings": "steward.settings",
     "StewardError": "steward.errors",
     "active_run": "steward._sdk",
+    "connect": "steward.remote",
     "load_dataset": "steward._sdk",
     "load_model": "steward._sdk",
     "load_split": "steward._sdk",

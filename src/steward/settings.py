@@ -77,6 +77,13 @@ class Settings(BaseSettings):
         description="Datasets with a larger cell (bytes of UTF-8) are refused while being read.",
     )
 
+    max_upload_bytes: int = Field(
+        default=8 << 30,
+        ge=1,
+        description="Dataset uploads to the REST API larger than this are refused (413) while "
+        "they stream in.",
+    )
+
     @field_validator("home", mode="after")
     @classmethod
     def _absolute_home(cls, value: Path) -> Path:

@@ -145,6 +145,7 @@ def page(
 def permission(name: str | None) -> dict[str, Any]:
     """The ``openapi_extra`` of a route: the permission its service requires
     (``x-steward-permission``; ``authenticated`` for any authenticated caller, whose service
-    then decides by whom the object concerns: one's own token, or another's). The RBAC
+    then decides by whom the object concerns: one's own token, or another's; ``a|b`` when
+    either permission will do, as an admin may fail anyone's dead run). The RBAC
     matrix test holds every route to it, against the table in ``docs/access.md``."""
     return {"x-steward-permission": name or ANY_CALLER}

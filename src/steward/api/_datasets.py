@@ -89,3 +89,31 @@ def version(name: str, selector: str, call: Caller = CALLER) -> Response:
 def evidence(name: str, selector: str, query: PageQuery = PAGE, call: Caller = CALLER) -> Response:
     found = call.app.datasets.evidence(call.actor, f"{name}@{selector}")
     return page(found, query, identity=lambda record: record.id)
+
+
+@router.get(
+    _VERSION + "/table",
+    summary="A dataset version's table (its stored Parquet copy, hash-checked)",
+    openapi_extra=permission("dataset:read"),
+    responses={200: {"content": {"application/vnd.apache.parquet": {}}}},
+)
+def table(name: str, selector: str, call: Caller = CALLER) -> Response:
+    import shutil
+    import tempfile
+    from pathlib import Path
+
+    from starlette.background import BackgroundTask
+    from starlette.responses import FileResponse
+
+    folder = Path(tempfile.mkdtemp(prefix="steward-table-"))
+    try:
+        found, path = call.app.datasets.table_file(call.actor, f"{name}@{selector}", folder)
+    except BaseException:
+        shutil.rmtree(folder, ignore_errors=True)
+        raise
+    return FileResponse(
+        path,
+        media_type="application/vnd.apache.parquet",
+        headers={"X-Steward-Fingerprint": found.fingerprint},
+        background=BackgroundTask(shutil.rmtree, folder, ignore_errors=True),
+    )

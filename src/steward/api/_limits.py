@@ -5,6 +5,7 @@ page of another origin cannot read an answer."""
 
 from __future__ import annotations
 
+import re
 from typing import Any
 
 import orjson
@@ -32,16 +33,25 @@ class _TooLarge(Exception):
 
 
 class ApiTransport:
-    def __init__(self, app: Any, prefix: str = "/api/", max_bytes: int = MAX_JSON_BYTES) -> None:
+    def __init__(
+        self,
+        app: Any,
+        prefix: str = "/api/",
+        max_bytes: int = MAX_JSON_BYTES,
+        exempt: re.Pattern[str] | None = None,
+    ) -> None:
         self.app = app
         self.prefix = prefix
         self.max_bytes = max_bytes
+        self.exempt = exempt  # uploads: capped by their route, at the upload limit
 
     async def __call__(self, scope: Scope, receive: Any, send: Any) -> None:
         if scope["type"] != "http" or not scope["path"].startswith(self.prefix):
             await self.app(scope, receive, send)
             return
         limit = self.max_bytes
+        if self.exempt is not None and self.exempt.match(scope["path"]):
+            limit = scope["app"].state.steward.app.settings.max_upload_bytes
         declared = dict(scope["headers"]).get(b"content-length")
         if declared is not None and declared.isdigit() and int(declared) > limit:
             await _too_large(send, limit)

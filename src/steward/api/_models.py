@@ -106,3 +106,51 @@ def lineage(name: str, selector: str, call: Caller = CALLER) -> Response:
 def evidence(name: str, selector: str, query: PageQuery = PAGE, call: Caller = CALLER) -> Response:
     found = call.app.evidence.list_evidence(call.actor, version_ref(name, selector))
     return page(found, query, identity=lambda item: item.id)
+
+
+@router.get(
+    "/checks",
+    summary="The evidence checks installed where the server runs",
+    openapi_extra=permission(None),
+)
+def checks(call: Caller = CALLER) -> Response:
+    return answer({"items": call.app.evidence.installed(), "next": None})
+
+
+ARROW_STREAM = "application/vnd.apache.arrow.stream"
+
+
+@router.get(
+    "/models/{name}/versions/{selector}/artifact",
+    summary="A version's model file (its sha256 is the version's artifact key)",
+    openapi_extra=permission("model:read"),
+    responses={200: {"content": {"application/octet-stream": {}}}},
+)
+def artifact(
+    name: str, selector: str, trust_pickle: bool = False, call: Caller = CALLER
+) -> Response:
+    """A pickle is handed out only with ``trust_pickle=true``, which the ledger records."""
+    found, data = call.app.models.artifact(
+        call.actor, version_ref(name, selector), trust_pickle=trust_pickle
+    )
+    return Response(
+        data,
+        media_type="application/octet-stream",
+        headers={"X-Steward-Artifact": found.artifact, "X-Steward-Format": found.format},
+    )
+
+
+@router.get(
+    "/models/{name}/versions/{selector}/splits/{part}",
+    summary="The rows of a part of a version's split (Arrow IPC stream)",
+    openapi_extra=permission("model:read"),
+    responses={200: {"content": {ARROW_STREAM: {}}}},
+)
+def split(name: str, selector: str, part: str, call: Caller = CALLER) -> Response:
+    import pyarrow as pa
+
+    _, rows = call.app.models.split_rows(call.actor, version_ref(name, selector), part[:40])
+    sink = pa.BufferOutputStream()
+    with pa.ipc.new_stream(sink, rows.schema) as writer:
+        writer.write_table(rows)
+    return Response(sink.getvalue().to_pybytes(), media_type=ARROW_STREAM)

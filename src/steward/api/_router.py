@@ -12,12 +12,17 @@ from steward.api import (
     _endpoints,
     _governance,
     _identity,
+    _jobs,
     _models,
     _monitoring,
+    _runs,
     _webhooks,
+    _work,
 )
 from steward.api._guard import FailureLimiter
+from steward.api._jobs import JobRunner
 from steward.api._limits import MAX_JSON_BYTES, ApiTransport
+from steward.api._work import UPLOAD_PATH
 from steward.errors import StewardError
 
 if TYPE_CHECKING:
@@ -53,6 +58,9 @@ for _module in (
     _identity,
     _datasets,
     _models,
+    _runs,
+    _work,
+    _jobs,
     _governance,
     _endpoints,
     _monitoring,
@@ -65,5 +73,6 @@ for _module in (
 def mount(app: FastAPI) -> None:
     """Serve the API on ``app`` (whose lifespan sets ``app.state.steward``)."""
     app.state.api_limiter = FailureLimiter()
+    app.state.api_jobs = JobRunner()
     app.include_router(api_router)
-    app.add_middleware(ApiTransport)
+    app.add_middleware(ApiTransport, exempt=UPLOAD_PATH)

@@ -27,6 +27,7 @@ if TYPE_CHECKING:
     from steward.services.governance._policies import PolicyService
     from steward.services.governance._service import GovernanceService
     from steward.services.governance._webhooks import WebhookService
+    from steward.services.jobs._service import JobService
     from steward.services.models._service import ModelService
     from steward.services.monitoring._alerts import AlertService
     from steward.services.monitoring._retrain import RetrainService
@@ -288,6 +289,12 @@ class Application:
         from steward.services.governance._webhooks import WebhookService
 
         return WebhookService(self.store)
+
+    @_built
+    def jobs(self) -> JobService:
+        from steward.services.jobs._service import JobService
+
+        return JobService(self.store)
 
     @_built
     def mitigation(self) -> MitigationService:

@@ -61,6 +61,7 @@ from steward.domain._identity import (
     User,
     validate_user_name,
 )
+from steward.domain._job import Job, JobStatus
 from steward.domain._ledger import EventType, LedgerEvent, TreeHead
 from steward.domain._model import (
     CARD_FIELDS,
@@ -152,6 +153,8 @@ __all__ = [
     "EvidenceStatus",
     "Finding",
     "GateFailure",
+    "Job",
+    "JobStatus",
     "LabelsRecorded",
     "LedgerEvent",
     "LedgerStarted",

@@ -23,9 +23,12 @@ from steward.remote._services import (
     RemoteEvidence,
     RemoteGovernance,
     RemoteIdentity,
+    RemoteMitigation,
     RemoteModels,
     RemoteMonitoring,
     RemotePolicies,
+    RemoteRuns,
+    RemoteTraining,
     RemoteWebhooks,
 )
 from steward.settings import Settings
@@ -47,6 +50,9 @@ class RemoteApplication:
         self.models = RemoteModels(api)
         self.evidence = RemoteEvidence(api)
         self.datasets = RemoteDatasets(api)
+        self.training = RemoteTraining(api)
+        self.runs = RemoteRuns(api)
+        self.mitigation = RemoteMitigation(api)
         self.policies = RemotePolicies(api)
         self.governance = RemoteGovernance(api)
         self.deployments = RemoteDeployments(api)

@@ -1,7 +1,8 @@
 """Domain objects back from their JSON documents: the inverse of every ``to_dict()`` an API
 answer carries, so a remote call returns what the embedded call returns.
 
-Most documents hold a type's fields under their own names: ``decode`` reads those by the
+A type with ``from_dict`` reads its own document back. Most others hold their fields under
+their own names: ``decode`` reads those by the
 dataclass's fields and type hints (datetimes, enums, tuples, frozensets, bytes in hex,
 nested dataclasses, optionals). A document that names a field otherwise says so in
 ``RENAMED``; the few whose shape differs more have their own function below. The round trip
@@ -25,9 +26,15 @@ __all__ = ["RENAMED", "decode", "decode_list"]
 
 T = TypeVar("T")
 
-# type name -> {field name: value}: what a document leaves out and stays on the server (the
-# store's numeric row ids)
-LEFT_OUT: dict[str, dict[str, Any]] = {"User": {"id": 0}, "LedgerEvent": {"body": ""}}
+# type name -> {field name: value}: what a document leaves out, which stays on the server:
+# the store's numeric row ids, an event's canonical body (its other fields are read from
+# it), a webhook's secret (answered once, when it is added) and a delivery's body
+LEFT_OUT: dict[str, dict[str, Any]] = {
+    "User": {"id": 0},
+    "LedgerEvent": {"body": ""},
+    "Webhook": {"secret": ""},
+    "Delivery": {"body": ""},
+}
 # type name -> {field name: document key}
 RENAMED: dict[str, dict[str, str]] = {
     "ApiToken": {"user_name": "user"},
@@ -79,6 +86,9 @@ def decode(cls: type[T], document: Any) -> T:
     special = _SPECIAL.get(cls.__name__)
     if special is not None:
         return special(document)  # type: ignore[no-any-return]
+    inverse = getattr(cls, "from_dict", None)
+    if inverse is not None:  # a type that reads its own document back
+        return inverse(document)  # type: ignore[no-any-return]
     if not isinstance(document, dict):
         raise InternalError(f"the server answered a {type(document).__name__} for a {cls.__name__}")
     renamed = RENAMED.get(cls.__name__, {})

@@ -4,6 +4,9 @@ followed to the end."""
 
 from __future__ import annotations
 
+import time
+from collections.abc import Callable
+from pathlib import Path
 from typing import Any
 from urllib.parse import quote
 
@@ -14,6 +17,14 @@ from steward.errors import InternalError, InvalidInput, StewardError, Unavailabl
 __all__ = ["ApiClient", "error_from_body", "segment"]
 
 PAGE_LIMIT = 500
+
+
+def _form(fields: list[tuple[str, str]]) -> dict[str, Any]:
+    """Form fields for httpx (a repeated field as a list)."""
+    form: dict[str, Any] = {}
+    for key, value in fields:
+        form.setdefault(key, []).append(value)
+    return {key: values if len(values) > 1 else values[0] for key, values in form.items()}
 
 
 def segment(value: str) -> str:
@@ -69,6 +80,28 @@ class ApiClient:
             raise error_from_body(body, response.status_code)
         return body, response.headers
 
+    def raw(
+        self, method: str, path: str, *, content: bytes | None = None, **params: Any
+    ) -> tuple[bytes, httpx.Headers]:
+        """The body of a non-JSON answer (a model file, Arrow rows), or the error raised."""
+        query = {k: v for k, v in params.items() if v is not None}
+        headers = {"Content-Type": "application/octet-stream"} if content is not None else None
+        try:
+            response = self._http.request(
+                method, path, params=query, content=content, headers=headers
+            )
+        except httpx.TransportError as exc:
+            raise Unavailable(
+                f"cannot reach the Steward server at {self.url}: {type(exc).__name__}"
+            ) from None
+        if response.status_code >= 400:
+            try:
+                body = response.json()
+            except ValueError:
+                body = None
+            raise error_from_body(body, response.status_code)
+        return response.content, response.headers
+
     def get(self, path: str, **params: Any) -> Any:
         return self.call("GET", path, params=params)[0]
 
@@ -83,6 +116,52 @@ class ApiClient:
 
     def delete(self, path: str) -> Any:
         return self.call("DELETE", path)[0]
+
+    def upload(
+        self, path: str, file: Path | tuple[str, bytes], fields: list[tuple[str, str]]
+    ) -> Any:
+        """POST ``file`` (a path, or a name and bytes) as the ``file`` part of a multipart
+        body with ``fields``; httpx reads a path in chunks as it sends it, so it is never
+        whole in memory."""
+        try:
+            if isinstance(file, tuple):
+                response = self._http.post(path, data=_form(fields), files={"file": file})
+            else:
+                with file.open("rb") as handle:
+                    response = self._http.post(
+                        path, data=_form(fields), files={"file": (file.name, handle)}
+                    )
+        except httpx.TransportError as exc:
+            raise Unavailable(
+                f"cannot reach the Steward server at {self.url}: {type(exc).__name__}"
+            ) from None
+        body = response.json() if response.content else None
+        if response.status_code >= 400:
+            raise error_from_body(body, response.status_code)
+        return body
+
+    def wait(self, answer: Any, moved: Callable[[dict[str, Any]], None] | None = None) -> Any:
+        """The result of the job a ``202`` answered with, polling it (every 0.1 s at first,
+        at most every second) and handing each new progress document to ``moved``; the
+        error the job raised, raised here."""
+        job = answer["job"]
+        pause = 0.1
+        seen: Any = None
+        while True:
+            if moved is not None and job["progress"] and job["progress"] != seen:
+                seen = job["progress"]
+                moved(seen)
+            if job["status"] == "succeeded":
+                return job["result"]
+            if job["status"] == "failed":
+                raise error_from_body(job["error"], 400)
+            if job["status"] == "lost":
+                raise Unavailable(
+                    f"job {job['id']} was lost: the server process running it stopped"
+                )
+            time.sleep(pause)
+            pause = min(1.0, pause * 1.5)
+            job = self.get(f"/jobs/{job['id']}")
 
     def items(self, path: str, **params: Any) -> list[Any]:
         """Every item of a paged list, following ``next`` to the last page."""

@@ -5,7 +5,7 @@ whoever the client's token stands for, decided by the server."""
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from typing import Any
 
 from steward.domain import (
@@ -43,9 +43,12 @@ __all__ = [
     "RemoteEvidence",
     "RemoteGovernance",
     "RemoteIdentity",
+    "RemoteMitigation",
     "RemoteModels",
     "RemoteMonitoring",
     "RemotePolicies",
+    "RemoteRuns",
+    "RemoteTraining",
     "RemoteWebhooks",
 ]
 
@@ -109,6 +112,86 @@ class RemoteModels(_Remote):
     def lineage(self, actor: Actor, ref: str) -> dict[str, Any]:
         return dict(self._api.get(_version_path("models", ref) + "/lineage"))
 
+    def artifact(
+        self, actor: Actor, ref: str, *, trust_pickle: bool = False
+    ) -> tuple[ModelVersion, bytes]:
+        """The version and its model file, whose sha256 is checked here against the
+        version's key: a file changed on the way (or on the server) is refused."""
+        import hashlib
+
+        from steward.errors import IntegrityError
+
+        version = self.get(actor, ref)
+        data, _ = self._api.raw(
+            "GET", _version_path("models", version.ref) + "/artifact", trust_pickle=trust_pickle
+        )
+        digest = "sha256:" + hashlib.sha256(data).hexdigest()
+        if digest != version.artifact:
+            raise IntegrityError(
+                f"the model file of {version.ref} does not match its hash ({digest[:23]}… "
+                f"received, {version.artifact[:23]}… registered)"
+            )
+        return version, data
+
+    def load(
+        self, actor: Actor, ref: str, *, trust_pickle: bool = False
+    ) -> tuple[ModelVersion, Any]:
+        from steward.services.models._service import deserialize
+
+        version, data = self.artifact(actor, ref, trust_pickle=trust_pickle)
+        return version, deserialize(version, data)
+
+    def split_rows(self, actor: Actor, ref: str, part: str) -> tuple[ModelVersion, Any]:
+        import pyarrow as pa
+
+        version = self.get(actor, ref)
+        data, _ = self._api.raw(
+            "GET", _version_path("models", version.ref) + f"/splits/{segment(part)}"
+        )
+        return version, pa.ipc.open_stream(data).read_all()
+
+    def load_split(self, actor: Actor, ref: str, part: str) -> tuple[Any, Any, Any]:
+        from steward.ml import frames
+
+        version, rows = self.split_rows(actor, ref, part)
+        return frames(
+            rows,
+            range(rows.num_rows),
+            features=version.features,
+            target=str(version.target),
+            sensitive=version.sensitive,
+        )
+
+    def register_estimator(
+        self,
+        actor: Actor,
+        estimator: Any,
+        *,
+        name: str,
+        features: Sequence[str] | None = None,
+        dataset: str | None = None,
+        run_id: str | None = None,
+        trust_pickle: bool = False,
+    ) -> ModelVersion:
+        """Sent as a skops file; the server loads it with the trusted list only."""
+        from steward.ml import dump_skops
+
+        if trust_pickle:
+            raise InvalidInput(
+                "a pickled model cannot be registered over STEWARD_URL: the server never "
+                "unpickles what a client sends (save it with skops)"
+            )
+        if not hasattr(estimator, "predict"):
+            raise InvalidInput(f"a {type(estimator).__name__} has no predict method")
+        fields = [("features", str(feature)) for feature in features or ()]
+        fields += [
+            (key, value) for key, value in (("dataset", dataset), ("run_id", run_id)) if value
+        ]
+        body = self._api.upload(
+            f"/models/{segment(name)}/versions", ("model.skops", dump_skops(estimator)), fields
+        )
+        return decode(ModelVersion, body)
+
     def update(
         self, actor: Actor, name: str, changes: dict[str, Any], *, if_match: str | None = None
     ) -> Model:
@@ -117,11 +200,31 @@ class RemoteModels(_Remote):
 
 
 class RemoteEvidence(_Remote):
+    def installed(self) -> list[dict[str, Any]]:
+        return list(self._api.get("/checks")["items"])
+
     def list_evidence(self, actor: Actor, ref: str) -> list[Evidence]:
         return decode_list(Evidence, self._api.items(_version_path("models", ref) + "/evidence"))
 
 
 class RemoteDatasets(_Remote):
+    def load_version(self, actor: Actor, ref: str) -> tuple[DatasetVersion, Any]:
+        """The version and its table, checked against the version's fingerprint here."""
+        import tempfile
+        from pathlib import Path
+
+        from steward.services.datasets._service import read_verified
+
+        version = self.get(actor, ref)
+        data, _ = self._api.raw("GET", _version_path("datasets", version.ref) + "/table")
+        with tempfile.TemporaryDirectory(prefix="steward-load-") as folder:
+            path = Path(folder) / "table.parquet"
+            path.write_bytes(data)
+            return version, read_verified(version, path)
+
+    def load(self, actor: Actor, ref: str) -> Any:
+        return self.load_version(actor, ref)[1]
+
     def list_datasets(self, actor: Actor) -> list[tuple[Dataset, DatasetVersion | None]]:
         rows = self._api.items("/datasets")
         return [
@@ -365,3 +468,320 @@ class RemoteAudit(_Remote):
         from steward.ledger import Verification
 
         return decode(Verification, self._api.post("/audit/verify"))
+
+
+def _mover(
+    trial: Callable[[Any], None] | None, check: Callable[[str, int, int], None] | None
+) -> Callable[[dict[str, Any]], None]:
+    """A job's progress documents as the embedded progress callbacks: one ``trial`` call per
+    finished trial, one ``check`` call per move of the checks' bar."""
+    from steward.services import TrialUpdate
+
+    state: dict[str, Any] = {"trials": 0, "check": None}
+
+    def moved(progress: dict[str, Any]) -> None:
+        trials = progress.get("trials")
+        if trial is not None and trials:
+            fields = {k: trials.get(k) for k in TrialUpdate.__dataclass_fields__}
+            for _ in range(int(trials.get("done") or 0) - int(state["trials"] or 0)):
+                trial(TrialUpdate(**fields))
+            state["trials"] = trials.get("done") or 0
+        checks = progress.get("checks")
+        if check is not None and checks:
+            key = (checks.get("check"), checks.get("done"), checks.get("total"))
+            if key != state["check"]:
+                state["check"] = key
+                check(str(checks["check"]), int(checks["done"]), int(checks["total"]))
+
+    return moved
+
+
+def _evidence(records: list[Any]) -> tuple[Evidence, ...]:
+    return tuple(decode(Evidence, record) for record in records)
+
+
+class _Work(_Remote):
+    """Registration, training, tuning, checks and mitigation, done where the server runs:
+    the services below take their methods from here."""
+
+    def register(
+        self,
+        actor: Actor,
+        data: Any,
+        *,
+        name: str,
+        target: str | None = None,
+        sensitive: Sequence[str] = (),
+        missing: str = "impute",
+        origin: str | None = None,
+    ) -> Any:
+        import tempfile
+        from pathlib import Path
+
+        from steward.services import Registration
+
+        fields = [("missing", missing), *(("sensitive", s) for s in sensitive)]
+        if target is not None:
+            fields.append(("target", target))
+        path = f"/datasets/{segment(name)}/versions"
+        if isinstance(data, str | Path):
+            file = Path(data)
+            if not file.is_file():
+                raise InvalidInput(f"cannot read {file}: no such file")
+            fields.append(("origin", origin or str(file)))
+            body = self._api.upload(path, file, fields)
+        else:  # a frame: sent as Parquet
+            with tempfile.TemporaryDirectory(prefix="steward-upload-") as folder:
+                file = Path(folder) / "frame.parquet"
+                _frame_to_parquet(data, file)
+                fields.append(("origin", origin or "the data frame"))
+                body = self._api.upload(path, file, fields)
+        return Registration(
+            version=decode(DatasetVersion, body["version"]),
+            created=bool(body["created"]),
+            evidence=_evidence(body["evidence"]),
+            note=body["note"],
+        )
+
+    def train(
+        self,
+        actor: Actor,
+        request: Any,
+        *,
+        code: dict[str, Any] | None = None,
+        environment: dict[str, Any] | None = None,
+        progress: Callable[[Any], None] | None = None,
+        check_progress: Callable[[str, int, int], None] | None = None,
+    ) -> Any:
+        """``environment`` is the server's, where the training runs; ``code`` the caller's."""
+        import dataclasses
+
+        from steward.domain import Run
+        from steward.services import TrainingResult
+
+        body = {**dataclasses.asdict(request), "code": code}
+        answer = self._api.post("/training", body)
+        result = self._api.wait(answer, _mover(progress, check_progress))
+        return TrainingResult(
+            version=decode(ModelVersion, result["version"]),
+            run=decode(Run, result["run"]),
+            evidence=_evidence(result["evidence"]),
+        )
+
+    def join(
+        self,
+        actor: Actor,
+        study_name: str,
+        trials: int,
+        *,
+        timeout: float | None = None,
+        code: dict[str, Any] | None = None,
+        environment: dict[str, Any] | None = None,
+        progress: Callable[[Any], None] | None = None,
+    ) -> Any:
+        from steward.domain import Run
+        from steward.services import TuningResult
+
+        body = {"study": study_name, "trials": trials, "timeout": timeout, "code": code}
+        result = self._api.wait(self._api.post("/tuning", body), _mover(progress, None))
+        return TuningResult(
+            study=result["study"], run=decode(Run, result["run_record"]), trials=result["trials"]
+        )
+
+    def run(
+        self,
+        actor: Actor,
+        ref: str,
+        check_ids: Sequence[str] = (),
+        *,
+        params: Any = None,
+        on: str | None = None,
+        progress: Callable[[str, int, int], None] | None = None,
+    ) -> list[Evidence]:
+        body = {"checks": list(check_ids), "params": params, "on": on}
+        answer = self._api.post(_version_path("models", ref) + "/checks", body)
+        return list(_evidence(self._api.wait(answer, _mover(None, progress))))
+
+    def reproduce(
+        self,
+        actor: Actor,
+        ref: str,
+        check_ids: Sequence[str] = (),
+        *,
+        progress: Callable[[str, int, int], None] | None = None,
+    ) -> list[Any]:
+        from steward.services import Reproduction
+
+        answer = self._api.post(
+            _version_path("models", ref) + "/reproductions", {"checks": list(check_ids)}
+        )
+        found = self._api.wait(answer, _mover(None, progress))
+        return [
+            Reproduction(
+                original=decode(Evidence, item["original_record"]),
+                record=decode(Evidence, item["record"]),
+                differences=tuple(item["differences"]),
+            )
+            for item in found
+        ]
+
+    def mitigate(
+        self,
+        actor: Actor,
+        ref: str,
+        *,
+        attribute: str,
+        constraint: str = "demographic_parity",
+        objective: str = "balanced_accuracy_score",
+        seed: int = 0,
+        checks: bool = True,
+        progress: Callable[[str, int, int], None] | None = None,
+    ) -> ModelVersion:
+        body = {
+            "attribute": attribute,
+            "constraint": constraint,
+            "objective": objective,
+            "seed": seed,
+            "checks": checks,
+        }
+        answer = self._api.post(_version_path("models", ref) + "/mitigations", body)
+        return decode(ModelVersion, self._api.wait(answer, _mover(None, progress)))
+
+
+def _frame_to_parquet(data: Any, path: Any) -> None:
+    module = type(data).__module__.split(".")[0]
+    if module == "polars":
+        data.write_parquet(path)
+    elif module == "pandas":
+        data.to_parquet(path, index=False)
+    else:
+        raise InvalidInput(
+            f"cannot register a {type(data).__name__}: give a pandas or polars DataFrame or a "
+            "CSV/Parquet path"
+        )
+
+
+class RemoteRuns(_Remote):
+    def start(
+        self,
+        actor: Actor,
+        name: str,
+        *,
+        parent_id: str | None = None,
+        params: Any = None,
+        tags: Any = None,
+        code: dict[str, Any] | None = None,
+        environment: dict[str, Any] | None = None,
+    ) -> Any:
+        from steward.domain import Run
+        from steward.services.training._runs import json_values, text_tags
+
+        body = {
+            "name": name,
+            "parent_id": parent_id,
+            "params": json_values(dict(params or {}), "parameter"),
+            "tags": text_tags(dict(tags or {})),
+            "code": code,
+            "environment": environment,
+        }
+        return decode(Run, self._api.post("/runs", body))
+
+    def get(self, actor: Actor, run_id: str) -> Any:
+        from steward.domain import Run
+
+        return decode(Run, self._api.get(f"/runs/{segment(run_id)}"))
+
+    def list_runs(
+        self, actor: Actor, *, parent_id: str | None = None, limit: int | None = 100
+    ) -> list[Any]:
+        from steward.domain import Run
+
+        found = decode_list(Run, self._api.items("/runs", parent_id=parent_id))
+        return found if limit is None else found[:limit]
+
+    def named(self, actor: Actor, name: str) -> list[Any]:
+        from steward.domain import Run
+
+        return decode_list(Run, self._api.items("/runs", name=name))
+
+    def metrics(self, actor: Actor, run_id: str) -> list[Any]:
+        from steward.domain import MetricPoint
+
+        return decode_list(MetricPoint, self._api.items(f"/runs/{segment(run_id)}/metrics"))
+
+    # values are checked here by the service's own rules (a value JSON cannot carry, a NaN,
+    # never reaches the wire), and again by the server
+    def log_params(self, actor: Actor, run_id: str, params: Any) -> None:
+        from steward.services.training._runs import json_values
+
+        body = {"params": json_values(dict(params), "parameter")}
+        self._api.post(f"/runs/{segment(run_id)}/params", body)
+
+    def set_tags(self, actor: Actor, run_id: str, tags: Any) -> None:
+        from steward.services.training._runs import text_tags
+
+        self._api.post(f"/runs/{segment(run_id)}/tags", {"tags": text_tags(dict(tags))})
+
+    def log_metrics(self, actor: Actor, run_id: str, points: Sequence[Any]) -> None:
+        from steward.services.training._runs import finite_metric
+
+        body = {"points": [[k, finite_metric(k, v), int(step)] for k, v, step in points]}
+        self._api.post(f"/runs/{segment(run_id)}/metrics", body)
+
+    def use_dataset(self, actor: Actor, run_id: str, ref: str, fingerprint: str) -> None:
+        body = {"ref": ref, "fingerprint": fingerprint}
+        self._api.post(f"/runs/{segment(run_id)}/datasets", body)
+
+    def log_artifact(self, actor: Actor, run_id: str, path: Any, name: str | None = None) -> str:
+        from pathlib import Path
+
+        import orjson
+
+        file = Path(path)
+        if not file.is_file():
+            raise InvalidInput(f"{file}: not a file")
+        data, _ = self._api.raw(
+            "POST",
+            f"/runs/{segment(run_id)}/artifacts",
+            content=file.read_bytes(),
+            name=name or file.name,
+        )
+        return str(orjson.loads(data)["key"])
+
+    def finish(
+        self, actor: Actor, run_id: str, status: Any = "finished", *, reason: str | None = None
+    ) -> Any:
+        from steward.domain import Run
+
+        body = {"status": str(getattr(status, "value", status)), "reason": reason}
+        return decode(Run, self._api.post(f"/runs/{segment(run_id)}/end", body))
+
+    def fail(self, actor: Actor, run_id: str, reason: str) -> Any:
+        from steward.domain import Run
+
+        return decode(Run, self._api.post(f"/runs/{segment(run_id)}/fail", {"reason": reason}))
+
+
+# The services whose work runs where the server runs, with the embedded services' names.
+RemoteDatasets.register = _Work.register  # type: ignore[attr-defined]
+RemoteEvidence.run = _Work.run  # type: ignore[attr-defined]
+RemoteEvidence.reproduce = _Work.reproduce  # type: ignore[attr-defined]
+
+
+class RemoteTraining(_Remote):
+    train = _Work.train
+    join = _Work.join
+
+    def admit(self, actor: Actor, request: Any) -> Any:
+        """Checked by the server when the training is asked for."""
+
+    def admit_join(self, actor: Actor) -> None:
+        """Checked by the server when the trials are asked for."""
+
+
+class RemoteMitigation(_Remote):
+    mitigate = _Work.mitigate
+
+    def admit(self, actor: Actor, ref: str) -> ModelVersion:
+        """Checked by the server when the mitigation is asked for."""
+        return RemoteModels(self._api).get(actor, ref)

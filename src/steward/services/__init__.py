@@ -24,6 +24,7 @@ if TYPE_CHECKING:
     from steward.services.governance._service import GovernanceService
     from steward.services.governance._webhooks import WebhookService
     from steward.services.identity._service import IdentityService
+    from steward.services.jobs._service import JobService
     from steward.services.models._service import ModelService
     from steward.services.monitoring._alerts import AlertService
     from steward.services.monitoring._retrain import Retraining, RetrainService
@@ -49,6 +50,7 @@ _WHERE = {
     "GovernanceService": "governance._service",
     "IdentityService": "identity._service",
     "InclusionProof": "audit._service",
+    "JobService": "jobs._service",
     "MitigationService": "training._mitigation",
     "ModelService": "models._service",
     "MonitorRun": "monitoring._service",
@@ -81,6 +83,7 @@ __all__ = [
     "GovernanceService",
     "IdentityService",
     "InclusionProof",
+    "JobService",
     "MitigationService",
     "ModelService",
     "MonitorRun",

@@ -36,6 +36,7 @@ __all__ = [
     "datasets",
     "deployments",
     "evidence",
+    "jobs",
     "ledger_events",
     "ledger_head",
     "metadata",
@@ -65,6 +66,7 @@ KNOWN_REVISIONS: tuple[str, ...] = (
     "0007_hardening",
     "0008_serving",
     "0009_monitoring",
+    "0010_jobs",
 )
 SCHEMA_HEAD = KNOWN_REVISIONS[-1]
 
@@ -466,4 +468,23 @@ alert_states = Table(
     Column("created_by", String(63), nullable=False),
     Column("content_hash", String(64), nullable=False),
     UniqueConstraint("alert", "seq", name="uq_alert_states_alert_seq"),
+)
+
+
+# Long operations asked for over the API (a training, a check run): who asked, how far it
+# is, and its outcome, so any process serving the API can answer for it. Working state, like
+# the tuning journal: what a job changes is recorded, and ledgered, by the services it runs.
+jobs = Table(
+    "jobs",
+    metadata,
+    Column("id", String(32), primary_key=True),
+    Column("kind", String(40), nullable=False),
+    Column("actor", String(63), nullable=False, index=True),
+    Column("status", String(16), nullable=False),
+    Column("progress", Text, nullable=False),
+    Column("result", Text, nullable=True),
+    Column("error", Text, nullable=True),
+    Column("worker", String(255), nullable=False),
+    Column("created_at", String(32), nullable=False),
+    Column("updated_at", String(32), nullable=False),
 )

@@ -18,14 +18,16 @@ from sqlalchemy.exc import DBAPIError
 
 from steward.domain import (
     Actor,
+    Job,
 )
 from steward.errors import InternalError
 from steward.ledger import Signer
+from steward.store import _jobs_rows as jobs
 from steward.store import _journal_rows as journal
 from steward.store._engine import WRITE, make_engine, require_head
 from steward.store._reader import Reader
 from steward.store._writer import Draft, Writer, still_valid
-from steward.types import Clock, SystemClock
+from steward.types import Clock, SystemClock, utc_iso
 
 __all__ = ["Store"]
 
@@ -75,6 +77,20 @@ class Store:
         """Append Optuna journal logs; working state of a study, so no ledger event."""
         with self._write_connection() as conn, conn.begin():
             journal.append_logs(conn, study, logs)
+
+    def add_job(self, record: Job) -> None:
+        """Record a job started over the API; working state, so no ledger event."""
+        with self._write_connection() as conn, conn.begin():
+            jobs.add_job(conn, record)
+
+    def update_job(self, job_id: str, **fields: Any) -> None:
+        """A job's new ``status``, ``progress``, ``result`` or ``error``."""
+        with self._write_connection() as conn, conn.begin():
+            jobs.update_job(conn, job_id, utc_iso(self._clock.now()), **fields)
+
+    def job(self, job_id: str) -> Job | None:
+        with self.engine.connect() as conn, conn.begin():
+            return jobs.job(conn, job_id)
 
     def now(self) -> datetime:
         """The store's clock (the one its transactions are stamped with)."""

@@ -25,14 +25,15 @@ class Prepared:
     source: dict[str, Any]
 
 
-def prepare(data: Path | Any, limits: TableLimits) -> Prepared:
-    """Read ``data`` (refusing it past ``limits``), canonicalise and fingerprint it."""
+def prepare(data: Path | Any, limits: TableLimits, origin: str | None = None) -> Prepared:
+    """Read ``data`` (refusing it past ``limits``), canonicalise and fingerprint it;
+    ``origin`` names a file in messages (default its path: an upload's is the client's)."""
     from steward.data import canonicalize, fingerprint, frame_to_arrow, read_file
 
     if isinstance(data, str | Path):
         path = Path(data)
         raw = read_file(path, limits)
-        origin = str(path)
+        origin = origin or str(path)
         source = {"kind": "file", "name": path.name, "bytes": path.stat().st_size}
     else:
         origin = "the data frame"

@@ -79,6 +79,23 @@ class Registration:
         }
 
 
+def read_verified(version: DatasetVersion, path: Path) -> pa.Table:
+    """The table of ``version`` read from its Parquet copy at ``path``, refused unless its
+    content has the version's fingerprint."""
+    import pyarrow.parquet as pq
+
+    from steward.data import canonicalize, fingerprint
+
+    table = canonicalize(pq.read_table(path), version.ref)
+    actual = fingerprint(table)
+    if actual != version.fingerprint:
+        raise IntegrityError(
+            f"{version.ref}: stored table has fingerprint {actual[:16]}…, "
+            f"registered {version.fingerprint[:16]}…"
+        )
+    return table
+
+
 class DatasetService:
     """Every method takes the acting identity and checks its permission first."""
 
@@ -108,8 +125,10 @@ class DatasetService:
         target: str | None = None,
         sensitive: Sequence[str] = (),
         missing: str = "impute",
+        origin: str | None = None,
     ) -> Registration:
-        """Register ``data`` (a CSV/Parquet path or a pandas/polars frame) as a new version.
+        """Register ``data`` (a CSV/Parquet path or a pandas/polars frame) as a new version;
+        ``origin`` is how messages name the file (an upload: the path the client gave).
 
         Identical content with identical declarations is reported, not duplicated. Nothing
         is written — no version, no artifact, no ledger event — when any check refuses.
@@ -122,7 +141,7 @@ class DatasetService:
             raise InvalidInput(str(exc)) from None
         from steward.data import TableLimits
 
-        prepared = prepare(data, TableLimits(self._max_columns, self._max_cell_bytes))
+        prepared = prepare(data, TableLimits(self._max_columns, self._max_cell_bytes), origin)
         declared = check_declarations(prepared, target, tuple(sensitive))
 
         with self._store.read() as reader:
@@ -337,21 +356,15 @@ class DatasetService:
 
     def load_version(self, actor: Actor, ref: str) -> tuple[DatasetVersion, pa.Table]:
         """The resolved version and its verified table (see ``load``)."""
-        import pyarrow.parquet as pq
-
-        from steward.data import canonicalize, fingerprint
-
-        version = self.get(actor, ref)
         with tempfile.TemporaryDirectory(prefix="steward-load-") as tmp:
-            path = self._artifacts.copy_to(version.artifact, Path(tmp) / "table.parquet")
-            table = canonicalize(pq.read_table(path), version.ref)
-        actual = fingerprint(table)
-        if actual != version.fingerprint:
-            raise IntegrityError(
-                f"{version.ref}: stored table has fingerprint {actual[:16]}…, "
-                f"registered {version.fingerprint[:16]}…"
-            )
-        return version, table
+            version, path = self.table_file(actor, ref, Path(tmp))
+            return version, read_verified(version, path)
+
+    def table_file(self, actor: Actor, ref: str, folder: Path) -> tuple[DatasetVersion, Path]:
+        """The resolved version and its stored Parquet copy, copied (hash-checked) into
+        ``folder``: what ``load_version`` reads, here or in a remote client."""
+        version = self.get(actor, ref)
+        return version, self._artifacts.copy_to(version.artifact, folder / "table.parquet")
 
     # --- documentation and contracts ----------------------------------------------------
 

@@ -78,6 +78,25 @@ class EvidenceService:
         with the columns the model reads, its target and sensitive attributes). Every
         parameter is checked against the check's declared constraints before anything
         runs."""
+        version, installed, chosen = self.admit(actor, ref, check_ids, params=params, on=on)
+        params = params or {}
+        judging = self._judging(actor, version, on)
+        runs = [(check_id, installed[check_id](**params.get(check_id, {}))) for check_id in chosen]
+        drafts = self._run_checks(judging, runs, {}, progress)
+        return self._record(actor, version.subject, drafts)
+
+    def admit(
+        self,
+        actor: Actor,
+        ref: str,
+        check_ids: Sequence[str] = (),
+        *,
+        params: Mapping[str, Mapping[str, Any]] | None = None,
+        on: str | None = None,
+    ) -> tuple[ModelVersion, dict[str, Any], list[str]]:
+        """What ``run`` refuses before any check runs (the permission, unknown checks and
+        parameters, a version without a split), so an edge that runs the checks later (a
+        job) refuses at once: ``(version, installed checks, the checks to run)``."""
         from steward.checks import available_checks
 
         require(actor, Permission.EVIDENCE_WRITE, "run evidence checks")
@@ -101,10 +120,7 @@ class EvidenceService:
                 "it was evaluated on (train it with `steward train`, or name a dataset version "
                 "to judge it on)"
             )
-        judging = self._judging(actor, version, on)
-        runs = [(check_id, installed[check_id](**params.get(check_id, {}))) for check_id in chosen]
-        drafts = self._run_checks(judging, runs, {}, progress)
-        return self._record(actor, version.subject, drafts)
+        return version, installed, chosen
 
     def reproduce(
         self,
@@ -125,6 +141,18 @@ class EvidenceService:
 
         try:
             return reproduce(self, actor, ref, check_ids, progress)
+        except (PermissionDenied, InvalidInput, NotFound) as exc:
+            refused_attempt(self._store, actor, "check.reproduce", ref, None, exc)
+            raise
+
+    def admit_reproduction(self, actor: Actor, ref: str) -> ModelVersion:
+        """What ``reproduce`` refuses first (the permission, an unknown version), ledgered as
+        ``reproduce`` ledgers it, for an edge that reproduces later (a job)."""
+        from steward.services.governance._service import refused_attempt
+
+        try:
+            require(actor, Permission.EVIDENCE_WRITE, "reproduce evidence")
+            return self._models.get(actor, ref)
         except (PermissionDenied, InvalidInput, NotFound) as exc:
             refused_attempt(self._store, actor, "check.reproduce", ref, None, exc)
             raise

@@ -219,6 +219,35 @@ class ModelService:
         )
         return self.register(actor, draft, data)
 
+    def register_skops(
+        self,
+        actor: Actor,
+        data: bytes,
+        *,
+        name: str,
+        features: Sequence[str] | None = None,
+        dataset: str | None = None,
+        run_id: str | None = None,
+    ) -> ModelVersion:
+        """``register_estimator`` for a model sent as a skops file by another process (a
+        remote client): loaded with the trusted list only, never unpickled."""
+        from steward.ml import load_skops
+
+        require(actor, Permission.MODEL_WRITE, "register models")
+        try:
+            estimator = load_skops(data)
+        except Refused as exc:
+            raise InvalidInput(
+                f"{exc.message} (a remote client registers skops files only)"
+            ) from None
+        except Exception as exc:  # not a skops file at all
+            raise InvalidInput(
+                f"the model file is not a skops file: {type(exc).__name__}"
+            ) from None
+        return self.register_estimator(
+            actor, estimator, name=name, features=features, dataset=dataset, run_id=run_id
+        )
+
     def _record_version(
         self, actor: Actor, draft: ModelVersion, card: dict[str, Any] | None
     ) -> ModelVersion:
@@ -340,14 +369,20 @@ class ModelService:
         skops files load with Steward's reviewed list of trusted types only. A pickled
         version loads only with ``trust_pickle=True``, and that trust is ledgered first.
         """
+        version, data = self.artifact(actor, ref, trust_pickle=trust_pickle)
+        return version, deserialize(version, data)
+
+    def artifact(
+        self, actor: Actor, ref: str, *, trust_pickle: bool = False
+    ) -> tuple[ModelVersion, bytes]:
+        """The version and its model file's bytes (hash-checked), for ``deserialize``: a
+        pickle is handed out only with ``trust_pickle=True``, ledgered first."""
+        from steward.ml import BOOSTER_FORMATS
+
         version = self.get(actor, ref)
         data = self._artifacts.get_bytes(version.artifact)  # refuses a hash mismatch
-        from steward.ml import BOOSTER_FORMATS, load_native, load_pickle, load_skops
-
-        if version.format == "skops":
-            return version, load_skops(data)
-        if version.format in BOOSTER_FORMATS.values():
-            return version, load_native(data)
+        if version.format == "skops" or version.format in BOOSTER_FORMATS.values():
+            return version, data
         if version.format != "pickle":
             raise InvalidInput(f"{version.ref} is stored as {version.format!r}, unknown here")
         if not trust_pickle:
@@ -358,11 +393,29 @@ class ModelService:
         with self._store.write(actor) as tx:
             loaded = ModelUnsafeLoad(model=version.name, version=version.version, format="pickle")
             record_event(tx, loaded, subject=version.subject)
-        return version, load_pickle(data)
+        return version, data
 
     def load_split(self, actor: Actor, ref: str, part: str) -> tuple[Any, Any, Any]:
         """``(X, y, A)`` for the rows of ``part`` the version was split into (pandas)."""
-        from steward.ml import PARTS, check_split_document, frames
+        from steward.ml import frames
+
+        version, rows = self.split_rows(actor, ref, part)
+        assert version.target is not None  # split_rows refuses a version without one
+        return frames(
+            rows,
+            range(rows.num_rows),
+            features=version.features,
+            target=version.target,
+            sensitive=version.sensitive,
+        )
+
+    def split_rows(self, actor: Actor, ref: str, part: str) -> tuple[ModelVersion, Any]:
+        """The version and the rows of ``part`` of its split, in order (an Arrow table of the
+        columns it reads, its target and sensitive attributes): what ``load_split`` makes
+        its frames of, on this process or a remote one."""
+        import pyarrow as pa
+
+        from steward.ml import PARTS, check_split_document
 
         if part not in PARTS:
             raise InvalidInput(f"unknown split part {part!r}: use {', '.join(PARTS)}")
@@ -373,13 +426,9 @@ class ModelService:
         document = check_split_document(
             json.loads(self._artifacts.get_bytes(version.split["artifact"])), dataset.fingerprint
         )
-        return frames(
-            table,
-            document[part],
-            features=version.features,
-            target=version.target,
-            sensitive=version.sensitive,
-        )
+        columns = list(dict.fromkeys([*version.features, version.target, *version.sensitive]))
+        taken = table.take(pa.array(document[part], type=pa.int64())).select(columns)
+        return version, taken
 
     def lineage(self, actor: Actor, ref: str) -> dict[str, Any]:
         """Version → run (and its trials) → datasets → split, with the ledger entries."""
@@ -389,6 +438,21 @@ class ModelService:
         require(actor, Permission.RUN_READ, "read runs")
         with self._store.read() as reader:
             return model_lineage(reader, resolve_model(reader, ref))
+
+
+def deserialize(version: ModelVersion, data: bytes) -> Any:
+    """The fitted estimator of ``version`` from its model file's bytes (already checked
+    against the version's hash): skops with the reviewed list of trusted types, a booster's
+    native format, or — the caller having been trusted with it — a pickle."""
+    from steward.ml import BOOSTER_FORMATS, load_native, load_pickle, load_skops
+
+    if version.format == "skops":
+        return load_skops(data)
+    if version.format in BOOSTER_FORMATS.values():
+        return load_native(data)
+    if version.format == "pickle":
+        return load_pickle(data)
+    raise InvalidInput(f"{version.ref} is stored as {version.format!r}, unknown here")
 
 
 def resolve_model(reader: Reader, ref: str) -> ModelVersion:

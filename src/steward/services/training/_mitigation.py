@@ -35,6 +35,12 @@ class MitigationService:
         self._models = models
         self._evidence = evidence
 
+    def admit(self, actor: Actor, ref: str) -> ModelVersion:
+        """What ``mitigate`` refuses before it reads any data (the permission, an unknown
+        version), for an edge that mitigates later (a job)."""
+        require(actor, Permission.MODEL_WRITE, "register models")
+        return self._models.get(actor, ref)
+
     def mitigate(
         self,
         actor: Actor,

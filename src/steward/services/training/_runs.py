@@ -51,8 +51,8 @@ class RunService:
         require(actor, Permission.RUN_WRITE, "start runs")
         if not name or len(name) > 255:
             raise InvalidInput("a run needs a name of 1-255 characters")
-        checked_params = _json_values(dict(params or {}), "parameter")
-        checked_tags = _tags(dict(tags or {}))
+        checked_params = json_values(dict(params or {}), "parameter")
+        checked_tags = text_tags(dict(tags or {}))
         with self._store.write(actor) as tx:
             if parent_id is not None and tx.run(parent_id) is None:
                 raise NotFound(f"no run {parent_id!r} to be the parent")
@@ -96,15 +96,15 @@ class RunService:
         """Record a finished child run in one transaction (one ``run.finished`` event): how
         tuning trials are kept without a round of writes for every step they take."""
         require(actor, Permission.RUN_WRITE, "record runs")
-        checked_params = _json_values(dict(params), "parameter")
-        checked_tags = _tags(dict(tags))
+        checked_params = json_values(dict(params), "parameter")
+        checked_tags = text_tags(dict(tags))
         with self._store.write(actor) as tx:
             parent = tx.run(parent_id)
             if parent is None:
                 raise NotFound(f"no run {parent_id!r} to be the parent")
             ended = utc_iso(tx.now)
             points = [
-                MetricPoint(key, _finite(key, value), int(step), ended)
+                MetricPoint(key, finite_metric(key, value), int(step), ended)
                 for key, value, step in metrics
             ]
             run = Run(
@@ -180,7 +180,7 @@ class RunService:
         return run
 
     def log_params(self, actor: Actor, run_id: str, params: Mapping[str, Any]) -> None:
-        checked = _json_values(dict(params), "parameter")
+        checked = json_values(dict(params), "parameter")
         with self._store.draft(actor) as tx:
             run = self._draft(actor, run_id, tx)
             changed = {k: v for k, v in checked.items() if run.params.get(k, v) != v}
@@ -192,7 +192,7 @@ class RunService:
             tx.update_run(run_id, {"params": {**run.params, **checked}})
 
     def set_tags(self, actor: Actor, run_id: str, tags: Mapping[str, str]) -> None:
-        checked = _tags(dict(tags))
+        checked = text_tags(dict(tags))
         with self._store.draft(actor) as tx:
             run = self._draft(actor, run_id, tx)
             tx.update_run(run_id, {"tags": {**run.tags, **checked}})
@@ -207,7 +207,7 @@ class RunService:
             self._draft(actor, run_id, tx)
             when = utc_iso(tx.now)
             checked = [
-                MetricPoint(key, _finite(key, value), int(step), when)
+                MetricPoint(key, finite_metric(key, value), int(step), when)
                 for key, value, step in points
             ]
             tx.add_metrics(run_id, checked)
@@ -217,6 +217,8 @@ class RunService:
         if not path.is_file():
             raise InvalidInput(f"{path}: not a file")
         label = name or path.name
+        with self._store.draft(actor) as tx:  # refused before anything is stored
+            self._draft(actor, run_id, tx)
         key = self._artifacts.put_file(path)
         with self._store.draft(actor) as tx:
             run = self._draft(actor, run_id, tx)
@@ -257,6 +259,8 @@ class RunService:
         """Seal the run: its content hash, metrics included, goes into the ledger."""
         if status is RunStatus.RUNNING:
             raise InvalidInput("a run finishes as finished or failed")
+        if not (status is RunStatus.FAILED and actor.can(Permission.USER_MANAGE)):
+            require(actor, Permission.RUN_WRITE, "finish runs")  # judged before the lookup
         with self._store.write(actor) as tx:
             run = tx.run(run_id)
             if run is None:
@@ -287,7 +291,7 @@ class RunService:
         return finished
 
 
-def _finite(key: Any, value: Any) -> float:
+def finite_metric(key: Any, value: Any) -> float:
     if not isinstance(key, str) or not key or len(key) > 255:
         raise InvalidInput(f"invalid metric name {key!r}")
     number = float(value)
@@ -296,7 +300,7 @@ def _finite(key: Any, value: Any) -> float:
     return number
 
 
-def _json_values(values: dict[str, Any], kind: str) -> dict[str, Any]:
+def json_values(values: dict[str, Any], kind: str) -> dict[str, Any]:
     for key in values:
         if not isinstance(key, str) or not key or len(key) > 255:
             raise InvalidInput(f"invalid {kind} name {key!r}")
@@ -307,7 +311,7 @@ def _json_values(values: dict[str, Any], kind: str) -> dict[str, Any]:
     return values
 
 
-def _tags(tags: dict[str, Any]) -> dict[str, str]:
+def text_tags(tags: dict[str, Any]) -> dict[str, str]:
     for key, value in tags.items():
         if not isinstance(key, str) or not key or not isinstance(value, str):
             raise InvalidInput(f"tag {key!r}: tags are text keys with text values")

@@ -61,23 +61,14 @@ class TrainingService:
         self._models = models
         self._evidence = evidence
 
-    def train(
-        self,
-        actor: Actor,
-        request: TrainingRequest,
-        *,
-        code: dict[str, Any] | None = None,
-        environment: dict[str, Any] | None = None,
-        progress: Callable[[TrialUpdate], None] | None = None,
-        check_progress: Callable[[str, int, int], None] | None = None,
-    ) -> TrainingResult:
-        """Fit (and tune) ``request``'s pipeline, register the version, and — unless
-        ``request.checks`` is false — run the default evidence checks on it, as every edge
-        does (``progress`` reports trials, ``check_progress`` checks)."""
-        from steward.ml import TEMPLATES, SplitFrames, frames, make_split, plan_inputs
+    def admit(self, actor: Actor, request: TrainingRequest) -> Any:
+        """What ``train`` refuses before it reads any data (permissions, the model's name,
+        the template, trials and seed), so an edge that runs a training later (a job) can
+        refuse it at once; the request's template."""
+        from steward.ml import TEMPLATES
 
-        require(actor, Permission.RUN_WRITE, "train models")
         require(actor, Permission.MODEL_WRITE, "train models")
+        require(actor, Permission.RUN_WRITE, "train models")
         try:
             validate_name("model", request.name)
         except ValueError as exc:
@@ -100,6 +91,24 @@ class TrainingService:
                 f"seed must be a whole number from 0 to {MAX_SEED}, not {request.seed}",
                 details={"field": "seed"},
             )
+        return template
+
+    def train(
+        self,
+        actor: Actor,
+        request: TrainingRequest,
+        *,
+        code: dict[str, Any] | None = None,
+        environment: dict[str, Any] | None = None,
+        progress: Callable[[TrialUpdate], None] | None = None,
+        check_progress: Callable[[str, int, int], None] | None = None,
+    ) -> TrainingResult:
+        """Fit (and tune) ``request``'s pipeline, register the version, and — unless
+        ``request.checks`` is false — run the default evidence checks on it, as every edge
+        does (``progress`` reports trials, ``check_progress`` checks)."""
+        from steward.ml import TEMPLATES, SplitFrames, frames, make_split, plan_inputs
+
+        template = self.admit(actor, request)
         version, table = self._datasets.load_version(actor, request.dataset)
         plan = plan_inputs(
             version,
@@ -320,6 +329,10 @@ class TrainingService:
         best_params = dict(summary["best_params"])
         fitted = kept.get("pipeline") if kept.get("params") == best_params else None
         return best_params, summary, fitted
+
+    def admit_join(self, actor: Actor) -> None:
+        """What ``join`` refuses first (the permission), for an edge that joins later."""
+        require(actor, Permission.RUN_WRITE, "run trials")
 
     def join(
         self,
