@@ -6,6 +6,7 @@ are revoked; bad requests get 4xx with the error body and leave nothing behind."
 from __future__ import annotations
 
 import json
+import re
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -33,8 +34,19 @@ class Home:
         self.refs: list[str] = facts["refs"]
 
     def events(self) -> int:
-        with Application.open(self.settings) as app, app.store.read() as reader:
-            return reader.event_count()
+        """The ledger's events but those the server writes by itself as it serves (what it
+        enforces when a gate changes, sealed log segments): what a request added."""
+        from sqlalchemy import text
+
+        with Application.open(self.settings) as app, app.store.engine.connect() as conn:
+            return int(
+                conn.execute(
+                    text(
+                        "SELECT COUNT(*) FROM ledger_events WHERE type NOT IN "
+                        "('serving.enforced', 'predictions.sealed')"
+                    )
+                ).scalar_one()
+            )
 
 
 @pytest.fixture(scope="module", params=["sqlite", "postgresql"])
@@ -148,12 +160,12 @@ def test_lists_page_by_cursor_and_a_user_added_meanwhile_is_neither_lost_nor_rep
 def test_card_edits_are_conditional_on_the_card_read_and_a_stale_edit_changes_nothing(
     server: ThreadedServer, home: Home
 ) -> None:
-    with _http(server, home, "dana") as dana, _http(server, home, "eli") as eli:
+    with _http(server, home, "dana") as dana, _http(server, home, "admin") as keeper:
         read = dana.get("/models/credit-model")
         etag = read.headers["etag"]
         assert etag.strip('"') == read.json()["card_hash"]
-        first = eli.patch(
-            "/models/credit-model", json={"description": "eli's"}, headers={"If-Match": etag}
+        first = keeper.patch(
+            "/models/credit-model", json={"description": "admin's"}, headers={"If-Match": etag}
         )
         assert first.status_code == 200 and first.headers["etag"] != etag
         before = home.events()
@@ -163,13 +175,33 @@ def test_card_edits_are_conditional_on_the_card_read_and_a_stale_edit_changes_no
         assert stale.status_code == 412, stale.text
         assert stale.json()["error"]["code"] == "precondition"
         assert home.events() == before
-        assert dana.get("/models/credit-model").json()["description"] == "eli's"
+        assert dana.get("/models/credit-model").json()["description"] == "admin's"
         fresh = dana.patch(
             "/models/credit-model",
             json={"description": "dana's"},
             headers={"If-Match": first.headers["etag"]},
         )
         assert fresh.status_code == 200 and fresh.json()["description"] == "dana's"
+
+
+def test_only_a_models_owner_edits_its_card_and_a_refusal_is_ledgered(
+    server: ThreadedServer, home: Home
+) -> None:
+    with _http(server, home, "eli") as eli, _http(server, home, "admin") as keeper:
+        before = home.events()
+        refused = eli.patch("/models/credit-model", json={"limitations": "eli's view"})
+        assert refused.status_code == 403, refused.text
+        assert "not the owner of credit-model (dana)" in refused.json()["error"]["message"]
+        assert home.events() == before + 1  # the attempt, ledgered
+        events = eli.get("/audit/events", params={"limit": 5}).json()["items"]
+        refusals = [e for e in events if e["type"] == "attempt.refused"]
+        assert refusals[-1]["actor"] == "eli"
+        assert refusals[-1]["payload"]["action"] == "model.update"
+        moved = keeper.patch("/models/credit-model", json={"owner": "eli"})
+        assert moved.status_code == 200 and moved.json()["owner"] == "eli"
+        assert eli.patch("/models/credit-model", json={"limitations": "x"}).status_code == 200
+        back = eli.patch("/models/credit-model", json={"owner": "dana"})
+        assert back.status_code == 200 and back.json()["owner"] == "dana"
 
 
 def test_a_revoked_token_is_refused_at_once_by_every_server_and_guessing_is_limited(
@@ -280,9 +312,10 @@ def test_a_refused_promotion_answers_409_with_the_decision_and_is_ledgered(
         assert any(rule["outcome"] == "fail" for rule in decision["rules"])
         shown = http.get(f"/models/{name}/versions/{number}").json()
         assert shown["stage"] == "none"
-        events = http.get("/audit/events", params={"limit": 1}).json()["items"]
+        events = http.get("/audit/events", params={"limit": 5}).json()["items"]
     assert home.events() == before + 1
-    assert events[-1]["type"] == "attempt.refused" and events[-1]["actor"] == "eli"
+    refusals = [e for e in events if e["type"] == "attempt.refused"]
+    assert refusals[-1]["actor"] == "eli" and refusals[-1]["payload"]["action"] == "promote"
 
 
 def test_a_job_is_seen_by_its_caller_only_and_reports_its_progress_and_outcome(
@@ -337,3 +370,13 @@ def test_the_api_ledger_verifies_after_everything(server: ThreadedServer, home: 
     with _http(server, home, "audra") as http:
         verified = http.post("/audit/verify").json()
     assert verified["ok"] is True, json.dumps(verified)[:500]
+
+
+def test_the_api_docs_page_loads_nothing_from_another_host(server: ThreadedServer) -> None:
+    page = httpx.get(f"{server.url}/docs")
+    assert page.status_code == 200 and "swagger-ui-bundle.js" in page.text
+    assert not re.search(r"(src|href)=['\"]https?://", page.text), page.text
+    for asset in ("swagger-ui-bundle.js", "swagger-ui.css"):
+        assert httpx.get(f"{server.url}/docs/assets/{asset}").status_code == 200
+    document = httpx.get(f"{server.url}/openapi.json").json()
+    assert document["openapi"].startswith("3.1")

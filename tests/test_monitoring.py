@@ -414,6 +414,7 @@ def test_a_challenger_from_logged_feedback_names_its_champion_and_needs_its_own_
 # --------------------------------------------------------------------------- the CLI
 
 
+@pytest.mark.both_modes
 def test_the_cli_runs_a_monitor_and_fails_on_an_alert_only_when_asked(
     app: Application,
     people: dict[str, Actor],

@@ -66,6 +66,13 @@ class Settings(BaseSettings):
         "default $STEWARD_HOME/keys/ledger_ed25519.pem.",
     )
 
+    secrets_key: Path | None = Field(
+        default=None,
+        description="32-byte key (a file, e.g. a mounted secret) that seals secrets at rest: "
+        "webhook signing secrets, the prediction log's hashing key; default "
+        "$STEWARD_HOME/keys/secrets.key, made on first use.",
+    )
+
     max_columns: int = Field(
         default=DEFAULT_MAX_COLUMNS,
         ge=1,
@@ -103,6 +110,11 @@ class Settings(BaseSettings):
     def signing_key_path(self) -> Path:
         """Where the ledger signing key lives."""
         return self.signing_key or self.home / "keys" / "ledger_ed25519.pem"
+
+    @property
+    def secrets_key_path(self) -> Path:
+        """Where the key sealing secrets at rest lives."""
+        return self.secrets_key or self.home / "keys" / "secrets.key"
 
     @property
     def token_path(self) -> Path:

@@ -55,8 +55,8 @@ def model(name: str, call: Caller = CALLER) -> Response:
 
 @router.patch(
     "/models/{name}",
-    summary="Edit a model's card (If-Match: the ETag read, so edits cannot cross)",
-    openapi_extra=permission("model:write"),
+    summary="Edit a model's card, its owner's alone (If-Match: the ETag read)",
+    openapi_extra=permission("model:write|card:manage"),
 )
 def update_model(
     name: str,

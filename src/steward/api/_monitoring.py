@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from fastapi import APIRouter, Query
 from fastapi.responses import Response
 from pydantic import BaseModel, Field
 
 from steward.api._common import CALLER, PAGE, Caller, PageQuery, answer, page, permission
+from steward.errors import InvalidInput
 
 __all__ = ["router"]
 
@@ -18,7 +21,11 @@ class Note(BaseModel):
 
 
 class MonitorText(BaseModel):
-    text: str = Field(max_length=1_000_000, description="The monitor's YAML.")
+    """The monitor as YAML (``text``, as ``monitor apply`` reads a file) or as a document
+    (``document``, as ``monitor add`` builds one)."""
+
+    text: str | None = Field(None, max_length=1_000_000, description="The monitor's YAML.")
+    document: dict[str, Any] | None = None
     source: str = Field("<api>", max_length=500)
 
 
@@ -34,7 +41,12 @@ def monitors(query: PageQuery = PAGE, call: Caller = CALLER) -> Response:
     openapi_extra=permission("monitor:manage"),
 )
 def apply_monitor(body: MonitorText, call: Caller = CALLER) -> Response:
-    monitor, changed = call.app.monitoring.apply(call.actor, body.text, body.source)
+    if (body.text is None) == (body.document is None):
+        raise InvalidInput("give the monitor as 'text' (YAML) or as 'document', one of them")
+    if body.text is not None:
+        monitor, changed = call.app.monitoring.apply(call.actor, body.text, body.source)
+    else:
+        monitor, changed = call.app.monitoring.add(call.actor, body.document or {})
     return answer({"monitor": monitor.to_dict(), "changed": changed}, 201 if changed else 200)
 
 

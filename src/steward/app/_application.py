@@ -20,6 +20,7 @@ from steward.types import Clock, SystemClock, utc_iso
 
 if TYPE_CHECKING:
     from steward.artifacts import ArtifactStore
+    from steward.services._secrets import SecretBox
     from steward.services.audit._service import AuditService
     from steward.services.datasets._service import DatasetService
     from steward.services.evidence._service import EvidenceService
@@ -43,6 +44,9 @@ __all__ = ["Application", "bearer_token"]
 
 S = TypeVar("S")
 Delivery = Literal["inline", "deferred"]
+# who computes the evidence recorded through this application: a client's own process, or
+# a Steward server's (its API jobs, its monitor scheduler); evidence provenance says which
+Computes = Literal["client", "server"]
 
 
 def bearer_token(header: str | None) -> str | None:
@@ -95,17 +99,30 @@ class Application:
     ``"inline"`` (the CLI, the SDK: one attempt before the call returns) or ``"deferred"``
     (a server: ``app.notifier.run_pending()`` from its own background loop)."""
 
-    def __init__(self, settings: Settings, store: Store, *, delivery: Delivery = "inline") -> None:
+    def __init__(
+        self,
+        settings: Settings,
+        store: Store,
+        *,
+        delivery: Delivery = "inline",
+        computes: Computes = "client",
+    ) -> None:
         if delivery not in ("inline", "deferred"):
             raise InvalidInput(f"unknown delivery {delivery!r}: use inline or deferred")
         self.settings = settings
         self.store = store
         self.delivery = delivery
+        self.computes = computes
         self._lock = threading.RLock()
 
     @classmethod
     def open(
-        cls, settings: Settings, *, clock: Clock | None = None, delivery: Delivery = "inline"
+        cls,
+        settings: Settings,
+        *,
+        clock: Clock | None = None,
+        delivery: Delivery = "inline",
+        computes: Computes = "client",
     ) -> Application:
         """Open the home named by ``settings``; refuse a non-home, an out-of-date store, or a
         store whose ledger does not extend the head this home witnessed (``LedgerTampered``:
@@ -134,7 +151,7 @@ class Application:
         except BaseException:
             store.close()
             raise
-        return cls(settings, store, delivery=delivery)
+        return cls(settings, store, delivery=delivery, computes=computes)
 
     def close(self) -> None:
         """Advance this home's witness to the store's head, then close the store.
@@ -208,7 +225,9 @@ class Application:
     def evidence(self) -> EvidenceService:
         from steward.services.evidence._service import EvidenceService
 
-        return EvidenceService(self.store, self.artifacts, self.datasets, self.models)
+        return EvidenceService(
+            self.store, self.artifacts, self.datasets, self.models, computed_by=self.computes
+        )
 
     @_built
     def policies(self) -> PolicyService:
@@ -239,7 +258,9 @@ class Application:
         from steward.services.serving._predictions import PredictionService
 
         home = self.settings.home
-        return PredictionService(self.store, home / "logs", home / "keys" / "prediction_log.key")
+        return PredictionService(
+            self.store, home / "logs", home / "keys" / "prediction_log.key", self.secrets
+        )
 
     @_built
     def monitoring(self) -> MonitoringService:
@@ -288,7 +309,14 @@ class Application:
     def webhooks(self) -> WebhookService:
         from steward.services.governance._webhooks import WebhookService
 
-        return WebhookService(self.store)
+        return WebhookService(self.store, self.secrets)
+
+    @_built
+    def secrets(self) -> SecretBox:
+        """Seals secrets at rest under the home's secrets key (or STEWARD_SECRETS_KEY)."""
+        from steward.services._secrets import SecretBox
+
+        return SecretBox(self.settings.secrets_key_path)
 
     @_built
     def jobs(self) -> JobService:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import typer
 
-from steward.app import Application, initialize, save_token
+from steward.app import initialize, save_token
 from steward.cli._common import (
     JSON_OPTION,
     emit_json,
@@ -44,9 +44,13 @@ def init(
 
 def login(token: str = typer.Argument(..., help="An API token (stw_…).")) -> None:
     """Check a token against the store and save it as this home's identity."""
+    from steward.app import open_session
+
     settings = load_settings()
-    with Application.open(settings) as app:
-        actor = app.authenticate(token)
+    # checked by the store, or over STEWARD_URL by the server; kept on this machine
+    with open_session(settings, token=token) as (_, actor):
+        if settings.url:
+            settings.home.mkdir(mode=0o700, parents=True, exist_ok=True)
         path = save_token(settings, token)
     ok(f"logged in as {actor.name}; token saved to {path}")
 

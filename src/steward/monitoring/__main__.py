@@ -26,7 +26,8 @@ def main(argv: list[str]) -> int:
     if argv[0] == "schedule":
         return _schedule(settings, token, int(argv[1]))
     try:
-        with Application.open(settings) as app:
+        # a scheduled run is the server's: its evidence says a server computed it
+        with Application.open(settings, computes="server") as app:
             actor = app.authenticate(token)
             run = app.monitoring.run(actor, argv[1])
     except StewardError as exc:
@@ -58,7 +59,7 @@ def _schedule(settings: object, token: str | None, parent: int) -> int:
 
     signal.signal(signal.SIGTERM, stop)
     try:
-        app = Application.open(settings, delivery="deferred")  # type: ignore[arg-type]
+        app = Application.open(settings, delivery="deferred", computes="server")  # type: ignore[arg-type]
         actor = app.authenticate(token)
     except StewardError as exc:
         sys.stderr.write(f"monitor scheduler: {exc.code}: {exc.message}\n")

@@ -6,7 +6,8 @@ Only a record judged on the version's recorded test split, produced with the pol
 parameter values (or the check's defaults where the policy is silent), counts: a run with a
 laxer threshold, fewer attributes or another seed informs, it does not pass a gate. A record
 that another identity reproduced with different results does not count either; a rule with
-``reproduced: true`` needs an agreeing reproduction.
+``reproduced: true`` needs an agreeing reproduction, and one with ``computed_by: server``
+evidence a Steward server computed (not a client's own process).
 """
 
 from __future__ import annotations
@@ -39,6 +40,8 @@ def evidence_rules(rules: StageRules, facts: Facts) -> list[RuleOutcome]:
         presence = _presence(rule, record, facts, expected)
         if presence.outcome is Outcome.PASS and record is not None:
             presence = _reproduced(rule, record, facts, presence)
+        if presence.outcome is Outcome.PASS and record is not None and rule.computed_by:
+            presence = _computed_by_server(rule, record, presence)
         outcomes.append(presence)
         for threshold in rule.thresholds:
             outcomes.extend(_thresholds(rule, threshold, record))
@@ -89,6 +92,22 @@ def _reproduced(
             rule_id, Outcome.PASS, f"{passed.reason}; reproduced by {names}", data=data
         )
     return passed
+
+
+def _computed_by_server(rule: EvidenceRule, record: Evidence, passed: RuleOutcome) -> RuleOutcome:
+    """``passed`` when a Steward server computed ``record`` (its provenance says so)."""
+    origin = record.provenance.get("computed_by") or "client"
+    if origin == "server":
+        return passed
+    host = record.provenance.get("host") or "an unknown host"
+    return RuleOutcome(
+        f"evidence.{rule.check}",
+        Outcome.FAIL,
+        f"{rule.check} evidence {record.id[:12]} by {record.created_by} was computed by a "
+        f"client ({host}), not by a Steward server: run the check through the server "
+        "(STEWARD_URL set)",
+        data={**passed.data, "computed_by": origin},
+    )
 
 
 def _expected_params(rule: EvidenceRule, facts: Facts) -> dict[str, Any]:

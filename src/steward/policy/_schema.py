@@ -98,6 +98,12 @@ class EvidenceRule(_Strict):
         "an identity other than the one that recorded it and the version's author, with "
         "agreeing results.",
     )
+    computed_by: Literal["server"] | None = Field(
+        default=None,
+        description="`server`: the evidence must have been computed by a Steward server (a "
+        "check run asked for over the REST API, or by its monitor scheduler), with the "
+        "server's code; evidence a client computed in its own process does not count.",
+    )
 
 
 class DatasetRules(_Strict):
@@ -279,6 +285,9 @@ class Policy(_Strict):
         for rules in document.get("stages", {}).values():
             if rules.get("monitoring") is None:  # likewise for stages without monitoring
                 rules.pop("monitoring", None)
+            for evidence in rules.get("evidence", []):  # and rules without computed_by
+                if evidence.get("computed_by") is None:
+                    evidence.pop("computed_by", None)
         return document
 
     def serving_rules(self) -> ServingRules:

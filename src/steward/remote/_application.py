@@ -27,6 +27,7 @@ from steward.remote._services import (
     RemoteModels,
     RemoteMonitoring,
     RemotePolicies,
+    RemotePredictions,
     RemoteRuns,
     RemoteTraining,
     RemoteWebhooks,
@@ -58,6 +59,7 @@ class RemoteApplication:
         self.deployments = RemoteDeployments(api)
         self.monitoring = RemoteMonitoring(api)
         self.alerts = RemoteAlerts(api)
+        self.predictions = RemotePredictions(api)
         self.webhooks = RemoteWebhooks(api)
         self.audit = RemoteAudit(api)
 

@@ -47,6 +47,7 @@ __all__ = [
     "RemoteModels",
     "RemoteMonitoring",
     "RemotePolicies",
+    "RemotePredictions",
     "RemoteRuns",
     "RemoteTraining",
     "RemoteWebhooks",
@@ -386,10 +387,70 @@ class RemoteMonitoring(_Remote):
         body = self._api.post("/monitors", {"text": text, "source": source})
         return decode(Monitor, body["monitor"]), bool(body["changed"])
 
+    def add(self, actor: Actor, document: dict[str, Any]) -> tuple[Monitor, bool]:
+        body = self._api.post("/monitors", {"document": document, "source": "<command line>"})
+        return decode(Monitor, body["monitor"]), bool(body["changed"])
+
+    def admit_run(self, actor: Actor, name: str) -> Monitor:
+        """Checked by the server when the run is asked for."""
+        return self.get(actor, name)
+
+    def run(
+        self,
+        actor: Actor,
+        name: str,
+        *,
+        progress: Callable[[str, int, int], None] | None = None,
+    ) -> Any:
+        from steward.services import MonitorRun
+
+        answer = self._api.post(f"/monitors/{segment(name)}/runs")
+        found = self._api.wait(answer, _mover(None, progress))
+        return MonitorRun(
+            monitor=self.get(actor, found["monitor"].rsplit("@", 1)[0]),
+            record=decode(Evidence, found["evidence"]),
+            raised=tuple(decode(Alert, a) for a in found["raised"]),
+            still_open=tuple(decode(Alert, a) for a in found["still_open"]),
+            outcomes=tuple(found["actions"]),
+        )
+
     def schema(self) -> dict[str, Any]:
         from steward.policy import MonitorSpec
 
         return MonitorSpec.model_json_schema()
+
+
+class RemotePredictions(_Remote):
+    def read(
+        self,
+        actor: Actor,
+        endpoint: str,
+        *,
+        since: str | None = None,
+        until: str | None = None,
+        labels: bool = True,
+    ) -> Any:
+        """A polars DataFrame, as embedded."""
+        import polars as pl
+        import pyarrow as pa
+
+        data, _ = self._api.raw(
+            "GET",
+            f"/endpoints/{segment(endpoint)}/predictions",
+            since=since,
+            until=until,
+            labels=labels,
+        )
+        return pl.from_arrow(pa.ipc.open_stream(data).read_all())
+
+    def label(self, actor: Actor, endpoint: str, labels: Sequence[Any]) -> dict[str, Any]:
+        body = {"labels": [dict(label) for label in labels]}
+        return dict(self._api.post(f"/endpoints/{segment(endpoint)}/labels", body))
+
+    def write_export(self, frame: Any, out: Any) -> Any:
+        from steward.services.serving._predictions import write_frame
+
+        return write_frame(frame, out)
 
 
 class RemoteAlerts(_Remote):
@@ -468,6 +529,23 @@ class RemoteAudit(_Remote):
         from steward.ledger import Verification
 
         return decode(Verification, self._api.post("/audit/verify"))
+
+    def export(self, actor: Actor, out: Any) -> Any:
+        """The server's export of its ledger, written to ``out`` here (0600)."""
+        from pathlib import Path
+
+        from steward.services._files import write_private
+        from steward.services.audit._service import ExportSummary
+
+        path = Path(out)
+        if not path.parent.is_dir():
+            raise InvalidInput(f"cannot write {path}: folder {path.parent} does not exist")
+        data, headers = self._api.raw("GET", "/audit/export")
+        write_private(path, data)
+        return ExportSummary(
+            path, int(headers["x-steward-events"]), headers["x-steward-root"],
+            headers["x-steward-key"],
+        )  # fmt: skip
 
 
 def _mover(

@@ -7,7 +7,7 @@ import uuid
 from collections.abc import Iterable
 from pathlib import Path
 
-__all__ = ["private_folder", "write_private"]
+__all__ = ["private_folder", "publish_once", "write_private"]
 
 
 def write_private(path: Path, content: str | bytes | Iterable[bytes]) -> Path:
@@ -41,3 +41,19 @@ def private_folder(path: Path) -> Path:
     path.mkdir(mode=0o700, exist_ok=True)
     os.chmod(path, 0o700)
     return path
+
+
+def publish_once(path: Path, content: bytes) -> bytes:
+    """Create private file ``path`` with ``content`` unless it exists, and return what it
+    holds: written whole to a private temporary file and published by a hard link, which
+    fails when the file exists, so processes starting at once agree on the first one
+    written and a reader never sees a part."""
+    folder = private_folder(path.parent)
+    tmp = write_private(folder / f".{path.name}.{uuid.uuid4().hex}", content)
+    try:
+        os.link(tmp, path)
+    except FileExistsError:
+        pass
+    finally:
+        tmp.unlink(missing_ok=True)
+    return path.read_bytes()

@@ -39,6 +39,26 @@ __all__ = ["MAX_BODY_BYTES", "create_app", "scoring_router"]
 _log = logging.getLogger("steward.serving")
 
 
+def _docs(app: FastAPI) -> None:
+    """``/docs``: Swagger UI over ``/openapi.json``, its files from the installed
+    ``swagger-ui-bundle-v2`` package (``/docs/assets``): no network at run time."""
+    from fastapi.openapi.docs import get_swagger_ui_html
+    from fastapi.staticfiles import StaticFiles
+    from swagger_ui_bundle import swagger_ui_path
+
+    app.mount("/docs/assets", StaticFiles(directory=swagger_ui_path), name="docs-assets")
+
+    @app.get("/docs", include_in_schema=False)
+    async def docs() -> Response:
+        return get_swagger_ui_html(
+            openapi_url="/openapi.json",
+            title="Steward API",
+            swagger_js_url="/docs/assets/swagger-ui-bundle.js",
+            swagger_css_url="/docs/assets/swagger-ui.css",
+            swagger_favicon_url="/docs/assets/favicon-32x32.png",
+        )
+
+
 def create_app(build: Any) -> FastAPI:
     """The server application; ``build()`` returns the process's ``ServerState`` (called in
     the lifespan, once per worker, so each worker opens its own store connections)."""
@@ -60,10 +80,11 @@ def create_app(build: Any) -> FastAPI:
         description="Governed scoring: only versions whose gate passes now are served.",
         lifespan=lifespan,
         openapi_url="/openapi.json",
-        docs_url="/docs",
+        docs_url=None,  # served below from the installed Swagger UI, not a CDN
         redoc_url=None,
     )
     app.include_router(scoring_router)
+    _docs(app)
 
     @app.exception_handler(StewardError)
     async def steward_error(request: Request, exc: StewardError) -> Response:

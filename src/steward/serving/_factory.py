@@ -25,7 +25,7 @@ def build_state(
     from steward.app import Application
     from steward.serving._metrics import Metrics
 
-    app = Application.open(settings, delivery="deferred")
+    app = Application.open(settings, delivery="deferred", computes="server")
     try:
         actor = app.authenticate(token)
         return ServerState(app, actor, metrics=Metrics(), reload_seconds=reload_seconds)

@@ -56,8 +56,10 @@ class EvidenceService:
         artifacts: ArtifactStore,
         datasets: DatasetService,
         models: ModelService,
+        computed_by: str = "client",
     ) -> None:
         self._store = store
+        self._computed_by = computed_by  # "server" in a Steward server's processes
         self._artifacts = artifacts
         self._datasets = datasets
         self._models = models
@@ -232,7 +234,11 @@ class EvidenceService:
                     load_part=judging.load_part,
                 )
                 draft = check.run(context)
-                drafts.append(replace(draft, provenance=check_provenance(type(check))))
+                provenance = {
+                    **check_provenance(type(check)),
+                    "computed_by": self._computed_by,
+                }
+                drafts.append(replace(draft, provenance=provenance))
             if progress is not None:
                 progress("", len(runs), len(runs))
             return drafts

@@ -33,6 +33,7 @@ from steward.domain import Actor, Delivery, Permission, Webhook, WebhookAdded, W
 from steward.errors import InvalidInput, NotFound
 from steward.services._access import require
 from steward.services._records import record_event
+from steward.services._secrets import SecretBox
 from steward.store import Store, Writer
 from steward.types import utc_iso
 
@@ -95,8 +96,21 @@ def queue_notifications(tx: Writer, event: str, data: dict[str, Any]) -> int:
 
 
 class WebhookService:
-    def __init__(self, store: Store) -> None:
+    """Webhook secrets are stored sealed (``SecretBox``: the database never holds one in
+    plain form) and opened only to sign a delivery."""
+
+    def __init__(self, store: Store, box: SecretBox | None = None) -> None:
         self._store = store
+        self._box = box
+
+    def _sealed(self, hook: Webhook) -> str:
+        assert self._box is not None
+        return self._box.seal(hook.secret.encode("utf-8"), context=f"webhook:{hook.id}")
+
+    def _secret(self, hook: Webhook) -> str:
+        if self._box is None:
+            return hook.secret
+        return self._box.open(hook.secret, context=f"webhook:{hook.id}").decode("utf-8")
 
     def add(self, actor: Actor, url: str, events: list[str]) -> Webhook:
         """Subscribe ``url`` to ``events`` (default: all); the secret is in the result only."""
@@ -117,7 +131,8 @@ class WebhookService:
                 created_by=actor.name,
                 created_at=utc_iso(tx.now),
             )
-            tx.add_webhook(hook)
+            stored = hook if self._box is None else replace(hook, secret=self._sealed(hook))
+            tx.add_webhook(stored)
             added = WebhookAdded(id=hook.id, url=url, events=hook.events)
             record_event(tx, added, subject=f"webhook:{hook.id}")
         return hook
@@ -154,7 +169,7 @@ class WebhookService:
         done = []
         for delivery in due:
             hook = hooks[delivery.webhook_id]
-            status, error = _post(hook, delivery)
+            status, error = _post(replace(hook, secret=self._secret(hook)), delivery)
             attempts = delivery.attempts + 1
             if error is None:
                 updated = replace(

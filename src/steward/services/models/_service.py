@@ -301,7 +301,9 @@ class ModelService:
         conditional: ``PreconditionFailed`` (and nothing changes) when someone else has
         edited the card since, so two editors cannot overwrite each other.
 
-        The risk tier picks the policy pack a model must pass, so lowering it needs
+        Only the model's owner edits its card (or a ``card:manage`` holder: an admin, who
+        reassigns a card whose owner left). The risk tier picks the policy pack a model must
+        pass, so lowering it needs
         ``policy:manage`` (a steward's or an admin's call, not the model's builders') and may
         not be done by an author of the model; a policy manager may change the tier without
         ``model:write``. A refused edit is ledgered (``attempt.refused``)."""
@@ -316,7 +318,11 @@ class ModelService:
     def _update(
         self, actor: Actor, name: str, changes: dict[str, Any], if_match: str | None
     ) -> Model:
-        if set(changes) != {"risk_tier"} or not actor.can(Permission.POLICY_MANAGE):
+        # a policy manager (a steward) may change the tier alone; the card is its owner's
+        # (a model:write holder), or a card:manage holder's to edit
+        tier_only = set(changes) == {"risk_tier"} and actor.can(Permission.POLICY_MANAGE)
+        keeper = actor.can(Permission.CARD_MANAGE)
+        if not tier_only and not keeper:
             require(actor, Permission.MODEL_WRITE, "edit model cards")
         unknown = set(changes) - set(CARD_FIELDS)
         if unknown:
@@ -332,6 +338,12 @@ class ModelService:
                     f"the card of {name} was changed since it was read (its hash is now "
                     f"{model.content_hash}): read it again and redo the edit",
                     details={"card_hash": model.content_hash},
+                )
+            if not tier_only and not keeper and model.owner != actor.name:
+                raise PermissionDenied(
+                    f"{actor.name} is not the owner of {name} ({model.owner}): only its owner "
+                    "edits its card (an admin may reassign its owner)",
+                    details={"actor": actor.name, "reason": "owner", "owner": model.owner},
                 )
             fields = checked_card(changes, tx, base=model.tags)
             tier = fields.get("risk_tier")

@@ -271,6 +271,12 @@ class MonitoringService:
 
     # --- runs ----------------------------------------------------------------------------
 
+    def admit_run(self, actor: Actor, name: str) -> Monitor:
+        """What ``run`` refuses first (the permission, an unknown monitor), for an edge that
+        runs it later (a job)."""
+        require(actor, Permission.MONITOR_RUN, "run monitors")
+        return self.get(actor, name)
+
     def run(
         self,
         actor: Actor,

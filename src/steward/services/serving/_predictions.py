@@ -10,7 +10,6 @@ reads the anchors back for ``audit verify``, and checks who may read or label wh
 from __future__ import annotations
 
 import hashlib
-import os
 import secrets
 from collections.abc import Mapping, Sequence
 from datetime import UTC, date, datetime, timedelta
@@ -27,8 +26,9 @@ from steward.domain import (
 from steward.errors import InvalidInput, PermissionDenied
 from steward.ledger import canonical_bytes
 from steward.services._access import require
-from steward.services._files import private_folder, write_private
+from steward.services._files import publish_once, write_private
 from steward.services._records import record_event
+from steward.services._secrets import SecretBox
 from steward.services.serving._deployment_rules import endpoint_name, parse_time
 from steward.store import Reader, Store
 
@@ -53,33 +53,34 @@ class PredictionService:
     """The prediction log of the home at ``root`` (``$STEWARD_HOME/logs``), keyed by the
     secret at ``key_path`` (created on first use, mode 0600)."""
 
-    def __init__(self, store: Store, root: Path, key_path: Path) -> None:
+    def __init__(
+        self, store: Store, root: Path, key_path: Path, box: SecretBox | None = None
+    ) -> None:
         self._store = store
         self.root = root
         self._key_path = key_path
+        self._box = box
 
     # --- the server's side -------------------------------------------------------------
 
     def log_key(self) -> bytes:
-        """The HMAC key that hashes PII values in the log: created once, kept in the home.
+        """The HMAC key that hashes PII values in the log: created once, kept in the home,
+        sealed under the secrets key (``SecretBox``; a key kept before sealing existed is
+        read as it is).
 
         Workers starting at once may each create one: a key is written whole to a private
         temporary file and published by a hard link, which fails when the key exists, so a
         reader never sees a key half-written and the first one published wins."""
         try:
-            return self._key_path.read_bytes()
+            return self._opened(self._key_path.read_bytes())
         except FileNotFoundError:
             pass
-        folder = private_folder(self._key_path.parent)
-        name = f".{self._key_path.name}.{secrets.token_hex(8)}"
-        tmp = write_private(folder / name, secrets.token_bytes(32))
-        try:
-            os.link(tmp, self._key_path)
-        except FileExistsError:
-            pass
-        finally:
-            tmp.unlink(missing_ok=True)
-        return self._key_path.read_bytes()
+        key = secrets.token_bytes(32)
+        stored = key if self._box is None else self._box.seal(key, context="log-key").encode()
+        return self._opened(publish_once(self._key_path, stored))
+
+    def _opened(self, stored: bytes) -> bytes:
+        return stored if self._box is None else self._box.open(stored, context="log-key")
 
     def anchor(self, actor: Actor, sealed: Any) -> bool:
         """Ledger a sealed segment (``steward.logs.SealedSegment``) unless it is already:
@@ -280,12 +281,17 @@ class PredictionService:
         return verify_log(self.root, anchored, pruned=pruned)
 
     def write_export(self, frame: Any, out: Path) -> Path:
-        """Write ``frame`` to ``out``: Parquet for ``.parquet``, CSV for ``.csv``, JSON lines
-        otherwise."""
-        if out.suffix == ".parquet":
-            frame.write_parquet(out)
-        elif out.suffix == ".csv":
-            frame.write_csv(out)
-        else:
-            write_private(out, frame.write_ndjson().encode("utf-8"))
-        return out
+        """Write ``frame`` to ``out`` (``write_frame``)."""
+        return write_frame(frame, out)
+
+
+def write_frame(frame: Any, out: Path) -> Path:
+    """Write logged predictions ``frame`` to ``out``: Parquet for ``.parquet``, CSV for
+    ``.csv``, JSON lines otherwise (here or in a remote client)."""
+    if out.suffix == ".parquet":
+        frame.write_parquet(out)
+    elif out.suffix == ".csv":
+        frame.write_csv(out)
+    else:
+        write_private(out, frame.write_ndjson().encode("utf-8"))
+    return out

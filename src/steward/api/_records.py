@@ -1,0 +1,104 @@
+"""``/api/v1`` records kept where the server runs: the prediction log (read, labelled) and
+the ledger's export; and monitor runs, which read that log (jobs)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from fastapi import APIRouter, Query, Request
+from fastapi.responses import Response
+from pydantic import BaseModel, Field
+
+from steward.api._common import CALLER, Caller, answer, permission
+from steward.api._jobs import JobProgress
+
+__all__ = ["ARROW_STREAM", "router"]
+
+router = APIRouter(tags=["records"])
+ARROW_STREAM = "application/vnd.apache.arrow.stream"
+
+
+class Labels(BaseModel):
+    labels: list[dict[str, Any]] = Field(max_length=100_000)
+
+
+@router.get(
+    "/endpoints/{name}/predictions",
+    summary="An endpoint's logged predictions, PII keyed-hashed (Arrow IPC stream)",
+    openapi_extra=permission("prediction:read"),
+    responses={200: {"content": {ARROW_STREAM: {}}}},
+)
+def predictions(
+    name: str,
+    since: str | None = Query(None, max_length=64),
+    until: str | None = Query(None, max_length=64),
+    labels: bool = True,
+    call: Caller = CALLER,
+) -> Response:
+    import pyarrow as pa
+
+    frame = call.app.predictions.read(call.actor, name, since=since, until=until, labels=labels)
+    table = frame.to_arrow()
+    sink = pa.BufferOutputStream()
+    with pa.ipc.new_stream(sink, table.schema) as writer:
+        writer.write_table(table)
+    return Response(sink.getvalue().to_pybytes(), media_type=ARROW_STREAM)
+
+
+@router.post(
+    "/endpoints/{name}/labels",
+    summary="Attach ground-truth labels by request id (idempotent; unknown ids reported)",
+    openapi_extra=permission("prediction:label"),
+)
+def label(name: str, body: Labels, call: Caller = CALLER) -> Response:
+    return answer(call.app.predictions.label(call.actor, name, body.labels))
+
+
+@router.post(
+    "/monitors/{name}/runs",
+    status_code=202,
+    summary="Run a monitor now where the server runs (its log): a job",
+    openapi_extra=permission("monitor:run"),
+)
+def run_monitor(name: str, request: Request, call: Caller = CALLER) -> Response:
+    call.app.monitoring.admit_run(call.actor, name)
+
+    def work(progress: JobProgress) -> Any:
+        def moved(step: str, done: int, total: int) -> None:
+            progress.move("checks", description=step, check=step, done=done, total=total)
+
+        return call.app.monitoring.run(call.actor, name, progress=moved).to_dict()
+
+    return request.app.state.api_jobs.submit(call, "monitor", work)  # type: ignore[no-any-return]
+
+
+@router.get(
+    "/audit/export",
+    summary="The ledger's export (JSON lines, with the signed head), for offline verification",
+    openapi_extra=permission("audit:export"),
+    responses={200: {"content": {"application/x-ndjson": {}}}},
+)
+def export(call: Caller = CALLER) -> Response:
+    import shutil
+    import tempfile
+    from pathlib import Path
+
+    from starlette.background import BackgroundTask
+    from starlette.responses import FileResponse
+
+    folder = Path(tempfile.mkdtemp(prefix="steward-export-"))
+    try:
+        summary = call.app.audit.export(call.actor, folder / "ledger.jsonl")
+    except BaseException:
+        shutil.rmtree(folder, ignore_errors=True)
+        raise
+    return FileResponse(
+        summary.path,
+        media_type="application/x-ndjson",
+        headers={
+            "X-Steward-Events": str(summary.events),
+            "X-Steward-Root": summary.root_hash,
+            "X-Steward-Key": summary.key_id,
+        },
+        background=BackgroundTask(shutil.rmtree, folder, ignore_errors=True),
+    )
