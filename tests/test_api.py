@@ -366,6 +366,40 @@ def test_security_headers_on_every_answer_and_no_cors(server: ThreadedServer, ho
         assert "access-control-allow-origin" not in preflight.headers
 
 
+@pytest.mark.slow
+def test_schemathesis_with_a_privileged_token_finds_no_server_error_and_no_schema_mismatch(
+    server: ThreadedServer, home: Home, tmp_path: Path
+) -> None:
+    """The whole API fuzzed as an ML engineer (who may write most: deploy, train, monitor),
+    so generated requests reach the services, not only the 403 of a scoped token."""
+    import subprocess
+    import sys
+
+    command = [
+        str(Path(sys.executable).parent / "schemathesis"),
+        "run",
+        f"{server.url}/openapi.json",
+        "--checks",
+        "not_a_server_error,response_schema_conformance,status_code_conformance,"
+        "content_type_conformance",
+        "--max-examples",
+        "8",
+        "--seed",
+        "3",
+        "--workers",
+        "1",
+        "--include-path-regex",
+        "^/api/v1",
+        "-H",
+        f"Authorization: Bearer {home.tokens['eli']}",
+    ]
+    done = subprocess.run(
+        command, capture_output=True, text=True, timeout=600, cwd=tmp_path, check=False
+    )
+    assert done.returncode == 0, done.stdout[-4000:] + done.stderr[-2000:]
+    assert httpx.get(f"{server.url}/healthz").status_code == 200
+
+
 def test_the_api_ledger_verifies_after_everything(server: ThreadedServer, home: Home) -> None:
     with _http(server, home, "audra") as http:
         verified = http.post("/audit/verify").json()
