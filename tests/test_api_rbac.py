@@ -122,6 +122,8 @@ CASES: dict[str, tuple[dict[str, str], dict[str, Any], Any]] = {
     ),
     "POST /api/v1/monitors/{name}/runs": ({"name": "matrix"}, {}, None),
     "GET /api/v1/audit/export": ({}, {}, None),
+    "POST /api/v1/endpoints/{name}/datasets": ({"name": "credit"}, {}, {"name": "matrix-data"}),
+    "POST /api/v1/retraining": ({}, {}, {"name": "nope-model"}),
     "GET /api/v1/jobs/{job_id}": ({"job_id": "nope"}, {}, None),
     "POST /api/v1/datasets/{name}/versions": ({"name": "credit"}, {}, CSV),
     f"GET {D}/versions/{{selector}}/table": (DATASET, {}, None),

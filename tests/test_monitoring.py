@@ -5,6 +5,7 @@ hold production while one is open; a bad monitor or an empty window is never a c
 
 from __future__ import annotations
 
+import json
 from typing import Any
 
 import numpy as np
@@ -525,3 +526,35 @@ def test_a_notifying_rule_queues_the_signed_webhook_and_revalidate_ledgers_the_g
     enforced = next(e for e in _events(app, "serving.enforced") if e["version"] == refs[1])
     assert enforced["allowed"] is False
     assert enforced["serving"] == refs[0] and "monitoring.alerts" in enforced["failed"]
+
+
+@pytest.mark.both_modes
+def test_the_cli_builds_a_dataset_from_feedback_and_retrains_on_it(
+    app: Application,
+    people: dict[str, Actor],
+    refs: list[str],
+    seeded: Seeded,
+    cli: Any,
+) -> None:
+    tokens = seeded.facts["tokens"]
+    frame = _traffic(app, people["eli"], refs[1], 400, seed=43, shift=5.0)
+    labels = [{"request_id": f"43-{i}", "label": int(v)} for i, v in enumerate(frame["approved"])]
+    app.predictions.label(people["eli"], "credit", labels)
+    made = cli(
+        "dataset", "from-predictions", "credit", "--name", "fed", "--base", "credit@1",
+        "--json", token=tokens["dana"],
+    )  # fmt: skip
+    assert made.code == 0, made.stderr
+    assert made.json()["version"]["ref"] == "fed@1" and made.json()["version"]["rows"] == 3400
+    none = cli(
+        "dataset", "from-predictions", "credit", "--name", "x", "--until", "2000-01-01",
+        token=tokens["dana"],
+    )  # fmt: skip
+    assert none.code == 2 and "no labelled prediction" in none.stderr
+    done = cli("retrain", "credit-model", "--dataset", "fed@1", "--json", token=tokens["dana"])
+    assert done.code == 0, done.stderr
+    assert done.json()["champion"] == refs[1]
+    assert done.json()["training"]["version"]["parents"] == [refs[1]]
+    assert "auc" in json.dumps(done.json()["comparison"]["metrics"]).lower()
+    auditor = cli("retrain", "credit-model", "--dataset", "fed@1", token=tokens["audra"])
+    assert auditor.code == 3

@@ -52,4 +52,4 @@ def _embedded_class(service: str, annotation: str) -> type:
 
 def test_a_service_not_offered_remotely_is_refused_in_one_line() -> None:
     with pytest.raises(UsageError, match="not available over STEWARD_URL yet"):
-        _ = _remote().retraining
+        _ = _remote().explanations

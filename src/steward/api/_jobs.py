@@ -103,8 +103,13 @@ class JobRunner:
         location = {"Location": f"/api/v1/jobs/{job.id}"}
         return answer({"job": job.to_dict()}, 202, headers=location)
 
-    def shutdown(self) -> None:
+    def shutdown(self, timeout: float = 60.0) -> None:
+        """Start no queued job; let running ones finish for up to ``timeout`` seconds (a job
+        still running then is answered ``lost`` once its heartbeat stops)."""
         self._pool.shutdown(wait=False, cancel_futures=True)
+        deadline = time.monotonic() + timeout
+        for thread in list(getattr(self._pool, "_threads", ())):
+            thread.join(max(0.0, deadline - time.monotonic()))
 
 
 @router.get(

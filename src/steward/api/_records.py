@@ -18,6 +18,21 @@ router = APIRouter(tags=["records"])
 ARROW_STREAM = "application/vnd.apache.arrow.stream"
 
 
+class FromPredictions(BaseModel):
+    name: str = Field(max_length=200, description="The dataset to register a version of.")
+    base: str | None = Field(None, max_length=200)
+    since: str | None = Field(None, max_length=64)
+    until: str | None = Field(None, max_length=64)
+
+
+class Retrain(BaseModel):
+    name: str = Field(max_length=200, description="The model (or NAME@N: its champion).")
+    dataset: str | None = Field(None, max_length=200)
+    trials: int = Field(0, ge=0, le=100_000)
+    alert: str | None = Field(None, max_length=64)
+    code: dict[str, Any] | None = None
+
+
 class Labels(BaseModel):
     labels: list[dict[str, Any]] = Field(max_length=100_000)
 
@@ -102,3 +117,45 @@ def export(call: Caller = CALLER) -> Response:
         },
         background=BackgroundTask(shutil.rmtree, folder, ignore_errors=True),
     )
+
+
+@router.post(
+    "/endpoints/{name}/datasets",
+    status_code=201,
+    summary="Register an endpoint's labelled predictions as a dataset version",
+    openapi_extra=permission("dataset:write"),
+)
+def from_predictions(name: str, body: FromPredictions, call: Caller = CALLER) -> Response:
+    result = call.app.retraining.from_predictions(
+        call.actor, name, name=body.name, base=body.base, since=body.since, until=body.until
+    )
+    return answer(result.to_dict(), 201 if result.created else 200)
+
+
+@router.post(
+    "/retraining",
+    status_code=202,
+    summary="Train a challenger with the champion's recipe and compare them: a job",
+    openapi_extra=permission("model:write"),
+)
+def retrain(body: Retrain, request: Request, call: Caller = CALLER) -> Response:
+    from steward.api._work import check_mover, trial_mover
+    from steward.provenance import capture_environment
+
+    call.app.retraining.admit(call.actor, body.name)
+
+    def work(progress: JobProgress) -> Any:
+        done = call.app.retraining.retrain(
+            call.actor,
+            body.name,
+            dataset=body.dataset,
+            trials=body.trials,
+            alert=body.alert,
+            code=body.code,
+            environment=capture_environment(),
+            progress=trial_mover(progress),
+            check_progress=check_mover(progress),
+        )
+        return {**done.to_dict(), "champion_version": done.champion.to_dict()}
+
+    return request.app.state.api_jobs.submit(call, "retraining", work)  # type: ignore[no-any-return]

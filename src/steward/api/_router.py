@@ -75,6 +75,8 @@ for _module in (
 def mount(app: FastAPI) -> None:
     """Serve the API on ``app`` (whose lifespan sets ``app.state.steward``)."""
     app.state.api_limiter = FailureLimiter()
-    app.state.api_jobs = JobRunner()
+    app.state.api_jobs = runner = JobRunner()
+    # jobs still running when the server stops finish first (bounded), while the store is open
+    app.state.on_stop = [*getattr(app.state, "on_stop", []), runner.shutdown]
     app.include_router(api_router)
     app.add_middleware(ApiTransport, exempt=UPLOAD_PATH)

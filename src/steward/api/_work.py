@@ -21,7 +21,7 @@ from steward.api._jobs import JobProgress
 from steward.api._models import version_ref
 from steward.errors import InvalidInput, PayloadTooLarge, StewardError, UsageError
 
-__all__ = ["UPLOAD_PATH", "router"]
+__all__ = ["UPLOAD_PATH", "check_mover", "router", "trial_mover"]
 
 router = APIRouter(tags=["work"])
 # uploads (datasets, model files): capped at the upload limit, not the JSON one
@@ -93,7 +93,7 @@ def renamed(exc: StewardError, old: str, new: str) -> StewardError:
     return type(exc)(exc.template.replace(old, new), details=details)
 
 
-def _trial_mover(progress: JobProgress) -> Any:
+def trial_mover(progress: JobProgress) -> Any:
     def moved(update: Any) -> None:
         progress.move(
             "trials",
@@ -110,7 +110,7 @@ def _trial_mover(progress: JobProgress) -> Any:
     return moved
 
 
-def _check_mover(progress: JobProgress, bar: str = "checks") -> Any:
+def check_mover(progress: JobProgress, bar: str = "checks") -> Any:
     def moved(check_id: str, done: int, total: int) -> None:
         progress.move(bar, description=check_id, check=check_id, done=done, total=total)
 
@@ -221,8 +221,8 @@ def train(body: TrainingBody, request: Request, call: Caller = CALLER) -> Respon
             training,
             code=body.code,
             environment=_environment(),
-            progress=_trial_mover(progress),
-            check_progress=_check_mover(progress),
+            progress=trial_mover(progress),
+            check_progress=check_mover(progress),
         )
         return result.to_dict()
 
@@ -246,7 +246,7 @@ def tune(body: TuneBody, request: Request, call: Caller = CALLER) -> Response:
             timeout=body.timeout,
             code=body.code,
             environment=_environment(),
-            progress=_trial_mover(progress),
+            progress=trial_mover(progress),
         )
         return {**result.to_dict(), "run_record": result.run.to_dict()}
 
@@ -272,7 +272,7 @@ def run_checks(
             body.checks,
             params=body.params,
             on=body.on,
-            progress=_check_mover(progress),
+            progress=check_mover(progress),
         )
         return [record.to_dict() for record in found]
 
@@ -293,7 +293,7 @@ def reproduce(
 
     def work(progress: JobProgress) -> Any:
         found = call.app.evidence.reproduce(
-            call.actor, ref, body.checks, progress=_check_mover(progress)
+            call.actor, ref, body.checks, progress=check_mover(progress)
         )
         return [
             {
@@ -328,7 +328,7 @@ def mitigate(
             objective=body.objective,
             seed=body.seed,
             checks=body.checks,
-            progress=_check_mover(progress),
+            progress=check_mover(progress),
         )
         return version.to_dict()
 

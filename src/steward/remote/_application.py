@@ -28,6 +28,7 @@ from steward.remote._services import (
     RemoteMonitoring,
     RemotePolicies,
     RemotePredictions,
+    RemoteRetraining,
     RemoteRuns,
     RemoteTraining,
     RemoteWebhooks,
@@ -60,6 +61,7 @@ class RemoteApplication:
         self.monitoring = RemoteMonitoring(api)
         self.alerts = RemoteAlerts(api)
         self.predictions = RemotePredictions(api)
+        self.retraining = RemoteRetraining(api)
         self.webhooks = RemoteWebhooks(api)
         self.audit = RemoteAudit(api)
 

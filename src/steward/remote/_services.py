@@ -31,7 +31,7 @@ from steward.domain import (
     Waiver,
     Webhook,
 )
-from steward.errors import InvalidInput
+from steward.errors import InvalidInput, NotFound
 from steward.remote._documents import decode, decode_list
 from steward.remote._http import ApiClient, segment
 
@@ -48,6 +48,7 @@ __all__ = [
     "RemoteMonitoring",
     "RemotePolicies",
     "RemotePredictions",
+    "RemoteRetraining",
     "RemoteRuns",
     "RemoteTraining",
     "RemoteWebhooks",
@@ -863,3 +864,70 @@ class RemoteMitigation(_Remote):
     def admit(self, actor: Actor, ref: str) -> ModelVersion:
         """Checked by the server when the mitigation is asked for."""
         return RemoteModels(self._api).get(actor, ref)
+
+
+class RemoteRetraining(_Remote):
+    def champion(self, actor: Actor, name: str) -> ModelVersion:
+        if "@" in name:
+            return RemoteModels(self._api).get(actor, name)
+        try:
+            return RemoteModels(self._api).get(actor, f"{name}@production")
+        except NotFound:
+            return RemoteModels(self._api).get(actor, f"{name}@latest")
+
+    def admit(self, actor: Actor, name: str) -> ModelVersion:
+        """Checked by the server when the retraining is asked for."""
+        return self.champion(actor, name)
+
+    def retrain(
+        self,
+        actor: Actor,
+        name: str,
+        *,
+        dataset: str | None = None,
+        trials: int = 0,
+        alert: str | None = None,
+        code: dict[str, Any] | None = None,
+        environment: dict[str, Any] | None = None,
+        progress: Any = None,
+        check_progress: Any = None,
+    ) -> Any:
+        from steward.domain import Run
+        from steward.services import Retraining, TrainingResult
+
+        body = {"name": name, "dataset": dataset, "trials": trials, "alert": alert, "code": code}
+        found = self._api.wait(
+            self._api.post("/retraining", body), _mover(progress, check_progress)
+        )
+        training = found["training"]
+        return Retraining(
+            champion=decode(ModelVersion, found["champion_version"]),
+            result=TrainingResult(
+                version=decode(ModelVersion, training["version"]),
+                run=decode(Run, training["run"]),
+                evidence=_evidence(training["evidence"]),
+            ),
+            comparison=decode(Evidence, found["comparison"]),
+            alert=found["alert"],
+        )
+
+    def from_predictions(
+        self,
+        actor: Actor,
+        endpoint: str,
+        *,
+        name: str,
+        base: str | None = None,
+        since: str | None = None,
+        until: str | None = None,
+    ) -> Any:
+        from steward.services import Registration
+
+        body = {"name": name, "base": base, "since": since, "until": until}
+        found = self._api.post(f"/endpoints/{segment(endpoint)}/datasets", body)
+        return Registration(
+            version=decode(DatasetVersion, found["version"]),
+            created=bool(found["created"]),
+            evidence=_evidence(found["evidence"]),
+            note=found["note"],
+        )

@@ -72,6 +72,8 @@ def create_app(build: Any) -> FastAPI:
         try:
             yield
         finally:
+            for stopping in getattr(app.state, "on_stop", ()):  # the REST API's jobs
+                stopping()
             state.stop()
             state.app.close()
 
