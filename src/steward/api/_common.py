@@ -44,14 +44,29 @@ DEFAULT_PAGE = 100
 JSON = "application/json"
 
 
-class Caller(NamedTuple):
-    """The facade of this process and the identity a request's token stands for."""
+class Caller:
+    """The facade of this process and the identity a request's token stands for.
 
-    app: Application
-    actor: Actor
+    The identity is settled when a route first reads ``actor``: in the route's own thread
+    for the synchronous routes, so a request crosses into the thread pool once, not once
+    for its dependency and again for its route. A request without a token, or with a
+    malformed header, is refused before anything else (401)."""
+
+    __slots__ = ("_actor", "_settle", "app")
+
+    def __init__(self, app: Application, settle: Callable[[], Actor]) -> None:
+        self.app = app
+        self._settle = settle
+        self._actor: Actor | None = None
+
+    @property
+    def actor(self) -> Actor:
+        if self._actor is None:
+            self._actor = self._settle()
+        return self._actor
 
 
-def caller(request: Request) -> Caller:
+async def caller(request: Request) -> Caller:
     """The request's caller, strictly: a valid, unrevoked token or a 401 (never an identity
     of the home); too many failures from one address answer 429 (``_guard``)."""
     from steward.api._guard import authenticate
@@ -65,7 +80,10 @@ def caller(request: Request) -> Caller:
         limiter.check(client)
         limiter.failed(client)
         raise
-    return Caller(state.app, authenticate(state, limiter, token, client))
+    limiter.check(client)
+    if token is None:  # refused at once: no store is read for it
+        authenticate(state, limiter, token, client)
+    return Caller(state.app, lambda: authenticate(state, limiter, token, client))
 
 
 CALLER = Depends(caller)
@@ -86,7 +104,7 @@ class PageQuery(NamedTuple):
     cursor: str | None
 
 
-def page_query(
+async def page_query(
     limit: int = Query(DEFAULT_PAGE, ge=1, le=MAX_PAGE, description="Items per page."),
     cursor: str | None = Query(
         None, max_length=512, description="The `next` of the previous page."
