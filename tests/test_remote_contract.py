@@ -53,3 +53,8 @@ def _embedded_class(service: str, annotation: str) -> type:
 def test_a_service_not_offered_remotely_is_refused_in_one_line() -> None:
     with pytest.raises(UsageError, match="not available over STEWARD_URL yet"):
         _ = _remote().explanations
+
+
+def test_a_method_not_offered_remotely_is_refused_in_one_line_not_a_fault() -> None:
+    with pytest.raises(UsageError, match=r"predictions\.prune is not available over STEWARD_URL"):
+        _remote().predictions.prune(None, 183)

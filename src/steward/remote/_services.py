@@ -31,7 +31,7 @@ from steward.domain import (
     Waiver,
     Webhook,
 )
-from steward.errors import InvalidInput, NotFound
+from steward.errors import InvalidInput, NotFound, UsageError
 from steward.remote._documents import decode, decode_list
 from steward.remote._http import ApiClient, segment
 
@@ -69,6 +69,16 @@ def _version_path(kind: str, ref: str) -> str:
 class _Remote:
     def __init__(self, client: ApiClient) -> None:
         self._api = client
+
+    def __getattr__(self, name: str) -> Any:
+        # only for what the class does not define: a method not offered remotely yet
+        if name.startswith("_"):
+            raise AttributeError(name)
+        service = type(self).__name__.removeprefix("Remote").lower()
+        raise UsageError(
+            f"{service}.{name} is not available over STEWARD_URL yet: run this command where "
+            "the server's home is (unset STEWARD_URL)"
+        )
 
 
 class RemoteIdentity(_Remote):
