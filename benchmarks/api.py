@@ -63,9 +63,8 @@ def _steward(env: dict[str, str], *args: str) -> float:
     return elapsed
 
 
-def _tree_rss_hwm(pid: int) -> int:
-    """Peak RSS (bytes) summed over ``pid`` and its children (VmHWM)."""
-    total = 0
+def _tree(pid: int) -> Iterator[tuple[Path, str]]:
+    """``(/proc entry, status text)`` of ``pid`` and its children."""
     for proc in Path("/proc").iterdir():
         if not proc.name.isdigit():
             continue
@@ -73,23 +72,26 @@ def _tree_rss_hwm(pid: int) -> int:
             status = (proc / "status").read_text()
         except OSError:
             continue
-        ppid = int(re.search(r"PPid:\s+(\d+)", status).group(1))  # type: ignore[union-attr]
-        if int(proc.name) == pid or ppid == pid:
-            hwm = re.search(r"VmHWM:\s+(\d+) kB", status)
-            total += int(hwm.group(1)) * 1024 if hwm else 0
+        ppid = re.search(r"PPid:\s+(\d+)", status)
+        if int(proc.name) == pid or (ppid is not None and int(ppid.group(1)) == pid):
+            yield proc, status
+
+
+def _tree_rss_hwm(pid: int) -> int:
+    """Peak RSS (bytes) summed over ``pid`` and its children (VmHWM)."""
+    total = 0
+    for _, status in _tree(pid):
+        hwm = re.search(r"VmHWM:\s+(\d+) kB", status)
+        total += int(hwm.group(1)) * 1024 if hwm else 0
     return total
 
 
 def _reset_hwm(pid: int) -> None:
-    for proc in Path("/proc").iterdir():
-        if proc.name.isdigit():
-            try:
-                status = (proc / "status").read_text()
-                ppid = int(re.search(r"PPid:\s+(\d+)", status).group(1))  # type: ignore[union-attr]
-                if int(proc.name) == pid or ppid == pid:
-                    (proc / "clear_refs").write_text("5")
-            except (OSError, AttributeError):
-                continue
+    for proc, _ in _tree(pid):
+        try:
+            (proc / "clear_refs").write_text("5")
+        except OSError:
+            continue
 
 
 def _wrk(url: str, token: str, duration: int, concurrency: int) -> dict[str, float]:

@@ -13,6 +13,7 @@ from __future__ import annotations
 import base64
 import binascii
 from collections.abc import Callable, Sequence
+from pathlib import Path
 from typing import TYPE_CHECKING, Any, NamedTuple, TypeVar
 
 import orjson
@@ -27,11 +28,14 @@ if TYPE_CHECKING:
     from steward.domain import Actor
 
 __all__ = [
+    "ARROW_STREAM",
     "MAX_PAGE",
     "Caller",
     "PageQuery",
     "answer",
+    "arrow_answer",
     "caller",
+    "file_answer",
     "page",
     "permission",
 ]
@@ -42,6 +46,7 @@ ANY_CALLER = "authenticated"
 MAX_PAGE = 500
 DEFAULT_PAGE = 100
 JSON = "application/json"
+ARROW_STREAM = "application/vnd.apache.arrow.stream"
 
 
 class Caller:
@@ -96,6 +101,41 @@ def answer(document: Any, status: int = 200, headers: dict[str, str] | None = No
         status_code=status,
         media_type=JSON,
         headers=headers,
+    )
+
+
+def arrow_answer(table: Any) -> Response:
+    """A pyarrow table as an Arrow IPC stream."""
+    import pyarrow as pa
+
+    sink = pa.BufferOutputStream()
+    with pa.ipc.new_stream(sink, table.schema) as writer:
+        writer.write_table(table)
+    return Response(sink.getvalue().to_pybytes(), media_type=ARROW_STREAM)
+
+
+def file_answer(
+    write: Callable[[Path], tuple[Path, dict[str, str]]], media_type: str, prefix: str
+) -> Response:
+    """The file ``write(folder)`` makes in a scratch folder, streamed, with its headers;
+    the folder is removed once it is sent (or at once when ``write`` fails)."""
+    import shutil
+    import tempfile
+
+    from starlette.background import BackgroundTask
+    from starlette.responses import FileResponse
+
+    folder = Path(tempfile.mkdtemp(prefix=prefix))
+    try:
+        path, headers = write(folder)
+    except BaseException:
+        shutil.rmtree(folder, ignore_errors=True)
+        raise
+    return FileResponse(
+        path,
+        media_type=media_type,
+        headers=headers,
+        background=BackgroundTask(shutil.rmtree, folder, ignore_errors=True),
     )
 
 

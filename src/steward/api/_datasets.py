@@ -2,13 +2,23 @@
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Any
 
 from fastapi import APIRouter
 from fastapi.responses import Response
 from pydantic import BaseModel, Field
 
-from steward.api._common import CALLER, PAGE, Caller, PageQuery, answer, page, permission
+from steward.api._common import (
+    CALLER,
+    PAGE,
+    Caller,
+    PageQuery,
+    answer,
+    file_answer,
+    page,
+    permission,
+)
 
 __all__ = ["router"]
 
@@ -98,22 +108,8 @@ def evidence(name: str, selector: str, query: PageQuery = PAGE, call: Caller = C
     responses={200: {"content": {"application/vnd.apache.parquet": {}}}},
 )
 def table(name: str, selector: str, call: Caller = CALLER) -> Response:
-    import shutil
-    import tempfile
-    from pathlib import Path
-
-    from starlette.background import BackgroundTask
-    from starlette.responses import FileResponse
-
-    folder = Path(tempfile.mkdtemp(prefix="steward-table-"))
-    try:
+    def write(folder: Path) -> tuple[Path, dict[str, str]]:
         found, path = call.app.datasets.table_file(call.actor, f"{name}@{selector}", folder)
-    except BaseException:
-        shutil.rmtree(folder, ignore_errors=True)
-        raise
-    return FileResponse(
-        path,
-        media_type="application/vnd.apache.parquet",
-        headers={"X-Steward-Fingerprint": found.fingerprint},
-        background=BackgroundTask(shutil.rmtree, folder, ignore_errors=True),
-    )
+        return path, {"X-Steward-Fingerprint": found.fingerprint}
+
+    return file_answer(write, "application/vnd.apache.parquet", "steward-table-")

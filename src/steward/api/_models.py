@@ -12,7 +12,17 @@ from fastapi import APIRouter, Header
 from fastapi.responses import Response
 from pydantic import BaseModel, Field
 
-from steward.api._common import CALLER, PAGE, Caller, PageQuery, answer, page, permission
+from steward.api._common import (
+    ARROW_STREAM,
+    CALLER,
+    PAGE,
+    Caller,
+    PageQuery,
+    answer,
+    arrow_answer,
+    page,
+    permission,
+)
 
 __all__ = ["router", "version_ref"]
 
@@ -117,9 +127,6 @@ def checks(call: Caller = CALLER) -> Response:
     return answer({"items": call.app.evidence.installed(), "next": None})
 
 
-ARROW_STREAM = "application/vnd.apache.arrow.stream"
-
-
 @router.get(
     "/models/{name}/versions/{selector}/artifact",
     summary="A version's model file (its sha256 is the version's artifact key)",
@@ -147,10 +154,5 @@ def artifact(
     responses={200: {"content": {ARROW_STREAM: {}}}},
 )
 def split(name: str, selector: str, part: str, call: Caller = CALLER) -> Response:
-    import pyarrow as pa
-
     _, rows = call.app.models.split_rows(call.actor, version_ref(name, selector), part[:40])
-    sink = pa.BufferOutputStream()
-    with pa.ipc.new_stream(sink, rows.schema) as writer:
-        writer.write_table(rows)
-    return Response(sink.getvalue().to_pybytes(), media_type=ARROW_STREAM)
+    return arrow_answer(rows)

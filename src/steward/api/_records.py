@@ -3,19 +3,27 @@ the ledger's export; and monitor runs, which read that log (jobs)."""
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Any
 
 from fastapi import APIRouter, Query, Request
 from fastapi.responses import Response
 from pydantic import BaseModel, Field
 
-from steward.api._common import CALLER, Caller, answer, permission
+from steward.api._common import (
+    ARROW_STREAM,
+    CALLER,
+    Caller,
+    answer,
+    arrow_answer,
+    file_answer,
+    permission,
+)
 from steward.api._jobs import JobProgress
 
-__all__ = ["ARROW_STREAM", "router"]
+__all__ = ["router"]
 
 router = APIRouter(tags=["records"])
-ARROW_STREAM = "application/vnd.apache.arrow.stream"
 
 
 class FromPredictions(BaseModel):
@@ -50,14 +58,8 @@ def predictions(
     labels: bool = True,
     call: Caller = CALLER,
 ) -> Response:
-    import pyarrow as pa
-
     frame = call.app.predictions.read(call.actor, name, since=since, until=until, labels=labels)
-    table = frame.to_arrow()
-    sink = pa.BufferOutputStream()
-    with pa.ipc.new_stream(sink, table.schema) as writer:
-        writer.write_table(table)
-    return Response(sink.getvalue().to_pybytes(), media_type=ARROW_STREAM)
+    return arrow_answer(frame.to_arrow())
 
 
 @router.post(
@@ -94,29 +96,15 @@ def run_monitor(name: str, request: Request, call: Caller = CALLER) -> Response:
     responses={200: {"content": {"application/x-ndjson": {}}}},
 )
 def export(call: Caller = CALLER) -> Response:
-    import shutil
-    import tempfile
-    from pathlib import Path
-
-    from starlette.background import BackgroundTask
-    from starlette.responses import FileResponse
-
-    folder = Path(tempfile.mkdtemp(prefix="steward-export-"))
-    try:
+    def write(folder: Path) -> tuple[Path, dict[str, str]]:
         summary = call.app.audit.export(call.actor, folder / "ledger.jsonl")
-    except BaseException:
-        shutil.rmtree(folder, ignore_errors=True)
-        raise
-    return FileResponse(
-        summary.path,
-        media_type="application/x-ndjson",
-        headers={
+        return summary.path, {
             "X-Steward-Events": str(summary.events),
             "X-Steward-Root": summary.root_hash,
             "X-Steward-Key": summary.key_id,
-        },
-        background=BackgroundTask(shutil.rmtree, folder, ignore_errors=True),
-    )
+        }
+
+    return file_answer(write, "application/x-ndjson", "steward-export-")
 
 
 @router.post(

@@ -14,25 +14,27 @@ from typing import Any
 
 from steward.domain import Actor
 from steward.errors import UsageError
-from steward.remote._http import ApiClient
-from steward.remote._services import (
-    RemoteAlerts,
+from steward.remote._governance import (
     RemoteAudit,
-    RemoteDatasets,
-    RemoteDeployments,
-    RemoteEvidence,
     RemoteGovernance,
-    RemoteIdentity,
-    RemoteMitigation,
-    RemoteModels,
-    RemoteMonitoring,
     RemotePolicies,
-    RemotePredictions,
-    RemoteRetraining,
-    RemoteRuns,
-    RemoteTraining,
     RemoteWebhooks,
 )
+from steward.remote._http import ApiClient
+from steward.remote._operations import (
+    RemoteAlerts,
+    RemoteDeployments,
+    RemoteMonitoring,
+    RemotePredictions,
+)
+from steward.remote._registry import (
+    RemoteDatasets,
+    RemoteEvidence,
+    RemoteIdentity,
+    RemoteModels,
+    RemoteRuns,
+)
+from steward.remote._training import RemoteMitigation, RemoteRetraining, RemoteTraining
 from steward.settings import Settings
 
 __all__ = ["RemoteApplication"]

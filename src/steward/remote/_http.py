@@ -19,6 +19,16 @@ __all__ = ["ApiClient", "error_from_body", "segment"]
 PAGE_LIMIT = 500
 
 
+def _json(response: httpx.Response) -> Any:
+    """An answer's JSON body; ``None`` for none, or for one that is not JSON."""
+    if response.status_code == 204 or not response.content:
+        return None
+    try:
+        return response.json()
+    except ValueError:
+        return None
+
+
 def _form(fields: list[tuple[str, str]]) -> dict[str, Any]:
     """Form fields for httpx (a repeated field as a list)."""
     form: dict[str, Any] = {}
@@ -63,22 +73,21 @@ class ApiClient:
     ) -> tuple[Any, httpx.Headers]:
         """``(body, headers)`` of a 2xx answer."""
         query = {k: v for k, v in (params or {}).items() if v is not None}
+        response = self._send(method, path, json=json, params=query, headers=headers)
+        return _json(response), response.headers
+
+    def _send(self, method: str, path: str, **sent: Any) -> httpx.Response:
+        """The answer to one request, or the error it stands for: ``Unavailable`` when the
+        server cannot be reached, the class its error body names for a 4xx or 5xx."""
         try:
-            response = self._http.request(method, path, json=json, params=query, headers=headers)
+            response = self._http.request(method, path, **sent)
         except httpx.TransportError as exc:
             raise Unavailable(
                 f"cannot reach the Steward server at {self.url}: {type(exc).__name__}"
             ) from None
-        if response.status_code == 204 or not response.content:
-            body: Any = None
-        else:
-            try:
-                body = response.json()
-            except ValueError:
-                body = None
         if response.status_code >= 400:
-            raise error_from_body(body, response.status_code)
-        return body, response.headers
+            raise error_from_body(_json(response), response.status_code)
+        return response
 
     def raw(
         self, method: str, path: str, *, content: bytes | None = None, **params: Any
@@ -86,20 +95,7 @@ class ApiClient:
         """The body of a non-JSON answer (a model file, Arrow rows), or the error raised."""
         query = {k: v for k, v in params.items() if v is not None}
         headers = {"Content-Type": "application/octet-stream"} if content is not None else None
-        try:
-            response = self._http.request(
-                method, path, params=query, content=content, headers=headers
-            )
-        except httpx.TransportError as exc:
-            raise Unavailable(
-                f"cannot reach the Steward server at {self.url}: {type(exc).__name__}"
-            ) from None
-        if response.status_code >= 400:
-            try:
-                body = response.json()
-            except ValueError:
-                body = None
-            raise error_from_body(body, response.status_code)
+        response = self._send(method, path, params=query, content=content, headers=headers)
         return response.content, response.headers
 
     def get(self, path: str, **params: Any) -> Any:
@@ -123,22 +119,11 @@ class ApiClient:
         """POST ``file`` (a path, or a name and bytes) as the ``file`` part of a multipart
         body with ``fields``; httpx reads a path in chunks as it sends it, so it is never
         whole in memory."""
-        try:
-            if isinstance(file, tuple):
-                response = self._http.post(path, data=_form(fields), files={"file": file})
-            else:
-                with file.open("rb") as handle:
-                    response = self._http.post(
-                        path, data=_form(fields), files={"file": (file.name, handle)}
-                    )
-        except httpx.TransportError as exc:
-            raise Unavailable(
-                f"cannot reach the Steward server at {self.url}: {type(exc).__name__}"
-            ) from None
-        body = response.json() if response.content else None
-        if response.status_code >= 400:
-            raise error_from_body(body, response.status_code)
-        return body
+        if isinstance(file, tuple):
+            return _json(self._send("POST", path, data=_form(fields), files={"file": file}))
+        with file.open("rb") as handle:
+            sent = {"file": (file.name, handle)}
+            return _json(self._send("POST", path, data=_form(fields), files=sent))
 
     def wait(self, answer: Any, moved: Callable[[dict[str, Any]], None] | None = None) -> Any:
         """The result of the job a ``202`` answered with, polling it (every 0.1 s at first,
