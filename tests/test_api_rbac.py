@@ -73,6 +73,15 @@ CASES: dict[str, tuple[dict[str, str], dict[str, Any], Any]] = {
     f"GET {V}": (MODEL, {}, None),
     f"GET {V}/lineage": (MODEL, {}, None),
     f"GET {V}/evidence": (MODEL, {}, None),
+    f"GET {V}/reference": (MODEL, {}, None),
+    f"POST {V}/reference": (MODEL, {}, None),
+    # not an Arrow stream: a 4xx past the permission check
+    f"POST {V}/estimates": (MODEL, {}, b"not arrow"),
+    f"GET {V}/evidence/{{evidence_id}}/files/{{file}}": (
+        MODEL | {"evidence_id": "nope", "file": "plot.png"},
+        {},
+        None,
+    ),
     f"GET {V}/gate": (MODEL, {"stage": "production"}, None),
     f"POST {V}/approvals": (MODEL, {}, {"stage": "staging"}),
     f"POST {V}/rejections": (MODEL, {}, {"stage": "staging", "comment": "no"}),
@@ -154,11 +163,17 @@ CASES: dict[str, tuple[dict[str, str], dict[str, Any], Any]] = {
     f"POST {V}/checks": (MODEL, {}, {"checks": ["performance"]}),
     f"POST {V}/reproductions": (MODEL, {}, {"checks": ["performance"]}),
     f"POST {V}/mitigations": (MODEL, {}, {"attribute": "group"}),
+    "POST /api/v1/predictions/prunings": ({}, {}, {"retention_days": 3650}),
+    "GET /api/v1/predictions/retention": ({}, {}, None),
     "GET /api/v1/audit/events": ({}, {}, None),
     "GET /api/v1/audit/head": ({}, {}, None),
     "GET /api/v1/audit/proofs/{seq}": ({"seq": "1"}, {}, None),
     "POST /api/v1/audit/verify": ({}, {}, None),
 }
+
+
+# POST routes that change nothing: a verification, a what-if estimate
+READS_BY_POST = {"POST /api/v1/audit/verify", f"POST {V}/estimates"}
 
 
 def permission_table() -> dict[str, set[str]]:
@@ -279,7 +294,7 @@ def test_an_auditor_is_refused_every_state_changing_route_and_anonymous_calls_ge
             anonymous = _call(http, route)
             assert anonymous.status_code == 401, (route, anonymous.text)
             assert anonymous.headers["www-authenticate"] == "Bearer"
-            if method == "GET" or route == "POST /api/v1/audit/verify" or needed is None:
+            if method == "GET" or route in READS_BY_POST or needed is None:
                 continue
             auditor = _call(http, route, {"Authorization": f"Bearer {team.tokens['auditor']}"})
             assert auditor.status_code == 403, (route, auditor.text)

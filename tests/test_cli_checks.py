@@ -88,6 +88,29 @@ def test_check_run_records_ledgered_evidence_with_plots(
     assert trained("audit", "verify").code == 0
 
 
+def test_evidence_save_writes_the_records_files_hash_checked(
+    trained: Run, dana: str, settings: Settings, tmp_path: Path
+) -> None:
+    result = trained(
+        "check", "run", "credit-model@1", "--check", "performance", "--json", token=dana
+    )
+    (record,) = result.json()
+    saved = trained("evidence", "save", "credit-model@1", record["id"], "--to", str(tmp_path / "p"))
+    assert saved.code == 0, saved.stderr
+    paths = sorted(Path(line) for line in saved.stdout.split())
+    assert [p.name for p in paths] == [
+        "performance-calibration.png",
+        "performance-confusion_matrix.png",
+    ]
+    with Application.open(settings) as app:
+        for path in paths:
+            key = record["artifacts"][path.name.removeprefix("performance-")]
+            assert path.read_bytes() == app.artifacts.get_bytes(key)
+    missing = trained("evidence", "save", "credit-model@1", "f" * 32, "--to", str(tmp_path))
+    assert missing.code == 2 and "is not a record about credit-model@1" in missing.stderr
+    assert list(tmp_path.glob("*.png")) == []
+
+
 def test_a_changed_evidence_record_is_detected(trained: Run, dana: str, settings: Settings) -> None:
     assert trained("check", "run", "credit-model", token=dana).code == 0
     connection = sqlite3.connect(settings.home / "steward.db")

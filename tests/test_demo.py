@@ -10,11 +10,21 @@ from steward.demo import run_demo
 
 
 @pytest.mark.slow
-def test_demo_walks_through_and_ends_with_the_ledger_verified(tmp_path: Path) -> None:
+@pytest.mark.parametrize("remote", [False, True], ids=["embedded", "remote"])
+def test_demo_walks_through_and_ends_with_the_ledger_verified(tmp_path: Path, remote: bool) -> None:
+    """The same steps and the same outcomes embedded and over HTTP (``--remote``: every step
+    a call of a ``steward serve`` child process's API)."""
     buffer = io.StringIO()
-    result = run_demo(Console(file=buffer, width=120), keep=tmp_path / "demo")
+    result = run_demo(Console(file=buffer, width=120), keep=tmp_path / "demo", remote=remote)
     text = buffer.getvalue()
     assert result.ok
+    if remote:
+        flat = " ".join(text.split())
+        assert "served by steward serve (pid " in flat and "2 workers) on http://127.0.0.1:" in flat
+        assert "the running server on http://127.0.0.1:" in flat
+        assert "and starts it again (pid " in flat
+        log = (tmp_path / "demo" / "server.log").read_text()
+        assert log.count("as admin on http://127.0.0.1:") == 2, log  # started, restarted
     assert result.events_checked >= 9
     assert "refused (exit 3 on the CLI)" in text
     assert "nothing was written" in text

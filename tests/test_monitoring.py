@@ -446,6 +446,12 @@ def test_the_cli_runs_a_monitor_and_fails_on_an_alert_only_when_asked(
     assert quiet.json()["evidence"]["metrics"]["status"] == "not_enough_data"
     missing = cli("monitor", "run", "nope", token=eli_token)
     assert missing.code == 2 and "no monitor named 'nope'" in missing.stderr
+    # the log is today's: nothing is past the retention, and no retention under the floor
+    pruned = cli("predictions", "prune", "--json", token=eli_token)
+    assert pruned.code == 0, pruned.stderr
+    assert pruned.json() == {"retention_days": 183, "segments": []}
+    short = cli("predictions", "prune", "--retention-days", "30", token=eli_token)
+    assert short.code == 2 and "30 is shorter than the 183 days" in short.stderr
     added = cli(
         "monitor",
         "add",

@@ -56,5 +56,5 @@ def test_a_service_not_offered_remotely_is_refused_in_one_line() -> None:
 
 
 def test_a_method_not_offered_remotely_is_refused_in_one_line_not_a_fault() -> None:
-    with pytest.raises(UsageError, match=r"predictions\.prune is not available over STEWARD_URL"):
-        _remote().predictions.prune(None, 183)
+    with pytest.raises(UsageError, match=r"predictions\.recover is not available over STEWARD_URL"):
+        _remote().predictions.recover(None)

@@ -6,6 +6,7 @@ stage (``production``), the parts of the CLI's ``NAME@SELECTOR``.
 
 from __future__ import annotations
 
+import mimetypes
 from typing import Any
 
 from fastapi import APIRouter, Header
@@ -116,6 +117,22 @@ def lineage(name: str, selector: str, call: Caller = CALLER) -> Response:
 def evidence(name: str, selector: str, query: PageQuery = PAGE, call: Caller = CALLER) -> Response:
     found = call.app.evidence.list_evidence(call.actor, version_ref(name, selector))
     return page(found, query, identity=lambda item: item.id)
+
+
+@router.get(
+    "/models/{name}/versions/{selector}/evidence/{evidence_id}/files/{file}",
+    summary="A file an evidence record stored (a plot, a table), hash-checked",
+    openapi_extra=permission("model:read"),
+    responses={200: {"content": {"application/octet-stream": {}}}},
+)
+def evidence_file(
+    name: str, selector: str, evidence_id: str, file: str, call: Caller = CALLER
+) -> Response:
+    data = call.app.evidence.artifact(
+        call.actor, version_ref(name, selector), evidence_id[:128], file[:256]
+    )
+    kind = mimetypes.guess_type(file)[0] or "application/octet-stream"
+    return Response(data, media_type=kind, headers={"Content-Disposition": "attachment"})
 
 
 @router.get(

@@ -1,15 +1,27 @@
-"""``/api/v1`` monitors and their alerts."""
+"""``/api/v1`` monitors and their alerts, a version's monitoring reference, label-free
+estimates."""
 
 from __future__ import annotations
 
 from typing import Any
 
-from fastapi import APIRouter, Query
+from fastapi import APIRouter, Query, Request
+from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import Response
 from pydantic import BaseModel, Field
 
-from steward.api._common import CALLER, PAGE, Caller, PageQuery, answer, page, permission
-from steward.errors import InvalidInput
+from steward.api._common import (
+    ARROW_STREAM,
+    CALLER,
+    PAGE,
+    Caller,
+    PageQuery,
+    answer,
+    page,
+    permission,
+)
+from steward.api._models import version_ref
+from steward.errors import InvalidInput, NotFound, UsageError
 
 __all__ = ["router"]
 
@@ -48,6 +60,59 @@ def apply_monitor(body: MonitorText, call: Caller = CALLER) -> Response:
     else:
         monitor, changed = call.app.monitoring.add(call.actor, body.document or {})
     return answer({"monitor": monitor.to_dict(), "changed": changed}, 201 if changed else 200)
+
+
+@router.get(
+    "/models/{name}/versions/{selector}/reference",
+    summary="A version's monitoring reference (evidence), when one was recorded",
+    openapi_extra=permission("model:read"),
+)
+def reference(name: str, selector: str, call: Caller = CALLER) -> Response:
+    ref = version_ref(name, selector)
+    found = call.app.monitoring.stored_reference(call.actor, ref)
+    if found is None:
+        raise NotFound(f"{ref} has no monitoring reference yet")
+    return answer(found.to_dict())
+
+
+@router.post(
+    "/models/{name}/versions/{selector}/reference",
+    summary="Build and record a version's monitoring reference (the one recorded, if any)",
+    openapi_extra=permission("evidence:write"),
+)
+def build_reference(name: str, selector: str, call: Caller = CALLER) -> Response:
+    ref = version_ref(name, selector)
+    call.app.monitoring.admit_reference(call.actor, ref)
+    return answer(call.app.monitoring.reference(call.actor, ref).to_dict())
+
+
+@router.post(
+    "/models/{name}/versions/{selector}/estimates",
+    summary="The label-free estimate of a version on the inputs sent (an Arrow IPC stream); "
+    "recorded nowhere",
+    openapi_extra={
+        **permission("model:read"),
+        "requestBody": {
+            "required": True,
+            "content": {ARROW_STREAM: {"schema": {"type": "string"}}},
+        },
+    },
+)
+async def estimate(name: str, selector: str, request: Request, call: Caller = CALLER) -> Response:
+    if request.headers.get("content-type", "") != ARROW_STREAM:
+        raise UsageError(f"the inputs are sent as an Arrow IPC stream ({ARROW_STREAM})")
+    data = await request.body()  # at most the API's body limit
+    return answer(await run_in_threadpool(_estimate, call, version_ref(name, selector), data))
+
+
+def _estimate(call: Caller, ref: str, data: bytes) -> dict[str, Any]:
+    import pyarrow as pa
+
+    try:
+        rows = pa.ipc.open_stream(data).read_pandas()
+    except (pa.ArrowException, ValueError, OSError):  # pyarrow raises all three
+        raise InvalidInput("the body is not an Arrow IPC stream of the version's inputs") from None
+    return call.app.monitoring.estimate(call.actor, ref, rows)
 
 
 @router.get("/monitors/{name}", summary="A monitor", openapi_extra=permission("model:read"))

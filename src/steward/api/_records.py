@@ -20,6 +20,7 @@ from steward.api._common import (
     permission,
 )
 from steward.api._jobs import JobProgress
+from steward.errors import InvalidInput
 
 __all__ = ["router"]
 
@@ -69,6 +70,37 @@ def predictions(
 )
 def label(name: str, body: Labels, call: Caller = CALLER) -> Response:
     return answer(call.app.predictions.label(call.actor, name, body.labels))
+
+
+class Prune(BaseModel):
+    retention_days: int = Field(ge=0, le=36_500, description="Keep this many days.")
+
+
+@router.post(
+    "/predictions/prunings",
+    summary="Delete prediction records older than the retention (whole sealed segments), "
+    "ledgered as one event",
+    openapi_extra=permission("model:deploy"),
+)
+def prune(body: Prune, call: Caller = CALLER) -> Response:
+    required = call.app.deployments.retention_days(call.actor)
+    if body.retention_days < required:
+        raise InvalidInput(
+            f"{{retention_days}} {body.retention_days} is shorter than the {required} days the "
+            "governing policies require",
+            details={"field": "retention_days"},
+        )
+    return answer({"segments": call.app.predictions.prune(call.actor, body.retention_days)})
+
+
+@router.get(
+    "/predictions/retention",
+    summary="The days of predictions the policies governing every version ever served "
+    "require to be kept",
+    openapi_extra=permission("model:read"),
+)
+def retention(call: Caller = CALLER) -> Response:
+    return answer({"retention_days": call.app.deployments.retention_days(call.actor)})
 
 
 @router.post(

@@ -1,8 +1,9 @@
-"""``steward check run`` and ``steward evidence list``: evidence about model versions."""
+"""``steward check run`` and ``steward evidence list | save``: evidence about model versions."""
 
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
+from pathlib import Path
 from typing import Any
 
 import typer
@@ -18,6 +19,7 @@ from steward.cli._common import (
     print_table,
 )
 from steward.domain import Evidence
+from steward.errors import NotFound
 
 __all__ = ["check_app", "check_progress", "evidence_app", "print_evidence_summary", "run_checks"]
 
@@ -215,3 +217,26 @@ def list_evidence(
             "; ".join(notes),
         )
     print_table(table)
+
+
+@evidence_app.command("save")
+def save_evidence_files(
+    ref: str = typer.Argument(..., help="The model version."),
+    evidence_id: str = typer.Argument(..., help="The evidence record (its full id)."),
+    to: Path = typer.Option(Path("."), "--to", help="The folder to save the files in."),
+) -> None:
+    """Save the files (plots, tables) an evidence record stored, each hash-checked."""
+    with open_session() as (app, actor):
+        records = {r.id: r for r in app.evidence.list_evidence(actor, ref)}
+        record = records.get(evidence_id)
+        if record is None:
+            raise NotFound(f"evidence {evidence_id[:64]!r} is not a record about {ref}")
+        if not record.artifacts:
+            ok(f"evidence {evidence_id[:12]} stored no files")
+            return
+        files = {n: app.evidence.artifact(actor, ref, record.id, n) for n in record.artifacts}
+    to.mkdir(parents=True, exist_ok=True)
+    for name, data in sorted(files.items()):
+        target = to / f"{record.check_id}-{Path(name).name}"
+        target.write_bytes(data)
+        out(str(target))

@@ -190,9 +190,9 @@ def step_evidence(ctx: DemoContext) -> None:
         _say(ctx, f"  {record.check_id} v{record.check_version}: {status} — {headline}")
         for finding in record.findings:
             _say(ctx, f"    {finding.severity.label}: {escape(finding.message)}")
-        for name, key in sorted(record.artifacts.items()):
+        for name in sorted(record.artifacts):
             target = plots / f"{record.check_id}-{name}"
-            ctx.app.artifacts.copy_to(key, target)
+            target.write_bytes(ctx.app.evidence.artifact(ctx.admin, ref, record.id, name))
             kind = "plot" if name.endswith((".png", ".svg")) else "file"
             _say(ctx, f"    {kind} saved: {target}")
 

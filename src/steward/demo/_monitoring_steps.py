@@ -9,7 +9,7 @@ import time
 from typing import TYPE_CHECKING, Any
 
 from steward.demo._model_steps import MODEL
-from steward.demo._serving_steps import ENDPOINT
+from steward.demo._serving_steps import ENDPOINT, SETTLE_SECONDS
 
 if TYPE_CHECKING:
     from steward.demo._walkthrough import DemoContext
@@ -255,6 +255,7 @@ def _canary_counts(ctx: DemoContext, canary: str) -> dict[str, int]:
     deadline = time.monotonic() + 30
     while canary not in served(20) and time.monotonic() < deadline:
         time.sleep(0.2)
+    time.sleep(SETTLE_SECONDS)
     return served(200)
 
 

@@ -5,24 +5,31 @@ server on a loopback port with scoped tokens, validation, metrics and the predic
 from __future__ import annotations
 
 import json
-import socket
-import threading
 import time
-import urllib.error
-import urllib.request
 from typing import TYPE_CHECKING, Any
 
 from steward.demo._data_steps import escape
 from steward.demo._governance_steps import BIASED
 from steward.demo._model_steps import MODEL, TRIALS
+from steward.demo._server import DemoServer, ServeProcess, ThreadServer
 from steward.errors import Refused
 
 if TYPE_CHECKING:
     from steward.demo._walkthrough import DemoContext
 
-__all__ = ["ENDPOINT", "step_canary", "step_deploy", "step_serve", "step_stop", "stop_server"]
+__all__ = [
+    "ENDPOINT",
+    "SETTLE_SECONDS",
+    "step_canary",
+    "step_deploy",
+    "step_serve",
+    "step_stop",
+    "stop_server",
+]
 
 ENDPOINT = "loans"
+# once one worker serves a change, the others have within one poll of the ledger's head
+SETTLE_SECONDS = 1.5
 
 
 def _say(ctx: DemoContext, text: str) -> None:
@@ -49,63 +56,23 @@ def step_deploy(ctx: DemoContext) -> None:
         )
 
 
-class _Server:
-    """``steward serve``'s application under uvicorn in a thread of the demo's process, on a
-    loopback port chosen now (the CLI runs the same app in worker processes)."""
-
-    def __init__(self, ctx: DemoContext) -> None:
-        import uvicorn
-
-        from steward.serving import build_state, create_app
-        from steward.settings import Settings
-
-        with socket.socket() as sock:
-            sock.bind(("127.0.0.1", 0))
-            self.port = int(sock.getsockname()[1])
-        settings = Settings(home=ctx.settings.home)
-        token = ctx.tokens["eli"]
-        app = create_app(lambda: build_state(settings, token, reload_seconds=0.5))
-        config = uvicorn.Config(
-            app, host="127.0.0.1", port=self.port, log_level="error", access_log=False
-        )
-        self.server = uvicorn.Server(config)
-        self.thread = threading.Thread(target=self.server.run, daemon=True)
-        self.url = f"http://127.0.0.1:{self.port}"
-
-    def start(self) -> None:
-        self.thread.start()
-        deadline = time.monotonic() + 120
-        while not self.server.started and time.monotonic() < deadline:
-            if not self.thread.is_alive():
-                raise RuntimeError("the model server did not start (see the error above)")
-            time.sleep(0.1)
-
-    def stop(self) -> None:
-        self.server.should_exit = True
-        self.thread.join(timeout=60)
-
-    def call(self, path: str, body: Any = None, token: str | None = None) -> tuple[int, Any]:
-        data = json.dumps(body).encode() if body is not None else None
-        request = urllib.request.Request(f"{self.url}{path}", data=data)  # noqa: S310
-        request.add_header("content-type", "application/json")
-        if token:
-            request.add_header("authorization", f"Bearer {token}")
-        try:
-            with urllib.request.urlopen(request, timeout=30) as answer:  # noqa: S310 - loopback
-                raw = answer.read()
-                status = answer.status
-        except urllib.error.HTTPError as error:
-            raw, status = error.read(), error.code
-        text = raw.decode("utf-8")
-        return status, json.loads(text) if text.startswith(("{", "[")) else text
-
-
 def _rows(ctx: DemoContext, count: int) -> list[dict[str, Any]]:
     x, _, _ = ctx.app.models.load_split(ctx.actors["eli"], ctx.models[MODEL], "test")
     frame = x.head(count).astype(object)
     return [
         {k: (None if v != v else v) for k, v in row.items()} for row in frame.to_dict("records")
     ]
+
+
+def _score(server: DemoServer, body: Any, token: str, query: str = "") -> tuple[int, Any]:
+    """One scoring request, repeated while the worker it reached has not loaded the endpoint
+    yet (each of ``steward serve``'s workers picks a deployment up within the bound)."""
+    deadline = time.monotonic() + 30
+    while True:
+        status, answer = server.call(f"/predict/{ENDPOINT}{query}", body, token)
+        if status not in (404, 503) or time.monotonic() > deadline:
+            return status, answer
+        time.sleep(0.2)
 
 
 def stop_server(ctx: DemoContext) -> None:
@@ -118,15 +85,26 @@ def step_serve(ctx: DemoContext) -> None:
     eli = ctx.actors["eli"]
     record, token = ctx.app.identity.issue_token(eli, scopes=[f"predict:{ENDPOINT}"])
     ctx.tokens["portal"] = token
-    server = _Server(ctx)
-    server.start()
-    ctx.extras["server"] = server
-    _status, ready = server.call("/readyz")
+    server = ctx.extras.get("server")
+    if server is None:
+        server = ThreadServer(ctx.settings, ctx.tokens["eli"])
+        server.start()
+        ctx.extras["server"] = server
+        opening = f"eli starts the model server (steward serve) on {server.url}"
+    else:
+        opening = f"the running server on {server.url} has picked the deployment up"
+    deadline = time.monotonic() + 30
+    while True:
+        _status, ready = server.call("/readyz")
+        loaded = ready["endpoints"].get(ENDPOINT, {}).get("serving")
+        if loaded or time.monotonic() > deadline:
+            break
+        time.sleep(0.2)
     serving = ready["endpoints"][ENDPOINT]["serving"][0]["version"]
     _say(
         ctx,
-        f"eli starts the model server (steward serve) on {server.url}: ready, {ENDPOINT} serves "
-        f"{serving} — loaded only because its artifact hash matches and its gate passes now",
+        f"{opening}: ready, {ENDPOINT} serves {serving} — loaded only because its artifact hash "
+        "matches and its gate passes now",
     )
     _say(
         ctx,
@@ -141,7 +119,7 @@ def step_serve(ctx: DemoContext) -> None:
             "instances": rows[start : start + 5],
             "context": {"email": f"applicant{start}@example.org", "entity_id": f"app-{start}"},
         }
-        status, answer = server.call(f"/predict/{ENDPOINT}", body, token)
+        status, answer = _score(server, body, token)
         assert status == 200, answer
         ids += answer["request_ids"]
     elapsed = time.perf_counter() - started
@@ -152,9 +130,7 @@ def step_serve(ctx: DemoContext) -> None:
         f"{escape(json.dumps(first))} from {answer['model']}",
     )
     started = time.perf_counter()
-    _status, answer = server.call(
-        f"/predict/{ENDPOINT}?explain=true", {"instances": rows[:1]}, token
-    )
+    _status, answer = _score(server, {"instances": rows[:1]}, token, "?explain=true")
     took = (time.perf_counter() - started) * 1000
     explanation = answer["predictions"][0]["explanation"]
     top = ", ".join(f"{c['input']} {c['contribution']:+.3f}" for c in explanation["top"][:3])
@@ -164,14 +140,12 @@ def step_serve(ctx: DemoContext) -> None:
         f"background its explainability evidence stored): top contributions {top} "
         f"({explanation['units']})",
     )
-    status, refused = server.call(
-        f"/predict/{ENDPOINT}", {"instances": rows[:1]}, ctx.tokens["eli"]
-    )
+    status, refused = _score(server, {"instances": rows[:1]}, ctx.tokens["eli"])
     _say(ctx, f"  eli's own (unscoped) token: {status} — {escape(refused['error']['message'])}")
     version = ctx.app.models.get(eli, ctx.models[MODEL])
     number = next(i["name"] for i in version.signature["inputs"] if i["kind"] == "numeric")
     bad = {"instances": [{**rows[0], number: "a lot", "zip": "02139"}]}
-    status, refused = server.call(f"/predict/{ENDPOINT}", bad, token)
+    status, refused = _score(server, bad, token)
     problems = ", ".join(
         f"{e['field']} ({e['problem']})" for e in refused["error"]["details"]["errors"]
     )
@@ -223,6 +197,7 @@ def step_canary(ctx: DemoContext) -> None:
     deadline = time.monotonic() + 30
     while candidate not in served(10) and time.monotonic() < deadline:
         time.sleep(0.2)
+    time.sleep(SETTLE_SECONDS)
     counts = served(200)
     _say(
         ctx,
@@ -235,6 +210,7 @@ def step_canary(ctx: DemoContext) -> None:
     deadline = time.monotonic() + 30
     while served(10) != {stable: 10} and time.monotonic() < deadline:
         time.sleep(0.2)
+    time.sleep(SETTLE_SECONDS)
     after = served(20)
     _say(
         ctx,
@@ -253,5 +229,11 @@ def step_canary(ctx: DemoContext) -> None:
 
 
 def step_stop(ctx: DemoContext) -> None:
+    server = ctx.extras.get("server")
     stop_server(ctx)
     _say(ctx, "eli stops the server: its open log segment is sealed and its digest anchored")
+    if isinstance(server, ServeProcess):
+        # remote: the steps that follow are API calls, so the server starts again
+        server.start()
+        ctx.extras["server"] = server
+        _say(ctx, f"  and starts it again (pid {server.pid}): the audit steps below ask it")

@@ -2,7 +2,9 @@
 
 Each later capability adds its steps to ``STEPS``; every step talks to Steward through the
 services, exactly as the CLI does. The demo runs in a fresh temporary home on the embedded
-SQLite store and ends by verifying the ledger.
+SQLite store and ends by verifying the ledger. With ``remote`` it starts ``steward serve`` over
+that home first and every step is an HTTP call to it (``steward.remote``): the same steps, the
+same services, the same answers; only the attacker's steps read the server's files.
 """
 
 from __future__ import annotations
@@ -11,6 +13,7 @@ import shutil
 import sqlite3
 import tempfile
 from collections.abc import Callable
+from contextlib import ExitStack
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -25,6 +28,7 @@ from steward.demo._data_steps import (
 from steward.demo._governance_steps import step_biased, step_dodge, step_gate, step_promote
 from steward.demo._model_steps import step_evidence, step_lineage, step_reproduce, step_tune
 from steward.demo._monitoring_steps import step_drift, step_monitor, step_retrain
+from steward.demo._server import ServeProcess
 from steward.demo._serving_steps import (
     step_canary,
     step_deploy,
@@ -57,8 +61,8 @@ class DemoContext:
 
     console: Console
     workdir: Path
-    settings: Settings
-    app: Application
+    settings: Settings  # the home's (the server's, in remote mode)
+    app: Application  # or a RemoteApplication, which has the same services
     admin: Actor
     actors: dict[str, Actor] = field(default_factory=dict)
     tokens: dict[str, str] = field(default_factory=dict)
@@ -85,6 +89,14 @@ def step_home(ctx: DemoContext) -> None:
     _say(ctx, f"  store: {ctx.settings.database_url}")
     _say(ctx, f"  ledger signing key: {ctx.settings.signing_key_path} (mode 0600)")
     _say(ctx, f"  acting as: [bold]{ctx.admin.name}[/] (admin), token saved by init")
+    server = ctx.extras.get("server")
+    if isinstance(server, ServeProcess):
+        _say(
+            ctx,
+            f"  served by [bold]steward serve[/] (pid {server.pid}, 2 workers) on {server.url}: "
+            "every step below is a call of its REST API (/api/v1) — the demo holds no store "
+            "and no signing key, only tokens",
+        )
 
 
 def step_people(ctx: DemoContext) -> None:
@@ -100,17 +112,21 @@ def step_people(ctx: DemoContext) -> None:
     ctx.console.print(table)
 
 
+def _events(ctx: DemoContext) -> int:
+    """The ledger's events so far (its signed head's size)."""
+    head = ctx.app.audit.head(ctx.admin)
+    return head.size if head is not None else 0
+
+
 def step_least_privilege(ctx: DemoContext) -> None:
     dana = ctx.actors["dana"]
-    with ctx.app.store.read() as reader:
-        before = reader.event_count()
+    before = _events(ctx)
     _say(ctx, "dana (data_scientist) tries to create an admin account for herself:")
     try:
         ctx.app.identity.add_user(dana, "dana-admin", ["admin"])
     except PermissionDenied as exc:
         _say(ctx, f"  [red]refused[/] (exit 3 on the CLI): {exc.message}")
-    with ctx.app.store.read() as reader:
-        after = reader.event_count()
+    after = _events(ctx)
     _say(ctx, f"  nothing was written: {before} ledger events before, {after} after")
 
 
@@ -194,10 +210,17 @@ def step_export(ctx: DemoContext) -> None:
 
 
 def step_tamper(ctx: DemoContext) -> None:
-    """Play the attacker on a copy of the database, never on the demo's own store."""
+    """Play the attacker on a copy of the database, never on the demo's own store (a
+    consistent copy, taken by SQLite's backup while a server may be writing to it)."""
     copy_home = ctx.workdir / "tampered-copy"
-    shutil.copytree(ctx.settings.home, copy_home)
+    shutil.copytree(
+        ctx.settings.home, copy_home, ignore=shutil.ignore_patterns("steward.db*", "run")
+    )
     database = copy_home / "steward.db"
+    with sqlite3.connect(ctx.settings.home / "steward.db") as source:
+        target = sqlite3.connect(database)
+        source.backup(target)
+        target.close()
     connection = sqlite3.connect(database)
     try:
         connection.execute("DROP TRIGGER ledger_events_no_update")
@@ -214,7 +237,7 @@ def step_tamper(ctx: DemoContext) -> None:
     _say(
         ctx,
         f"An attacker with database access drops the append-only triggers and rewrites event "
-        f"{seq} to make dana an admin (on a copy of the store).",
+        f"{seq} to make dana an admin (on a copy of the server's store).",
     )
     with Application.open(Settings(home=copy_home)) as copy:
         result = copy.audit.verify(copy.authenticate(ctx.tokens["audra"]))
@@ -240,6 +263,14 @@ def step_final_verify(ctx: DemoContext) -> None:
             f"[bold red]✗ ledger verification failed[/] at event {result.first_bad_seq}: "
             f"{result.problem}",
         )
+
+
+def _remote(settings: Settings, url: str, token: str) -> Application:
+    from steward.remote import RemoteApplication
+
+    # the remote application has the facade's services, names and signatures
+    # (test_remote_contract), which is all the steps use
+    return RemoteApplication(settings, url, token)  # type: ignore[return-value]
 
 
 STEPS: list[Step] = [
@@ -274,21 +305,30 @@ STEPS: list[Step] = [
 ]
 
 
-def run_demo(console: Console, *, keep: Path | None = None) -> Verification:
-    """Run every step in a fresh home (under ``keep`` if given, else a temporary folder)."""
+def run_demo(console: Console, *, keep: Path | None = None, remote: bool = False) -> Verification:
+    """Run every step in a fresh home (under ``keep`` if given, else a temporary folder);
+    with ``remote``, through ``steward serve`` over that home, over HTTP."""
     workdir = keep if keep is not None else Path(tempfile.mkdtemp(prefix="steward-demo-"))
     workdir.mkdir(parents=True, exist_ok=True)
     settings = Settings(home=workdir / "home")
     try:
         result = initialize(settings)
-        with Application.open(settings) as app:
-            ctx = DemoContext(console, workdir, settings, app, app.authenticate(result.token))
-            try:
-                for number, step in enumerate(STEPS, start=1):
-                    console.rule(f"[bold]{number}. {step.title}")
-                    step.run(ctx)
-            finally:
-                stop_server(ctx)
+        with ExitStack() as stack:
+            extras: dict[str, Any] = {}
+            if remote:
+                server = ServeProcess(settings, result.token, workdir / "server.log")
+                stack.callback(server.stop)
+                server.start()
+                extras["server"] = server
+                app = stack.enter_context(_remote(settings, server.url, result.token))
+            else:
+                app = stack.enter_context(Application.open(settings))
+            admin = app.authenticate(result.token)
+            ctx = DemoContext(console, workdir, settings, app, admin, extras=extras)
+            stack.callback(stop_server, ctx)
+            for number, step in enumerate(STEPS, start=1):
+                console.rule(f"[bold]{number}. {step.title}")
+                step.run(ctx)
         assert ctx.verification is not None
         return ctx.verification
     finally:

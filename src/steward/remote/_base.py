@@ -5,11 +5,14 @@ progress callbacks, evidence read back.
 The services (``_registry``, ``_governance``, ``_operations``, ``_training``) have the
 embedded services' method names and signatures, each a call of ``/api/v1`` whose answer is
 decoded into what the embedded method returns. The ``actor`` argument is kept for the
-signature: over HTTP the caller is whoever the client's token stands for, decided by the
-server."""
+signature and picks the token: over HTTP the caller is whoever the token stands for,
+decided by the server — the client's own token, or the one an actor this client
+authenticated came from."""
 
 from __future__ import annotations
 
+import functools
+import inspect
 from collections.abc import Callable
 from typing import Any
 
@@ -39,6 +42,15 @@ class _Remote:
     def __init__(self, client: ApiClient) -> None:
         self._api = client
 
+    def __init_subclass__(cls, **kwargs: Any) -> None:
+        # each method acts for the actor it is given, as the embedded one does
+        super().__init_subclass__(**kwargs)
+        for name, value in list(vars(cls).items()):
+            if inspect.isfunction(value) and not name.startswith("_"):
+                parameters = list(inspect.signature(value).parameters)
+                if parameters[1:2] == ["actor"]:
+                    setattr(cls, name, _acting(value))
+
     def __getattr__(self, name: str) -> Any:
         # only for what the class does not define: a method not offered remotely yet
         if name.startswith("_"):
@@ -48,6 +60,15 @@ class _Remote:
             f"{service}.{name} is not available over STEWARD_URL yet: run this command where "
             "the server's home is (unset STEWARD_URL)"
         )
+
+
+def _acting(method: Callable[..., Any]) -> Callable[..., Any]:
+    @functools.wraps(method)
+    def acting(self: _Remote, actor: Any, *args: Any, **kwargs: Any) -> Any:
+        with self._api.acting(actor):
+            return method(self, actor, *args, **kwargs)
+
+    return acting
 
 
 def _mover(

@@ -1,11 +1,17 @@
 """The HTTP side of remote mode: one ``httpx`` client per remote application, bearer
 authentication, the API's errors raised as the classes they name, and cursor pages
-followed to the end."""
+followed to the end.
+
+A call is made with the client's own token unless it acts for an identity this client
+authenticated (``acting``): the actor argument of a remote service's method then picks the
+token, as it picks the identity of an embedded call."""
 
 from __future__ import annotations
 
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from contextvars import ContextVar
 from pathlib import Path
 from typing import Any
 from urllib.parse import quote
@@ -17,6 +23,8 @@ from steward.errors import InternalError, InvalidInput, StewardError, Unavailabl
 __all__ = ["ApiClient", "error_from_body", "segment"]
 
 PAGE_LIMIT = 500
+# the bearer token of the identity the current call acts for, when not the client's own
+_ACTING: ContextVar[str | None] = ContextVar("steward_remote_acting", default=None)
 
 
 def _json(response: httpx.Response) -> Any:
@@ -55,12 +63,32 @@ class ApiClient:
         headers = {"User-Agent": "steward-remote", "Accept": "application/json"}
         if token:
             headers["Authorization"] = f"Bearer {token}"
+        self._tokens: dict[str, str] = {}
         self._http = httpx.Client(
             base_url=f"{base}/api/v1", headers=headers, timeout=timeout, follow_redirects=False
         )
 
     def close(self) -> None:
         self._http.close()
+
+    def remember(self, token_id: str | None, token: str | None) -> None:
+        """Keep ``token`` as the one to act with for the identity whose token id it is."""
+        if token_id and token:
+            self._tokens[token_id] = token
+
+    @contextmanager
+    def acting(self, actor: Any) -> Iterator[None]:
+        """Calls made inside act for ``actor`` when this client authenticated its token (an
+        unknown or absent actor leaves the client's own token in use)."""
+        token = self._tokens.get(getattr(actor, "token_id", None) or "")
+        if token is None:
+            yield
+            return
+        reset = _ACTING.set(token)
+        try:
+            yield
+        finally:
+            _ACTING.reset(reset)
 
     def call(
         self,
@@ -79,6 +107,11 @@ class ApiClient:
     def _send(self, method: str, path: str, **sent: Any) -> httpx.Response:
         """The answer to one request, or the error it stands for: ``Unavailable`` when the
         server cannot be reached, the class its error body names for a 4xx or 5xx."""
+        acting = _ACTING.get()
+        if acting is not None:
+            headers = dict(sent.get("headers") or {})
+            headers.setdefault("Authorization", f"Bearer {acting}")
+            sent["headers"] = headers
         try:
             response = self._http.request(method, path, **sent)
         except httpx.TransportError as exc:
@@ -90,11 +123,17 @@ class ApiClient:
         return response
 
     def raw(
-        self, method: str, path: str, *, content: bytes | None = None, **params: Any
+        self,
+        method: str,
+        path: str,
+        *,
+        content: bytes | None = None,
+        content_type: str = "application/octet-stream",
+        **params: Any,
     ) -> tuple[bytes, httpx.Headers]:
         """The body of a non-JSON answer (a model file, Arrow rows), or the error raised."""
         query = {k: v for k, v in params.items() if v is not None}
-        headers = {"Content-Type": "application/octet-stream"} if content is not None else None
+        headers = {"Content-Type": content_type} if content is not None else None
         response = self._send(method, path, params=query, content=content, headers=headers)
         return response.content, response.headers
 

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import json
 from collections.abc import Callable, Sequence
+from datetime import date
 from typing import Any
 
 from steward.domain import (
@@ -12,7 +14,8 @@ from steward.domain import (
     Evidence,
     Monitor,
 )
-from steward.remote._base import _mover, _Remote
+from steward.errors import NotFound, UsageError
+from steward.remote._base import _mover, _Remote, _version_path
 from steward.remote._documents import decode, decode_list
 from steward.remote._http import segment
 
@@ -48,6 +51,9 @@ class RemoteDeployments(_Remote):
         answer = self._api.post(f"/endpoints/{segment(endpoint)}/deployments", body)
         return decode(Deployment, answer["deployment"]), bool(answer["changed"])
 
+    def retention_days(self, actor: Actor) -> int:
+        return int(self._api.get("/predictions/retention")["retention_days"])
+
     def rollback(self, actor: Actor, endpoint: str) -> Deployment:
         return decode(Deployment, self._api.post(f"/endpoints/{segment(endpoint)}/rollback"))
 
@@ -76,6 +82,33 @@ class RemoteMonitoring(_Remote):
     def add(self, actor: Actor, document: dict[str, Any]) -> tuple[Monitor, bool]:
         body = self._api.post("/monitors", {"document": document, "source": "<command line>"})
         return decode(Monitor, body["monitor"]), bool(body["changed"])
+
+    def stored_reference(self, actor: Actor, ref: str) -> Evidence | None:
+        try:
+            return decode(Evidence, self._api.get(_version_path("models", ref) + "/reference"))
+        except NotFound:
+            return None
+
+    def reference(self, actor: Actor, ref: str) -> Evidence:
+        found = self.stored_reference(actor, ref)
+        if found is not None:
+            return found
+        return decode(Evidence, self._api.post(_version_path("models", ref) + "/reference"))
+
+    def estimate(self, actor: Actor, ref: str, x: Any) -> dict[str, Any]:
+        import pyarrow as pa
+
+        table = pa.Table.from_pandas(x)
+        sink = pa.BufferOutputStream()
+        with pa.ipc.new_stream(sink, table.schema) as writer:
+            writer.write_table(table)
+        data, _ = self._api.raw(
+            "POST",
+            _version_path("models", ref) + "/estimates",
+            content=sink.getvalue().to_pybytes(),
+            content_type="application/vnd.apache.arrow.stream",
+        )
+        return dict(json.loads(data))
 
     def admit_run(self, actor: Actor, name: str) -> Monitor:
         """Checked by the server when the run is asked for."""
@@ -128,6 +161,12 @@ class RemotePredictions(_Remote):
             labels=labels,
         )
         return pl.from_arrow(pa.ipc.open_stream(data).read_all())
+
+    def prune(self, actor: Actor, retention_days: int, *, today: date | None = None) -> list[str]:
+        if today is not None:
+            raise UsageError("over STEWARD_URL the server's own date decides what is past")
+        body = self._api.post("/predictions/prunings", {"retention_days": retention_days})
+        return [str(name) for name in body["segments"]]
 
     def label(self, actor: Actor, endpoint: str, labels: Sequence[Any]) -> dict[str, Any]:
         body = {"labels": [dict(label) for label in labels]}

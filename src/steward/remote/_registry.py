@@ -28,7 +28,9 @@ class RemoteIdentity(_Remote):
         body, _ = self._api.call(
             "GET", "/whoami", headers={"Authorization": f"Bearer {token or ''}"}
         )
-        return decode(Actor, body)
+        actor = decode(Actor, body)
+        self._api.remember(actor.token_id, token)
+        return actor
 
     def add_user(self, actor: Actor, name: str, roles: Sequence[str]) -> tuple[User, str]:
         body = self._api.post("/users", {"name": name, "roles": list(roles)})
@@ -159,6 +161,11 @@ class RemoteEvidence(_Remote):
 
     def list_evidence(self, actor: Actor, ref: str) -> list[Evidence]:
         return decode_list(Evidence, self._api.items(_version_path("models", ref) + "/evidence"))
+
+    def artifact(self, actor: Actor, ref: str, evidence_id: str, name: str) -> bytes:
+        path = f"{_version_path('models', ref)}/evidence/{segment(evidence_id)}"
+        data, _ = self._api.raw("GET", f"{path}/files/{segment(name)}")
+        return data
 
     def run(
         self,

@@ -332,6 +332,21 @@ class EvidenceService:
         with self._store.read() as reader:
             return reader.evidence_for(version.subject)
 
+    def artifact(self, actor: Actor, ref: str, evidence_id: str, name: str) -> bytes:
+        """The bytes of the file ``name`` (a plot, a table) that evidence record
+        ``evidence_id`` about version ``ref`` stored, hash-checked against the record."""
+        records = {record.id: record for record in self.list_evidence(actor, ref)}
+        record = records.get(evidence_id)
+        if record is None:
+            raise NotFound(f"evidence {evidence_id[:64]!r} is not a record about {ref}")
+        key = record.artifacts.get(name)
+        if key is None:
+            stored = ", ".join(sorted(record.artifacts)) or "none"
+            raise NotFound(
+                f"evidence {evidence_id[:12]} stored no file {name[:64]!r} (it stored: {stored})"
+            )
+        return self._artifacts.get_bytes(key)
+
 
 def validate(cls: Any, check_id: str, given: Mapping[str, Any]) -> None:
     """Refuse parameters the check does not take or whose values its declared constraints

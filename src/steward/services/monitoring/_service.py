@@ -224,16 +224,27 @@ class MonitoringService:
 
     # --- references ----------------------------------------------------------------------
 
-    def reference(self, actor: Actor, ref: str) -> Evidence:
-        """Version ``ref``'s monitoring reference, built and recorded the first time."""
-        models = self._models
-        version = models.get(actor, ref)
+    def stored_reference(self, actor: Actor, ref: str) -> Evidence | None:
+        """Version ``ref``'s monitoring reference if one was recorded, else ``None``."""
+        version = self._models.get(actor, ref)
         with self._store.read() as reader:
             found = [
                 e for e in reader.evidence_for(version.subject) if e.check_id == REFERENCE_CHECK
             ]
-        if found:
-            return found[-1]
+        return found[-1] if found else None
+
+    def admit_reference(self, actor: Actor, ref: str) -> None:
+        """Refuse, before anything is read, whoever may not record a reference."""
+        require(actor, Permission.EVIDENCE_WRITE, "record a monitoring reference")
+        self._models.get(actor, ref)
+
+    def reference(self, actor: Actor, ref: str) -> Evidence:
+        """Version ``ref``'s monitoring reference, built and recorded the first time."""
+        found = self.stored_reference(actor, ref)
+        if found is not None:
+            return found
+        models = self._models
+        version = models.get(actor, ref)
         require(actor, Permission.EVIDENCE_WRITE, "record a monitoring reference")
         pii: tuple[str, ...] = ()
         for used in version.datasets:
@@ -261,8 +272,20 @@ class MonitoringService:
         reference = self.loaded_reference(actor, ref)
         if reference.calibration is None:
             raise InvalidInput(f"{ref}'s reference has no calibration to estimate with")
-        _, model = self._models.load(actor, ref)
-        found: dict[str, Any] = estimate(reference.calibration, model.predict_proba(x)).to_dict()
+        version, model = self._models.load(actor, ref)
+        inputs = [str(i["name"]) for i in version.signature.get("inputs", [])]
+        missing = [name for name in inputs if name not in getattr(x, "columns", ())]
+        if missing or not len(x):
+            named = ", ".join(missing[:10]) if missing else "no rows"
+            raise InvalidInput(f"the inputs to estimate on lack {ref}'s inputs: {named}")
+        try:
+            scores = model.predict_proba(x[inputs] if inputs else x)
+        except (ValueError, TypeError) as exc:
+            raise InvalidInput(
+                f"{ref} could not score the inputs to estimate on ({type(exc).__name__}): check "
+                "their types against its signature"
+            ) from None
+        found: dict[str, Any] = estimate(reference.calibration, scores).to_dict()
         return found
 
     def loaded_reference(self, actor: Actor, ref: str) -> Reference:

@@ -34,6 +34,8 @@ from steward.store import Reader, Store
 
 __all__ = ["MAX_LABELS", "PredictionService"]
 
+MAX_RETENTION_DAYS = 36_500
+
 MAX_LABELS = 100_000
 
 
@@ -252,6 +254,11 @@ class PredictionService:
         from steward.policy import RETENTION_FLOOR_DAYS
 
         require(actor, Permission.MODEL_DEPLOY, "prune the prediction log")
+        if retention_days > MAX_RETENTION_DAYS:
+            raise InvalidInput(
+                f"{{retention_days}} must be at most {MAX_RETENTION_DAYS} (a century)",
+                details={"field": "retention_days"},
+            )
         if retention_days < RETENTION_FLOOR_DAYS:
             raise InvalidInput(
                 f"{{retention_days}} must be at least {RETENTION_FLOOR_DAYS} (six months)",
