@@ -3,6 +3,9 @@ media types it cannot build by itself — Arrow IPC streams, valid or not."""
 
 from __future__ import annotations
 
+import os
+from pathlib import Path
+
 import pyarrow as pa
 import schemathesis
 from hypothesis import strategies as st
@@ -23,3 +26,10 @@ _VALID = [
 schemathesis.openapi.media_type(
     "application/vnd.apache.arrow.stream", st.sampled_from(_VALID) | st.binary(max_size=512)
 )
+
+
+def environment() -> dict[str, str]:
+    """The environment of a ``schemathesis run`` that loads these hooks."""
+    here = str(Path(__file__).parent)
+    path = os.pathsep.join(p for p in (here, os.environ.get("PYTHONPATH", "")) if p)
+    return {**os.environ, "SCHEMATHESIS_HOOKS": "schemathesis_hooks", "PYTHONPATH": path}

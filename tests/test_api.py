@@ -6,7 +6,6 @@ are revoked; bad requests get 4xx with the error body and leave nothing behind."
 from __future__ import annotations
 
 import json
-import os
 import re
 from collections.abc import Iterator
 from dataclasses import replace
@@ -16,6 +15,7 @@ from typing import Any
 import httpx
 import pytest
 
+import schemathesis_hooks
 from api_server import ThreadedServer
 from conftest import pg_database
 from factories import serving_models
@@ -460,8 +460,6 @@ def test_schemathesis_with_a_privileged_token_finds_no_server_error_and_no_schem
         "-H",
         f"Authorization: Bearer {home.tokens['eli']}",
     ]
-    # bodies of the media types schemathesis cannot build by itself (Arrow streams)
-    hooks = {"SCHEMATHESIS_HOOKS": "schemathesis_hooks", "PYTHONPATH": str(Path(__file__).parent)}
     done = subprocess.run(
         command,
         capture_output=True,
@@ -469,10 +467,31 @@ def test_schemathesis_with_a_privileged_token_finds_no_server_error_and_no_schem
         timeout=600,
         cwd=tmp_path,
         check=False,
-        env={**os.environ, **hooks},
+        env=schemathesis_hooks.environment(),  # bodies it cannot build (Arrow)
     )
     assert done.returncode == 0, done.stdout[-6000:] + done.stderr[-2000:]
     assert httpx.get(f"{server.url}/healthz").status_code == 200
+
+
+def test_a_kept_answer_is_never_stale_nor_shown_to_a_caller_without_the_permission(
+    server: ThreadedServer, home: Home
+) -> None:
+    """GET a version is answered from the process's answer cache while the ledger's head is
+    where it was: a change made by another process (here, embedded) moves the head, and the
+    next answer is the new one; a caller without ``model:read`` gets the service's 403."""
+    name, number = home.refs[1].split("@")
+    path = f"/models/{name}/versions/{number}"
+    with _http(server, home, "sofia") as http:
+        first = http.get(path).json()
+        assert http.get(path).json() == first and first["stage"] == "none"
+        with Application.open(home.settings) as embedded:
+            eli = embedded.authenticate(home.tokens["eli"])
+            embedded.governance.promote(eli, home.refs[1], "staging")
+        assert http.get(path).json()["stage"] == "staging"
+        scoped = http.post("/tokens", json={"scopes": ["predict:credit"]}).json()["secret"]
+        refused = http.get(path, headers={"Authorization": f"Bearer {scoped}"})
+        assert refused.status_code == 403, refused.text
+        assert refused.json()["error"]["details"]["permission"] == "model:read"
 
 
 def test_the_api_ledger_verifies_after_everything(server: ThreadedServer, home: Home) -> None:

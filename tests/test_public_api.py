@@ -81,8 +81,9 @@ ALLOWED = {
     "app": {"domain", "ledger", "store", "artifacts", "services", "remote"},
     # the client of the REST API: the services' result types, decoded; never the store
     "remote": {"domain", "ledger", "policy", "services", "ml"},
-    # the demo runs the model server in its own process (its steps are an edge's)
-    "demo": {"domain", "ledger", "app", "services", "samples", "provenance", "serving"},
+    # the demo runs the model server in its own process (its steps are an edge's), or
+    # drives a `steward serve` over HTTP (remote)
+    "demo": {"domain", "ledger", "app", "services", "samples", "provenance", "serving", "remote"},
     "cli": {"domain", "ledger", "app", "services", "demo", "provenance"},
     "_sdk": {"domain", "app", "services", "provenance"},
     # test support for tests, benchmarks and third-party check authors: an edge, no store

@@ -135,10 +135,13 @@ def metrics_folder() -> Path | None:
     return Path(value) if value else None
 
 
-def child_environment(values: dict[str, str]) -> dict[str, str]:
+def child_environment(values: dict[str, str], *, only: bool = False) -> dict[str, str]:
     """This process's environment with ``values`` set: for a child process Steward starts
-    (a scheduled monitor run), which reads its ``Settings`` from it."""
-    return {**os.environ, **values}
+    (a scheduled monitor run), which reads its ``Settings`` from it. With ``only``, no other
+    ``STEWARD_`` variable of this process is passed on (the child's settings are ``values``'
+    alone)."""
+    kept = {k: v for k, v in os.environ.items() if not (only and k.startswith("STEWARD_"))}
+    return kept | values
 
 
 def export_to_workers(values: dict[str, str], *, defaults: dict[str, str] | None = None) -> None:

@@ -25,11 +25,12 @@ from steward.errors import AuthenticationError, InvalidInput
 
 if TYPE_CHECKING:
     from steward.app import Application
-    from steward.domain import Actor
+    from steward.domain import Actor, Permission
 
 __all__ = [
     "ARROW_STREAM",
     "MAX_PAGE",
+    "AnswerCache",
     "Caller",
     "PageQuery",
     "answer",
@@ -57,18 +58,56 @@ class Caller:
     for its dependency and again for its route. A request without a token, or with a
     malformed header, is refused before anything else (401)."""
 
-    __slots__ = ("_actor", "_settle", "app")
+    __slots__ = ("_actor", "_head", "_settle", "app")
 
-    def __init__(self, app: Application, settle: Callable[[], Actor]) -> None:
+    def __init__(self, app: Application, settle: Callable[[], tuple[Actor, int]]) -> None:
         self.app = app
         self._settle = settle
         self._actor: Actor | None = None
+        self._head = 0
 
     @property
     def actor(self) -> Actor:
         if self._actor is None:
-            self._actor = self._settle()
+            self._actor, self._head = self._settle()
         return self._actor
+
+    @property
+    def head(self) -> int:
+        """The ledger's head sequence read with the token's revocation check: every change
+        of state is a ledger event, so an answer computed since is current for this head."""
+        _ = self.actor
+        return self._head
+
+
+class AnswerCache:
+    """JSON answers of hot reads, each kept for the ledger head it was computed at (a later
+    head misses: any change of state moves the head). Bounded; shared by the routes of one
+    process; never consulted for a caller without the permission the answer needs."""
+
+    def __init__(self, size: int = 4096) -> None:
+        self.size = size
+        self._kept: dict[tuple[Any, ...], tuple[int, bytes]] = {}
+
+    def answer(
+        self,
+        call: Caller,
+        key: tuple[Any, ...],
+        needs: Permission,
+        compute: Callable[[], Any],
+    ) -> Response:
+        """The kept answer for ``key`` at the caller's head, else ``compute()``'s document
+        (from the service, which judges the caller), kept."""
+        head = call.head
+        if call.actor.can(needs):
+            kept = self._kept.get(key)
+            if kept is not None and kept[0] == head:
+                return Response(kept[1], media_type=JSON)
+        body = _dumps(compute())
+        if len(self._kept) >= self.size:
+            self._kept.clear()
+        self._kept[key] = (head, body)
+        return Response(body, media_type=JSON)
 
 
 async def caller(request: Request) -> Caller:
@@ -94,14 +133,13 @@ async def caller(request: Request) -> Caller:
 CALLER = Depends(caller)
 
 
+def _dumps(document: Any) -> bytes:
+    return orjson.dumps(document, option=orjson.OPT_SERIALIZE_NUMPY | orjson.OPT_NON_STR_KEYS)
+
+
 def answer(document: Any, status: int = 200, headers: dict[str, str] | None = None) -> Response:
     """A JSON answer (orjson: numpy values and non-string keys sorted out)."""
-    return Response(
-        orjson.dumps(document, option=orjson.OPT_SERIALIZE_NUMPY | orjson.OPT_NON_STR_KEYS),
-        status_code=status,
-        media_type=JSON,
-        headers=headers,
-    )
+    return Response(_dumps(document), status_code=status, media_type=JSON, headers=headers)
 
 
 def arrow_answer(table: Any) -> Response:

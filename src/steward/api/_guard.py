@@ -63,14 +63,17 @@ class FailureLimiter:
             self._failures.setdefault(client, deque()).append(time.monotonic())
 
 
-def authenticate(state: Any, limiter: FailureLimiter, token: str | None, client: str) -> Actor:
-    """The actor of ``token``, strictly, for an API call from ``client``."""
+def authenticate(
+    state: Any, limiter: FailureLimiter, token: str | None, client: str
+) -> tuple[Actor, int]:
+    """The actor of ``token``, strictly, for an API call from ``client``, and the ledger's
+    head sequence read with its revocation check."""
     limiter.check(client)
     try:
         actor: Actor = state.authenticate(token)
-        state.app.identity.still_active(actor)
+        head: int = state.app.identity.still_active(actor)
     except AuthenticationError:
         if token:  # a token that does not authenticate; asking without one guesses nothing
             limiter.failed(client)
         raise
-    return actor
+    return actor, head

@@ -9,7 +9,7 @@ from __future__ import annotations
 import mimetypes
 from typing import Any
 
-from fastapi import APIRouter, Header
+from fastapi import APIRouter, Header, Request
 from fastapi.responses import Response
 from pydantic import BaseModel, Field
 
@@ -24,6 +24,7 @@ from steward.api._common import (
     page,
     permission,
 )
+from steward.domain import Permission
 
 __all__ = ["router", "version_ref"]
 
@@ -96,8 +97,14 @@ def versions(name: str, query: PageQuery = PAGE, call: Caller = CALLER) -> Respo
     summary="A model version: signature, metrics, datasets, split, artifact, stage",
     openapi_extra=permission("model:read"),
 )
-def version(name: str, selector: str, call: Caller = CALLER) -> Response:
-    return answer(call.app.models.get(call.actor, version_ref(name, selector)).to_dict())
+def version(name: str, selector: str, request: Request, call: Caller = CALLER) -> Response:
+    ref = version_ref(name, selector)
+    return request.app.state.api_answers.answer(  # type: ignore[no-any-return]
+        call,
+        ("version", ref),
+        Permission.MODEL_READ,
+        lambda: call.app.models.get(call.actor, ref).to_dict(),
+    )
 
 
 @router.get(

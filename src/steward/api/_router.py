@@ -20,6 +20,7 @@ from steward.api import (
     _webhooks,
     _work,
 )
+from steward.api._common import AnswerCache
 from steward.api._guard import FailureLimiter
 from steward.api._jobs import JobRunner
 from steward.api._limits import MAX_JSON_BYTES, ApiTransport
@@ -75,6 +76,7 @@ for _module in (
 def mount(app: FastAPI) -> None:
     """Serve the API on ``app`` (whose lifespan sets ``app.state.steward``)."""
     app.state.api_limiter = FailureLimiter()
+    app.state.api_answers = AnswerCache()
     app.state.api_jobs = runner = JobRunner()
     # jobs still running when the server stops finish first (bounded), while the store is open
     app.state.on_stop = [*getattr(app.state, "on_stop", []), runner.shutdown]

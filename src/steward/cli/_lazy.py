@@ -232,7 +232,8 @@ ROOT: tuple[Entry, ...] = (
     ),
     Entry(
         "demo",
-        "Run the governed lifecycle end to end in a fresh home on the embedded store, narrated.",
+        "Run the governed lifecycle end to end in a fresh home on the embedded store, narrated "
+        "(with --remote, through a Steward server on a loopback port, over HTTP).",
         _demo,
     ),
     Entry("user", "Manage users and their roles.", _identity),

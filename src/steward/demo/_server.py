@@ -21,7 +21,7 @@ import urllib.request
 from pathlib import Path
 from typing import Any
 
-from steward.settings import Settings
+from steward.settings import Settings, child_environment
 
 __all__ = ["DemoServer", "ServeProcess", "ThreadServer"]
 
@@ -108,8 +108,8 @@ class ServeProcess(DemoServer):
         self.process: subprocess.Popen[bytes] | None = None
 
     def start(self) -> None:
-        env = {k: v for k, v in os.environ.items() if not k.startswith("STEWARD_")}
-        env |= {"STEWARD_HOME": str(self.home), "STEWARD_TOKEN": self.token}
+        values = {"STEWARD_HOME": str(self.home), "STEWARD_TOKEN": self.token}
+        env = child_environment(values, only=True)
         command = [sys.executable, "-m", "steward", "serve", "--port", str(self.port)]
         with self.log.open("ab") as log:
             self.process = subprocess.Popen(

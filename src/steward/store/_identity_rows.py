@@ -177,3 +177,24 @@ def token_state(conn: Connection, token_id: str) -> tuple[str, bool] | None:
     finally:
         cursor.close()
     return None if row is None else (str(row[0]), row[1] is not None)
+
+
+_TOKEN_AND_HEAD_SQL = {
+    "sqlite": "SELECT revoked_at, (SELECT COALESCE(MAX(seq), 0) FROM ledger_events) "
+    "FROM api_tokens WHERE id = ?",
+    "postgresql": "SELECT revoked_at, (SELECT COALESCE(MAX(seq), 0) FROM ledger_events) "
+    "FROM api_tokens WHERE id = %s",
+}
+
+
+def token_and_head(conn: Connection, token_id: str) -> tuple[bool, int] | None:
+    """``(revoked?, ledger head seq)`` of a token in one statement, or ``None`` when the
+    token is unknown: what a server checks on every API call, so it speaks to the driver
+    directly, as ``token_state`` does."""
+    cursor = conn.connection.cursor()
+    try:
+        cursor.execute(_TOKEN_AND_HEAD_SQL[conn.dialect.name], (token_id,))
+        row = cursor.fetchone()
+    finally:
+        cursor.close()
+    return None if row is None else (row[0] is not None, int(row[1]))

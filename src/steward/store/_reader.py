@@ -75,6 +75,11 @@ class Reader:
         """Every user, by name."""
         return identity.list_users(self._conn)
 
+    def token_and_head(self, token_id: str) -> tuple[bool, int] | None:
+        """``(revoked?, ledger head seq)`` of token ``token_id`` (one statement), or
+        ``None``."""
+        return identity.token_and_head(self._conn, token_id)
+
     def token_secret(self, token_id: str) -> tuple[str, datetime | None, str] | None:
         """``(secret_hash, revoked_at, user_name)`` of token ``token_id``, or ``None``."""
         return identity.token_secret_hash(self._conn, token_id)

@@ -123,20 +123,24 @@ class IdentityService:
             )
         return Actor(user.id, user.name, user.roles, token_id, scopes=issued.scopes)
 
-    def still_active(self, actor: Actor) -> None:
+    def still_active(self, actor: Actor) -> int:
         """``AuthenticationError`` if the token ``actor`` authenticated with has been revoked
         since (one indexed read): a server that keeps authenticated tokens in memory checks
-        this on every API call, so a revocation made through any process holds at once."""
-        if actor.token_id is None:
-            return
+        this on every API call, so a revocation made through any process holds at once.
+        Answers the ledger's head sequence as of the check (read in the same statement): an
+        answer computed afterwards is at least that fresh."""
         with self._store.read() as reader:
-            record = reader.token_secret(actor.token_id)
-        if record is None:
-            raise AuthenticationError("invalid API token (unknown to this store)")
-        if record[1] is not None:
-            raise AuthenticationError(
-                f"API token {actor.token_id} was revoked on {record[1]:%Y-%m-%d %H:%M} UTC"
-            )
+            if actor.token_id is None:
+                head = reader.head()
+                return head.size if head is not None else 0
+            record = reader.token_and_head(actor.token_id)
+            if record is None:
+                raise AuthenticationError("invalid API token (unknown to this store)")
+            if record[0]:
+                when = reader.token_secret(actor.token_id)
+                revoked = f" on {when[1]:%Y-%m-%d %H:%M} UTC" if when and when[1] else ""
+                raise AuthenticationError(f"API token {actor.token_id} was revoked{revoked}")
+        return record[1]
 
     def add_user(self, actor: Actor, name: str, roles: Sequence[str]) -> tuple[User, str]:
         """Create a user with its first token; return the user and the token (shown once)."""
