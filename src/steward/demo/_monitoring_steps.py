@@ -8,6 +8,7 @@ from __future__ import annotations
 import time
 from typing import TYPE_CHECKING, Any
 
+from steward.demo._data_steps import escape
 from steward.demo._model_steps import MODEL
 from steward.demo._serving_steps import ENDPOINT, SETTLE_SECONDS
 
@@ -237,26 +238,31 @@ def step_drift(ctx: DemoContext) -> None:
     _say(ctx, f"  sofia acknowledges alert {ctx.extras['alert'][:12]} (steward alert ack)")
 
 
-def _canary_counts(ctx: DemoContext, canary: str) -> dict[str, int]:
-    """Which version the running server answers 200 keyed applicants from, once it has
-    picked the canary up."""
+def _canary_counts(ctx: DemoContext, canary: str) -> tuple[dict[str, int], str]:
+    """Which version the running server answers keyed applicants from (or the status it
+    refused them with), once it has picked the canary up; and the first refusal's reason."""
     server, token = ctx.extras["server"], ctx.tokens["portal"]
     rows, _, _ = _applications(ctx)
+    refusal = ""
 
     def served(count: int) -> dict[str, int]:
+        nonlocal refusal
         seen: dict[str, int] = {}
         for i in range(count):
             body = {"instances": rows[:1], "key": f"applicant-{i}"}
             status, answer = server.call(f"/predict/{ENDPOINT}", body, token)
             model = answer["model"] if status == 200 else str(status)
+            if status != 200 and not refusal:
+                refusal = str(answer.get("error", {}).get("message", ""))
             seen[model] = seen.get(model, 0) + 1
         return seen
 
     deadline = time.monotonic() + 30
-    while canary not in served(20) and time.monotonic() < deadline:
+    while not {canary, "422"} & set(served(20)) and time.monotonic() < deadline:
         time.sleep(0.2)
     time.sleep(SETTLE_SECONDS)
-    return served(200)
+    refusal = ""
+    return served(200), refusal
 
 
 def step_retrain(ctx: DemoContext) -> None:
@@ -321,14 +327,25 @@ def step_retrain(ctx: DemoContext) -> None:
         ctx.app.alerts.resolve(sofia, ctx.extras["alert"], f"challenger {challenger.ref}")
         ctx.app.deployments.resume(eli, ENDPOINT)
         ctx.app.deployments.deploy(eli, challenger.ref, ENDPOINT, canary=10)
-        counts = _canary_counts(ctx, challenger.ref)
+        counts, refusal = _canary_counts(ctx, challenger.ref)
         _say(
             ctx,
             f"  sofia resolves the alert; eli resumes {ENDPOINT} and deploys {challenger.ref} "
             f"as a 10% canary (steward deploy {challenger.ref} --endpoint {ENDPOINT} "
             "--canary 10): of 200 applicants, "
-            + ", ".join(f"{n} to {v}" for v, n in sorted(counts.items())),
+            + ", ".join(
+                f"{n} to {v}" if "@" in v else f"{n} answered {v}"
+                for v, n in sorted(counts.items())
+            ),
         )
+        if refusal:
+            _say(
+                ctx,
+                f"  the canary's share is refused ({escape(refusal[:120])}): the mitigated "
+                "version takes the sensitive attribute as an input, which the portal's "
+                f"requests, shaped for {ctx.models[MODEL]}, do not carry — a canary needs "
+                "clients that can feed both versions",
+            )
     else:
         reasons = "; ".join(f"{r.id}: {r.reason}"[:90] for r in decision.failed[:2])
         _say(ctx, f"  its gate still fails — {reasons}: it stays out of production")

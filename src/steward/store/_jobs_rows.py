@@ -5,12 +5,12 @@ from __future__ import annotations
 import json
 from typing import Any
 
-from sqlalchemy import Connection, insert, select, update
+from sqlalchemy import Connection, delete, insert, select, update
 
 from steward.domain import Job, JobStatus
 from steward.store._schema import jobs
 
-__all__ = ["add_job", "job", "update_job"]
+__all__ = ["add_job", "forget_jobs", "job", "update_job"]
 
 
 def add_job(conn: Connection, record: Job) -> None:
@@ -28,6 +28,11 @@ def add_job(conn: Connection, record: Job) -> None:
             updated_at=record.updated_at,
         )
     )
+
+
+def forget_jobs(conn: Connection, before: str) -> int:
+    """Delete the jobs last updated before ``before`` (an ISO time); how many."""
+    return int(conn.execute(delete(jobs).where(jobs.c.updated_at < before)).rowcount or 0)
 
 
 def update_job(conn: Connection, job_id: str, updated_at: str, **fields: Any) -> None:

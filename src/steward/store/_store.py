@@ -78,9 +78,12 @@ class Store:
         with self._write_connection() as conn, conn.begin():
             journal.append_logs(conn, study, logs)
 
-    def add_job(self, record: Job) -> None:
-        """Record a job started over the API; working state, so no ledger event."""
+    def add_job(self, record: Job, *, forget_before: str | None = None) -> None:
+        """Record a job started over the API; working state, so no ledger event. Jobs last
+        updated before ``forget_before`` are deleted in the same transaction."""
         with self._write_connection() as conn, conn.begin():
+            if forget_before is not None:
+                jobs.forget_jobs(conn, forget_before)
             jobs.add_job(conn, record)
 
     def update_job(self, job_id: str, **fields: Any) -> None:

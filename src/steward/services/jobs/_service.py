@@ -5,7 +5,8 @@ API answers for it: who asked, how far it is, what it returned or raised.
 A job is working state, not evidence (no ledger event): what it changes is recorded, and
 ledgered, by the services it runs, as the caller who asked. Only that caller (or a holder
 of ``user:manage``) may read it. A running job whose process has not reported for
-``LOST_SECONDS`` is answered as ``lost``: its process ended or was killed."""
+``LOST_SECONDS`` is answered as ``lost``: its process ended or was killed. A job is kept
+``KEEP_DAYS`` after its last report, then forgotten when a new one starts."""
 
 from __future__ import annotations
 
@@ -20,10 +21,11 @@ from steward.errors import NotFound
 from steward.store import Store
 from steward.types import utc_iso
 
-__all__ = ["HEARTBEAT_SECONDS", "LOST_SECONDS", "JobService"]
+__all__ = ["HEARTBEAT_SECONDS", "KEEP_DAYS", "LOST_SECONDS", "JobService"]
 
 HEARTBEAT_SECONDS = 10.0
 LOST_SECONDS = 120.0
+KEEP_DAYS = 7
 
 
 class JobService:
@@ -32,7 +34,8 @@ class JobService:
 
     def start(self, actor: Actor, kind: str) -> Job:
         """A running job of ``kind`` for ``actor``, in this process."""
-        now = utc_iso(self._store.now())
+        moment = self._store.now()
+        now = utc_iso(moment)
         record = Job(
             id=uuid.uuid4().hex,
             kind=kind,
@@ -43,7 +46,7 @@ class JobService:
             created_at=now,
             updated_at=now,
         )
-        self._store.add_job(record)
+        self._store.add_job(record, forget_before=utc_iso(moment - timedelta(days=KEEP_DAYS)))
         return record
 
     def report(self, job_id: str, progress: dict[str, Any]) -> None:
