@@ -439,35 +439,8 @@ def test_schemathesis_with_a_privileged_token_finds_no_server_error_and_no_schem
 ) -> None:
     """The whole API fuzzed as an ML engineer (who may write most: deploy, train, monitor),
     so generated requests reach the services, not only the 403 of a scoped token."""
-    import subprocess
-    import sys
-
-    command = [
-        str(Path(sys.executable).parent / "schemathesis"),
-        "run",
-        f"{server.url}/openapi.json",
-        "--checks",
-        "not_a_server_error,response_schema_conformance,status_code_conformance,"
-        "content_type_conformance",
-        "--max-examples",
-        "8",
-        "--seed",
-        "3",
-        "--workers",
-        "1",
-        "--include-path-regex",
-        "^/api/v1",
-        "-H",
-        f"Authorization: Bearer {home.tokens['eli']}",
-    ]
-    done = subprocess.run(
-        command,
-        capture_output=True,
-        text=True,
-        timeout=600,
-        cwd=tmp_path,
-        check=False,
-        env=schemathesis_hooks.environment(),  # bodies it cannot build (Arrow)
+    done = schemathesis_hooks.run(
+        server.url, home.tokens["eli"], tmp_path, max_examples=8, seed=3, only="^/api/v1"
     )
     assert done.returncode == 0, done.stdout[-6000:] + done.stderr[-2000:]
     assert httpx.get(f"{server.url}/healthz").status_code == 200

@@ -20,7 +20,7 @@ from steward.api._common import (
     permission,
 )
 from steward.api._jobs import JobProgress
-from steward.errors import InvalidInput
+from steward.services import retention_to_keep
 
 __all__ = ["router"]
 
@@ -84,13 +84,8 @@ class Prune(BaseModel):
 )
 def prune(body: Prune, call: Caller = CALLER) -> Response:
     required = call.app.deployments.retention_days(call.actor)
-    if body.retention_days < required:
-        raise InvalidInput(
-            f"{{retention_days}} {body.retention_days} is shorter than the {required} days the "
-            "governing policies require",
-            details={"field": "retention_days"},
-        )
-    return answer({"segments": call.app.predictions.prune(call.actor, body.retention_days)})
+    days = retention_to_keep(required, body.retention_days)
+    return answer({"segments": call.app.predictions.prune(call.actor, days)})
 
 
 @router.get(

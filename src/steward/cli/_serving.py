@@ -158,14 +158,9 @@ def predictions_prune(
     """Delete logged predictions older than the retention period, whole sealed segments at
     a time, in one ledgered step (predictions.pruned)."""
     with open_session() as (app, actor):
-        required = app.deployments.retention_days(actor)
-        days = required if retention_days is None else retention_days
-        if days < required:
-            raise InvalidInput(
-                f"{{retention_days}} {days} is shorter than the {required} days the governing "
-                "policies require",
-                details={"field": "retention_days"},
-            )
+        from steward.services import retention_to_keep
+
+        days = retention_to_keep(app.deployments.retention_days(actor), retention_days)
         gone = app.predictions.prune(actor, days)
     if as_json:
         emit_json({"retention_days": days, "segments": gone})

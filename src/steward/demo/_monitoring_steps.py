@@ -243,11 +243,10 @@ def _canary_counts(ctx: DemoContext, canary: str) -> tuple[dict[str, int], str]:
     refused them with), once it has picked the canary up; and the first refusal's reason."""
     server, token = ctx.extras["server"], ctx.tokens["portal"]
     rows, _, _ = _applications(ctx)
-    refusal = ""
 
-    def served(count: int) -> dict[str, int]:
-        nonlocal refusal
+    def served(count: int) -> tuple[dict[str, int], str]:
         seen: dict[str, int] = {}
+        refusal = ""
         for i in range(count):
             body = {"instances": rows[:1], "key": f"applicant-{i}"}
             status, answer = server.call(f"/predict/{ENDPOINT}", body, token)
@@ -255,14 +254,13 @@ def _canary_counts(ctx: DemoContext, canary: str) -> tuple[dict[str, int], str]:
             if status != 200 and not refusal:
                 refusal = str(answer.get("error", {}).get("message", ""))
             seen[model] = seen.get(model, 0) + 1
-        return seen
+        return seen, refusal
 
     deadline = time.monotonic() + 30
-    while not {canary, "422"} & set(served(20)) and time.monotonic() < deadline:
+    while not {canary, "422"} & set(served(20)[0]) and time.monotonic() < deadline:
         time.sleep(0.2)
     time.sleep(SETTLE_SECONDS)
-    refusal = ""
-    return served(200), refusal
+    return served(200)
 
 
 def step_retrain(ctx: DemoContext) -> None:

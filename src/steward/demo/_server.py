@@ -18,6 +18,7 @@ import threading
 import time
 import urllib.error
 import urllib.request
+from abc import ABC, abstractmethod
 from pathlib import Path
 from typing import Any
 
@@ -34,18 +35,20 @@ def _free_port() -> int:
         return int(sock.getsockname()[1])
 
 
-class DemoServer:
+class DemoServer(ABC):
     """What the steps ask of a running server: its URL and a JSON call to it."""
 
     def __init__(self) -> None:
         self.port = _free_port()
         self.url = f"http://127.0.0.1:{self.port}"
 
+    @abstractmethod
     def start(self) -> None:
-        raise NotImplementedError
+        """Start it and return once it answers."""
 
+    @abstractmethod
     def stop(self) -> None:
-        raise NotImplementedError
+        """Stop it (its open prediction log segments sealed)."""
 
     def call(self, path: str, body: Any = None, token: str | None = None) -> tuple[int, Any]:
         """The status and the decoded body (JSON, else text) of one request."""

@@ -33,6 +33,7 @@ if TYPE_CHECKING:
     from steward.services.serving._explanations import ExplanationService
     from steward.services.serving._plan import RouteCheck, ServingPlan
     from steward.services.serving._predictions import PredictionService
+    from steward.services.serving._retention import retention_to_keep
     from steward.services.training._mitigation import MitigationService
     from steward.services.training._request import TrainingRequest, TrainingResult
     from steward.services.training._runs import RunService
@@ -70,6 +71,7 @@ _WHERE = {
     "TrialUpdate": "training._tuning",
     "TuningResult": "training._tuning",
     "WebhookService": "governance._webhooks",
+    "retention_to_keep": "serving._retention",
 }
 
 __all__ = [
@@ -103,6 +105,7 @@ __all__ = [
     "TrialUpdate",
     "TuningResult",
     "WebhookService",
+    "retention_to_keep",
 ]
 
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 from datetime import datetime
+from typing import Any
 
 from sqlalchemy import Connection, insert, select, update
 
@@ -170,12 +171,7 @@ def token_state(conn: Connection, token_id: str) -> tuple[str, bool] | None:
     """``(user name, revoked?)`` of a token, or ``None``. Runs on every write transaction
     that carries an actor, so it speaks to the driver directly (as the ledger append does):
     building the SQLAlchemy statement would cost more than the query."""
-    cursor = conn.connection.cursor()
-    try:
-        cursor.execute(_TOKEN_STATE_SQL[conn.dialect.name], (token_id,))
-        row = cursor.fetchone()
-    finally:
-        cursor.close()
+    row = _raw_row(conn, _TOKEN_STATE_SQL, token_id)
     return None if row is None else (str(row[0]), row[1] is not None)
 
 
@@ -191,10 +187,15 @@ def token_and_head(conn: Connection, token_id: str) -> tuple[bool, int] | None:
     """``(revoked?, ledger head seq)`` of a token in one statement, or ``None`` when the
     token is unknown: what a server checks on every API call, so it speaks to the driver
     directly, as ``token_state`` does."""
+    row = _raw_row(conn, _TOKEN_AND_HEAD_SQL, token_id)
+    return None if row is None else (row[0] is not None, int(row[1]))
+
+
+def _raw_row(conn: Connection, sql: dict[str, str], token_id: str) -> Any:
+    """The one row of ``sql`` (by dialect) for ``token_id``, through the driver's cursor."""
     cursor = conn.connection.cursor()
     try:
-        cursor.execute(_TOKEN_AND_HEAD_SQL[conn.dialect.name], (token_id,))
-        row = cursor.fetchone()
+        cursor.execute(sql[conn.dialect.name], (token_id,))
+        return cursor.fetchone()
     finally:
         cursor.close()
-    return None if row is None else (row[0] is not None, int(row[1]))

@@ -335,9 +335,10 @@ class EvidenceService:
     def artifact(self, actor: Actor, ref: str, evidence_id: str, name: str) -> bytes:
         """The bytes of the file ``name`` (a plot, a table) that evidence record
         ``evidence_id`` about version ``ref`` stored, hash-checked against the record."""
-        records = {record.id: record for record in self.list_evidence(actor, ref)}
-        record = records.get(evidence_id)
-        if record is None:
+        version = self._models.get(actor, ref)
+        with self._store.read() as reader:
+            record = reader.evidence(evidence_id)
+        if record is None or record.subject != version.subject:
             raise NotFound(f"evidence {evidence_id[:64]!r} is not a record about {ref}")
         key = record.artifacts.get(name)
         if key is None:

@@ -30,6 +30,7 @@ from steward.domain import (
     Evidence,
     EvidenceEntry,
     EvidenceStatus,
+    ModelVersion,
     Monitor,
     MonitorApplied,
     MonitorRan,
@@ -226,7 +227,9 @@ class MonitoringService:
 
     def stored_reference(self, actor: Actor, ref: str) -> Evidence | None:
         """Version ``ref``'s monitoring reference if one was recorded, else ``None``."""
-        version = self._models.get(actor, ref)
+        return self._stored_reference(self._models.get(actor, ref))
+
+    def _stored_reference(self, version: ModelVersion) -> Evidence | None:
         with self._store.read() as reader:
             found = [
                 e for e in reader.evidence_for(version.subject) if e.check_id == REFERENCE_CHECK
@@ -240,11 +243,11 @@ class MonitoringService:
 
     def reference(self, actor: Actor, ref: str) -> Evidence:
         """Version ``ref``'s monitoring reference, built and recorded the first time."""
-        found = self.stored_reference(actor, ref)
-        if found is not None:
-            return found
         models = self._models
         version = models.get(actor, ref)
+        found = self._stored_reference(version)
+        if found is not None:
+            return found
         require(actor, Permission.EVIDENCE_WRITE, "record a monitoring reference")
         pii: tuple[str, ...] = ()
         for used in version.datasets:

@@ -30,11 +30,10 @@ from steward.services._files import publish_once, write_private
 from steward.services._records import record_event
 from steward.services._secrets import SecretBox
 from steward.services.serving._deployment_rules import endpoint_name, parse_time
+from steward.services.serving._retention import MAX_RETENTION_DAYS
 from steward.store import Reader, Store
 
 __all__ = ["MAX_LABELS", "PredictionService"]
-
-MAX_RETENTION_DAYS = 36_500
 
 MAX_LABELS = 100_000
 
