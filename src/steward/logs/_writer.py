@@ -15,6 +15,14 @@ for two interpreter-lock hand-offs and the encoding done on the other thread; on
 that cost more than the model. Here the loop thread encodes and writes, and the sync thread
 holds the interpreter only to note a number and settle.
 
+Even that costs a server: a thread back from ``fdatasync`` waits for the interpreter while the
+loop runs a model whose native code releases and retakes it hundreds of times a request, and
+each release wakes the waiter in vain (measured: ~24 futile wake-ups and ~1 ms of CPU per
+request). So the caller may flush instead (:meth:`PredictionLog.flush_by_caller`): it submits
+the flush to the kernel (``begin_flush``; the server uses Linux AIO's ``fdsync``), is told of
+its completion by its own event loop, and settles (``end_flush``); the sync thread then only
+rotates, ages and seals segments.
+
 Sealing (flush, manifest, then the lock is released) happens on the sync thread; ``on_sealed``
 runs on a thread of its own, so the caller's ledger write and compaction never stall commits.
 
@@ -28,7 +36,6 @@ segment.
 
 from __future__ import annotations
 
-import fcntl
 import hashlib
 import os
 import queue
@@ -40,56 +47,14 @@ from pathlib import Path
 from types import TracebackType
 from typing import Any
 
-from steward.logs._layout import (
-    fsync_dir,
-    make_dirs,
-    new_segment_id,
-    segment_path,
-    segments_dir,
-    sync,
-    write_all,
-)
+from steward.logs._layout import sync, write_all
+from steward.logs._open import CallerFlush, OpenSegment, advance
 from steward.logs._record import PredictionRecord, canonical_bytes
-from steward.logs._segment import SealedSegment, SegmentState, seal
+from steward.logs._segment import SealedSegment, seal
 
 __all__ = ["PredictionLog"]
 
 _FAILURES_KEPT = 1024  # failed ticket ranges remembered for outcome()
-
-
-class _Open:
-    """A segment being filled: its locked descriptor and what sealing needs."""
-
-    def __init__(self, root: Path) -> None:
-        self.state = SegmentState(new_segment_id())
-        folder = segments_dir(root)
-        make_dirs(folder)
-        final = segment_path(root, self.state.segment_id)
-        # Locked before it has its name: recovery in another process globs *.jsonl and must
-        # never find a live segment unlocked (it would seal or delete it under the writer).
-        tmp = folder / f".{final.name}.tmp"
-        self.fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_APPEND, 0o600)
-        try:
-            fcntl.flock(self.fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
-            os.rename(tmp, final)
-            fsync_dir(folder)
-        except BaseException:
-            os.close(self.fd)
-            tmp.unlink(missing_ok=True)
-            raise
-        self.path = final
-        self.opened = time.monotonic()
-        self.flushed = self.state.checkpoint()  # the state as of the last flush
-        self.torn = False  # a write failed and its bytes could not be cut off again
-
-    @property
-    def count(self) -> int:
-        return len(self.state.hashes)
-
-    @property
-    def unflushed(self) -> bool:
-        flushed_size: int = self.flushed[1]
-        return self.state.size != flushed_size
 
 
 class PredictionLog:
@@ -125,8 +90,8 @@ class PredictionLog:
         self.on_sealed = on_sealed
         self.fsync = fsync
         self._cond = threading.Condition()
-        self._open: _Open | None = None
-        self._retired: list[_Open] = []  # full or old segments: to flush and seal
+        self._open: OpenSegment | None = None
+        self._retired: list[OpenSegment] = []  # full or old segments: to flush and seal
         self._written = 0  # the last ticket handed out
         self._settled = 0  # every ticket up to this one is durable or failed
         self._failed: list[tuple[int, int, BaseException]] = []  # (after, up to, why)
@@ -141,6 +106,7 @@ class PredictionLog:
         self._batches = 0
         self._records = 0
         self._sealed = 0
+        self._caller_flushes = False
 
     # -- the callers' side --------------------------------------------------------------
 
@@ -167,7 +133,7 @@ class PredictionLog:
                 self._retire()  # whole submissions only; a segment takes at least one
                 current = None
             if current is None:
-                current = _Open(self.root)  # OSError: nothing was written
+                current = OpenSegment(self.root)  # OSError: nothing was written
                 self._open = current
             self._write(current, batch)
             self._written += 1
@@ -177,7 +143,8 @@ class PredictionLog:
                 self._retire()
             if not self.fsync:  # written is as durable as it gets
                 due = self._settle(ticket, None)
-            self._cond.notify()
+            if not self._caller_flushes:
+                self._cond.notify()
         for _, future in due:
             _resolve(future, None)
         return ticket
@@ -217,6 +184,52 @@ class PredictionLog:
                 if after < ticket <= up_to:
                     return why
             return None
+
+    # -- flushes made by the caller ------------------------------------------------------
+
+    def flush_by_caller(self, on: bool = True) -> None:
+        """``on``: from now on the caller flushes what it appends (:meth:`begin_flush`, then
+        :meth:`end_flush`: an event loop submitting the flush to the kernel's asynchronous
+        I/O, say), and the sync thread flushes only a segment it rotates, ages out or seals;
+        ``False`` hands every flush back to the sync thread."""
+        with self._cond:
+            self._caller_flushes = on
+            self._cond.notify()
+
+    def begin_flush(self, submit: Callable[[int], None]) -> CallerFlush | None:
+        """Start a flush of the open segment: ``submit(fd)`` is called holding the log's
+        lock (so the descriptor is still this segment's) and must start the flush without
+        waiting for it; call :meth:`end_flush` once it completed. ``None`` when there is
+        nothing for the caller to flush: every ticket is settled, or a retired segment waits
+        for the sync thread, which then flushes and settles everything (use :meth:`wait`).
+        Raises what ``submit`` raises, having changed nothing."""
+        with self._cond:
+            current = self._open
+            if (
+                self._closing
+                or self._failure is not None
+                or self._retired
+                or current is None
+                or self._written <= self._settled
+                or not current.unflushed
+            ):
+                return None
+            flush = CallerFlush(current, self._written, current.state.checkpoint())
+            submit(current.fd)
+            return flush
+
+    def end_flush(self, flush: CallerFlush, error: OSError | None) -> None:
+        """Settle the tickets ``flush`` covered: durable; or, after ``error``, failed with
+        every ticket not settled yet, their records cut from the segment again, as after a
+        failed flush of the sync thread."""
+        if error is not None:
+            self._failed_flush(error, [])
+            return
+        with self._cond:
+            advance(flush.segment, flush.checkpoint)
+            due = self._settle(flush.target, None)
+        for _, future in due:
+            _resolve(future, None)
 
     @property
     def settled(self) -> int:
@@ -291,7 +304,7 @@ class PredictionLog:
         elif self._pid != os.getpid():
             raise RuntimeError("a PredictionLog cannot cross a fork: make one per process")
 
-    def _write(self, current: _Open, batch: tuple[PredictionRecord, ...]) -> None:
+    def _write(self, current: OpenSegment, batch: tuple[PredictionRecord, ...]) -> None:
         segment_id = current.state.segment_id
         seq = current.count
         parts: list[bytes] = []
@@ -371,7 +384,10 @@ class PredictionLog:
         and done."""
         with self._cond:
             while not (
-                self._closing or self._retired or self._written > self._settled or self._aged()
+                self._closing
+                or self._retired
+                or (self._written > self._settled and not self._caller_flushes)
+                or self._aged()
             ):
                 self._cond.wait(self._until_rotation())
             if self._open is not None and (self._closing or self._aged()):
@@ -393,7 +409,7 @@ class PredictionLog:
             return not closing
         with self._cond:
             if current is not None and flushed is not None:
-                _advance(current, flushed)
+                advance(current, flushed)
             due = self._settle(target, None)
         for _, future in due:
             _resolve(future, None)
@@ -401,7 +417,7 @@ class PredictionLog:
             self._seal(segment)
         return not closing
 
-    def _failed_flush(self, error: OSError, retired: list[_Open]) -> None:
+    def _failed_flush(self, error: OSError, retired: list[OpenSegment]) -> None:
         """A flush failed: fail every unsettled ticket, and cut each segment that may hold
         their records back to its last flush and seal that."""
         with self._cond:
@@ -413,7 +429,7 @@ class PredictionLog:
         for segment in segments:
             self._abandon(segment)
 
-    def _abandon(self, segment: _Open) -> None:
+    def _abandon(self, segment: OpenSegment) -> None:
         try:
             os.ftruncate(segment.fd, segment.flushed[1])
             segment.state.restore(segment.flushed)
@@ -434,7 +450,7 @@ class PredictionLog:
             return None
         return current.opened + self.max_age_seconds - time.monotonic()
 
-    def _seal(self, segment: _Open) -> None:
+    def _seal(self, segment: OpenSegment) -> None:
         if segment.count == 0:  # its only write failed: nothing to keep
             segment.path.unlink(missing_ok=True)
             os.close(segment.fd)
@@ -468,13 +484,6 @@ class PredictionLog:
                     callback(sealed)
             except Exception as error:
                 self._errors.append(error)
-
-
-def _advance(segment: _Open, flushed: tuple[Any, ...]) -> None:
-    """Record a flush of ``segment`` (called holding the lock; flushes from two threads may
-    finish in either order, and the mark only moves forward)."""
-    if flushed[1] > segment.flushed[1]:
-        segment.flushed = flushed
 
 
 def _resolve(future: Future[Any], error: BaseException | None) -> None:

@@ -93,6 +93,8 @@ class ServerState:
         self._stop.set()
         if self._thread is not None:
             self._thread.join(timeout=10)
+        if self._batcher is not None:
+            self._batcher.close()
         self.log.close()  # seals the open segment; on_sealed anchors it
         self.metrics.worker_stopped()
         self._compact(wait=True)
