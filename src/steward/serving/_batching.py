@@ -159,7 +159,7 @@ class LogBatcher:
             try:
                 self._kernel = KernelSync(loop)
             except OSError as error:
-                _log.info("the prediction log's thread flushes: %s", error)
+                _log.warning("no Linux AIO flush (%s): the prediction log's thread flushes", error)
                 return None
             self._log.flush_by_caller(True)
         return self._kernel
