@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import asyncio
 import sys
+import threading
 import time
 from collections.abc import Callable
 from pathlib import Path
@@ -81,6 +82,43 @@ def test_a_rotation_waiting_for_the_sync_thread_is_left_to_it(tmp_path: Path) ->
         log.wait(ticket).result(timeout=5)  # the sync thread flushed, settled and sealed it
         assert log.outcome(ticket) is None
     assert [s.count for s in sealed_segments(tmp_path)] == [1]
+
+
+def test_while_the_sync_thread_flushes_a_rotated_segment_no_caller_flush_may_settle(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A caller's flush of the new segment must not settle the tickets of the rotated one
+    before the sync thread's flush of it returned."""
+    import os
+
+    import steward.logs._writer as writer
+
+    real = writer.sync  # type: ignore[attr-defined]
+    entered, disk = threading.Event(), threading.Event()
+
+    def slow(fd: int) -> None:  # a slow disk, not our code
+        entered.set()
+        disk.wait(10)
+        real(fd)
+
+    monkeypatch.setattr(writer, "sync", slow)
+    with PredictionLog(tmp_path, max_records=2) as log:
+        log.flush_by_caller(True)
+        log.append([_record(1)])
+        rotated = log.append([_record(2)])  # fills its segment: the sync thread flushes it
+        assert entered.wait(5)
+        fresh = log.append([_record(3)])  # in a new segment, open
+        assert log.begin_flush(os.fdatasync) is None  # held off: the thread is flushing
+        waited = log.after_thread_flush()
+        assert not waited.done() and log.settled < rotated
+        disk.set()
+        waited.result(timeout=5)
+        assert log.outcome(rotated) is None
+        flush = log.begin_flush(os.fdatasync)
+        if flush is not None:  # unless the thread's cycle covered it too
+            log.end_flush(flush, None)
+        log.wait(fresh).result(timeout=5)
+        assert log.outcome(fresh) is None
 
 
 async def _score(batcher: LogBatcher, requests: int) -> None:

@@ -107,6 +107,9 @@ class PredictionLog:
         self._records = 0
         self._sealed = 0
         self._caller_flushes = False
+        self._cycling = False  # the sync thread is flushing: a caller's flush must wait
+        self._cycle_waiters: list[Future[None]] = []
+        self._thread_done = False
 
     # -- the callers' side --------------------------------------------------------------
 
@@ -209,6 +212,7 @@ class PredictionLog:
                 self._closing
                 or self._failure is not None
                 or self._retired
+                or self._cycling  # its target may hold tickets of a segment it is flushing
                 or current is None
                 or self._written <= self._settled
                 or not current.unflushed
@@ -217,6 +221,19 @@ class PredictionLog:
             flush = CallerFlush(current, self._written, current.state.checkpoint())
             submit(current.fd)
             return flush
+
+    def after_thread_flush(self) -> Future[None]:
+        """A future resolved once the sync thread has finished the flush it is making or is
+        due to make (a rotation, an ageing, a close), at once when it has none: what to wait
+        for when :meth:`begin_flush` returned ``None``."""
+        future: Future[None] = Future()
+        with self._cond:
+            due = self._cycling or self._retired or self._closing
+            if due and not self._thread_done and self._thread is not None:
+                self._cycle_waiters.append(future)
+                return future
+        future.set_result(None)
+        return future
 
     def end_flush(self, flush: CallerFlush, error: OSError | None) -> None:
         """Settle the tickets ``flush`` covered: durable; or, after ``error``, failed with
@@ -365,6 +382,7 @@ class PredictionLog:
         try:
             while self._cycle():
                 pass
+            self._cycle_done(last=True)
         except BaseException as failure:  # a fault of the writer itself: fail, never hang
             with self._cond:
                 self._failure = failure
@@ -377,6 +395,7 @@ class PredictionLog:
                 _resolve(future, failure)
             for segment in segments:  # unsealed: recovery seals them
                 os.close(segment.fd)
+            self._cycle_done(last=True)
             raise
 
     def _cycle(self) -> bool:
@@ -397,25 +416,37 @@ class PredictionLog:
             current = self._open
             flushed = current.state.checkpoint() if current and current.unflushed else None
             closing = self._closing
+            self._cycling = True
         try:
-            if self.fsync:
-                for segment in retired:
-                    if segment.unflushed:
-                        sync(segment.fd)
-                if flushed is not None and current is not None:
-                    sync(current.fd)
-        except OSError as error:
-            self._failed_flush(error, retired)
-            return not closing
-        with self._cond:
-            if current is not None and flushed is not None:
-                advance(current, flushed)
-            due = self._settle(target, None)
-        for _, future in due:
-            _resolve(future, None)
+            try:
+                if self.fsync:
+                    for segment in retired:
+                        if segment.unflushed:
+                            sync(segment.fd)
+                    if flushed is not None and current is not None:
+                        sync(current.fd)
+            except OSError as error:
+                self._failed_flush(error, retired)
+                return not closing
+            with self._cond:
+                if current is not None and flushed is not None:
+                    advance(current, flushed)
+                due = self._settle(target, None)
+            for _, future in due:
+                _resolve(future, None)
+        finally:
+            self._cycle_done()
         for segment in retired:
             self._seal(segment)
         return not closing
+
+    def _cycle_done(self, *, last: bool = False) -> None:
+        with self._cond:
+            self._cycling = False
+            self._thread_done = self._thread_done or last
+            waiters, self._cycle_waiters = self._cycle_waiters, []
+        for future in waiters:
+            _resolve(future, None)
 
     def _failed_flush(self, error: OSError, retired: list[OpenSegment]) -> None:
         """A flush failed: fail every unsettled ticket, and cut each segment that may hold

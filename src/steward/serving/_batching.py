@@ -170,13 +170,17 @@ class LogBatcher:
         self._release(asyncio.get_running_loop())
 
     def _watch(self, loop: asyncio.AbstractEventLoop) -> None:
+        """Wait for the sync thread: for the highest ticket waiting, when it flushes for
+        us; for its flush (a rotation, say) to end, when we flush and it holds us off."""
         self._watching = True
         highest = max(ticket for ticket, _ in self._waiting)
 
         def settled(_: Future[None]) -> None:  # in the log's sync thread (or here, at once)
             loop.call_soon_threadsafe(self._watched, loop)
 
-        self._log.wait(highest).add_done_callback(settled)
+        log = self._log
+        waited = log.after_thread_flush() if self._kernel is not None else log.wait(highest)
+        waited.add_done_callback(settled)
 
     def _watched(self, loop: asyncio.AbstractEventLoop) -> None:
         self._watching = False
