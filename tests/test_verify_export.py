@@ -198,7 +198,10 @@ def test_memory_does_not_grow_with_the_number_of_events(signer: Signer) -> None:
         finally:
             tracemalloc.stop()
 
-    small_peak, large_peak = peak(200), peak(5_000)  # both about 8 KiB in practice
+    # tracemalloc counts every thread's allocations: a thread another test left running in
+    # this process can add to one sample, never take away, so each size keeps its least
+    small_peak = min(peak(200) for _ in range(3))
+    large_peak = min(peak(5_000) for _ in range(3))  # both about 8 KiB in practice
     assert large_peak < small_peak + 4096, (small_peak, large_peak)
 
 
