@@ -203,8 +203,9 @@ class PredictionLog:
         """Start a flush of the open segment: ``submit(fd)`` is called holding the log's
         lock (so the descriptor is still this segment's) and must start the flush without
         waiting for it; call :meth:`end_flush` once it completed. ``None`` when there is
-        nothing for the caller to flush: every ticket is settled, or a retired segment waits
-        for the sync thread, which then flushes and settles everything (use :meth:`wait`).
+        nothing for the caller to flush: every ticket is settled, or the sync thread has a
+        flush to make or is making one, which the caller must let end first (use
+        :meth:`after_thread_flush`).
         Raises what ``submit`` raises, having changed nothing."""
         with self._cond:
             current = self._open

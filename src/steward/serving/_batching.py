@@ -142,7 +142,7 @@ class LogBatcher:
         self._starting = False
         if not self._waiting:
             return
-        kernel = self._kernel_for(loop)
+        kernel = self._kernel  # made by the first write, if the kernel offers it
         if kernel is not None:
             try:
                 self._flush = self._log.begin_flush(lambda fd: kernel.fdsync(fd, self._flushed))
