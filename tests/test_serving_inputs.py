@@ -761,3 +761,90 @@ def test_any_valid_rows_give_the_same_frame_in_every_form(
 ) -> None:
     # the frames are equal, so one form's predictions stand for all (InputFrame is slow)
     assert_every_form_gives_the_same_frame(rows, model, predict_every=False)
+
+
+# -- the array of a numeric signature (no pandas on the hot path) -------------------------
+
+NUMERIC: dict[str, Any] = {
+    "inputs": [  # a flag before a number: the array keeps the signature's order
+        {"name": "owner", "type": "boolean", "kind": "numeric", "categories": None},
+        {"name": "income", "type": "float", "kind": "numeric", "categories": None},
+        {"name": "kids", "type": "integer", "kind": "numeric", "categories": None},
+    ],
+    "output": SIGNATURE["output"],
+}
+_numeric_row = st.fixed_dictionaries(
+    {
+        "owner": st.none() | st.booleans(),
+        "income": st.none() | _finite | st.integers(-1000, 1000),
+        "kids": st.none() | st.integers(0, 10),
+    }
+)
+
+
+@settings(max_examples=40, deadline=None)
+@given(rows=st.lists(_numeric_row, min_size=1, max_size=6))
+def test_the_array_holds_the_frames_values_in_signature_order(rows: list[dict[str, Any]]) -> None:
+    checked = Validator(NUMERIC, pii=(), max_rows=100)
+    assert checked.numeric
+    parsed = parse_predict(orjson.dumps({"instances": rows}))
+    array = checked.array(parsed)
+    frame = checked.frame(parsed)
+    assert array.dtype == np.float64 and array.flags.c_contiguous
+    assert array.shape == (len(rows), 3)
+    np.testing.assert_array_equal(array, frame.to_numpy(dtype=np.float64))
+    expected = [
+        [
+            math.nan if row[name] is None else float(row[name])
+            for name in ("owner", "income", "kids")
+        ]
+        for row in rows
+    ]
+    np.testing.assert_array_equal(array, np.array(expected, dtype=np.float64))
+
+
+def test_the_array_is_refused_what_the_frame_is_refused() -> None:
+    checked = Validator(NUMERIC, pii=("income",), max_rows=2)
+    bad = {"instances": [{"owner": "yes", "income": "1e3", "kids": 1, "extra": 0}]}
+    for make in (checked.frame, checked.array):
+        with pytest.raises(InvalidInput) as refused:
+            make(parse_predict(orjson.dumps(bad)))
+        fields = {e["field"]: e["problem"] for e in refused.value.details["errors"]}
+        assert fields == {"owner": "wrong_type", "income": "wrong_type", "extra": "unknown"}
+        assert "1e3" not in refused.value.message  # income is PII: never quoted
+    three = {"instances": [{"owner": True, "income": 1, "kids": 1}] * 3}
+    with pytest.raises(InvalidInput, match="too many rows"):
+        checked.array(parse_predict(orjson.dumps(three)))
+    huge = ScoringInput(
+        columns={"owner": [True], "income": [10**400], "kids": [1]},
+        rows=1,
+        context=None,
+        key=None,
+        form="instances",
+    )
+    with pytest.raises(InvalidInput, match="income: not a finite number"):
+        checked.array(huge)
+
+
+def test_a_signature_with_text_has_no_array() -> None:
+    checked = validator()
+    assert not checked.numeric
+    with pytest.raises(InternalError, match="numbers and flags only"):
+        checked.array(parse_predict(orjson.dumps({"instances": ROWS})))
+
+
+@pytest.mark.parametrize("assemble", [_assemble, _by_columns], ids=["blocks", "columns"])
+def test_the_frame_reads_back_as_an_array_in_signature_order(assemble: Any) -> None:
+    # one float block placed out of order (flags after numbers, a flag first): pandas reads
+    # such a frame back in the block's order unless the block is put in column order
+    floats = [[10.0, 11.0], [20.0, 21.0], [0.0, 1.0]]  # income, kids, then the flag owner
+    columns = pd.Index(["owner", "income", "kids"], dtype=object)
+    place, none = np.array([1, 2, 0], dtype=np.intp), np.array([], dtype=np.intp)
+    if assemble is _by_columns:
+        frame = _by_columns(
+            np.array(floats), place, np.empty((0, 2), dtype=object), none, pd.RangeIndex(2), columns
+        )
+    else:
+        frame = _assemble(floats, place, [], none, pd.RangeIndex(2), columns)
+    assert frame["owner"].tolist() == [0.0, 1.0]
+    np.testing.assert_array_equal(np.asarray(frame), [[0.0, 10.0, 20.0], [1.0, 11.0, 21.0]])

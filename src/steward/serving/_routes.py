@@ -56,6 +56,8 @@ async def predict(endpoint: str, request: Request) -> Response:
     if explain in ("true", "1"):
         from starlette.concurrency import run_in_threadpool
 
+        if not hasattr(frame, "columns"):  # an array: the explainer reads named columns
+            frame = loaded.validator.frame(parsed)
         explained = await run_in_threadpool(state.explain, loaded, frame, labels)
         predictions = [  # copies: the logged records keep their outputs as written
             {**prediction, "explanation": explanation}

@@ -58,9 +58,18 @@ class LoadedVersion:
         output: dict[str, Any] = self.version.signature.get("output", {})
         return output.get("type") == "value"
 
+    def model_input(self, data: Any) -> Any:
+        """The validated input of ``data`` (parsed columns) as the estimator takes it: a
+        float64 array for an estimator fitted on numbers in the signature's order (no pandas
+        on the hot path), else the signature's DataFrame."""
+        if self.takes_array and self.validator.numeric:
+            return self.validator.array(data)
+        return self.validator.frame(data)
+
     def predict(self, frame: Any) -> tuple[np.ndarray, np.ndarray | None]:
-        """``(labels, probabilities or None)`` for the rows of ``frame``."""
-        if self.takes_array:
+        """``(labels, probabilities or None)`` for the rows of ``frame`` (a frame, or the
+        array of :meth:`model_input`)."""
+        if self.takes_array and not isinstance(frame, np.ndarray):
             values = frame.to_numpy()
             if values.dtype == np.float64:
                 frame = values

@@ -120,7 +120,7 @@ async def score(
     from steward.logs import PredictionRecord, record_time, redact
 
     loaded = runtime.choose(key)
-    frame = loaded.validator.frame(parsed)
+    frame = loaded.model_input(parsed)
     labels, proba = loaded.predict(frame)
     rows = parsed.rows
     ids = request_ids(rows)
