@@ -34,7 +34,7 @@ from steward.serving._schemas import ERRORS
 from steward.serving._scoring import MAX_BODY_BYTES, error_response, json_response
 from steward.serving._state import ServerState
 
-__all__ = ["MAX_BODY_BYTES", "create_app", "scoring_router"]
+__all__ = ["MAX_BODY_BYTES", "create_app", "fault_response", "refusal", "scoring_router"]
 
 _log = logging.getLogger("steward.serving")
 
@@ -59,6 +59,29 @@ def _docs(app: FastAPI) -> None:
         )
 
 
+def refusal(state: ServerState | None, endpoint: str | None, exc: StewardError) -> Response:
+    """The answer to a ``StewardError``: its body and status, ``WWW-Authenticate`` on 401,
+    ``Retry-After`` on 429; counted against ``endpoint`` when a scoring route raised it."""
+    if endpoint and state is not None:
+        state.metrics.errors.labels(endpoint[:63], exc.code).inc()
+    if exc.http_status >= 500 and not isinstance(exc, Unavailable):
+        _log.error("%s: %s", exc.code, exc.message)
+    response = error_response(exc)
+    if exc.http_status == 401:
+        response.headers["WWW-Authenticate"] = "Bearer"
+    retry = exc.details.get("retry_after") if exc.http_status == 429 else None
+    if isinstance(retry, int):
+        response.headers["Retry-After"] = str(retry)
+    return response
+
+
+def fault_response(method: str, path: str, exc: Exception) -> Response:
+    """The answer to a fault of the server (logged with its traceback): 500, the server
+    keeps serving."""
+    _log.error("fault while answering %s %s", method, path, exc_info=exc)
+    return error_response(InternalError(f"the server failed: {type(exc).__name__}"))
+
+
 def create_app(build: Any) -> FastAPI:
     """The server application; ``build()`` returns the process's ``ServerState`` (called in
     the lifespan, once per worker, so each worker opens its own store connections)."""
@@ -77,7 +100,9 @@ def create_app(build: Any) -> FastAPI:
             state.stop()
             state.app.close()
 
-    app = FastAPI(
+    from steward.serving._fast import ScoringApp
+
+    app = ScoringApp(
         title="Steward model server",
         description="Governed scoring: only versions whose gate passes now are served.",
         lifespan=lifespan,
@@ -90,18 +115,8 @@ def create_app(build: Any) -> FastAPI:
 
     @app.exception_handler(StewardError)
     async def steward_error(request: Request, exc: StewardError) -> Response:
-        endpoint = request.path_params.get("endpoint")
-        if endpoint and hasattr(request.app.state, "steward"):
-            request.app.state.steward.metrics.errors.labels(endpoint[:63], exc.code).inc()
-        if exc.http_status >= 500 and not isinstance(exc, Unavailable):
-            _log.error("%s: %s", exc.code, exc.message)
-        response = error_response(exc)
-        if exc.http_status == 401:
-            response.headers["WWW-Authenticate"] = "Bearer"
-        retry = exc.details.get("retry_after") if exc.http_status == 429 else None
-        if isinstance(retry, int):
-            response.headers["Retry-After"] = str(retry)
-        return response
+        state = getattr(request.app.state, "steward", None)
+        return refusal(state, request.path_params.get("endpoint"), exc)
 
     @app.exception_handler(StarletteHTTPException)
     async def http_error(request: Request, exc: StarletteHTTPException) -> Response:
@@ -132,8 +147,7 @@ def create_app(build: Any) -> FastAPI:
 
     @app.exception_handler(Exception)
     async def fault(request: Request, exc: Exception) -> Response:
-        _log.exception("fault while answering %s %s", request.method, request.url.path)
-        return error_response(InternalError(f"the server failed: {type(exc).__name__}"))
+        return fault_response(request.method, request.url.path, exc)
 
     # A documented schema for every error response (schemathesis checks them).
     app.openapi_schema = None

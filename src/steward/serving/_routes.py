@@ -6,6 +6,7 @@
 from __future__ import annotations
 
 import time
+from collections.abc import Awaitable, Callable
 
 import orjson
 from fastapi import APIRouter, Request
@@ -14,18 +15,19 @@ from fastapi.responses import Response
 from steward.errors import InvalidInput, UsageError
 from steward.serving._schemas import FEEDBACK_BODY, PREDICT_BODY, documented
 from steward.serving._scoring import (
-    authorized,
     bearer,
     count_scored,
     endpoint_runtime,
     json_response,
     read_body,
+    scoped_actor,
     score,
     server_state,
 )
+from steward.serving._state import ServerState
 from steward.serving._v2_routes import v2_router
 
-__all__ = ["scoring_router"]
+__all__ = ["predict_answer", "scoring_router"]
 
 scoring_router = APIRouter()
 
@@ -41,14 +43,37 @@ async def predict(endpoint: str, request: Request) -> Response:
     ``dataframe_records`` or ``inputs``; optional ``context`` (logged, never passed to the
     model) and ``key`` (sticky canary routing). Every 200 answer's predictions are in the
     durable log before it is sent."""
+    # The server answers this route on its fast path (steward.serving._fast) with the
+    # same function; the route stays for the OpenAPI document and an app without it.
+    headers = request.headers
+    return await predict_answer(
+        server_state(request),
+        endpoint,
+        headers.get("authorization"),
+        headers.get("x-steward-key"),
+        request.query_params.get("explain", "false"),
+        lambda: read_body(request),
+    )
+
+
+async def predict_answer(
+    state: ServerState,
+    endpoint: str,
+    authorization: str | None,
+    key_header: str | None,
+    explain: str,
+    body: Callable[[], Awaitable[bytes]],
+) -> Response:
+    """The answer of ``POST /predict/{endpoint}``: the token and its scope first, then the
+    endpoint, then the body (read only for a caller allowed to score); errors raise."""
     from steward.serving._bodies import parse_predict
 
     started = time.perf_counter()
-    state, _ = authorized(request, endpoint)
+    scoped_actor(state, authorization, endpoint)
     runtime = endpoint_runtime(state, endpoint)
-    parsed = parse_predict(await read_body(request))
-    key = parsed.key or request.headers.get("x-steward-key")
-    explain = request.query_params.get("explain", "false").lower()
+    parsed = parse_predict(await body())
+    key = parsed.key or key_header
+    explain = explain.lower()
     if explain not in ("true", "false", "1", "0"):
         raise InvalidInput("{explain} is true or false", details={"field": "explain"})
     scored = await score(state, runtime, parsed, key, started)

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import secrets
 import time
+from collections.abc import AsyncIterator
 from typing import Any
 
 import numpy as np
@@ -32,12 +33,14 @@ __all__ = [
     "MAX_BODY_BYTES",
     "authorized",
     "bearer",
+    "capped_body",
     "count_scored",
     "endpoint_runtime",
     "error_response",
     "json_response",
     "plain",
     "read_body",
+    "scoped_actor",
     "score",
     "server_state",
 ]
@@ -68,14 +71,21 @@ def authorized(
     request: Request, endpoint: str, scope: str = "predict"
 ) -> tuple[ServerState, Actor]:
     state = server_state(request)
-    actor = state.authenticate(bearer(request))
+    return state, scoped_actor(state, request.headers.get("authorization"), endpoint, scope)
+
+
+def scoped_actor(
+    state: ServerState, authorization: str | None, endpoint: str, scope: str = "predict"
+) -> Actor:
+    """The actor of an ``Authorization`` header, if its token holds ``scope:endpoint``."""
+    actor = state.authenticate(bearer_token(authorization))
     if not actor.has_scope(scope, endpoint):
         raise PermissionDenied(
             f"the token of {actor.name} has no scope {scope}:{endpoint} (issue one with "
             f"`steward token issue --scope {scope}:{endpoint}`)",
             details={"actor": actor.name, "scope": f"{scope}:{endpoint}"},
         )
-    return state, actor
+    return actor
 
 
 def endpoint_runtime(state: ServerState, endpoint: str) -> EndpointRuntime:
@@ -91,12 +101,16 @@ def endpoint_runtime(state: ServerState, endpoint: str) -> EndpointRuntime:
 
 
 async def read_body(request: Request) -> bytes:
-    declared = request.headers.get("content-length")
+    return await capped_body(request.headers.get("content-length"), request.stream())
+
+
+async def capped_body(declared: str | None, stream: AsyncIterator[bytes]) -> bytes:
+    """The body of ``stream``, refused (413) past ``MAX_BODY_BYTES``, declared or sent."""
     if declared is not None and declared.isdigit() and int(declared) > MAX_BODY_BYTES:
         raise PayloadTooLarge(f"the body is over {MAX_BODY_BYTES >> 20} MiB")
     chunks: list[bytes] = []
     size = 0
-    async for chunk in request.stream():
+    async for chunk in stream:
         size += len(chunk)
         if size > MAX_BODY_BYTES:
             raise PayloadTooLarge(f"the body is over {MAX_BODY_BYTES >> 20} MiB")
