@@ -848,3 +848,32 @@ def test_the_frame_reads_back_as_an_array_in_signature_order(assemble: Any) -> N
         frame = _assemble(floats, place, [], none, pd.RangeIndex(2), columns)
     assert frame["owner"].tolist() == [0.0, 1.0]
     np.testing.assert_array_equal(np.asarray(frame), [[0.0, 10.0, 20.0], [1.0, 11.0, 21.0]])
+
+
+UNTYPED: dict[str, Any] = {  # a model registered from outside: inputs of no declared type
+    "inputs": [
+        {"name": name, "type": None, "kind": None, "categories": None} for name in ("a", "b", "c")
+    ],
+    "output": SIGNATURE["output"],
+}
+
+
+def test_untyped_inputs_give_an_array_when_every_value_is_a_number() -> None:
+    checked = Validator(UNTYPED, pii=(), max_rows=10)
+    assert not checked.numeric
+    rows = [{"a": 1, "b": None, "c": True}, {"a": 2.5, "b": -3, "c": False}]
+    values = checked.values(parse_predict(orjson.dumps({"instances": rows})))
+    assert isinstance(values, np.ndarray) and values.flags.c_contiguous
+    np.testing.assert_array_equal(values, [[1.0, math.nan, 1.0], [2.5, -3.0, 0.0]])
+    # a text value in the middle column: the frame, with the columns still in their places
+    mixed = [{"a": 1, "b": "x", "c": 2}]
+    frame = checked.values(parse_predict(orjson.dumps({"instances": mixed})))
+    assert isinstance(frame, pd.DataFrame) and list(frame.columns) == ["a", "b", "c"]
+    assert frame.iloc[0].tolist() == [1.0, "x", 2.0]
+    assert np.asarray(frame, dtype=object).tolist() == [[1.0, "x", 2.0]]
+    huge = ScoringInput(
+        columns={"a": [1], "b": [10**400], "c": [1]}, rows=1, context=None, key=None, form="x"
+    )
+    for make in (checked.values, checked.frame):  # a number too large for a float: named
+        with pytest.raises(InvalidInput, match="b: not a finite number"):
+            make(huge)

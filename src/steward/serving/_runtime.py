@@ -60,10 +60,11 @@ class LoadedVersion:
 
     def model_input(self, data: Any) -> Any:
         """The validated input of ``data`` (parsed columns) as the estimator takes it: a
-        float64 array for an estimator fitted on numbers in the signature's order (no pandas
-        on the hot path), else the signature's DataFrame."""
-        if self.takes_array and self.validator.numeric:
-            return self.validator.array(data)
+        float64 array for an estimator fitted on named columns in the signature's order when
+        the request's values are all numbers (no pandas on the hot path), else the
+        signature's DataFrame."""
+        if self.takes_array:
+            return self.validator.values(data)
         return self.validator.frame(data)
 
     def predict(self, frame: Any) -> tuple[np.ndarray, np.ndarray | None]:

@@ -221,7 +221,22 @@ class Validator:
         signature (``InternalError`` otherwise)."""
         if not self.numeric:
             raise InternalError("array() takes a signature of numbers and flags only")
-        floats, _, _, _, rows = self._checked(data)
+        values = self.values(data)
+        if not isinstance(values, np.ndarray):  # pragma: no cover - numeric: no text columns
+            raise InternalError("a numeric signature gave text columns")
+        return values
+
+    def values(self, data: Columns) -> np.ndarray | pd.DataFrame:
+        """:meth:`array` when every column of ``data`` came out a number (always, for a
+        :attr:`numeric` signature; per request, for inputs of no declared type), else
+        :meth:`frame`: one pass of the checks either way."""
+        floats, float_place, texts, text_place, rows = self._checked(data)
+        if texts:
+            index = self._one_row if rows == 1 else pd.RangeIndex(rows)
+            try:
+                return _assemble(floats, float_place, texts, text_place, index, self._index)
+            except OverflowError:
+                raise self._overflow(data) from None
         try:
             if rows == 1:  # a flat list converts in half the time of a list of lists
                 block = np.array(list(chain.from_iterable(floats)), dtype=np.float64)
@@ -230,13 +245,17 @@ class Validator:
                 block = np.array(floats, dtype=np.float64).reshape(len(floats), rows)
         except OverflowError:
             raise self._overflow(data) from None
-        if self._float_order is not None:
-            block = block[self._float_order]
+        if float_place is self._float_place:
+            order = self._float_order
+        else:  # inputs of no declared type placed by this request's values
+            order = np.argsort(float_place, kind="stable")
+        if order is not None:
+            block = block[order]
         return np.ascontiguousarray(block.T)
 
     def _overflow(self, data: Columns) -> InvalidInput:
         problems: list[Problem] = []
-        for spec in (*self._number, *self._bool):
+        for spec in (*self._number, *self._bool, *self._any):
             self._convert(spec, data.columns[spec.name], data.rows, problems)
         return input_problems(self._ordered(problems))
 
