@@ -127,18 +127,8 @@ def _process(command: list[str], env: dict[str, str], url: str, log: Path) -> It
 
 def _tree_rss_mb(pid: int) -> float:
     """Resident memory of ``pid`` and its descendants (from /proc)."""
-    children: dict[int, list[int]] = {}
-    for entry in Path("/proc").iterdir():
-        if entry.name.isdigit():
-            try:
-                fields = (entry / "stat").read_text().rsplit(")", 1)[1].split()
-            except OSError:
-                continue
-            children.setdefault(int(fields[1]), []).append(int(entry.name))
-    total, todo = 0, [pid]
-    while todo:
-        current = todo.pop()
-        todo.extend(children.get(current, []))
+    total = 0
+    for current in (pid, *_descendants(pid)):
         try:
             for line in (Path("/proc") / str(current) / "status").read_text().splitlines():
                 if line.startswith("VmRSS:"):
@@ -149,6 +139,7 @@ def _tree_rss_mb(pid: int) -> float:
 
 
 def _descendants(pid: int) -> list[int]:
+    """Every process under ``pid`` (from /proc)."""
     children: dict[int, list[int]] = {}
     for entry in Path("/proc").iterdir():
         if entry.name.isdigit():
