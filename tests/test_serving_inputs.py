@@ -20,6 +20,8 @@ from sklearn.preprocessing import OneHotEncoder
 from steward.errors import InternalError, InvalidInput
 from steward.ml._frame import InputFrame
 from steward.serving._bodies import ScoringInput, parse_predict
+from steward.serving._frames import assemble as _assemble
+from steward.serving._frames import by_columns as _by_columns
 from steward.serving._v2 import (
     V2Input,
     parse_v2_infer,
@@ -27,7 +29,7 @@ from steward.serving._v2 import (
     v2_output_names,
     v2_response,
 )
-from steward.serving._validate import Validator, _assemble, _by_columns, to_frame
+from steward.serving._validate import Validator, to_frame
 
 SIGNATURE: dict[str, Any] = {
     "inputs": [

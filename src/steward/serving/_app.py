@@ -11,7 +11,6 @@ and the server keeps serving.
 
 from __future__ import annotations
 
-import logging
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from typing import Any
@@ -22,21 +21,24 @@ from fastapi.responses import Response
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from steward.errors import (
-    InternalError,
     InvalidInput,
     NotFound,
     StewardError,
-    Unavailable,
     UsageError,
 )
+from steward.serving._fast import ScoringApp
 from steward.serving._routes import scoring_router
 from steward.serving._schemas import ERRORS
-from steward.serving._scoring import MAX_BODY_BYTES, error_response, json_response
+from steward.serving._scoring import (
+    MAX_BODY_BYTES,
+    error_response,
+    fault_response,
+    json_response,
+    refusal,
+)
 from steward.serving._state import ServerState
 
-__all__ = ["MAX_BODY_BYTES", "create_app", "fault_response", "refusal", "scoring_router"]
-
-_log = logging.getLogger("steward.serving")
+__all__ = ["MAX_BODY_BYTES", "create_app", "scoring_router"]
 
 
 def _docs(app: FastAPI) -> None:
@@ -59,29 +61,6 @@ def _docs(app: FastAPI) -> None:
         )
 
 
-def refusal(state: ServerState | None, endpoint: str | None, exc: StewardError) -> Response:
-    """The answer to a ``StewardError``: its body and status, ``WWW-Authenticate`` on 401,
-    ``Retry-After`` on 429; counted against ``endpoint`` when a scoring route raised it."""
-    if endpoint and state is not None:
-        state.metrics.errors.labels(endpoint[:63], exc.code).inc()
-    if exc.http_status >= 500 and not isinstance(exc, Unavailable):
-        _log.error("%s: %s", exc.code, exc.message)
-    response = error_response(exc)
-    if exc.http_status == 401:
-        response.headers["WWW-Authenticate"] = "Bearer"
-    retry = exc.details.get("retry_after") if exc.http_status == 429 else None
-    if isinstance(retry, int):
-        response.headers["Retry-After"] = str(retry)
-    return response
-
-
-def fault_response(method: str, path: str, exc: Exception) -> Response:
-    """The answer to a fault of the server (logged with its traceback): 500, the server
-    keeps serving."""
-    _log.error("fault while answering %s %s", method, path, exc_info=exc)
-    return error_response(InternalError(f"the server failed: {type(exc).__name__}"))
-
-
 def create_app(build: Any) -> FastAPI:
     """The server application; ``build()`` returns the process's ``ServerState`` (called in
     the lifespan, once per worker, so each worker opens its own store connections)."""
@@ -99,8 +78,6 @@ def create_app(build: Any) -> FastAPI:
                 stopping()
             state.stop()
             state.app.close()
-
-    from steward.serving._fast import ScoringApp
 
     app = ScoringApp(
         title="Steward model server",

@@ -48,7 +48,7 @@ from typing import Any, Final
 import orjson
 
 from steward.errors import InvalidInput
-from steward.serving._validate import _json_kind
+from steward.serving._problems import json_kind as _json_kind
 
 __all__ = [
     "ScoringInput",

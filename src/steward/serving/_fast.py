@@ -19,6 +19,8 @@ from urllib.parse import parse_qsl
 from fastapi import FastAPI
 
 from steward.errors import StewardError
+from steward.serving._routes import predict_answer
+from steward.serving._scoring import capped_body, fault_response, refusal
 
 __all__ = ["ScoringApp", "scoring_endpoint"]
 
@@ -57,9 +59,6 @@ class ScoringApp(FastAPI):
 
 
 async def _predict(state: Any, endpoint: str, scope: Any, receive: Any, send: Any) -> None:
-    from steward.serving._app import fault_response, refusal
-    from steward.serving._routes import predict_answer
-
     headers: dict[bytes, bytes] = {}
     for name, value in scope["headers"]:
         if name in _WANTED and name not in headers:  # the first, as Starlette reads them
@@ -84,8 +83,6 @@ async def _predict(state: Any, endpoint: str, scope: Any, receive: Any, send: An
                 return
 
     async def body() -> bytes:
-        from steward.serving._scoring import capped_body
-
         return await capped_body(None if declared is None else declared.decode(), stream())
 
     try:

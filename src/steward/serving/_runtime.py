@@ -40,8 +40,9 @@ class LoadedVersion:
     stage: str
     governance: dict[str, Any]
     classes: tuple[Any, ...] = ()
-    # an estimator fitted outside Steward on numbers, in the signature's column order: it is
-    # given the frame's array (what it was fitted on, less pandas' per-call checks)
+    # an estimator fitted outside Steward on named columns in the signature's order: it is
+    # given a float64 array when a request's values are all numbers (model_input), what it
+    # was fitted on without scikit-learn's per-call checks of a frame
     takes_array: bool = False
     explainers: dict[str, Any] = field(default_factory=dict)  # built on the first ?explain
     class_names: tuple[str, ...] = field(init=False, default=())  # the classes, as JSON keys
@@ -68,12 +69,8 @@ class LoadedVersion:
         return self.validator.frame(data)
 
     def predict(self, frame: Any) -> tuple[np.ndarray, np.ndarray | None]:
-        """``(labels, probabilities or None)`` for the rows of ``frame`` (a frame, or the
-        array of :meth:`model_input`)."""
-        if self.takes_array and not isinstance(frame, np.ndarray):
-            values = frame.to_numpy()
-            if values.dtype == np.float64:
-                frame = values
+        """``(labels, probabilities or None)`` for the rows of ``frame``, the estimator's
+        input as :meth:`model_input` makes it."""
         if self.regression or not hasattr(self.estimator, "predict_proba"):
             return np.asarray(self.estimator.predict(frame)), None
         proba = np.asarray(self.estimator.predict_proba(frame), dtype=np.float64)

@@ -7,6 +7,7 @@ status of its error class (``error_response``).
 
 from __future__ import annotations
 
+import logging
 import secrets
 import time
 from collections.abc import AsyncIterator
@@ -20,6 +21,7 @@ from fastapi.responses import Response
 from steward.app import bearer_token
 from steward.domain import Actor
 from steward.errors import (
+    InternalError,
     NotFound,
     PayloadTooLarge,
     PermissionDenied,
@@ -37,13 +39,17 @@ __all__ = [
     "count_scored",
     "endpoint_runtime",
     "error_response",
+    "fault_response",
     "json_response",
     "plain",
     "read_body",
+    "refusal",
     "scoped_actor",
     "score",
     "server_state",
 ]
+
+_log = logging.getLogger("steward.serving")
 
 MAX_BODY_BYTES = 32 << 20
 JSON = "application/json"
@@ -56,6 +62,29 @@ def json_response(document: Any, status: int = 200) -> Response:
 
 def error_response(exc: StewardError) -> Response:
     return json_response(exc.to_dict(), exc.http_status)
+
+
+def refusal(state: ServerState | None, endpoint: str | None, exc: StewardError) -> Response:
+    """The answer to a ``StewardError``: its body and status, ``WWW-Authenticate`` on 401,
+    ``Retry-After`` on 429; counted against ``endpoint`` when a scoring route raised it."""
+    if endpoint and state is not None:
+        state.metrics.errors.labels(endpoint[:63], exc.code).inc()
+    if exc.http_status >= 500 and not isinstance(exc, Unavailable):
+        _log.error("%s: %s", exc.code, exc.message)
+    response = error_response(exc)
+    if exc.http_status == 401:
+        response.headers["WWW-Authenticate"] = "Bearer"
+    retry = exc.details.get("retry_after") if exc.http_status == 429 else None
+    if isinstance(retry, int):
+        response.headers["Retry-After"] = str(retry)
+    return response
+
+
+def fault_response(method: str, path: str, exc: Exception) -> Response:
+    """The answer to a fault of the server (logged with its traceback): 500, the server
+    keeps serving."""
+    _log.error("fault while answering %s %s", method, path, exc_info=exc)
+    return error_response(InternalError(f"the server failed: {type(exc).__name__}"))
 
 
 def server_state(request: Request) -> ServerState:

@@ -31,7 +31,9 @@ import numpy as np
 
 from steward.errors import InternalError, InvalidInput
 from steward.serving._bodies import _NONE, _context, _key, _load, _names
-from steward.serving._validate import Problem, _json_kind, _rows_text, input_problems
+from steward.serving._problems import Problem, input_problems
+from steward.serving._problems import json_kind as _json_kind
+from steward.serving._problems import rows_text as _rows_text
 
 __all__ = [
     "PREDICT",

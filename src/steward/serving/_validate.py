@@ -43,32 +43,26 @@ import math
 from collections.abc import Collection, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from itertools import chain
-from typing import Any, Final, Literal, Protocol
+from typing import Any, Literal, Protocol
 
 import numpy as np
 import orjson
 import pandas as pd
 
 from steward.errors import InternalError, InvalidInput
-
-try:  # pandas >= 3: build the frame from its two blocks, an order of magnitude faster
-    from pandas.api.internals import create_dataframe_from_blocks as _from_blocks
-except ImportError:  # pragma: no cover - older pandas
-    _from_blocks = None
-
-__all__ = ["Columns", "Problem", "Validator", "input_problems", "to_frame"]
-
-PROBLEMS: Final = (
-    "missing",
-    "unknown",
-    "wrong_type",
-    "unseen_category",
-    "not_finite",
-    "too_many_rows",
-    "empty",
+from steward.serving._frames import assemble as _assemble
+from steward.serving._frames import float_array
+from steward.serving._problems import (
+    PROBLEMS,
+    ROWS_SHOWN,
+    Problem,
+    input_problems,
 )
-_ROWS_SHOWN = 5  # row indices kept per problem
-_MESSAGE_CHARS = 400  # the summary line stops listing problems past this length
+from steward.serving._problems import json_kind as _json_kind
+from steward.serving._problems import rows_text as _rows_text
+
+__all__ = ["PROBLEMS", "Columns", "Problem", "Validator", "input_problems", "to_frame"]
+
 _VALUE_CHARS = 40
 _NAME_CHARS = 80
 
@@ -102,42 +96,6 @@ class Columns(Protocol):
 
     @property
     def rows(self) -> int: ...
-
-
-@dataclass(frozen=True, slots=True)
-class Problem:
-    """One problem of a request: a field (``None``: the request as a whole), its code (one of
-    ``PROBLEMS``), the first few rows it was found at, and a one-line message naming it."""
-
-    field: str | None
-    problem: str
-    rows: tuple[int, ...]
-    message: str
-
-    def to_dict(self) -> dict[str, Any]:
-        return {
-            "field": self.field,
-            "problem": self.problem,
-            "rows": list(self.rows),
-            "message": self.message,
-        }
-
-
-def input_problems(problems: Sequence[Problem]) -> InvalidInput:
-    """The one ``InvalidInput`` reporting ``problems`` (at least one): a summary line listing
-    them until it grows long, and every one of them in ``details["errors"]``."""
-    count = len(problems)
-    head = f"{count} input problem{'s' if count != 1 else ''}: "
-    shown: list[str] = []
-    length = len(head)
-    for problem in problems:
-        if shown and length + len(problem.message) > _MESSAGE_CHARS:
-            break
-        shown.append(problem.message)
-        length += len(problem.message) + 2
-    rest = count - len(shown)
-    summary = head + "; ".join(shown) + (f"; and {rest} more (see details)" if rest else "")
-    return InvalidInput(summary, details={"errors": [p.to_dict() for p in problems]})
 
 
 @dataclass(frozen=True, slots=True)
@@ -195,10 +153,6 @@ class Validator:
             [i.position for i in (*self._number, *self._bool)], dtype=np.intp
         )
         self._text_place = np.array([i.position for i in self._text], dtype=np.intp)
-        # the float columns (numbers, then flags) put back in the signature's order
-        order = np.argsort(self._float_place)
-        ordered = np.array_equal(order, np.arange(len(order)))
-        self._float_order: np.ndarray | None = None if ordered else order
 
     @property
     def numeric(self) -> bool:
@@ -207,13 +161,7 @@ class Validator:
 
     def frame(self, data: Columns) -> pd.DataFrame:
         """The model's input frame for ``data`` (``InvalidInput`` naming every problem)."""
-        floats, float_place, texts, text_place, rows = self._checked(data)
-        columns = self._index
-        index = self._one_row if rows == 1 else pd.RangeIndex(rows)
-        try:
-            return _assemble(floats, float_place, texts, text_place, index, columns)
-        except OverflowError:  # a whole number too large for a float (from Python callers)
-            raise self._overflow(data) from None
+        return self._frame(data, *self._checked(data))
 
     def array(self, data: Columns) -> np.ndarray:
         """The rows of ``data`` as one float64 array, columns in the signature's order: the
@@ -230,28 +178,29 @@ class Validator:
         """:meth:`array` when every column of ``data`` came out a number (always, for a
         :attr:`numeric` signature; per request, for inputs of no declared type), else
         :meth:`frame`: one pass of the checks either way."""
-        floats, float_place, texts, text_place, rows = self._checked(data)
+        checked = self._checked(data)
+        floats, float_place, texts, _, rows = checked
         if texts:
-            index = self._one_row if rows == 1 else pd.RangeIndex(rows)
-            try:
-                return _assemble(floats, float_place, texts, text_place, index, self._index)
-            except OverflowError:
-                raise self._overflow(data) from None
+            return self._frame(data, *checked)
         try:
-            if rows == 1:  # a flat list converts in half the time of a list of lists
-                block = np.array(list(chain.from_iterable(floats)), dtype=np.float64)
-                block = block.reshape(len(floats), 1)
-            else:
-                block = np.array(floats, dtype=np.float64).reshape(len(floats), rows)
-        except OverflowError:
+            return float_array(floats, float_place, rows)
+        except OverflowError:  # a whole number too large for a float (from Python callers)
             raise self._overflow(data) from None
-        if float_place is self._float_place:
-            order = self._float_order
-        else:  # inputs of no declared type placed by this request's values
-            order = np.argsort(float_place, kind="stable")
-        if order is not None:
-            block = block[order]
-        return np.ascontiguousarray(block.T)
+
+    def _frame(
+        self,
+        data: Columns,
+        floats: list[Sequence[Any]],
+        float_place: np.ndarray,
+        texts: list[Sequence[Any]],
+        text_place: np.ndarray,
+        rows: int,
+    ) -> pd.DataFrame:
+        index = self._one_row if rows == 1 else pd.RangeIndex(rows)
+        try:
+            return _assemble(floats, float_place, texts, text_place, index, self._index)
+        except OverflowError:  # a whole number too large for a float (from Python callers)
+            raise self._overflow(data) from None
 
     def _overflow(self, data: Columns) -> InvalidInput:
         problems: list[Problem] = []
@@ -488,7 +437,7 @@ def _value_problem(spec: _Input, problem: str, rows: Sequence[int], value: Any) 
         text = f"{name}: unseen category ({_quoted(spec, value)}{where})"
     else:
         text = f"{name}: wrong type ({_EXPECTED[spec.mode]}, got {_quoted(spec, value)}{where})"
-    return Problem(name, problem, tuple(rows[:_ROWS_SHOWN]), text)
+    return Problem(name, problem, tuple(rows[:ROWS_SHOWN]), text)
 
 
 def _quoted(spec: _Input, value: Any) -> str:
@@ -511,30 +460,6 @@ def _quoted(spec: _Input, value: Any) -> str:
     if len(text) > _VALUE_CHARS:
         text = text[: _VALUE_CHARS - 1] + "…"
     return f"{kind} {text}"
-
-
-def _json_kind(value: Any) -> str:
-    if value is None:
-        return "null"
-    if isinstance(value, bool | np.bool_):
-        return "a boolean"
-    if isinstance(value, int | float | np.integer | np.floating):
-        return "a number"
-    if isinstance(value, str):
-        return "a string"
-    if isinstance(value, list | tuple):
-        return "a list"
-    if isinstance(value, dict):
-        return "an object"
-    return type(value).__name__
-
-
-def _rows_text(rows: Sequence[int]) -> str:
-    if not rows:
-        return ""
-    shown = ", ".join(str(r) for r in rows[:_ROWS_SHOWN])
-    more = f" and {len(rows) - _ROWS_SHOWN} more" if len(rows) > _ROWS_SHOWN else ""
-    return f"; row{'s' if len(rows) > 1 else ''} {shown}{more}"
 
 
 def _short(name: str) -> str:
@@ -574,66 +499,3 @@ def _mode(kind: Any, type_: Any) -> int:
     return {"float": _NUMBER, "integer": _NUMBER, "boolean": _BOOL, "string": _TEXT}.get(
         type_, _ANY
     )
-
-
-# -- assembling the frame ---------------------------------------------------------------
-
-
-def _assemble(
-    floats: Sequence[Sequence[Any]],
-    float_place: np.ndarray,
-    texts: Sequence[Sequence[Any]],
-    text_place: np.ndarray,
-    index: pd.RangeIndex,
-    columns: pd.Index,
-) -> pd.DataFrame:
-    """The frame from its float64 columns and its object columns (each list ``len(index)``
-    long) and their positions among ``columns``."""
-    rows = len(index)
-    # None becomes NaN, True 1.0: the values were checked, so nothing else is converted
-    if rows == 1:  # a flat list converts in half the time of a list of one-value lists
-        float_block = np.array(list(chain.from_iterable(floats)), dtype=np.float64)
-        float_block = float_block.reshape(len(floats), 1)
-    else:
-        float_block = np.array(floats, dtype=np.float64).reshape(len(floats), rows)
-    text_block = np.empty((len(texts), rows), dtype=object)
-    for at, values in enumerate(texts):
-        text_block[at, :] = values
-    if _from_blocks is None:  # pragma: no cover - older pandas
-        return _by_columns(float_block, float_place, text_block, text_place, index, columns)
-    blocks = [
-        _in_column_order(block, place)
-        for block, place in ((float_block, float_place), (text_block, text_place))
-        if len(place)
-    ]
-    return _from_blocks(blocks, index=index, columns=columns)
-
-
-def _in_column_order(block: np.ndarray, place: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """A block and its placement with the placement increasing. pandas (3.1) reads a frame
-    of ONE block whose placement is not increasing back in the block's order:
-    ``np.asarray(frame)``, which scikit-learn calls, would hand a model its columns
-    shuffled (a flag input before a number)."""
-    if len(place) > 1 and bool((np.diff(place) < 0).any()):
-        order = np.argsort(place, kind="stable")
-        return block[order], place[order]
-    return block, place
-
-
-def _by_columns(
-    float_block: np.ndarray,
-    float_place: np.ndarray,
-    text_block: np.ndarray,
-    text_place: np.ndarray,
-    index: pd.RangeIndex,
-    columns: pd.Index,
-) -> pd.DataFrame:
-    """The same frame through the public constructor (pandas without the blocks API)."""
-    series: dict[int, Any] = {}
-    for at, position in enumerate(float_place):
-        series[int(position)] = float_block[at]
-    for at, position in enumerate(text_place):
-        # dtype=object explicitly: pandas would otherwise infer its string dtype
-        series[int(position)] = pd.Series(text_block[at], dtype=object, copy=False)
-    data = {columns[p]: series[p] for p in range(len(columns))}
-    return pd.DataFrame(data, index=index, columns=columns, copy=False)
