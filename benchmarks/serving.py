@@ -254,8 +254,9 @@ def _steps(home: Any, rows: np.ndarray) -> dict[str, float]:
     """Microseconds per step of one single-row request, in-process (median of many)."""
     import orjson
 
-    from steward.logs import PredictionLog, PredictionRecord, record_time
+    from steward.logs import PredictionBatch, PredictionLog, record_time
     from steward.serving._bodies import parse_predict
+    from steward.serving._scoring import request_ids
     from steward.serving._validate import Validator
 
     with home.open() as app:
@@ -288,19 +289,25 @@ def _steps(home: Any, rows: np.ndarray) -> dict[str, float]:
             )
         clock("authenticate (no cache: store + ledger replay)", lambda: app.authenticate(token), 50)
 
-        def record() -> Any:
-            return PredictionRecord(
-                request_id="0" * 32,
+        def record(parsed: Any = parsed) -> Any:
+            rows = parsed.rows
+            return PredictionBatch(
+                request_ids=request_ids(rows),
                 time=record_time(),
                 endpoint="bench",
                 model=version.ref,
-                inputs=dict(zip(COLUMNS, parsed.columns.values(), strict=False)),
-                context={},
-                outputs={"prediction": 1, "probabilities": {"0": 0.1, "1": 0.9}},
+                inputs=parsed.columns,
+                contexts=[{}] * rows,
+                outputs=[{"prediction": 1, "probabilities": {"0": 0.1, "1": 0.9}}] * rows,
                 latency_ms=1.0,
             )
 
         made = clock("build the log record", record)
+        hundred = orjson.dumps(
+            {"instances": [dict(zip(COLUMNS, r.tolist(), strict=True)) for r in rows[:100]]}
+        )
+        parsed_100 = parse_predict(hundred)
+        clock("build the log record of a 100-row request", lambda: record(parsed_100))
         folder = Path(home.settings.home) / "bench-log"
         with PredictionLog(folder) as log:
             clock("log write, durable (fdatasync, alone)", lambda: log.submit([made]).result(), 100)

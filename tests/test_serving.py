@@ -414,7 +414,7 @@ def test_kill_9_under_load_then_restart_keeps_every_answered_prediction_exactly_
     with home.app() as app:
         verified = app.audit.verify(app.authenticate(home.admin))
     assert verified.ok, verified.problem
-    assert verified.details["predictions"]["records"] >= len(answered)
+    assert verified.details["predictions"]["predictions"] >= len(answered)
 
 
 def test_explain_needs_explainability_evidence_and_names_no_input_values(

@@ -1,6 +1,8 @@
 """The durable, tamper-evident prediction log of the model server.
 
-Each server worker writes its predictions through one :class:`PredictionLog`: ``append``
+Each server worker writes its predictions through one :class:`PredictionLog`, one record per
+request (a :class:`PredictionBatch`: its rows' inputs column by column; a single
+:class:`PredictionRecord` is a record too): ``append``
 writes them at once in the caller's thread and returns a ticket (``submit``: a future), and
 one sync thread flushes everything written with a single ``fdatasync`` (group commit) and
 settles the tickets it covered. Records go to append-only
@@ -23,11 +25,12 @@ from typing import TYPE_CHECKING
 from steward._lazy import lazy_attributes
 
 if TYPE_CHECKING:
+    from steward.logs._batch import PredictionBatch
     from steward.logs._compact import compact, compact_all
     from steward.logs._read import find_requests, read_predictions
     from steward.logs._record import PredictionRecord, record_hash, record_time
     from steward.logs._recover import recover
-    from steward.logs._redact import new_log_key, redact
+    from steward.logs._redact import new_log_key, redact, redact_columns
     from steward.logs._retention import prune
     from steward.logs._segment import SealedSegment, sealed_waiting, segment_digest
     from steward.logs._verify import LogReport, sealed_segments, unanchored, verify_log
@@ -37,6 +40,7 @@ if TYPE_CHECKING:
 # server worker, which only writes segments, never loads it.
 _WHERE = {
     "LogReport": "_verify",
+    "PredictionBatch": "_batch",
     "PredictionLog": "_writer",
     "PredictionRecord": "_record",
     "SealedSegment": "_segment",
@@ -50,6 +54,7 @@ _WHERE = {
     "record_time": "_record",
     "recover": "_recover",
     "redact": "_redact",
+    "redact_columns": "_redact",
     "sealed_segments": "_verify",
     "sealed_waiting": "_segment",
     "segment_digest": "_segment",
@@ -59,6 +64,7 @@ _WHERE = {
 
 __all__ = [
     "LogReport",
+    "PredictionBatch",
     "PredictionLog",
     "PredictionRecord",
     "SealedSegment",
@@ -72,6 +78,7 @@ __all__ = [
     "record_time",
     "recover",
     "redact",
+    "redact_columns",
     "sealed_segments",
     "sealed_waiting",
     "segment_digest",

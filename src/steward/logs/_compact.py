@@ -1,8 +1,9 @@
 """Compaction: a sealed segment becomes Parquet, partitioned by endpoint and day.
 
 ``ROOT/parquet/endpoint=E/day=YYYY-MM-DD/SEGMENT_ID.parquet`` holds the segment's records of
-endpoint ``E`` timed on that (UTC) day, in seq order, with their ``segment``, ``seq`` and
-``hash``: verification works on either form. Each file is written to a temp name, flushed and
+endpoint ``E`` timed on that (UTC) day, one row per prediction in seq order (a batch line's
+rows in their order, with their ``row``), with their ``segment``, ``seq`` and ``hash``:
+verification works on either form. Each file is written to a temp name, flushed and
 renamed, and the ``.jsonl`` is removed only after every file is in place, so a compaction cut
 short is simply run again: it rewrites the same names and never duplicates a record.
 """
@@ -17,7 +18,7 @@ from pathlib import Path
 from typing import Any
 
 from steward.errors import IntegrityError
-from steward.logs._frame import frame_of_rows, row_of_fields
+from steward.logs._frame import frame_of_rows, rows_of_fields
 from steward.logs._layout import (
     check_endpoint,
     check_segment_id,
@@ -59,8 +60,9 @@ def compact(root: Path, segment: SealedSegment | str) -> list[Path]:
             details={"segment": segment_id},
         )
     lines, complete = parse_lines(data)
-    rows = [row for line in lines if (row := row_of_fields(line.fields)) is not None]
-    if complete != len(data) or len(rows) != len(lines):
+    exploded = [rows_of_fields(line.fields) for line in lines]
+    rows = [row for found in exploded if found is not None for row in found]
+    if complete != len(data) or any(found is None for found in exploded):
         raise IntegrityError(
             f"segment {segment_id} holds a line that is not a record; not compacted",
             details={"segment": segment_id},
@@ -106,7 +108,7 @@ def _write_partition(
     make_dirs(folder)
     target = folder / f"{segment_id}.parquet"
     tmp = folder / f".{segment_id}.parquet.{secrets.token_hex(4)}.tmp"
-    frame = frame_of_rows(sorted(rows, key=lambda row: int(row["seq"])))
+    frame = frame_of_rows(sorted(rows, key=lambda row: (int(row["seq"]), row["row"] or 0)))
     fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
     try:
         with os.fdopen(fd, "wb") as out:

@@ -1,6 +1,7 @@
 """Reading the log: Parquet partitions and the segments not yet compacted, as one frame.
 
-Frames are polars ``DataFrame``s of :data:`~steward.logs._frame.SCHEMA`: polars is typed (the
+Frames are polars ``DataFrame``s of :data:`~steward.logs._frame.SCHEMA`, one row per
+prediction (a batch line gives one row per prediction it holds): polars is typed (the
 installed pyarrow is not, so a ``pyarrow.Table`` would be ``Any`` to every caller), scans
 Parquet lazily with the time filter pushed down, and ``frame.to_arrow()`` is zero-copy for a
 caller that wants Arrow.
@@ -21,7 +22,7 @@ from typing import Any
 
 import polars as pl
 
-from steward.logs._frame import COLUMNS, SCHEMA, frame_of_rows, row_of_fields
+from steward.logs._frame import COLUMNS, STORED, frame_of_rows, rows_of_fields
 from steward.logs._layout import SEGMENT_ID, check_endpoint, parquet_dir, segments_dir
 from steward.logs._record import record_time
 from steward.logs._segment import parse_lines
@@ -61,13 +62,13 @@ def read_predictions(
     in_parquet = {(path.stem, path.parent.name[4:]) for path in files}
     frames = [frame_of_rows(r for r in rows if (r["segment"], r["time"][:10]) not in in_parquet)]
     if files:
-        scan = pl.scan_parquet(files, hive_partitioning=False, schema=SCHEMA)
+        scan = _scan(files)
         if since is not None:
             scan = scan.filter(pl.col("time") >= since.astimezone(UTC))
         if until is not None:
             scan = scan.filter(pl.col("time") < until.astimezone(UTC))
         frames.append(scan.collect())
-    return pl.concat(frames).select(COLUMNS).sort(["time", "segment", "seq"])
+    return pl.concat(frames).sort(["time", "segment", "seq", "row"]).select(COLUMNS)
 
 
 def find_requests(root: Path, endpoint: str, request_ids: Iterable[str]) -> set[str]:
@@ -86,7 +87,7 @@ def find_requests(root: Path, endpoint: str, request_ids: Iterable[str]) -> set[
     files = _endpoint_files(root, endpoint, None, None)
     if files:
         hits = (
-            pl.scan_parquet(files, hive_partitioning=False, schema=SCHEMA)
+            _scan(files)
             .select("request_id")
             .filter(pl.col("request_id").is_in(sorted(wanted)))
             .collect()
@@ -112,9 +113,15 @@ def _segment_rows(
         for line in lines:
             if line.fields is None or line.fields.get("endpoint") != endpoint:
                 continue
-            row = row_of_fields(line.fields)
-            if row is not None and wanted(row):
-                yield row
+            for row in rows_of_fields(line.fields) or ():
+                if wanted(row):
+                    yield row
+
+
+def _scan(files: list[Path]) -> pl.LazyFrame:
+    """The Parquet files, in :data:`~steward.logs._frame.STORED` (a file written before
+    batches has no ``row``: null)."""
+    return pl.scan_parquet(files, hive_partitioning=False, schema=STORED, missing_columns="insert")
 
 
 def _endpoint_files(root: Path, endpoint: str, first: date | None, last: date | None) -> list[Path]:

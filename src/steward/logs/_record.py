@@ -19,16 +19,20 @@ import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import orjson
 
 from steward.logs._layout import check_endpoint
 
+if TYPE_CHECKING:
+    from steward.logs._batch import PredictionBatch
+
 __all__ = [
     "FIELDS",
     "PredictionRecord",
     "canonical_bytes",
+    "check_shared",
     "fields_hash",
     "record_hash",
     "record_time",
@@ -62,6 +66,22 @@ def record_time(when: datetime | None = None) -> str:
     return moment.astimezone(UTC).isoformat(timespec="microseconds")[:-6] + "Z"
 
 
+def check_shared(time: Any, endpoint: Any, model: Any, latency: Any) -> float:
+    """Check the fields a record and a batch share; the latency as a float (5 and 5.0
+    encode differently, and Parquet gives back 5.0). ``ValueError`` for a field out of
+    form, ``TypeError`` for a latency that is not a number."""
+    if not isinstance(time, str) or _TIME.fullmatch(time) is None:
+        raise ValueError(f"record time {time!r} is not YYYY-MM-DDTHH:MM:SS.ffffffZ")
+    check_endpoint(endpoint)
+    if not isinstance(model, str) or _MODEL.fullmatch(model) is None:
+        raise ValueError(f"record model {model!r} is not NAME@VERSION")
+    if isinstance(latency, bool) or not isinstance(latency, int | float):
+        raise TypeError("a record's latency_ms must be a number")
+    if not math.isfinite(latency) or latency < 0:
+        raise ValueError(f"record latency_ms {latency!r} must be finite and not negative")
+    return float(latency)
+
+
 @dataclass(frozen=True)
 class PredictionRecord:
     """One answered prediction.
@@ -87,21 +107,11 @@ class PredictionRecord:
     def __post_init__(self) -> None:
         if not isinstance(self.request_id, str) or not self.request_id:
             raise ValueError("a record's request_id must be a non-empty string")
-        if not isinstance(self.time, str) or _TIME.fullmatch(self.time) is None:
-            raise ValueError(f"record time {self.time!r} is not YYYY-MM-DDTHH:MM:SS.ffffffZ")
-        check_endpoint(self.endpoint)
-        if not isinstance(self.model, str) or _MODEL.fullmatch(self.model) is None:
-            raise ValueError(f"record model {self.model!r} is not NAME@VERSION")
         for name in ("inputs", "context", "outputs"):
             if not isinstance(getattr(self, name), Mapping):
                 raise TypeError(f"a record's {name} must be a mapping")
-        latency = self.latency_ms
-        if isinstance(latency, bool) or not isinstance(latency, int | float):
-            raise TypeError("a record's latency_ms must be a number")
-        if not math.isfinite(latency) or latency < 0:
-            raise ValueError(f"record latency_ms {latency!r} must be finite and not negative")
-        # Floats always: 5 and 5.0 encode differently, and Parquet gives back 5.0.
-        object.__setattr__(self, "latency_ms", float(latency))
+        latency = check_shared(self.time, self.endpoint, self.model, self.latency_ms)
+        object.__setattr__(self, "latency_ms", latency)
         object.__setattr__(self, "_body", orjson.dumps(self.to_dict(), option=_OPTIONS))
 
     @classmethod
@@ -181,12 +191,13 @@ class PredictionRecord:
         }
 
 
-def canonical_bytes(record: PredictionRecord, segment: str, seq: int) -> bytes:
+def canonical_bytes(record: PredictionRecord | PredictionBatch, segment: str, seq: int) -> bytes:
     """The canonical bytes of ``record`` at ``seq`` in ``segment`` (see the module docstring).
 
     Equal to encoding the record's document plus ``segment`` and ``seq`` with sorted keys;
     built by splicing the two fields into the encoding made with the record (they sort just
-    before ``time``, the last key), so the writer thread encodes nothing.
+    before ``time``, the last key of a record's object and of a batch's), so the writer
+    encodes nothing.
     """
     body = record._body
     cut = len(body) - _TIME_TAIL
@@ -194,7 +205,7 @@ def canonical_bytes(record: PredictionRecord, segment: str, seq: int) -> bytes:
     return body[:cut] + place + body[cut:]
 
 
-def record_hash(record: PredictionRecord, segment: str, seq: int) -> str:
+def record_hash(record: PredictionRecord | PredictionBatch, segment: str, seq: int) -> str:
     """SHA-256 (hex) of :func:`canonical_bytes`."""
     return hashlib.sha256(canonical_bytes(record, segment, seq)).hexdigest()
 

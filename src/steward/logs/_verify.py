@@ -45,13 +45,15 @@ _Entry = tuple[str, dict[str, Any] | None]
 @dataclass(frozen=True)
 class LogReport:
     """What :func:`verify_log` found: one human line per problem (naming the segment and,
-    where it can, the record's seq and request id), the records and sealed segments checked,
-    and the segments still open (held by a live writer; not checked, not problems)."""
+    where it can, the record's seq and request id), the records (lines: one per request)
+    and the predictions they hold, the sealed segments checked, and the segments still open
+    (held by a live writer; not checked, not problems)."""
 
     problems: tuple[str, ...]
     records: int
     segments: int
     open_segments: int
+    predictions: int = 0
 
     @property
     def ok(self) -> bool:
@@ -62,6 +64,7 @@ class LogReport:
             "ok": self.ok,
             "problems": list(self.problems),
             "records": self.records,
+            "predictions": self.predictions,
             "segments": self.segments,
             "open_segments": self.open_segments,
         }
@@ -96,7 +99,7 @@ def verify_log(
         else {}
     )
     problems: list[str] = []
-    records = segments = open_segments = 0
+    records = segments = open_segments = predictions = 0
     for segment_id in sorted(set(anchors) | set(manifests) | set(jsonl) | set(files)):
         anchor = anchors.get(segment_id)
         known = segment_id in manifests
@@ -145,12 +148,13 @@ def verify_log(
         reference = anchor if anchor is not None else None
         if reference is None and manifest is not None:
             reference = (manifest.count, manifest.digest)
-        found, count = _check_segment(root, segment_id, entries[0], reference)
+        found, count, held = _check_segment(root, segment_id, entries[0], reference)
         problems += found
         records += count
+        predictions += held
         if entries[1]:
             problems += _check_copy(segment_id, entries[0], entries[1])
-    return LogReport(tuple(problems), records, segments, open_segments)
+    return LogReport(tuple(problems), records, segments, open_segments, predictions)
 
 
 def _entries(
@@ -169,15 +173,15 @@ def _entries(
     if parquet:
         import polars as pl  # here only: verifying a log of segments needs no Parquet
 
-        from steward.logs._frame import fields_of_frame
+        from steward.logs._frame import lines_of_frame
     for path in parquet or []:
         where = path.relative_to(root).as_posix()
         try:
-            found = fields_of_frame(pl.read_parquet(path, hive_partitioning=False))
+            found = lines_of_frame(pl.read_parquet(path, hive_partitioning=False))
         except (pl.exceptions.PolarsError, OSError):
             rows.append((f"{where} (unreadable)", None))
             continue
-        rows += [(f"{where} row {i}", fields) for i, fields in enumerate(found)]
+        rows += [(f"{where} row {i}", fields) for i, fields in found]
     if data is None:
         return (rows, []) if parquet else None
     lines, complete = parse_lines(data)
@@ -189,14 +193,16 @@ def _entries(
 
 def _check_segment(
     root: Path, segment_id: str, entries: list[_Entry], reference: tuple[int, str] | None
-) -> tuple[list[str], int]:
-    from steward.logs._frame import row_of_fields
+) -> tuple[list[str], int, int]:
+    """The problems of one segment's records, how many records it holds and how many
+    predictions they hold."""
+    from steward.logs._frame import rows_of_fields
 
     problems: list[str] = []
     by_seq: dict[int, list[dict[str, Any]]] = {}
     named: set[int] = set()
     for where, fields in entries:
-        if fields is None or row_of_fields(fields) is None:
+        if fields is None or rows_of_fields(fields) is None:
             problems.append(f"segment {segment_id} {where}: not a record")
             continue
         seq: int = fields["seq"]
@@ -212,7 +218,7 @@ def _check_segment(
     for seq in sorted(by_seq):
         copies = by_seq[seq]
         if len(copies) > 1:
-            ids = ", ".join(str(f["request_id"]) for f in copies)
+            ids = ", ".join(_ids(f) for f in copies)
             problems.append(f"segment {segment_id} seq {seq}: duplicated (requests {ids})")
         if not 0 <= seq < expected:
             problems.append(f"{_label(segment_id, seq, copies[0])}: added beyond the anchor")
@@ -229,7 +235,8 @@ def _check_segment(
                 problems.append(
                     f"segment {segment_id}: the digest of its records differs from its anchor"
                 )
-    return problems, sum(len(copies) for copies in by_seq.values())
+    held = sum(_rows(f) for copies in by_seq.values() for f in copies)
+    return problems, sum(len(copies) for copies in by_seq.values()), held
 
 
 def _locate(
@@ -262,12 +269,12 @@ def _locate(
 def _check_copy(segment_id: str, entries: list[_Entry], rows: list[_Entry]) -> list[str]:
     """A compaction cut short left Parquet rows beside the ``.jsonl``: they must be its
     records."""
-    from steward.logs._frame import row_of_fields
+    from steward.logs._frame import rows_of_fields
 
-    sealed = {f["seq"]: f["hash"] for _, f in entries if row_of_fields(f) is not None and f}
+    sealed = {f["seq"]: f["hash"] for _, f in entries if f and rows_of_fields(f) is not None}
     problems: list[str] = []
     for where, fields in rows:
-        if fields is None or row_of_fields(fields) is None:
+        if fields is None or rows_of_fields(fields) is None:
             problems.append(f"segment {segment_id} {where}: not a record")
         elif fields_hash(fields) != fields["hash"] or sealed.get(fields["seq"]) != fields["hash"]:
             label = _label(segment_id, fields["seq"], fields)
@@ -276,7 +283,26 @@ def _check_copy(segment_id: str, entries: list[_Entry], rows: list[_Entry]) -> l
 
 
 def _label(segment_id: str, seq: int, fields: dict[str, Any]) -> str:
-    return f"segment {segment_id} seq {seq} (request {fields.get('request_id')})"
+    return f"segment {segment_id} seq {seq} ({_requests(fields)})"
+
+
+def _requests(fields: dict[str, Any]) -> str:
+    """The request a record answered, or the requests of a batch's rows."""
+    ids = fields.get("request_ids")
+    return f"requests {_ids(fields)}" if isinstance(ids, list) else f"request {_ids(fields)}"
+
+
+def _rows(fields: dict[str, Any]) -> int:
+    ids = fields.get("request_ids")
+    return len(ids) if isinstance(ids, list) else 1
+
+
+def _ids(fields: dict[str, Any]) -> str:
+    ids = fields.get("request_ids")
+    if not isinstance(ids, list):
+        return str(fields.get("request_id"))
+    more = f" and {len(ids) - 3} more" if len(ids) > 3 else ""
+    return ", ".join(str(rid) for rid in ids[:3]) + more
 
 
 def _span(low: int, high: int) -> str:

@@ -47,12 +47,15 @@ from pathlib import Path
 from types import TracebackType
 from typing import Any
 
+from steward.logs._batch import PredictionBatch
 from steward.logs._layout import sync, write_all
 from steward.logs._open import CallerFlush, OpenSegment, advance
 from steward.logs._record import PredictionRecord, canonical_bytes
 from steward.logs._segment import SealedSegment, seal
 
 __all__ = ["PredictionLog"]
+
+Record = PredictionRecord | PredictionBatch  # a line of a segment
 
 _FAILURES_KEPT = 1024  # failed ticket ranges remembered for outcome()
 
@@ -113,18 +116,19 @@ class PredictionLog:
 
     # -- the callers' side --------------------------------------------------------------
 
-    def append(self, records: Sequence[PredictionRecord]) -> int:
+    def append(self, records: Sequence[Record]) -> int:
         """Write ``records`` (in order, consecutively in one segment) now, in this thread,
         and return their ticket: they are durable once :attr:`settled` reaches it and
         :meth:`outcome` says so (or use :meth:`wait`). Thread-safe. Raises ``OSError`` when
         the write failed (nothing of it stays), ``RuntimeError`` after :meth:`close`, after
         the writer failed, or in a process forked from the one that started it;
-        ``TypeError`` for something not a :class:`PredictionRecord`. Nothing to write: 0,
+        ``TypeError`` for something not a :class:`PredictionRecord` or a
+        :class:`PredictionBatch` (one record each). Nothing to write: 0,
         always settled.
         """
         batch = tuple(records)
         for record in batch:
-            if not isinstance(record, PredictionRecord):
+            if not isinstance(record, PredictionRecord | PredictionBatch):
                 raise TypeError(f"not a PredictionRecord: {type(record).__name__}")
         if not batch:
             return 0
@@ -152,7 +156,7 @@ class PredictionLog:
             _resolve(future, None)
         return ticket
 
-    def submit(self, records: Sequence[PredictionRecord]) -> Future[None]:
+    def submit(self, records: Sequence[Record]) -> Future[None]:
         """:meth:`append` ``records`` and return a future that resolves to ``None`` when they
         are durable, or to the write's exception. From an event loop: ``await
         asyncio.wrap_future(log.submit(records))``. Thread-safe. Raises as :meth:`append`
@@ -322,7 +326,7 @@ class PredictionLog:
         elif self._pid != os.getpid():
             raise RuntimeError("a PredictionLog cannot cross a fork: make one per process")
 
-    def _write(self, current: OpenSegment, batch: tuple[PredictionRecord, ...]) -> None:
+    def _write(self, current: OpenSegment, batch: tuple[Record, ...]) -> None:
         segment_id = current.state.segment_id
         seq = current.count
         parts: list[bytes] = []

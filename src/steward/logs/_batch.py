@@ -1,0 +1,168 @@
+"""One request's predictions as one log record, its inputs held column by column.
+
+A batch line of a segment holds the rows one request was answered with: ``request_ids`` (one
+per row), ``inputs`` (column name → the rows' values, in row order), ``contexts`` and
+``outputs`` (one object per row), and the fields every row shares: ``time``, ``endpoint``,
+``model``, ``latency_ms``. It is hashed, sequenced, sealed and anchored like a single record
+(``steward.logs._record``: its canonical bytes are its object plus ``segment`` and ``seq``,
+keys sorted), so writing a request of a hundred rows costs one encoding and one hash instead
+of a hundred. Readers see one row per prediction either way (:func:`explode`); Parquet keeps
+those rows with their place in the line (``row``), and verification puts a line together
+again from them (:func:`implode`) to hash it. A line with ``request_ids`` is a batch; one with
+``request_id`` a single record.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+import orjson
+
+from steward.logs._record import _OPTIONS, check_shared
+
+__all__ = ["BATCH_FIELDS", "PredictionBatch", "explode", "implode", "is_batch"]
+
+BATCH_FIELDS = (
+    "request_ids",
+    "time",
+    "endpoint",
+    "model",
+    "inputs",
+    "contexts",
+    "outputs",
+    "latency_ms",
+)
+_SHARED = ("time", "endpoint", "model", "latency_ms", "segment", "seq", "hash")
+
+
+@dataclass(frozen=True)
+class PredictionBatch:
+    """The predictions of one request, as one record of the log (see the module docstring).
+
+    ``request_ids`` holds one non-empty string per row; ``inputs`` maps each column to one
+    value per row (already redacted: :func:`~steward.logs.redact_columns`); ``contexts`` and
+    ``outputs`` hold one mapping per row; the other fields are a record's
+    (:class:`~steward.logs.PredictionRecord`). Encoded when made: ``ValueError`` for a field
+    out of form or a column of another length, ``TypeError`` for a value with no JSON form.
+    """
+
+    request_ids: Sequence[str]
+    time: str
+    endpoint: str
+    model: str
+    inputs: Mapping[str, Sequence[Any]]
+    contexts: Sequence[Mapping[str, Any]]
+    outputs: Sequence[Mapping[str, Any]]
+    latency_ms: float
+    _body: bytes = field(init=False, repr=False, compare=False)
+
+    def __post_init__(self) -> None:
+        count = len(self.request_ids)
+        if count == 0:
+            raise ValueError("a batch holds at least one row")
+        if {type(rid) for rid in self.request_ids} != {str} or not all(self.request_ids):
+            raise ValueError("a batch's request_ids must be non-empty strings")
+        latency = check_shared(self.time, self.endpoint, self.model, self.latency_ms)
+        if not isinstance(self.inputs, Mapping):
+            raise TypeError("a batch's inputs must map columns to values")
+        for name, values in self.inputs.items():
+            if not isinstance(name, str) or len(values) != count:
+                raise ValueError(f"input column {name!r} does not hold one value per row")
+        for name in ("contexts", "outputs"):
+            given = getattr(self, name)
+            if len(given) != count or not _mappings(given):
+                raise ValueError(f"a batch's {name} must hold one mapping per row")
+        object.__setattr__(self, "latency_ms", latency)
+        object.__setattr__(self, "_body", orjson.dumps(self.to_dict(), option=_OPTIONS))
+
+    def __len__(self) -> int:
+        return len(self.request_ids)
+
+    def to_dict(self) -> dict[str, Any]:
+        """The batch's fields as a JSON-ready document (without segment, seq and hash)."""
+        return {
+            "request_ids": list(self.request_ids),
+            "time": self.time,
+            "endpoint": self.endpoint,
+            "model": self.model,
+            "inputs": {name: list(values) for name, values in self.inputs.items()},
+            "contexts": _dicts(self.contexts),
+            "outputs": _dicts(self.outputs),
+            "latency_ms": self.latency_ms,
+        }
+
+
+def _mappings(items: Sequence[Any]) -> bool:
+    kinds = {type(item) for item in items}
+    return kinds <= {dict} or all(isinstance(item, Mapping) for item in items)
+
+
+def _dicts(items: Sequence[Mapping[str, Any]]) -> list[Any]:
+    """``items`` as dicts (orjson writes dicts, not other mappings), copied only if needed."""
+    if {type(item) for item in items} <= {dict}:
+        return list(items)
+    return [dict(item) for item in items]
+
+
+def is_batch(fields: Mapping[str, Any]) -> bool:
+    """Whether a line's object is a batch (it has ``request_ids``)."""
+    return "request_ids" in fields
+
+
+def explode(fields: Mapping[str, Any]) -> list[dict[str, Any]] | None:
+    """A batch line's object as one record object per row, in row order, each with the
+    line's shared fields and its ``row`` (0, 1, …); ``None`` when it is not a well-formed
+    batch."""
+    ids = fields.get("request_ids")
+    inputs, contexts, outputs = (fields.get(n) for n in ("inputs", "contexts", "outputs"))
+    if not (isinstance(ids, list) and ids and isinstance(inputs, dict)):
+        return None
+    count = len(ids)
+    if not (isinstance(contexts, list) and isinstance(outputs, list)):
+        return None
+    if len(contexts) != count or len(outputs) != count:
+        return None
+    if not all(isinstance(v, list) and len(v) == count for v in inputs.values()):
+        return None
+    shared = {name: fields.get(name) for name in _SHARED}
+    names = list(inputs)
+    by_row = zip(*inputs.values(), strict=True) if names else ((),) * count
+    return [
+        {
+            **shared,
+            "request_id": rid,
+            "inputs": dict(zip(names, values, strict=True)),
+            "context": context,
+            "outputs": output,
+            "row": at,
+        }
+        for at, (rid, values, context, output) in enumerate(
+            zip(ids, by_row, contexts, outputs, strict=True)
+        )
+    ]
+
+
+def implode(rows: Sequence[Mapping[str, Any]]) -> dict[str, Any] | None:
+    """The batch line's object that :func:`explode` made ``rows`` of (rows of one line, in
+    row order), or ``None`` when they cannot be one line's: another ``row`` numbering,
+    shared fields or input columns that differ between rows. Equal to the original
+    object exactly when the rows are as they were exploded, so its hash tells."""
+    if not rows or [row.get("row") for row in rows] != list(range(len(rows))):
+        return None
+    first = rows[0]
+    if any(row.get(name) != first.get(name) for row in rows for name in _SHARED):
+        return None
+    names = list(first.get("inputs") or {})
+    if not all(isinstance(row.get("inputs"), dict) for row in rows):
+        return None
+    if any(list(row["inputs"]) != names for row in rows):
+        return None
+    return {
+        **{name: first.get(name) for name in _SHARED},
+        "request_ids": [row.get("request_id") for row in rows],
+        "inputs": {name: [row["inputs"][name] for row in rows] for name in names},
+        "contexts": [row.get("context") for row in rows],
+        "outputs": [row.get("outputs") for row in rows],
+    }
