@@ -67,15 +67,27 @@ class PredictionBatch:
         latency = check_shared(self.time, self.endpoint, self.model, self.latency_ms)
         if not isinstance(self.inputs, Mapping):
             raise TypeError("a batch's inputs must map columns to values")
-        for name, values in self.inputs.items():
-            if not isinstance(name, str) or len(values) != count:
-                raise ValueError(f"input column {name!r} does not hold one value per row")
+        if not {type(name) for name in self.inputs} <= {str} or set(
+            map(len, self.inputs.values())
+        ) - {count}:
+            wrong = next(n for n, v in self.inputs.items() if type(n) is not str or len(v) != count)
+            raise ValueError(f"input column {wrong!r} does not hold one value per row")
         for name in ("contexts", "outputs"):
             given = getattr(self, name)
             if len(given) != count or not _mappings(given):
                 raise ValueError(f"a batch's {name} must hold one mapping per row")
         object.__setattr__(self, "latency_ms", latency)
-        object.__setattr__(self, "_body", orjson.dumps(self.to_dict(), option=_OPTIONS))
+        document = {  # as to_dict, without copying what orjson writes as it is
+            "request_ids": self.request_ids,
+            "time": self.time,
+            "endpoint": self.endpoint,
+            "model": self.model,
+            "inputs": self.inputs if type(self.inputs) is dict else dict(self.inputs),
+            "contexts": _dicts(self.contexts),
+            "outputs": _dicts(self.outputs),
+            "latency_ms": self.latency_ms,
+        }
+        object.__setattr__(self, "_body", orjson.dumps(document, option=_OPTIONS))
 
     def __len__(self) -> int:
         return len(self.request_ids)

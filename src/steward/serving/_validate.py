@@ -153,6 +153,10 @@ class Validator:
             [i.position for i in (*self._number, *self._bool)], dtype=np.intp
         )
         self._text_place = np.array([i.position for i in self._text], dtype=np.intp)
+        # where the floats go when every untyped input came as numbers (the common case)
+        self._all_float_place = np.array(
+            [*self._float_place, *(i.position for i in self._any)], dtype=np.intp
+        )
 
     @property
     def numeric(self) -> bool:
@@ -260,6 +264,11 @@ class Validator:
             else:
                 texts = [self._convert(i, columns[i.name], rows, problems) for i in self._text]
         float_place, text_place = self._float_place, self._text_place
+        if self._any and not problems:
+            given_all = [columns[spec.name] for spec in self._any]
+            if self._clean_numbers(given_all) and all(map(_has_value, given_all)):
+                # every untyped input a column of finite numbers (and nulls): one pass
+                return [*floats, *given_all], self._all_float_place, texts, text_place, rows
         if self._any:
             extra_floats: list[Sequence[Any]] = []
             extra_texts: list[Sequence[Any]] = []
@@ -499,3 +508,8 @@ def _mode(kind: Any, type_: Any) -> int:
     return {"float": _NUMBER, "integer": _NUMBER, "boolean": _BOOL, "string": _TEXT}.get(
         type_, _ANY
     )
+
+
+def _has_value(values: Sequence[Any]) -> bool:
+    """Whether a column holds a value that is not null."""
+    return any(value is not None for value in values)
