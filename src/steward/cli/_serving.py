@@ -5,7 +5,6 @@ from __future__ import annotations
 import json
 import os
 import shutil
-import subprocess
 import sys
 from pathlib import Path
 from typing import Any
@@ -22,20 +21,6 @@ predictions_app = typer.Typer(
 )
 _SINCE = typer.Option(None, "--since", help="From this time (ISO 8601, or a date).")
 _UNTIL = typer.Option(None, "--until", help="Up to this time (ISO 8601, or a date).")
-
-
-def _start_scheduler(home: Path) -> None:
-    """The monitor scheduler, beside the workers: a process of its own that lives as long
-    as this one (which becomes uvicorn's supervisor; see ``steward.monitoring``)."""
-    folder = home / "run"
-    folder.mkdir(parents=True, exist_ok=True, mode=0o700)
-    with (folder / "scheduler.log").open("ab") as log:
-        subprocess.Popen(
-            [sys.executable, "-m", "steward.monitoring", "schedule", str(os.getpid())],
-            stdin=subprocess.DEVNULL,
-            stdout=log,
-            stderr=log,
-        )
 
 
 def serve(
@@ -67,7 +52,6 @@ def serve(
             name: "1" for name in ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS")
         },
     )
-    _start_scheduler(settings.home)
     names = ", ".join(s.endpoint for s in serving) or "no endpoints yet"
     ok(f"serving {names} as {actor.name} on http://{host}:{port} ({workers} worker(s))")
     sys.stdout.flush()

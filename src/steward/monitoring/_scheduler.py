@@ -1,15 +1,15 @@
 """Running scheduled monitors inside ``steward serve``.
 
-``steward serve`` starts one scheduler process beside its workers (``python -m
-steward.monitoring schedule``), so that the workers stay scorers: nothing a run needs or
-waits for is in them. Every ``CHECK_SECONDS`` the scheduler asks which monitors with a
-``schedule`` are due (never run on the version the endpoint serves now, or last run at least
-one schedule ago) and starts each due one as a child process, ``python -m steward.monitoring
-run NAME``, as the server's own identity (strictly: its token, never an ambient one), so
-that a run's crash or memory never stays with it. Of several servers on one home one runs a
-monitor at a time: a child is started only under a non-blocking lock on ``run/monitor-
-NAME.lock`` in the home, held until the child ends, and the store is asked again under that
-lock.
+Each worker's refresher (``ServerState``) holds a ``MonitorScheduler`` and ticks it: every
+``CHECK_SECONDS`` it asks which monitors with a ``schedule`` are due (never run on the
+version the endpoint serves now, or last run at least one schedule ago) and starts each due
+one as a child process, ``python -m steward.monitoring run NAME``, as the server's own
+identity (strictly: its token, never an ambient one), so that a run's crash or memory never
+stays in the worker, and its work never takes the worker's interpreter from its requests.
+Of several workers (or servers on one home) one runs a monitor at a time: a child is
+started only under a non-blocking lock on ``run/monitor-NAME.lock`` in the home, held until
+the child ends (the child holds it too, so it stays held should the worker die first), and
+the store is asked again under that lock.
 """
 
 from __future__ import annotations
@@ -36,8 +36,8 @@ class _Child:
 
 
 class MonitorScheduler:
-    """Starts due monitor runs (see the module docstring): the scheduler process calls
-    ``tick`` every second and ``stop`` when it ends."""
+    """Starts due monitor runs (see the module docstring): a worker's refresher calls
+    ``tick`` at each of its rounds and ``stop`` when the worker stops."""
 
     def __init__(
         self,
@@ -96,26 +96,32 @@ class MonitorScheduler:
         except BlockingIOError:
             lock.close()  # another worker or server runs it
             return None
-        if name not in self.due():  # it ran meanwhile
+        try:
+            process = self._spawn(name, lock) if name in self.due() else None
+        except BaseException:
+            lock.close()
+            raise
+        if process is None:  # it ran meanwhile
             lock.close()
             return None
+        _log.info("monitor %s: run started (pid %s)", name, process.pid)
+        return _Child(process, lock)
+
+    def _spawn(self, name: str, lock: IO[bytes]) -> subprocess.Popen[bytes]:
         from steward.settings import child_environment
 
         values = {"STEWARD_HOME": str(self._app.settings.home)}
         if self._token:  # the server's own identity, as its workers hold it
             values["STEWARD_SERVER_TOKEN"] = self._token
-        env = child_environment(values)
-        log = (self._folder / f"monitor-{name}.log").open("ab")
-        process = subprocess.Popen(
-            [sys.executable, "-m", "steward.monitoring", "run", name],
-            stdin=subprocess.DEVNULL,
-            stdout=log,
-            stderr=log,
-            env=env,
-        )
-        log.close()
-        _log.info("monitor %s: run started (pid %s)", name, process.pid)
-        return _Child(process, lock)
+        with (self._folder / f"monitor-{name}.log").open("ab") as log:
+            return subprocess.Popen(
+                [sys.executable, "-m", "steward.monitoring", "run", name],
+                stdin=subprocess.DEVNULL,
+                stdout=log,
+                stderr=log,
+                env=child_environment(values),
+                pass_fds=(lock.fileno(),),  # the lock lives as long as the run
+            )
 
     def _reap(self) -> None:
         for name, child in list(self._children.items()):
@@ -127,12 +133,15 @@ class MonitorScheduler:
             child.lock.close()  # releases the lock
             del self._children[name]
 
-    def stop(self, timeout: float = 30.0) -> None:
-        """Wait for running children (killing any still running after ``timeout``)."""
+    def stop(self, timeout: float = 5.0) -> None:
+        """Wait for running children, killing any still running after ``timeout`` seconds
+        in all, so that a worker stops promptly and leaves no run behind (a run records its
+        result in one transaction: one killed before that records nothing and is due
+        again)."""
         deadline = time.monotonic() + timeout
         for child in self._children.values():
             try:
-                child.process.wait(timeout=max(0.1, deadline - time.monotonic()))
+                child.process.wait(timeout=max(0.0, deadline - time.monotonic()))
             except subprocess.TimeoutExpired:
                 child.process.kill()
                 child.process.wait()

@@ -21,14 +21,23 @@ def build_state(
     settings: Settings, token: str | None, *, reload_seconds: float = RELOAD_SECONDS
 ) -> ServerState:
     """Open the home of ``settings`` for serving, as the identity of ``token`` (strictly: a
-    missing or revoked token is refused, never replaced by an identity of the home)."""
+    missing or revoked token is refused, never replaced by an identity of the home). Its
+    refresher also starts the scheduled monitors that are due, as that identity (see
+    ``steward.monitoring``)."""
     from steward.app import Application
+    from steward.monitoring import MonitorScheduler
     from steward.serving._metrics import Metrics
 
     app = Application.open(settings, delivery="deferred", computes="server")
     try:
         actor = app.authenticate(token)
-        return ServerState(app, actor, metrics=Metrics(), reload_seconds=reload_seconds)
+        return ServerState(
+            app,
+            actor,
+            metrics=Metrics(),
+            reload_seconds=reload_seconds,
+            scheduler=MonitorScheduler(app, actor, token),
+        )
     except BaseException:
         app.close()
         raise
@@ -40,6 +49,15 @@ def app_from_environment() -> FastAPI:
     from threadpoolctl import threadpool_limits
 
     from steward.settings import Settings
+
+    # Loading a model through skops walks scikit-learn's estimators (its trusted types), and
+    # scikit-learn's testing helpers import pytest whenever it is installed, as it often is
+    # beside a data scientist's models: ~6 MB a worker of a test framework that a server
+    # never runs. A None entry fails that import as if pytest were absent (scikit-learn
+    # expects it may be); a process that already holds pytest (a test's in-process server)
+    # keeps it.
+    for name in ("pytest", "_pytest"):
+        sys.modules.setdefault(name, None)  # type: ignore[arg-type]
 
     # One BLAS/OpenMP thread per worker: peers that leave it unbounded were measured at
     # 1,000x their latency under contention.

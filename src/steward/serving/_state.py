@@ -19,7 +19,7 @@ import sys
 import threading
 import time
 from dataclasses import replace
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from steward.app import Application
 from steward.domain import Actor
@@ -27,6 +27,9 @@ from steward.errors import StewardError
 from steward.serving._metrics import Metrics
 from steward.serving._runtime import EndpointRuntime, LoadedVersion, Serving
 from steward.types import utc_iso
+
+if TYPE_CHECKING:
+    from steward.monitoring import MonitorScheduler
 
 __all__ = ["COMPACT_SECONDS", "RECHECK_SECONDS", "RELOAD_SECONDS", "ServerState"]
 
@@ -48,6 +51,7 @@ class ServerState:
         reload_seconds: float = RELOAD_SECONDS,
         recheck_seconds: float = RECHECK_SECONDS,
         fsync: bool = True,
+        scheduler: MonitorScheduler | None = None,
     ) -> None:
         from steward.logs import PredictionLog
 
@@ -77,12 +81,13 @@ class ServerState:
         self._loaded_new = False  # an estimator loaded since the heap was last frozen
         self._last_compact = -COMPACT_SECONDS
         self.rebuilds = 0
+        self.scheduler = scheduler  # starts scheduled monitor runs (None: none here)
 
     # --- life ----------------------------------------------------------------------------
 
     def start(self) -> None:
         """Anchor what an earlier (crashed) process left, load what is deployed, and start
-        the refresher."""
+        the refresher (which also ticks the monitor scheduler, if any)."""
         self.app.predictions.recover(self.actor, compact=False)  # compacted in a child
         self.refresh(force=True)
         self._after_load()  # the modules too, loaded or not
@@ -93,6 +98,8 @@ class ServerState:
         self._stop.set()
         if self._thread is not None:
             self._thread.join(timeout=10)
+        if self.scheduler is not None:  # its running monitors: a bounded wait, then killed
+            self.scheduler.stop()
         if self._batcher is not None:
             self._batcher.close()
         self.log.close()  # seals the open segment; on_sealed anchors it
@@ -110,6 +117,12 @@ class ServerState:
                     pending()
             except Exception:  # the refresher must outlive a bad moment of the store
                 _log.exception("refreshing what is served failed; serving the last state")
+            if self.scheduler is None:
+                continue
+            try:  # after the refresh, and apart: its failure neither skips nor stops that
+                self.scheduler.tick()
+            except Exception:
+                _log.exception("starting due monitor runs failed; trying at the next check")
 
     # --- tokens --------------------------------------------------------------------------
 
