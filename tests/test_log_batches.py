@@ -345,3 +345,18 @@ def test_raw_pii_of_a_batch_is_in_no_file_of_the_log(tmp_path: Path) -> None:
     with PredictionLog(tmp_path / "control") as log:  # unredacted, the scan finds it
         log.submit([batch]).result()
     assert b"person 10" in _only(tmp_path, "control/segments/*.jsonl").read_bytes()
+
+
+def test_a_segment_is_sealed_by_size_as_batches_are_large(tmp_path: Path) -> None:
+    sealed: list[SealedSegment] = []
+    size = len(_batch(0, 50)._body)
+    with PredictionLog(tmp_path, on_sealed=sealed.append, max_bytes=3 * size) as log:
+        for first in range(0, 500, 50):
+            log.submit([_batch(first, 50)]).result()
+    assert [s.count for s in sealed] == [3, 3, 3, 1]  # 3 lines reach the size, the rest at close
+    files = [tmp_path / "segments" / f"{s.segment_id}.jsonl" for s in sealed]
+    assert all(f.stat().st_size < 4 * size for f in files)
+    report = verify_log(tmp_path, _anchors(tmp_path))
+    assert report.ok and report.predictions == 500
+    with pytest.raises(ValueError, match="max_bytes"):
+        PredictionLog(tmp_path, max_bytes=0)

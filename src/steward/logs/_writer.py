@@ -63,15 +63,17 @@ _FAILURES_KEPT = 1024  # failed ticket ranges remembered for outcome()
 class PredictionLog:
     """The durable prediction log of one process (one per server worker, made after any fork).
 
-    ``root`` is the log's folder (shared by every worker); a segment is sealed when it holds
-    ``max_records`` records or is ``max_age_seconds`` old (checked also while idle), and by
-    :meth:`close`. ``on_sealed`` is called with each segment sealed, in order, from a thread
-    of its own (so a slow ledger write or compaction never holds up commits; :meth:`close`
-    waits for it): the caller anchors ``(segment_id, count, digest)`` in the ledger. Its
-    exceptions are kept in :attr:`errors` and stop nothing (the caller finds the segment
-    again with :func:`~steward.logs.unanchored` on its next start). ``fsync=False`` skips
-    the flush to the disk (tests and benchmarks only: records then survive a killed process,
-    not a power loss). Nothing is created until the first record is submitted.
+    ``root`` is the log's folder (shared by every worker); a segment is sealed when it
+    holds ``max_records`` records or ``max_bytes`` bytes (a batch record of many rows is
+    large; a segment may pass it by one submission), or is ``max_age_seconds`` old (checked
+    also while idle), and by :meth:`close`. ``on_sealed`` is called with each segment
+    sealed, in order, from a thread of its own (so a slow ledger write or compaction never
+    holds up commits; :meth:`close` waits for it): the caller anchors ``(segment_id, count,
+    digest)`` in the ledger. Its exceptions are kept in :attr:`errors` and stop nothing
+    (the caller finds the segment again with :func:`~steward.logs.unanchored` on its next
+    start). ``fsync=False`` skips the flush to the disk (tests and benchmarks only: records
+    then survive a killed process, not a power loss). Nothing is created until the first
+    record is submitted.
     """
 
     def __init__(
@@ -79,16 +81,20 @@ class PredictionLog:
         root: Path,
         *,
         max_records: int = 100_000,
+        max_bytes: int = 64 << 20,
         max_age_seconds: float = 300.0,
         on_sealed: Callable[[SealedSegment], None] | None = None,
         fsync: bool = True,
     ) -> None:
         if max_records < 1:
             raise ValueError("max_records must be at least 1")
+        if max_bytes < 1:
+            raise ValueError("max_bytes must be at least 1")
         if not max_age_seconds > 0:
             raise ValueError("max_age_seconds must be positive")
         self.root = Path(root)
         self.max_records = max_records
+        self.max_bytes = max_bytes
         self.max_age_seconds = max_age_seconds
         self.on_sealed = on_sealed
         self.fsync = fsync
@@ -146,7 +152,7 @@ class PredictionLog:
             self._written += 1
             ticket = self._written
             self._records += len(batch)
-            if current.count >= self.max_records:
+            if current.count >= self.max_records or current.state.size >= self.max_bytes:
                 self._retire()
             if not self.fsync:  # written is as durable as it gets
                 due = self._settle(ticket, None)
