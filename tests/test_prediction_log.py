@@ -350,6 +350,13 @@ def test_compaction_runs_as_a_module_in_a_process_of_its_own(tmp_path: Path) -> 
         [sys.executable, "-m", "steward.logs", "tidy"], capture_output=True, text=True
     )
     assert usage.returncode == 2 and "usage: python -m steward.logs compact ROOT" in usage.stderr
+    # it runs below the workers' CPU priority: background work, under load they come first
+    probe = "import os, sys; from steward.logs.__main__ import main; "
+    probe += "before = os.nice(0); main(['compact', sys.argv[1]]); print(os.nice(0) - before)"
+    lowered = subprocess.run(
+        [sys.executable, "-c", probe, str(tmp_path)], capture_output=True, text=True, timeout=120
+    )
+    assert lowered.stdout.strip() == "10", lowered.stderr
 
 
 def test_submit_after_close_is_refused_and_nothing_is_created_before_the_first_record(
