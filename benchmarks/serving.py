@@ -292,15 +292,15 @@ def _steps(home: Any, rows: np.ndarray) -> dict[str, float]:
         clock("authenticate (no cache: store + ledger replay)", lambda: app.authenticate(token), 50)
 
         def record(parsed: Any = parsed) -> Any:
-            rows = parsed.rows
+            count = parsed.rows
             return PredictionBatch(
-                request_ids=request_ids(rows),
+                request_ids=request_ids(count),
                 time=record_time(),
                 endpoint="bench",
                 model=version.ref,
                 inputs=parsed.columns,
-                contexts=[{}] * rows,
-                outputs=[{"prediction": 1, "probabilities": {"0": 0.1, "1": 0.9}}] * rows,
+                contexts=[{}] * count,
+                outputs=[{"prediction": 1, "probabilities": {"0": 0.1, "1": 0.9}}] * count,
                 latency_ms=1.0,
             )
 

@@ -22,18 +22,8 @@ import orjson
 
 from steward.logs._record import _OPTIONS, check_shared
 
-__all__ = ["BATCH_FIELDS", "PredictionBatch", "explode", "implode", "is_batch"]
+__all__ = ["PredictionBatch", "explode", "implode", "is_batch"]
 
-BATCH_FIELDS = (
-    "request_ids",
-    "time",
-    "endpoint",
-    "model",
-    "inputs",
-    "contexts",
-    "outputs",
-    "latency_ms",
-)
 _SHARED = ("time", "endpoint", "model", "latency_ms", "segment", "seq", "hash")
 
 
@@ -72,21 +62,10 @@ class PredictionBatch:
         ) - {count}:
             wrong = next(n for n, v in self.inputs.items() if type(n) is not str or len(v) != count)
             raise ValueError(f"input column {wrong!r} does not hold one value per row")
-        for name in ("contexts", "outputs"):
-            given = getattr(self, name)
-            if len(given) != count or not _mappings(given):
-                raise ValueError(f"a batch's {name} must hold one mapping per row")
+        contexts, outputs = (_dicts(getattr(self, n), count, n) for n in ("contexts", "outputs"))
         object.__setattr__(self, "latency_ms", latency)
-        document = {  # as to_dict, without copying what orjson writes as it is
-            "request_ids": self.request_ids,
-            "time": self.time,
-            "endpoint": self.endpoint,
-            "model": self.model,
-            "inputs": self.inputs if type(self.inputs) is dict else dict(self.inputs),
-            "contexts": _dicts(self.contexts),
-            "outputs": _dicts(self.outputs),
-            "latency_ms": self.latency_ms,
-        }
+        inputs = self.inputs if type(self.inputs) is dict else dict(self.inputs)
+        document = self._document(self.request_ids, inputs, contexts, outputs)  # no copies
         object.__setattr__(self, "_body", orjson.dumps(document, option=_OPTIONS))
 
     def __len__(self) -> int:
@@ -94,28 +73,38 @@ class PredictionBatch:
 
     def to_dict(self) -> dict[str, Any]:
         """The batch's fields as a JSON-ready document (without segment, seq and hash)."""
+        count = len(self.request_ids)
+        return self._document(
+            list(self.request_ids),
+            {name: list(values) for name, values in self.inputs.items()},
+            _dicts(self.contexts, count, "contexts"),
+            _dicts(self.outputs, count, "outputs"),
+        )
+
+    def _document(
+        self, request_ids: Sequence[str], inputs: Any, contexts: list[Any], outputs: list[Any]
+    ) -> dict[str, Any]:
         return {
-            "request_ids": list(self.request_ids),
+            "request_ids": request_ids,
             "time": self.time,
             "endpoint": self.endpoint,
             "model": self.model,
-            "inputs": {name: list(values) for name, values in self.inputs.items()},
-            "contexts": _dicts(self.contexts),
-            "outputs": _dicts(self.outputs),
+            "inputs": inputs,
+            "contexts": contexts,
+            "outputs": outputs,
             "latency_ms": self.latency_ms,
         }
 
 
-def _mappings(items: Sequence[Any]) -> bool:
-    kinds = {type(item) for item in items}
-    return kinds <= {dict} or all(isinstance(item, Mapping) for item in items)
-
-
-def _dicts(items: Sequence[Mapping[str, Any]]) -> list[Any]:
-    """``items`` as dicts (orjson writes dicts, not other mappings), copied only if needed."""
-    if {type(item) for item in items} <= {dict}:
-        return list(items)
-    return [dict(item) for item in items]
+def _dicts(items: Sequence[Any], count: int, name: str) -> list[Any]:
+    """``items`` as ``count`` dicts (orjson writes dicts, not other mappings), copied only if
+    needed; ``ValueError`` when they are not one mapping per row."""
+    if len(items) == count:
+        if {type(item) for item in items} <= {dict}:
+            return list(items)
+        if all(isinstance(item, Mapping) for item in items):
+            return [dict(item) for item in items]
+    raise ValueError(f"a batch's {name} must hold one mapping per row")
 
 
 def is_batch(fields: Mapping[str, Any]) -> bool:

@@ -63,8 +63,13 @@ def rows_of_fields(fields: dict[str, Any] | None) -> list[dict[str, Any]] | None
     exploded = explode(fields)
     if exploded is None:
         return None
-    rows = [row_of_fields(one) for one in exploded]
-    return None if any(row is None for row in rows) else rows  # type: ignore[return-value]
+    rows: list[dict[str, Any]] = []
+    for one in exploded:
+        row = row_of_fields(one)
+        if row is None:
+            return None
+        rows.append(row)
+    return rows
 
 
 def row_of_fields(fields: dict[str, Any] | None) -> dict[str, Any] | None:
