@@ -360,3 +360,97 @@ def test_a_segment_is_sealed_by_size_as_batches_are_large(tmp_path: Path) -> Non
     assert report.ok and report.predictions == 500
     with pytest.raises(ValueError, match="max_bytes"):
         PredictionLog(tmp_path, max_bytes=0)
+
+
+# -- compaction, column by column ---------------------------------------------------------
+
+_MANGLED = {
+    "an id that is not text": lambda f: f["request_ids"].__setitem__(1, 7),
+    "no ids": lambda f: f.__setitem__("request_ids", []),
+    "a column one value short": lambda f: f["inputs"]["age"].pop(),
+    "a column that is not a list": lambda f: f["inputs"].__setitem__("age", 3),
+    "a context that is not an object": lambda f: f["contexts"].__setitem__(0, "x"),
+    "one output too many": lambda f: f["outputs"].append({}),
+    "an output that is not an object": lambda f: f["outputs"].__setitem__(2, [1]),
+    "a time of another form": lambda f: f.__setitem__("time", "2026-03-14 12:00:00"),
+    "a latency that is a bool": lambda f: f.__setitem__("latency_ms", True),
+    "a seq that is text": lambda f: f.__setitem__("seq", "1"),
+    "no segment": lambda f: f.pop("segment"),
+    "a model that is not text": lambda f: f.__setitem__("model", None),
+    "inputs that are a list": lambda f: f.__setitem__("inputs", [1, 2, 3]),
+}
+
+
+def _line_of(batch: PredictionBatch) -> dict[str, Any]:
+    line: dict[str, Any] = orjson.loads(orjson.dumps(batch.to_dict()))
+    return {**line, "segment": "s", "seq": 1, "hash": "h"}
+
+
+@pytest.mark.parametrize("mangle", sorted(_MANGLED))
+def test_a_mangled_batch_line_adds_no_row_as_rows_of_fields_makes_none(mangle: str) -> None:
+    from steward.logs._frame import Columns, rows_of_fields
+
+    fields = _line_of(_batch(10, 3))
+    _MANGLED[mangle](fields)
+    assert rows_of_fields(fields) is None
+    columns = Columns()
+    assert columns.add_line(fields) is False
+    assert len(columns) == 0
+
+
+def test_columns_of_lines_are_the_rows_rows_of_fields_makes(tmp_path: Path) -> None:
+    """The column-by-column path compaction takes gives the very rows (texts, types, order)
+    the row-by-row one does, for batches of every shape and single records alike."""
+    from steward.logs._frame import Columns, frame_of_rows, rows_of_fields
+
+    empty = PredictionBatch(
+        request_ids=["e-0", "e-1"],
+        time=record_time(T0),
+        endpoint="credit",
+        model="credit@2",
+        inputs={},
+        contexts=[{}, {"nested": {"b": [1, 2.5, None], "a": "ü"}}],
+        outputs=[{"prediction": 0.5}, {"prediction": -0.0}],
+        latency_ms=3,
+    )
+    lines = [_line_of(_batch(10, 3)), _line_of(_batch(20, 1)), _line_of(empty)]
+    lines.append({**orjson.loads(orjson.dumps(_record(5).to_dict())), "segment": "s", "seq": 4})
+    lines[-1]["hash"] = "h"
+    columns = Columns()
+    rows: list[dict[str, Any]] = []
+    for fields in lines:
+        assert columns.add_line(fields)
+        rows += rows_of_fields(fields) or []
+    assert len(columns) == len(rows) == 7
+    assert columns.frame().equals(frame_of_rows(rows))
+    assert columns.frame().get_column("inputs").to_list()[0] == (
+        '{"age":30,"income":10005.0,"name":"person 10"}'
+    )
+
+
+def test_compaction_runs_one_at_a_time_per_log(tmp_path: Path) -> None:
+    """Each worker of a server may start a compaction: a second one waits for the first
+    (the lock), then finds nothing left, instead of doing the same work beside it."""
+    import subprocess
+    import sys
+    import time
+
+    from steward.logs._compact import LOCK_NAME
+    from steward.logs._segment import held_lock
+
+    segment = _mixed(tmp_path)
+    source = tmp_path / "segments" / f"{segment.segment_id}.jsonl"
+    command = [sys.executable, "-m", "steward.logs", "compact", str(tmp_path)]
+    with held_lock(tmp_path / LOCK_NAME):
+        children = [subprocess.Popen(command, stderr=subprocess.PIPE) for _ in range(2)]
+        time.sleep(3.0)  # long enough to start and compact, had they not waited
+        assert all(child.poll() is None for child in children)
+        assert source.exists() and not list(tmp_path.glob("parquet/**/*.parquet"))
+    for child in children:
+        _, err = child.communicate(timeout=120)
+        assert child.returncode == 0, err
+    assert not source.exists()
+    (path,) = tmp_path.glob("parquet/**/*.parquet")
+    assert pl.read_parquet(path).get_column("request_id").to_list() == IDS
+    assert read_predictions(tmp_path, "credit").get_column("request_id").to_list() == IDS
+    assert verify_log(tmp_path, _anchors(tmp_path)).ok

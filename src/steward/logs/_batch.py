@@ -22,7 +22,7 @@ import orjson
 
 from steward.logs._record import _OPTIONS, check_shared
 
-__all__ = ["PredictionBatch", "explode", "implode", "is_batch"]
+__all__ = ["PredictionBatch", "batch_parts", "explode", "implode", "is_batch"]
 
 _SHARED = ("time", "endpoint", "model", "latency_ms", "segment", "seq", "hash")
 
@@ -112,10 +112,12 @@ def is_batch(fields: Mapping[str, Any]) -> bool:
     return "request_ids" in fields
 
 
-def explode(fields: Mapping[str, Any]) -> list[dict[str, Any]] | None:
-    """A batch line's object as one record object per row, in row order, each with the
-    line's shared fields and its ``row`` (0, 1, …); ``None`` when it is not a well-formed
-    batch."""
+def batch_parts(
+    fields: Mapping[str, Any],
+) -> tuple[list[Any], dict[str, list[Any]], list[Any], list[Any]] | None:
+    """A batch line's ``(request_ids, inputs, contexts, outputs)`` when they have a batch's
+    shape (a non-empty list of ids; one value per row in each input column, each context and
+    each output list), else ``None``. Their values are not checked."""
     ids = fields.get("request_ids")
     inputs, contexts, outputs = (fields.get(n) for n in ("inputs", "contexts", "outputs"))
     if not (isinstance(ids, list) and ids and isinstance(inputs, dict)):
@@ -127,6 +129,18 @@ def explode(fields: Mapping[str, Any]) -> list[dict[str, Any]] | None:
         return None
     if not all(isinstance(v, list) and len(v) == count for v in inputs.values()):
         return None
+    return ids, inputs, contexts, outputs
+
+
+def explode(fields: Mapping[str, Any]) -> list[dict[str, Any]] | None:
+    """A batch line's object as one record object per row, in row order, each with the
+    line's shared fields and its ``row`` (0, 1, …); ``None`` when it is not a well-formed
+    batch."""
+    parts = batch_parts(fields)
+    if parts is None:
+        return None
+    ids, inputs, contexts, outputs = parts
+    count = len(ids)
     shared = {name: fields.get(name) for name in _SHARED}
     names = list(inputs)
     by_row = zip(*inputs.values(), strict=True) if names else ((),) * count

@@ -13,12 +13,13 @@ from __future__ import annotations
 import hashlib
 import os
 import secrets
-from collections.abc import Iterable
 from pathlib import Path
-from typing import Any
+from typing import NoReturn
+
+import polars as pl
 
 from steward.errors import IntegrityError
-from steward.logs._frame import frame_of_rows, rows_of_fields
+from steward.logs._frame import Columns
 from steward.logs._layout import (
     check_endpoint,
     check_segment_id,
@@ -28,9 +29,17 @@ from steward.logs._layout import (
     parquet_files,
     segment_path,
 )
-from steward.logs._segment import SealedSegment, parse_lines, read_manifest, read_manifests
+from steward.logs._segment import (
+    SealedSegment,
+    held_lock,
+    iter_lines,
+    read_manifest,
+    read_manifests,
+)
 
-__all__ = ["compact", "compact_all"]
+__all__ = ["LOCK_NAME", "compact", "compact_all"]
+
+LOCK_NAME = "compacting.lock"
 
 
 def compact(root: Path, segment: SealedSegment | str) -> list[Path]:
@@ -59,40 +68,54 @@ def compact(root: Path, segment: SealedSegment | str) -> list[Path]:
             f"segment {segment_id} differs from the bytes it was sealed with; not compacted",
             details={"segment": segment_id},
         )
-    lines, complete = parse_lines(data)
-    exploded = [rows_of_fields(line.fields) for line in lines]
-    rows = [row for found in exploded if found is not None for row in found]
-    if complete != len(data) or any(found is None for found in exploded):
-        raise IntegrityError(
-            f"segment {segment_id} holds a line that is not a record; not compacted",
-            details={"segment": segment_id},
-        )
-    partitions: dict[tuple[str, str], list[dict[str, Any]]] = {}
-    for row in rows:
-        partitions.setdefault((check_endpoint(row["endpoint"]), row["time"][:10]), []).append(row)
+    partitions: dict[tuple[str, str], Columns] = {}
+    for line in iter_lines(data):
+        fields = line.fields or {}
+        endpoint, when = fields.get("endpoint"), fields.get("time")
+        if not (isinstance(endpoint, str) and isinstance(when, str)):
+            _not_a_record(segment_id)
+        key = (check_endpoint(endpoint), when[:10])
+        if not partitions.setdefault(key, Columns()).add_line(fields):
+            _not_a_record(segment_id)
+    if data and not data.endswith(b"\n"):
+        _not_a_record(segment_id)
     written = [
-        _write_partition(root, segment_id, endpoint, day, part)
-        for (endpoint, day), part in sorted(partitions.items())
+        _write_partition(root, segment_id, endpoint, day, columns)
+        for (endpoint, day), columns in sorted(partitions.items())
     ]
     source.unlink(missing_ok=True)
     fsync_dir(source.parent)
     return sorted(written)
 
 
+def _not_a_record(segment_id: str) -> NoReturn:
+    raise IntegrityError(
+        f"segment {segment_id} holds a line that is not a record; not compacted",
+        details={"segment": segment_id},
+    )
+
+
 def compact_all(root: Path) -> list[Path]:
     """Compact every sealed segment still in ``.jsonl`` form; return the files written.
     A segment refused for its integrity is left as it is and the others are compacted, then
-    :class:`~steward.errors.IntegrityError` names every refused segment."""
+    :class:`~steward.errors.IntegrityError` names every refused segment.
+
+    One compaction of a log runs at a time (``ROOT/compacting.lock``): each worker of a
+    server may start one, and a second waits for the first, then finds only what is left
+    instead of doing the same work again at the same time."""
     root = Path(root)
     written: list[Path] = []
     refused: list[str] = []
-    for segment_id in read_manifests(root):
-        if not segment_path(root, segment_id).exists():
-            continue
-        try:
-            written += compact(root, segment_id)
-        except IntegrityError:
-            refused.append(segment_id)
+    if not root.is_dir():
+        return written
+    with held_lock(root / LOCK_NAME):
+        for segment_id in read_manifests(root):
+            if not segment_path(root, segment_id).exists():
+                continue
+            try:
+                written += compact(root, segment_id)
+            except IntegrityError:
+                refused.append(segment_id)
     if refused:
         raise IntegrityError(
             f"not compacted, their files differ from their seals: {', '.join(refused)}",
@@ -102,13 +125,15 @@ def compact_all(root: Path) -> list[Path]:
 
 
 def _write_partition(
-    root: Path, segment_id: str, endpoint: str, day: str, rows: Iterable[dict[str, Any]]
+    root: Path, segment_id: str, endpoint: str, day: str, columns: Columns
 ) -> Path:
     folder = parquet_dir(root) / f"endpoint={endpoint}" / f"day={day}"
     make_dirs(folder)
     target = folder / f"{segment_id}.parquet"
     tmp = folder / f".{segment_id}.parquet.{secrets.token_hex(4)}.tmp"
-    frame = frame_of_rows(sorted(rows, key=lambda row: (int(row["seq"]), row["row"] or 0)))
+    # in seq order, a batch line's rows in their order (a sealed file is in seq order already)
+    order = [pl.col("seq"), pl.col("row").fill_null(0)]
+    frame = columns.frame().sort(order, maintain_order=True)
     fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
     try:
         with os.fdopen(fd, "wb") as out:

@@ -17,10 +17,11 @@ the ``.hashes`` file is authentic, and then name each record that differs.
 
 from __future__ import annotations
 
+import contextlib
 import fcntl
 import hashlib
 import os
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -42,7 +43,9 @@ __all__ = [
     "Line",
     "SealedSegment",
     "SegmentState",
+    "held_lock",
     "intact_prefix",
+    "iter_lines",
     "parse_lines",
     "read_manifest",
     "read_manifests",
@@ -232,6 +235,17 @@ def try_lock(path: Path, *, shared: bool = False) -> int | None:
     return fd
 
 
+@contextlib.contextmanager
+def held_lock(path: Path) -> Iterator[None]:
+    """Hold ``path``'s exclusive ``flock`` (the file is made if need be), waiting for it."""
+    fd = os.open(path, os.O_RDWR | os.O_CREAT, 0o600)
+    try:
+        fcntl.flock(fd, fcntl.LOCK_EX)
+        yield
+    finally:
+        os.close(fd)
+
+
 @dataclass(frozen=True)
 class Line:
     """One line of a segment file: its 1-based number, its bytes' end offset, and the object
@@ -245,19 +259,25 @@ class Line:
 def parse_lines(data: bytes) -> tuple[list[Line], int]:
     """The complete lines of a segment file and the length of its complete part: bytes after
     the last newline (a write cut short) are not a line."""
-    lines: list[Line] = []
+    lines = list(iter_lines(data))
+    return lines, lines[-1].end if lines else 0
+
+
+def iter_lines(data: bytes) -> Iterator[Line]:
+    """The complete lines of a segment file, one at a time (a reader that keeps only what it
+    makes of each line never holds every parsed line at once)."""
     start = 0
     number = 0
     while True:
         end = data.find(b"\n", start)
         if end < 0:
-            return lines, start
+            return
         number += 1
         try:
             value = orjson.loads(data[start:end])
         except orjson.JSONDecodeError:
             value = None
-        lines.append(Line(number, end + 1, value if isinstance(value, dict) else None))
+        yield Line(number, end + 1, value if isinstance(value, dict) else None)
         start = end + 1
 
 
