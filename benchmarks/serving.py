@@ -252,11 +252,14 @@ def _load(url: str, body: Path, auth: str, concurrency: int, duration: int) -> d
     return result
 
 
+COMPACTED = 200  # 100-row requests compacted in one segment, to time compaction by
+
+
 def _steps(home: Any, rows: np.ndarray) -> dict[str, float]:
     """Microseconds per step of one single-row request, in-process (median of many)."""
     import orjson
 
-    from steward.logs import PredictionBatch, PredictionLog, record_time
+    from steward.logs import PredictionBatch, PredictionLog, compact_all, record_time
     from steward.serving._bodies import parse_predict
     from steward.serving._scoring import request_ids
     from steward.serving._validate import Validator
@@ -313,6 +316,15 @@ def _steps(home: Any, rows: np.ndarray) -> dict[str, float]:
         folder = Path(home.settings.home) / "bench-log"
         with PredictionLog(folder) as log:
             clock("log write, durable (fdatasync, alone)", lambda: log.submit([made]).result(), 100)
+        # What the compaction child spends, later, on each 100-row request it turns to Parquet
+        batches = Path(home.settings.home) / "bench-compact"
+        with PredictionLog(batches, fsync=False) as log:
+            for _ in range(COMPACTED):
+                log.append([record(parsed_100)])
+        started = time.process_time()
+        compact_all(batches)
+        spent = (time.process_time() - started) * 1e6 / COMPACTED
+        timings["compact a 100-row request's record to Parquet (CPU, a child's)"] = [spent]
     return {name: statistics.median(samples) for name, samples in timings.items()}
 
 

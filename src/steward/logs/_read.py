@@ -22,10 +22,10 @@ from typing import Any
 
 import polars as pl
 
-from steward.logs._frame import COLUMNS, STORED, frame_of_rows, rows_of_fields
+from steward.logs._frame import COLUMNS, STORED, Columns, rows_of_fields
 from steward.logs._layout import SEGMENT_ID, check_endpoint, parquet_dir, segments_dir
 from steward.logs._record import record_time
-from steward.logs._segment import parse_lines
+from steward.logs._segment import iter_lines
 
 __all__ = ["find_requests", "read_predictions"]
 
@@ -47,12 +47,11 @@ def read_predictions(
     low = None if since is None else record_time(since)
     high = None if until is None else record_time(until)
 
-    def wanted(row: dict[str, Any]) -> bool:
-        when: str = row["time"]
+    def wanted(when: str) -> bool:
         return (low is None or when >= low) and (high is None or when < high)
 
     # Segments first, then Parquet: a segment compacted meanwhile is then found in Parquet.
-    rows = list(_segment_rows(root, endpoint, wanted))
+    by_segment = _segment_columns(root, endpoint, wanted)
     files = _endpoint_files(
         root,
         endpoint,
@@ -60,7 +59,12 @@ def read_predictions(
         None if high is None else date.fromisoformat(high[:10]),
     )
     in_parquet = {(path.stem, path.parent.name[4:]) for path in files}
-    frames = [frame_of_rows(r for r in rows if (r["segment"], r["time"][:10]) not in in_parquet)]
+    frames = [
+        columns.frame()
+        for (segment, day), columns in by_segment.items()
+        if (segment, day) not in in_parquet
+    ]
+    frames.append(Columns().frame())  # the columns and types, when nothing else is read
     if files:
         scan = _scan(files)
         if since is not None:
@@ -99,6 +103,29 @@ def find_requests(root: Path, endpoint: str, request_ids: Iterable[str]) -> set[
 def _segment_rows(
     root: Path, endpoint: str, wanted: Callable[[dict[str, Any]], bool]
 ) -> Iterable[dict[str, Any]]:
+    for fields in _segment_lines(root, endpoint):
+        for row in rows_of_fields(fields) or ():
+            if wanted(row):
+                yield row
+
+
+def _segment_columns(
+    root: Path, endpoint: str, wanted: Callable[[str], bool]
+) -> dict[tuple[str, str], Columns]:
+    """The rows of ``endpoint`` in the segments not yet compacted (complete lines, a valid
+    record's or batch's), by (segment, day), of the lines whose time is ``wanted`` (every
+    row of a line has its time)."""
+    found: dict[tuple[str, str], Columns] = {}
+    for fields in _segment_lines(root, endpoint):
+        when, segment = fields.get("time"), fields.get("segment")
+        if not (isinstance(when, str) and isinstance(segment, str)) or not wanted(when):
+            continue
+        found.setdefault((segment, when[:10]), Columns()).add_line(fields)
+    return found
+
+
+def _segment_lines(root: Path, endpoint: str) -> Iterable[dict[str, Any]]:
+    """The objects of ``endpoint``'s complete lines in the segments not yet compacted."""
     folder = segments_dir(root)
     if not folder.is_dir():
         return
@@ -109,13 +136,9 @@ def _segment_rows(
             data = path.read_bytes()
         except FileNotFoundError:
             continue  # compacted since the listing: its Parquet files are read next
-        lines, _ = parse_lines(data)
-        for line in lines:
-            if line.fields is None or line.fields.get("endpoint") != endpoint:
-                continue
-            for row in rows_of_fields(line.fields) or ():
-                if wanted(row):
-                    yield row
+        for line in iter_lines(data):
+            if line.fields is not None and line.fields.get("endpoint") == endpoint:
+                yield line.fields
 
 
 def _scan(files: list[Path]) -> pl.LazyFrame:
