@@ -357,6 +357,18 @@ def test_compaction_runs_as_a_module_in_a_process_of_its_own(tmp_path: Path) -> 
         [sys.executable, "-c", probe, str(tmp_path)], capture_output=True, text=True, timeout=120
     )
     assert lowered.stdout.strip() == "10", lowered.stderr
+    # ... but not past its backlog: more segments waiting than BACKLOG, it runs beside them
+    from steward.logs.__main__ import BACKLOG
+
+    behind = tmp_path / "behind"
+    sealed = _write(behind, [_record(n) for n in range(BACKLOG + 1)], max_records=1)
+    assert len(sealed) == BACKLOG + 1
+    kept = subprocess.run(
+        [sys.executable, "-c", probe, str(behind)], capture_output=True, text=True, timeout=120
+    )
+    assert kept.stdout.strip() == "0", kept.stderr
+    assert not list((behind / "segments").glob("*.jsonl"))
+    assert read_predictions(behind, "credit").height == BACKLOG + 1
 
 
 def test_submit_after_close_is_refused_and_nothing_is_created_before_the_first_record(

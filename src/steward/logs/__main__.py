@@ -2,7 +2,10 @@
 
 The model server runs this in a short-lived child process, so that Parquet (and polars, tens
 of MB) never enter a worker and compaction never holds a worker's interpreter. It runs at a
-lower CPU priority (nice 10): it is background work, and under load the workers come first.
+lower CPU priority (nice 10): it is background work, and under load the workers come first;
+but not when more than ``BACKLOG`` sealed segments wait (a load that never lets up would
+otherwise leave them to pile up on the disk, ~1 GB a minute of 100-row requests), then it
+takes its share beside the workers until the backlog is gone.
 Exit 0 when done, 1 when a segment was refused for its integrity (named on stderr), 2 for a
 bad command.
 """
@@ -14,6 +17,7 @@ import sys
 from pathlib import Path
 
 NICENESS = 10  # below the workers: compaction waits while they score
+BACKLOG = 4  # sealed segments waiting (up to 64 MiB each) past which it does not wait
 
 
 def main(argv: list[str]) -> int:
@@ -22,8 +26,10 @@ def main(argv: list[str]) -> int:
         return 2
     from steward.errors import IntegrityError
     from steward.logs import compact_all
+    from steward.logs._segment import sealed_backlog
 
-    os.nice(NICENESS)
+    if sealed_backlog(Path(argv[1])) <= BACKLOG:
+        os.nice(NICENESS)
 
     try:
         compact_all(Path(argv[1]))

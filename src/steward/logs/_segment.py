@@ -50,6 +50,7 @@ __all__ = [
     "read_manifest",
     "read_manifests",
     "seal",
+    "sealed_backlog",
     "sealed_waiting",
     "segment_digest",
     "try_lock",
@@ -190,6 +191,14 @@ def read_manifest(root: Path, segment_id: str) -> SealedSegment | None:
     except (ValueError, orjson.JSONDecodeError):
         return None
     return segment if segment.segment_id == segment_id else None
+
+
+def sealed_backlog(root: Path) -> int:
+    """How many sealed segments are still in their ``.jsonl`` form (wait for compaction)."""
+    folder = segments_dir(root)
+    if not folder.is_dir():
+        return 0
+    return sum(manifest_path(root, path.stem).exists() for path in folder.glob("*.jsonl"))
 
 
 def sealed_waiting(root: Path) -> bool:
