@@ -75,7 +75,10 @@ def compact(root: Path, segment: SealedSegment | str) -> list[Path]:
         if not (isinstance(endpoint, str) and isinstance(when, str)):
             _not_a_record(segment_id)
         key = (check_endpoint(endpoint), when[:10])
-        if not partitions.setdefault(key, Columns()).add_line(fields):
+        columns = partitions.get(key)
+        if columns is None:  # not setdefault: a Columns made for every line
+            columns = partitions[key] = Columns()
+        if not columns.add_line(fields):
             _not_a_record(segment_id)
     if data and not data.endswith(b"\n"):
         _not_a_record(segment_id)

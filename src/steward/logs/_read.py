@@ -120,7 +120,10 @@ def _segment_columns(
         when, segment = fields.get("time"), fields.get("segment")
         if not (isinstance(when, str) and isinstance(segment, str)) or not wanted(when):
             continue
-        found.setdefault((segment, when[:10]), Columns()).add_line(fields)
+        columns = found.get((segment, when[:10]))
+        if columns is None:
+            columns = found[(segment, when[:10])] = Columns()
+        columns.add_line(fields)
     return found
 
 

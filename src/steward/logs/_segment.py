@@ -195,18 +195,21 @@ def read_manifest(root: Path, segment_id: str) -> SealedSegment | None:
 
 def sealed_backlog(root: Path) -> int:
     """How many sealed segments are still in their ``.jsonl`` form (wait for compaction)."""
-    folder = segments_dir(root)
-    if not folder.is_dir():
-        return 0
-    return sum(manifest_path(root, path.stem).exists() for path in folder.glob("*.jsonl"))
+    return sum(1 for _ in _sealed_jsonl(root))
 
 
 def sealed_waiting(root: Path) -> bool:
     """Whether a sealed segment is still in its ``.jsonl`` form (waits for compaction)."""
+    return next(_sealed_jsonl(root), None) is not None
+
+
+def _sealed_jsonl(root: Path) -> Iterator[Path]:
     folder = segments_dir(root)
     if not folder.is_dir():
-        return False
-    return any(manifest_path(root, path.stem).exists() for path in folder.glob("*.jsonl"))
+        return
+    for path in folder.glob("*.jsonl"):
+        if manifest_path(root, path.stem).exists():
+            yield path
 
 
 def read_manifests(root: Path) -> dict[str, SealedSegment | None]:
