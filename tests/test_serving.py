@@ -310,14 +310,17 @@ def test_feedback_attaches_labels_by_request_id_idempotently(server: Server, hom
     assert none.status_code == 403
 
 
-def test_metrics_count_requests_and_predictions_across_workers(server: Server, home: Home) -> None:
-    def total(text: str, name: str) -> float:
-        return sum(
-            float(line.rsplit(" ", 1)[1])
-            for line in text.splitlines()
-            if line.startswith(name) and 'endpoint="credit"' in line
-        )
+def _total(text: str, name: str) -> float:
+    """The sum of a metric's samples for the ``credit`` endpoint in a ``/metrics`` text."""
+    return sum(
+        float(line.rsplit(" ", 1)[1])
+        for line in text.splitlines()
+        if line.startswith(name) and 'endpoint="credit"' in line
+    )
 
+
+def test_metrics_count_requests_and_predictions_across_workers(server: Server, home: Home) -> None:
+    total = _total
     before = server.get("/metrics").text
     for _ in range(10):
         assert server.post("/predict/credit", {"instances": ROWS}, home.predict).status_code == 200
@@ -327,6 +330,68 @@ def test_metrics_count_requests_and_predictions_across_workers(server: Server, h
         total(after, "steward_predictions_total") - total(before, "steward_predictions_total") == 30
     )
     assert "steward_request_latency_seconds_bucket" in after
+
+
+def test_concurrent_requests_share_model_calls_yet_each_answer_and_record_is_its_own(
+    server: Server, home: Home
+) -> None:
+    import asyncio
+    import json
+
+    import httpx
+
+    from steward.logs import read_predictions
+
+    rng = np.random.default_rng(7)
+    bodies = [
+        [
+            {
+                "income": round(float(rng.uniform(10, 90)), 2),
+                "debts": int(rng.integers(0, 6)),
+                "region": ["north", "south", None][int(rng.integers(0, 3))],
+            }
+            for _ in range(int(rng.integers(1, 6)))
+        ]
+        for _ in range(64)
+    ]
+    before = server.get("/metrics").text
+
+    async def send() -> list[httpx.Response]:
+        limits = httpx.Limits(max_connections=16)
+        async with httpx.AsyncClient(timeout=30, limits=limits) as client:
+            headers = {"authorization": f"Bearer {home.predict}"}
+            return list(
+                await asyncio.gather(
+                    *(
+                        client.post(
+                            f"{server.url}/predict/credit", json={"instances": b}, headers=headers
+                        )
+                        for b in bodies
+                    )
+                )
+            )
+
+    answers = asyncio.run(send())
+    after = server.get("/metrics").text
+    assert all(answer.status_code == 200 for answer in answers), answers[0].text
+    calls = _total(after, "steward_model_call_rows_count") - _total(
+        before, "steward_model_call_rows_count"
+    )
+    rows = _total(after, "steward_model_call_rows_sum") - _total(
+        before, "steward_model_call_rows_sum"
+    )
+    assert rows == sum(len(b) for b in bodies)
+    assert calls < len(bodies)  # requests shared calls of the model
+    logged = read_predictions(home.settings.home / "logs", "credit")
+    inputs = {
+        rid: json.loads(text) if isinstance(text, str) else text
+        for rid, text in zip(logged["request_id"], logged["inputs"], strict=True)
+    }
+    for sent, answer in zip(bodies, answers, strict=True):
+        document = answer.json()
+        expected = _expected(home, document["model"], sent)
+        np.testing.assert_allclose(_proba(document), expected, rtol=0, atol=1e-12)
+        assert [inputs[rid] for rid in document["request_ids"]] == sent  # its own rows, logged
 
 
 def test_a_revoked_token_is_refused_within_the_bound(server: Server, home: Home) -> None:

@@ -14,6 +14,7 @@ from pydantic import Field, SecretStr, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 __all__ = [
+    "DEFAULT_COALESCE_ROWS",
     "DEFAULT_MAX_CELL_BYTES",
     "DEFAULT_MAX_COLUMNS",
     "Settings",
@@ -25,6 +26,8 @@ __all__ = [
 # Defaults of the table limits, also used when a table is read outside an Application.
 DEFAULT_MAX_COLUMNS = 10_000
 DEFAULT_MAX_CELL_BYTES = 1 << 20
+# Rows at most in one call of a served model that concurrent requests share.
+DEFAULT_COALESCE_ROWS = 2048
 
 
 class Settings(BaseSettings):
@@ -89,6 +92,13 @@ class Settings(BaseSettings):
         ge=1,
         description="Dataset uploads to the REST API larger than this are refused (413) while "
         "they stream in.",
+    )
+
+    coalesce_rows: int = Field(
+        default=DEFAULT_COALESCE_ROWS,
+        ge=0,
+        description="The model server's concurrent requests for one version share a call of "
+        "its model, of at most this many rows; 0: every request calls the model alone.",
     )
 
     @field_validator("home", mode="after")

@@ -36,6 +36,7 @@ def build_state(
             actor,
             metrics=Metrics(),
             reload_seconds=reload_seconds,
+            coalesce_rows=settings.coalesce_rows,
             scheduler=MonitorScheduler(app, actor, token),
         )
     except BaseException:

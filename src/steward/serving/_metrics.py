@@ -28,6 +28,8 @@ __all__ = ["CONTENT_TYPE", "Metrics"]
 CONTENT_TYPE = CONTENT_TYPE_LATEST
 # Latency buckets in seconds: scoring is sub-millisecond to tens of milliseconds.
 _BUCKETS = (0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0)
+# Rows per model call: one row to a full shared call (COALESCE_ROWS) and beyond.
+_ROWS = (1, 2, 5, 10, 20, 50, 100, 200, 500, 1000, 2000, 5000, 10000)
 
 
 class Metrics:
@@ -64,6 +66,14 @@ class Metrics:
             (*labels, "prediction"),
             registry=into,
         )
+        self.model_calls = Histogram(
+            "steward_model_call_rows",
+            "Rows per call of a model (concurrent requests for one version share a call), by "
+            "endpoint and served version.",
+            labels,
+            buckets=_ROWS,
+            registry=into,
+        )
         self.loaded = Gauge(
             "steward_model_loaded",
             "1 when the version is loaded and may be served, by endpoint and version.",
@@ -74,6 +84,7 @@ class Metrics:
 
         # the labelled children of the scoring path, looked up once (a lookup takes a lock)
         self._children: dict[tuple[str, ...], Any] = {}
+        self._calls: dict[tuple[str, str], Any] = {}
 
     def scored(self, endpoint: str, model: str, labels: list[Any], seconds: float) -> None:
         """Count one answered scoring request: its latency and its rows' predicted classes
@@ -94,6 +105,13 @@ class Metrics:
                 child = self.predictions.labels(endpoint, model, value)
                 children[(endpoint, model, value)] = child
             child.inc(count)
+
+    def called(self, endpoint: str, model: str, rows: int) -> None:
+        """Count one call of a model with ``rows`` rows."""
+        child = self._calls.get((endpoint, model))
+        if child is None:
+            child = self._calls[(endpoint, model)] = self.model_calls.labels(endpoint, model)
+        child.observe(rows)
 
     def render(self) -> bytes:
         """The text exposition of every process's metrics."""

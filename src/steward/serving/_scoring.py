@@ -158,14 +158,16 @@ async def score(
     key: str | None,
     started: float,
 ) -> tuple[LoadedVersion, list[str], np.ndarray, np.ndarray | None, Any, list[dict[str, Any]]]:
-    """Validate, predict, and make the predictions durable (one log record for the request:
-    a batch, its inputs column by column); ``(version, request ids, labels, probabilities,
+    """Validate, predict (in one call of the model with the other requests for the version
+    waiting in this turn of the loop: ``steward.serving._coalesce``), and make the
+    predictions durable (one log record for the request: a batch, its inputs column by
+    column); ``(version, request ids, labels, probabilities,
     the model's input, each row's logged outputs)``."""
     from steward.logs import PredictionBatch, record_time, redact, redact_columns
 
     loaded = runtime.choose(key)
     frame = loaded.model_input(parsed)
-    labels, proba = loaded.predict(frame)
+    labels, proba = await state.coalescer.predict(runtime.name, loaded, frame)
     rows = parsed.rows
     ids = request_ids(rows)
     inputs = parsed.columns

@@ -24,6 +24,7 @@ from typing import TYPE_CHECKING, Any
 from steward.app import Application
 from steward.domain import Actor
 from steward.errors import StewardError
+from steward.serving._coalesce import COALESCE_ROWS, Coalescer
 from steward.serving._metrics import Metrics
 from steward.serving._runtime import EndpointRuntime, LoadedVersion, Serving
 from steward.types import utc_iso
@@ -52,12 +53,15 @@ class ServerState:
         recheck_seconds: float = RECHECK_SECONDS,
         fsync: bool = True,
         scheduler: MonitorScheduler | None = None,
+        coalesce_rows: int = COALESCE_ROWS,
     ) -> None:
         from steward.logs import PredictionLog
 
         self.app = app
         self.actor = actor
         self.metrics = metrics
+        # concurrent requests for one version share a call of its model (0: never)
+        self.coalescer = Coalescer(coalesce_rows, observe=metrics.called)
         self.reload_seconds = reload_seconds
         self.recheck_seconds = recheck_seconds
         self.serving = Serving()
