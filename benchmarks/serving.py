@@ -292,6 +292,17 @@ def _steps(home: Any, rows: np.ndarray) -> dict[str, float]:
             clock(
                 "predict_proba (the validated array, as served)", lambda: model.predict_proba(array)
             )
+            # a 100-row request calling the model alone, and its share of a call that 8
+            # concurrent 100-row requests share (per request)
+            eight = np.concatenate([rows[:100]] * 8)
+            clock(
+                "predict_proba, 100 rows alone (per request)",
+                lambda: model.predict_proba(rows[:100]),
+            )
+            clock("predict_proba, 8 x 100 rows in one call", lambda: model.predict_proba(eight))
+            timings["predict_proba, 8 x 100 rows in one call (per request)"] = [
+                t / 8 for t in timings.pop("predict_proba, 8 x 100 rows in one call")
+            ]
         clock("authenticate (no cache: store + ledger replay)", lambda: app.authenticate(token), 50)
 
         def record(parsed: Any = parsed) -> Any:
@@ -326,6 +337,19 @@ def _steps(home: Any, rows: np.ndarray) -> dict[str, float]:
         spent = (time.process_time() - started) * 1e6 / COMPACTED
         timings["compact a 100-row request's record to Parquet (CPU, a child's)"] = [spent]
     return {name: statistics.median(samples) for name, samples in timings.items()}
+
+
+def _model_calls(port: int) -> tuple[float, float]:
+    """``(rows, calls)`` of the server's model calls so far (its ``/metrics``, all workers)."""
+    import httpx
+
+    text = httpx.get(f"http://127.0.0.1:{port}/metrics", timeout=30).text
+    totals = {"sum": 0.0, "count": 0.0}
+    for line in text.splitlines():
+        for part in totals:
+            if line.startswith(f"steward_model_call_rows_{part}{{"):
+                totals[part] += float(line.rsplit(" ", 1)[1])
+    return totals["sum"], totals["count"]
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -389,6 +413,7 @@ def main(argv: list[str] | None = None) -> int:
                 if n == 100:
                     runs.append(("steward_100_split", work / "steward_100_split.json"))
                 for name, run_body in runs:
+                    calls_before = _model_calls(steward_port)
                     results[name], results[f"{name}_balance"] = _balanced_load(
                         pid,
                         args.workers,
@@ -398,6 +423,8 @@ def main(argv: list[str] | None = None) -> int:
                         args.concurrency,
                         args.duration,
                     )
+                    called, calls = np.subtract(_model_calls(steward_port), calls_before)
+                    results[f"{name}_rows_per_call"] = called / calls if calls else 0.0
         err.print("timing each step in-process…")
         results["steps_us"] = _steps(home, rows)
 
@@ -448,6 +475,11 @@ def main(argv: list[str] | None = None) -> int:
         + ", ".join(
             f"{k} {results[k + '_balance']:.2f} ({len(results[k]['attempts'])} run(s))"
             for k in ("bare_1", "steward_1", "bare_100", "steward_100", "steward_100_split")
+        ),
+        "rows per model call (requests sharing a call): "
+        + ", ".join(
+            f"{k} {results[k + '_rows_per_call']:.1f}"
+            for k in ("steward_1", "steward_100", "steward_100_split")
         ),
         "per single-row request, in-process (median µs):",
         *(f"  {name}: {us:.0f}" for name, us in results["steps_us"].items()),
