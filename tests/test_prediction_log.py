@@ -353,22 +353,104 @@ def test_compaction_runs_as_a_module_in_a_process_of_its_own(tmp_path: Path) -> 
     # it runs below the workers' CPU priority: background work, under load they come first
     probe = "import os, sys; from steward.logs.__main__ import main; "
     probe += "before = os.nice(0); main(['compact', sys.argv[1]]); print(os.nice(0) - before)"
+    light = tmp_path / "light"
+    _write(light, [_record(n) for n in range(3)])
     lowered = subprocess.run(
-        [sys.executable, "-c", probe, str(tmp_path)], capture_output=True, text=True, timeout=120
+        [sys.executable, "-c", probe, str(light)], capture_output=True, text=True, timeout=120
     )
     assert lowered.stdout.strip() == "10", lowered.stderr
+    assert not list((light / "segments").glob("*.jsonl"))
     # ... but not past its backlog: more segments waiting than BACKLOG, it runs beside them
-    from steward.logs.__main__ import BACKLOG
+    from steward.logs._segment import BACKLOG
 
     behind = tmp_path / "behind"
     sealed = _write(behind, [_record(n) for n in range(BACKLOG + 1)], max_records=1)
     assert len(sealed) == BACKLOG + 1
+    watch = "import os, sys; import steward.logs._compact as C; "
+    watch += "from steward.logs.__main__ import main; real = C.compact; seen = []; "
+    watch += "C.compact = lambda root, s: (seen.append(os.nice(0)), real(root, s))[1]; "
+    watch += "main(['compact', sys.argv[1]]); print(seen)"
     kept = subprocess.run(
-        [sys.executable, "-c", probe, str(behind)], capture_output=True, text=True, timeout=120
+        [sys.executable, "-c", watch, str(behind)], capture_output=True, text=True, timeout=120
     )
-    assert kept.stdout.strip() == "0", kept.stderr
+    # behind, the first segment at the workers' priority; caught up (BACKLOG left), below it
+    assert kept.stdout.strip() == str([0] + [10] * BACKLOG), kept.stderr
     assert not list((behind / "segments").glob("*.jsonl"))
     assert read_predictions(behind, "credit").height == BACKLOG + 1
+    assert verify_log(behind, _anchors(behind)).ok
+
+
+def test_a_lowered_compaction_that_falls_behind_again_stops_for_one_at_full_priority(
+    tmp_path: Path,
+) -> None:
+    """Under a load that does not let up, a niced child gets almost no CPU: once more than
+    BACKLOG segments wait again, it stops, and the server starts one at the workers'
+    priority (``ServerState._compact``), which compacts them all."""
+    from steward.logs import compaction_behind
+    from steward.logs._segment import BACKLOG
+
+    _write(tmp_path, [_record(0)])
+    probe = f"""
+import os, sys
+sys.path.insert(0, {str(Path(__file__).parent)!r})
+from test_prediction_log import _record, _write
+import steward.logs._compact as C
+from steward.logs.__main__ import BACKLOG, main
+real, done = C.compact, []
+def compact(root, segment):
+    written = real(root, segment)
+    done.append(segment)
+    if len(done) == 1:  # the load goes on: more segments sealed than BACKLOG
+        _write(root, [_record(100 + n) for n in range(BACKLOG + 1)], max_records=1)
+    return written
+C.compact = compact
+before = os.nice(0)
+main(["compact", sys.argv[1]])
+print(os.nice(0) - before, len(done))
+"""
+    stopped = subprocess.run(
+        [sys.executable, "-c", probe, str(tmp_path)], capture_output=True, text=True, timeout=120
+    )
+    assert stopped.stdout.strip() == "10 1", stopped.stderr  # niced, then stopped
+    assert len(list((tmp_path / "segments").glob("*.jsonl"))) == BACKLOG + 1
+    assert compaction_behind(tmp_path)  # what makes a server start the next child at once
+    command = [sys.executable, "-m", "steward.logs", "compact", str(tmp_path)]
+    assert subprocess.run(command, capture_output=True, timeout=120).returncode == 0
+    assert not list((tmp_path / "segments").glob("*.jsonl"))
+    assert not compaction_behind(tmp_path)
+    assert read_predictions(tmp_path, "credit").height == BACKLOG + 2
+    assert verify_log(tmp_path, _anchors(tmp_path)).ok
+
+
+def test_compaction_takes_segments_sealed_while_it_runs_and_stops_when_told(
+    tmp_path: Path,
+) -> None:
+    from steward.logs import compact_all
+
+    _write(tmp_path, [_record(0)])
+    asked: list[int] = []
+
+    def more_arrive() -> bool:
+        asked.append(1)
+        if len(asked) == 1:  # sealed while the first is being compacted
+            _write(tmp_path, [_record(10), _record(11)], max_records=1)
+        return True
+
+    compact_all(tmp_path, more_arrive)
+    assert len(asked) == 3 and not list((tmp_path / "segments").glob("*.jsonl"))
+    assert read_predictions(tmp_path, "credit").height == 3
+    _write(tmp_path, [_record(20), _record(21), _record(22)], max_records=1)
+    told: list[int] = []
+
+    def once() -> bool:
+        told.append(1)
+        return len(told) < 2  # one, then stop
+
+    compact_all(tmp_path, once)
+    assert len(list((tmp_path / "segments").glob("*.jsonl"))) == 2
+    compact_all(tmp_path)
+    assert read_predictions(tmp_path, "credit").height == 6
+    assert verify_log(tmp_path, _anchors(tmp_path)).ok
 
 
 def test_submit_after_close_is_refused_and_nothing_is_created_before_the_first_record(

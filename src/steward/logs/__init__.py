@@ -32,7 +32,12 @@ if TYPE_CHECKING:
     from steward.logs._recover import recover
     from steward.logs._redact import new_log_key, redact, redact_columns
     from steward.logs._retention import prune
-    from steward.logs._segment import SealedSegment, sealed_waiting, segment_digest
+    from steward.logs._segment import (
+        SealedSegment,
+        compaction_behind,
+        sealed_waiting,
+        segment_digest,
+    )
     from steward.logs._verify import LogReport, sealed_segments, unanchored, verify_log
     from steward.logs._writer import PredictionLog
 
@@ -46,6 +51,7 @@ _WHERE = {
     "SealedSegment": "_segment",
     "compact": "_compact",
     "compact_all": "_compact",
+    "compaction_behind": "_segment",
     "find_requests": "_read",
     "new_log_key": "_redact",
     "prune": "_retention",
@@ -70,6 +76,7 @@ __all__ = [
     "SealedSegment",
     "compact",
     "compact_all",
+    "compaction_behind",
     "find_requests",
     "new_log_key",
     "prune",

@@ -1,11 +1,13 @@
 """``python -m steward.logs compact ROOT``: compact the sealed segments of the log in ROOT.
 
-The model server runs this in a short-lived child process, so that Parquet (and polars, tens
-of MB) never enter a worker and compaction never holds a worker's interpreter. It runs at a
-lower CPU priority (nice 10): it is background work, and under load the workers come first;
-but not when more than ``BACKLOG`` sealed segments wait (a load that never lets up would
-otherwise leave them to pile up on the disk, ~1 GB a minute of 100-row requests), then it
-takes its share beside the workers until the backlog is gone.
+The model server runs this in a child process, so that Parquet (and polars, tens of MB) never
+enter a worker and compaction never holds a worker's interpreter. It compacts until no
+sealed segment waits, those sealed while it runs included. It runs at a lower CPU priority
+(nice 10): it is background work, and under load the workers come first; but not while more
+than ``BACKLOG`` sealed segments wait: a load that never lets up would leave a niced child
+almost no CPU, and segments would pile up on the disk (~1 GB a minute of 100-row requests).
+Behind, it takes its share beside the workers; caught up, it lowers its priority; behind
+again once lowered, it stops, and the server starts one at the workers' priority at once.
 Exit 0 when done, 1 when a segment was refused for its integrity (named on stderr), 2 for a
 bad command.
 """
@@ -16,8 +18,9 @@ import os
 import sys
 from pathlib import Path
 
+from steward.logs._segment import BACKLOG, sealed_backlog
+
 NICENESS = 10  # below the workers: compaction waits while they score
-BACKLOG = 4  # sealed segments waiting (up to 64 MiB each) past which it does not wait
 
 
 def main(argv: list[str]) -> int:
@@ -26,13 +29,24 @@ def main(argv: list[str]) -> int:
         return 2
     from steward.errors import IntegrityError
     from steward.logs import compact_all
-    from steward.logs._segment import sealed_backlog
 
-    if sealed_backlog(Path(argv[1])) <= BACKLOG:
-        os.nice(NICENESS)
+    root = Path(argv[1])
+    niced = False
+
+    def keep_going() -> bool:
+        # Asked before each segment. Behind, at the workers' priority; caught up (BACKLOG
+        # or fewer), below it, for good (a process cannot take its priority back). Behind
+        # again once niced, it stops: the server starts a child at the workers' priority.
+        nonlocal niced
+        if sealed_backlog(root) > BACKLOG:
+            return not niced
+        if not niced:
+            os.nice(NICENESS)
+            niced = True
+        return True
 
     try:
-        compact_all(Path(argv[1]))
+        compact_all(root, keep_going)
     except IntegrityError as error:
         print(f"error: {error.message}", file=sys.stderr)
         return 1

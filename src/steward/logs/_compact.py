@@ -13,6 +13,7 @@ from __future__ import annotations
 import hashlib
 import os
 import secrets
+from collections.abc import Callable
 from pathlib import Path
 from typing import NoReturn
 
@@ -98,9 +99,11 @@ def _not_a_record(segment_id: str) -> NoReturn:
     )
 
 
-def compact_all(root: Path) -> list[Path]:
-    """Compact every sealed segment still in ``.jsonl`` form; return the files written.
-    A segment refused for its integrity is left as it is and the others are compacted, then
+def compact_all(root: Path, keep_going: Callable[[], bool] | None = None) -> list[Path]:
+    """Compact every sealed segment still in ``.jsonl`` form, and those sealed meanwhile,
+    until none waits; return the files written. ``keep_going()`` is asked before each
+    segment: ``False`` stops there (the rest wait for the next run). A segment refused for
+    its integrity is left as it is and the others are compacted, then
     :class:`~steward.errors.IntegrityError` names every refused segment.
 
     One compaction of a log runs at a time (``ROOT/compacting.lock``): each worker of a
@@ -112,19 +115,33 @@ def compact_all(root: Path) -> list[Path]:
     if not root.is_dir():
         return written
     with held_lock(root / LOCK_NAME):
-        for segment_id in read_manifests(root):
-            if not segment_path(root, segment_id).exists():
-                continue
-            try:
-                written += compact(root, segment_id)
-            except IntegrityError:
-                refused.append(segment_id)
+        waiting = _waiting(root, refused)
+        while waiting:  # each pass compacts (or refuses) what it found: it ends when idle
+            for segment_id in waiting:
+                if keep_going is not None and not keep_going():
+                    waiting = []
+                    break
+                try:
+                    written += compact(root, segment_id)
+                except IntegrityError:
+                    refused.append(segment_id)
+            else:
+                waiting = _waiting(root, refused)
     if refused:
         raise IntegrityError(
             f"not compacted, their files differ from their seals: {', '.join(refused)}",
             details={"segments": refused},
         )
     return written
+
+
+def _waiting(root: Path, refused: list[str]) -> list[str]:
+    """The sealed segments still in ``.jsonl`` form, in id order, but those refused."""
+    return [
+        segment_id
+        for segment_id in read_manifests(root)
+        if segment_id not in refused and segment_path(root, segment_id).exists()
+    ]
 
 
 def _write_partition(

@@ -193,6 +193,16 @@ def read_manifest(root: Path, segment_id: str) -> SealedSegment | None:
     return segment if segment.segment_id == segment_id else None
 
 
+# Sealed segments waiting (up to 64 MiB each) past which compaction is behind: it then runs
+# at the workers' priority, and a server starts it without waiting its usual minute.
+BACKLOG = 4
+
+
+def compaction_behind(root: Path) -> bool:
+    """Whether more than ``BACKLOG`` sealed segments wait for compaction."""
+    return sealed_backlog(root) > BACKLOG
+
+
 def sealed_backlog(root: Path) -> int:
     """How many sealed segments are still in their ``.jsonl`` form (wait for compaction)."""
     return sum(1 for _ in _sealed_jsonl(root))

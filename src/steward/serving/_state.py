@@ -320,8 +320,9 @@ class ServerState:
         """Compact sealed segments to Parquet in a short-lived child process (``python -m
         steward.logs compact``): Parquet needs polars, tens of MB a worker need not hold,
         and the work would take the worker's interpreter from its requests. At most one
-        child per worker, at most every ``COMPACT_SECONDS``; ``wait``: now, to the end (when
-        the worker stops)."""
+        child per worker, at most every ``COMPACT_SECONDS`` unless compaction is behind
+        (more than ``BACKLOG`` sealed segments wait); ``wait``: now, to the end (when the
+        worker stops)."""
         running = self._compactor
         if running is not None:
             if running.poll() is None and not wait:
@@ -330,7 +331,11 @@ class ServerState:
             self._compactor = None
         if not (self._compact_due or wait):
             return
-        if not wait and time.monotonic() - self._last_compact < COMPACT_SECONDS:
+        if (
+            not wait
+            and time.monotonic() - self._last_compact < COMPACT_SECONDS
+            and not self.app.predictions.compaction_behind()  # behind: now
+        ):
             return
         if not self.app.predictions.compaction_due():
             self._compact_due = False

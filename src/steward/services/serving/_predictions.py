@@ -143,6 +143,13 @@ class PredictionService:
 
         return self.root.exists() and sealed_waiting(self.root)
 
+    def compaction_behind(self) -> bool:
+        """Whether more sealed segments wait than compaction should leave waiting (a glance
+        at the folder): a server then starts it at once, not at its usual pace."""
+        from steward.logs import compaction_behind
+
+        return self.root.exists() and compaction_behind(self.root)
+
     # --- reading -----------------------------------------------------------------------
 
     def read(
