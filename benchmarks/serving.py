@@ -270,13 +270,14 @@ def _steps(home: Any, rows: np.ndarray) -> dict[str, float]:
         token = home.token
         timings: dict[str, list[float]] = {}
 
-        def clock(name: str, work: Any, times: int = 300) -> Any:
+        def clock(name: str, work: Any, times: int = 300, per: int = 1) -> Any:
+            """Time ``work`` (``per``: the requests one call of it serves)."""
             result = None
             samples = []
             for _ in range(times):
                 started = time.perf_counter()
                 result = work()
-                samples.append((time.perf_counter() - started) * 1e6)
+                samples.append((time.perf_counter() - started) * 1e6 / per)
             timings[name] = samples
             return result
 
@@ -299,10 +300,11 @@ def _steps(home: Any, rows: np.ndarray) -> dict[str, float]:
                 "predict_proba, 100 rows alone (per request)",
                 lambda: model.predict_proba(rows[:100]),
             )
-            clock("predict_proba, 8 x 100 rows in one call", lambda: model.predict_proba(eight))
-            timings["predict_proba, 8 x 100 rows in one call (per request)"] = [
-                t / 8 for t in timings.pop("predict_proba, 8 x 100 rows in one call")
-            ]
+            clock(
+                "predict_proba, 8 x 100 rows in one call (per request)",
+                lambda: model.predict_proba(eight),
+                per=8,
+            )
         clock("authenticate (no cache: store + ledger replay)", lambda: app.authenticate(token), 50)
 
         def record(parsed: Any = parsed) -> Any:
@@ -342,14 +344,15 @@ def _steps(home: Any, rows: np.ndarray) -> dict[str, float]:
 def _model_calls(port: int) -> tuple[float, float]:
     """``(rows, calls)`` of the server's model calls so far (its ``/metrics``, all workers)."""
     import httpx
+    from prometheus_client.parser import text_string_to_metric_families
 
     text = httpx.get(f"http://127.0.0.1:{port}/metrics", timeout=30).text
-    totals = {"sum": 0.0, "count": 0.0}
-    for line in text.splitlines():
-        for part in totals:
-            if line.startswith(f"steward_model_call_rows_{part}{{"):
-                totals[part] += float(line.rsplit(" ", 1)[1])
-    return totals["sum"], totals["count"]
+    totals = {"steward_model_call_rows_sum": 0.0, "steward_model_call_rows_count": 0.0}
+    for family in text_string_to_metric_families(text):
+        for sample in family.samples:
+            if sample.name in totals:
+                totals[sample.name] += sample.value
+    return totals["steward_model_call_rows_sum"], totals["steward_model_call_rows_count"]
 
 
 def main(argv: list[str] | None = None) -> int:
