@@ -75,7 +75,7 @@ class ServerState:
         self._batcher: Any = None
         self._tokens: dict[str, Actor] = {}
         self._loaded: dict[str, LoadedVersion] = {}
-        self._head: Any = object()
+        self._head: tuple[int, bytes] | None = None  # the ledger head last seen
         self._last_rebuild = 0.0
         self._last_poll_ok = 0.0
         self._stop = threading.Event()
@@ -149,22 +149,21 @@ class ServerState:
     # --- what is served ------------------------------------------------------------------
 
     def refresh(self, *, force: bool = False) -> bool:
-        """Rebuild what is served when the ledger moved, the recheck period passed, or
-        ``force``; ``True`` when rebuilt."""
+        """Rebuild what is served when the ledger moved for anything but the prediction
+        log's bookkeeping (``DeploymentService.ledger_change``), the recheck period passed,
+        or ``force``; ``True`` when rebuilt."""
         try:
-            with self.app.store.read() as reader:
-                head = reader.head()
+            marker, moved = self.app.deployments.ledger_change(self._head)
             self._last_poll_ok = time.monotonic()
         except Exception as exc:  # the store is unreachable: keep serving, not ready
             self.serving = replace(self.serving, problems=(f"the store cannot be read: {exc}",))
             raise
-        marker = (head.size, head.root_hash) if head is not None else None
         due = time.monotonic() - self._last_rebuild >= self.recheck_seconds
-        if not (force or due or marker != self._head):
-            return False
-        if marker != self._head:
+        if moved:
             self._tokens = {}  # a revocation (or any identity change) takes effect now
-        self._head = marker
+        self._head = marker  # moved by segments sealed (or pruned) alone: nothing to rebuild
+        if not (force or due or moved):
+            return False
         self._last_rebuild = time.monotonic()
         self.serving = self._build()
         self.rebuilds += 1

@@ -22,6 +22,7 @@ __all__ = [
     "append_event",
     "count_events",
     "event_by_seq",
+    "event_types_between",
     "events_about",
     "events_of_types",
     "iter_event_rows",
@@ -225,6 +226,16 @@ def events_of_types(conn: Connection, types: tuple[str, ...]) -> list[LedgerEven
         select(ledger_events).where(ledger_events.c.type.in_(types)).order_by(ledger_events.c.seq)
     ).all()
     return [_to_event(row) for row in rows]
+
+
+def event_types_between(conn: Connection, after: int, up_to: int) -> set[str]:
+    """The types of events ``after`` < seq <= ``up_to`` (the primary key's range)."""
+    rows = conn.execute(
+        select(ledger_events.c.type)
+        .distinct()
+        .where(ledger_events.c.seq > after, ledger_events.c.seq <= up_to)
+    ).all()
+    return {row.type for row in rows}
 
 
 def event_by_seq(conn: Connection, seq: int) -> LedgerEvent | None:

@@ -266,6 +266,10 @@ class Reader:
         """Events about ``subject`` of one of ``types``, in sequence order."""
         return ledger.events_about(self._conn, subject, types)
 
+    def event_types_between(self, after: int, up_to: int) -> set[str]:
+        """The types of events ``after`` < seq <= ``up_to``."""
+        return ledger.event_types_between(self._conn, after, up_to)
+
     def event(self, seq: int) -> LedgerEvent | None:
         """Event number ``seq``, or ``None``."""
         return ledger.event_by_seq(self._conn, seq)

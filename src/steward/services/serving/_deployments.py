@@ -31,6 +31,7 @@ from steward.services._records import content_hash, record_event
 from steward.services.governance._policies import GATED_STAGES, PolicyService
 from steward.services.governance._service import refused_attempt
 from steward.services.models._service import ModelService, resolve_model
+from steward.services.serving._changes import LedgerMark, ledger_change
 from steward.services.serving._deployment_rules import (
     endpoint_name,
     last_enforcement,
@@ -393,6 +394,12 @@ class DeploymentService:
         and its model file — and answer what it may serve now, as its policy says."""
         history = self.history(actor, endpoint)
         return self._plan(actor, history)
+
+    def ledger_change(self, since: LedgerMark | None) -> tuple[LedgerMark | None, bool]:
+        """The ledger's head, and whether anything that may change what is served happened
+        since the head ``since`` (``steward.services.serving._changes``): a model server's
+        poll, one read, no actor (it reveals a size and a hash, which any reader may see)."""
+        return ledger_change(self._store, since)
 
     def plans(self, actor: Actor) -> list[ServingPlan]:
         """``plan`` of every endpoint (a model server's check)."""
