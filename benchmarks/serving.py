@@ -9,9 +9,10 @@ rows; single-row and 100-row bodies (Steward's row objects, and for 100 rows als
 ``--duration`` seconds after a 2 s warm-up, 2 workers each; loopback only. Reported as ratios
 to the bare app measured in the same run (the machine is noisy), beside the peers' figures
 measured here (MLflow 66 req/s, BentoML 2 workers 450 req/s, bare 1,213 req/s). Targets: single
-rows ≥ 0.8× bare throughput, p99 ≤ 1.5× bare's; 100-row batches ≥ 50,000 rows/s; idle RSS of
-the server's process tree ≤ MLflow's 582 MB. Then where the time goes: each step of a request
-timed in-process.
+rows ≥ 0.8× bare throughput, p99 ≤ 1.5× bare's; 100-row batches ≥ 50,000 rows/s when the
+bare app made 66,000 (judged as ≥ 0.76× bare, in either body); idle RSS of the server's process
+tree ≤ MLflow's 582 MB, both at their default of one worker (the 2-worker figure is reported
+too). Then where the time goes: each step of a request timed in-process.
 
 Without ``wrk`` on the PATH (``apt-get install wrk``), a bounded asyncio load of httpx
 clients stands in (the smoke run uses it).
@@ -45,6 +46,9 @@ from _harness import arguments, report, scratch_home
 HERE = Path(__file__).resolve().parent
 PEERS = {"mlflow_rps": 66.0, "bentoml_2w_rps": 450.0, "bare_measured_rps": 1213.0}
 MLFLOW_IDLE_RSS_MB = 582.0
+# The issue's 100-row target, 50,000 rows/s when the bare app made 66,000, as a ratio to the
+# bare app measured in the same run.
+ROWS_100_VS_BARE = 50_000 / 66_000
 COLUMNS = [f"f{i}" for i in range(20)]
 err = Console(stderr=True)
 
@@ -125,6 +129,21 @@ def _process(command: list[str], env: dict[str, str], url: str, log: Path) -> It
         except subprocess.TimeoutExpired:
             os.killpg(process.pid, signal.SIGKILL)
             process.wait()
+
+
+def _compact(env: dict[str, str], home: Any) -> None:
+    """The log's sealed segments compacted now, not by a child during the next load (a
+    100-row request's compaction is timed on its own, in-process)."""
+    logs = str(home.settings.home / "logs")
+    subprocess.run([sys.executable, "-m", "steward.logs", "compact", logs], env=env, check=True)
+
+
+@contextmanager
+def _steward(command: list[str], env: dict[str, str], port: int, work: Path) -> Iterator[int]:
+    ready = f"http://127.0.0.1:{port}/readyz"
+    with _process(command, env, ready, work / "steward.log") as pid:
+        time.sleep(3.0)  # /readyz answers once one worker is up: let the rest come
+        yield pid
 
 
 def _tree_rss_mb(pid: int) -> float:
@@ -394,33 +413,27 @@ def main(argv: list[str] | None = None) -> int:
         steward_env = {**base_env, "STEWARD_HOME": str(home.settings.home)}
         steward_env["STEWARD_TOKEN"] = server_token
         bare_env = {**base_env, "BENCH_MODEL": str(work / "model.joblib"), "PYTHONPATH": str(HERE)}
-        for n in (1, 100):
-            bare_body, steward_body = bodies[n]
-            err.print(f"bare FastAPI, {n}-row bodies…")
+        # One server start per size, so that one size's log is compacted before the next
+        # load (the smoke run, which judges nothing, starts each server once).
+        for sizes in [(1, 100)] if args.smoke else [(1,), (100,)]:
+            err.print(f"bare FastAPI, {' and '.join(map(str, sizes))}-row bodies…")
             with _process(bare_command, bare_env, f"http://127.0.0.1:{bare_port}/docs",
                           work / "bare.log") as pid:  # fmt: skip
-                if n == 1:
+                if 1 in sizes:
                     results["bare_idle_rss_mb"] = _tree_rss_mb(pid)
                 url = f"http://127.0.0.1:{bare_port}/predict"
-                results[f"bare_{n}"], results[f"bare_{n}_balance"] = _balanced_load(
-                    pid, args.workers, url, bare_body, "", args.concurrency, args.duration
-                )
-            err.print(f"steward serve, {n}-row bodies…")
-            # the last load's records compacted first, not by a child during this load (a
-            # 100-row request's compaction is timed on its own, below)
-            subprocess.run(
-                [sys.executable, "-m", "steward.logs", "compact", str(home.settings.home / "logs")],
-                env=steward_env,
-                check=True,
-            )
-            ready = f"http://127.0.0.1:{steward_port}/readyz"
-            with _process(steward_command, steward_env, ready, work / "steward.log") as pid:
-                time.sleep(3.0)  # /readyz answers once one worker is up: let the rest come
-                if n == 1:
+                for n in sizes:
+                    results[f"bare_{n}"], results[f"bare_{n}_balance"] = _balanced_load(
+                        pid, args.workers, url, bodies[n][0], "", args.concurrency, args.duration
+                    )
+            err.print(f"steward serve, {' and '.join(map(str, sizes))}-row bodies…")
+            _compact(steward_env, home)
+            with _steward(steward_command, steward_env, steward_port, work) as pid:
+                if 1 in sizes:
                     results["steward_idle_rss_mb"] = _tree_rss_mb(pid)
                 url = f"http://127.0.0.1:{steward_port}/predict/bench"
-                runs = [(f"steward_{n}", steward_body)]
-                if n == 100:
+                runs = [(f"steward_{n}", bodies[n][1]) for n in sizes]
+                if 100 in sizes:
                     runs.append(("steward_100_split", work / "steward_100_split.json"))
                 for name, run_body in runs:
                     calls_before = _model_calls(steward_port)
@@ -435,6 +448,12 @@ def main(argv: list[str] | None = None) -> int:
                     )
                     called, calls = np.subtract(_model_calls(steward_port), calls_before)
                     results[f"{name}_rows_per_call"] = called / calls if calls else 0.0
+        # MLflow's 582 MB is its default server, one worker: Steward's default is one too
+        results["steward_idle_rss_1w_mb"] = results["steward_idle_rss_mb"]
+        if args.workers != 1:
+            one = [*steward_command[:-1], "1"]
+            with _steward(one, steward_env, steward_port, work) as pid:
+                results["steward_idle_rss_1w_mb"] = _tree_rss_mb(pid)
         err.print("timing each step in-process…")
         results["steps_us"] = _steps(home, rows)
 
@@ -462,8 +481,9 @@ def main(argv: list[str] | None = None) -> int:
         and ratios["p99_vs_bare_1row"] <= 1.5
         and ratios["vs_mlflow_1row"] >= 15
         and ratios["vs_bentoml_2w_1row"] >= 2
-        and max(ratios["rows_per_s_100row"], ratios["rows_per_s_100row_split"]) >= 50_000
-        and results["steward_idle_rss_mb"] <= MLFLOW_IDLE_RSS_MB
+        and max(ratios["throughput_vs_bare_100row"], ratios["throughput_vs_bare_100row_split"])
+        >= ROWS_100_VS_BARE
+        and results["steward_idle_rss_1w_mb"] <= MLFLOW_IDLE_RSS_MB
         and errors == 0
     )
     lines = [
@@ -476,9 +496,12 @@ def main(argv: list[str] | None = None) -> int:
         f"100-row bare {ratios['bare_rows_per_s_100row']:8.0f} rows/s | steward "
         f"{ratios['rows_per_s_100row']:8.0f} rows/s ({ratios['throughput_vs_bare_100row']:.2f}x) "
         f"as row objects, {ratios['rows_per_s_100row_split']:8.0f} rows/s "
-        f"({ratios['throughput_vs_bare_100row_split']:.2f}x) as dataframe_split (MLflow's body)",
-        f"idle RSS: steward {results['steward_idle_rss_mb']:.0f} MB, bare "
-        f"{results['bare_idle_rss_mb']:.0f} MB (MLflow {MLFLOW_IDLE_RSS_MB:.0f} MB)",
+        f"({ratios['throughput_vs_bare_100row_split']:.2f}x) as dataframe_split (MLflow's body); "
+        f"target {ROWS_100_VS_BARE:.2f}x bare (50,000 rows/s when bare made 66,000)",
+        f"idle RSS: steward {results['steward_idle_rss_1w_mb']:.0f} MB with 1 worker (the "
+        f"default, as MLflow's {MLFLOW_IDLE_RSS_MB:.0f} MB), {results['steward_idle_rss_mb']:.0f}"
+        f" MB with {args.workers}; bare {results['bare_idle_rss_mb']:.0f} MB with "
+        f"{args.workers}",
         f"non-200 answers from steward: {errors}",
         "second worker's share of the server's CPU (0.5: even; runs under "
         f"{UNEVEN} run again): "

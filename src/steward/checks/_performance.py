@@ -23,6 +23,7 @@ from typing import Any, ClassVar
 import numpy as np
 
 from steward.checks._base import Capabilities, Check, CheckContext
+from steward.checks._bootstrap import binary_metrics
 from steward.checks._params import SEED, Interval, ParameterConstraints
 from steward.domain import Evidence, Finding, Severity
 from steward.ml import classification_metrics
@@ -206,11 +207,19 @@ class Performance(Check):
         self, y: np.ndarray, predicted: np.ndarray, proba: np.ndarray, classes: list[Any]
     ) -> dict[str, list[float]]:
         rng = np.random.default_rng(self.seed)
-        samples: dict[str, list[float]] = {}
+        drawn = []
         for _ in range(self.bootstrap):
             rows = rng.integers(0, len(y), len(y))
             if len(np.unique(y[rows])) < len(classes):
                 continue  # AUCs need every class in the resample
+            drawn.append(rows)
+        samples: dict[str, list[float]] = {}
+        if len(classes) == 2 and drawn:  # every resample at once (steward.checks._bootstrap)
+            counts = np.stack([np.bincount(rows, minlength=len(y)) for rows in drawn])
+            for name, values in binary_metrics(y, predicted, proba, classes, counts).items():
+                samples[name] = [float(v) for v in values]
+            return self._percentiles(samples)
+        for rows in drawn:
             for name, value in scalar_metrics(
                 y[rows], predicted[rows], proba[rows], classes
             ).items():

@@ -1,4 +1,6 @@
-"""Classification and regression metrics, computed by scikit-learn, as plain floats."""
+"""Classification and regression metrics, computed by scikit-learn, as plain floats (the
+performance check's bootstrap of a binary classifier computes the same in numpy:
+``steward.checks._bootstrap``)."""
 
 from __future__ import annotations
 
