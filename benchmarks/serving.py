@@ -413,29 +413,43 @@ def main(argv: list[str] | None = None) -> int:
         steward_env = {**base_env, "STEWARD_HOME": str(home.settings.home)}
         steward_env["STEWARD_TOKEN"] = server_token
         bare_env = {**base_env, "BENCH_MODEL": str(work / "model.joblib"), "PYTHONPATH": str(HERE)}
-        # One server start per size, so that one size's log is compacted before the next
-        # load (the smoke run, which judges nothing, starts each server once).
-        for sizes in [(1, 100)] if args.smoke else [(1,), (100,)]:
-            err.print(f"bare FastAPI, {' and '.join(map(str, sizes))}-row bodies…")
-            with _process(bare_command, bare_env, f"http://127.0.0.1:{bare_port}/docs",
-                          work / "bare.log") as pid:  # fmt: skip
-                if 1 in sizes:
-                    results["bare_idle_rss_mb"] = _tree_rss_mb(pid)
-                url = f"http://127.0.0.1:{bare_port}/predict"
-                for n in sizes:
-                    results[f"bare_{n}"], results[f"bare_{n}_balance"] = _balanced_load(
-                        pid, args.workers, url, bodies[n][0], "", args.concurrency, args.duration
-                    )
-            err.print(f"steward serve, {' and '.join(map(str, sizes))}-row bodies…")
+        # Each load on a server of its own, started on a compacted log, so that no load pays
+        # for the last one's compaction (the smoke run, which judges nothing, starts each
+        # server once).
+        split_body = work / "steward_100_split.json"
+        bare_runs = [("bare_1", bodies[1][0]), ("bare_100", bodies[100][0])]
+        steward_runs = [
+            ("steward_1", bodies[1][1]),
+            ("steward_100", bodies[100][1]),
+            ("steward_100_split", split_body),
+        ]
+        if args.smoke:
+            sessions = [(bare_runs, steward_runs)]
+        else:
+            sessions = [
+                ([bare_runs[0]], [steward_runs[0]]),
+                ([bare_runs[1]], steward_runs[1:2]),
+                ([], steward_runs[2:]),
+            ]
+        for bare_loads, steward_loads in sessions:
+            if bare_loads:
+                err.print(f"bare FastAPI: {', '.join(n for n, _ in bare_loads)}…")
+                with _process(bare_command, bare_env, f"http://127.0.0.1:{bare_port}/docs",
+                              work / "bare.log") as pid:  # fmt: skip
+                    if "bare_idle_rss_mb" not in results:
+                        results["bare_idle_rss_mb"] = _tree_rss_mb(pid)
+                    url = f"http://127.0.0.1:{bare_port}/predict"
+                    for name, run_body in bare_loads:
+                        results[name], results[f"{name}_balance"] = _balanced_load(
+                            pid, args.workers, url, run_body, "", args.concurrency, args.duration
+                        )
+            err.print(f"steward serve: {', '.join(n for n, _ in steward_loads)}…")
             _compact(steward_env, home)
             with _steward(steward_command, steward_env, steward_port, work) as pid:
-                if 1 in sizes:
+                if "steward_idle_rss_mb" not in results:
                     results["steward_idle_rss_mb"] = _tree_rss_mb(pid)
                 url = f"http://127.0.0.1:{steward_port}/predict/bench"
-                runs = [(f"steward_{n}", bodies[n][1]) for n in sizes]
-                if 100 in sizes:
-                    runs.append(("steward_100_split", work / "steward_100_split.json"))
-                for name, run_body in runs:
+                for name, run_body in steward_loads:
                     calls_before = _model_calls(steward_port)
                     results[name], results[f"{name}_balance"] = _balanced_load(
                         pid,
