@@ -406,10 +406,8 @@ def main(argv: list[str] | None = None) -> int:
             "--workers", str(args.workers), "--loop", "uvloop", "--http", "httptools",
             "--no-access-log", "--log-level", "warning",
         ]  # fmt: skip
-        steward_command = [
-            sys.executable, "-m", "steward", "serve", "--port", str(steward_port),
-            "--workers", str(args.workers),
-        ]  # fmt: skip
+        serve = [sys.executable, "-m", "steward", "serve", "--port", str(steward_port)]
+        steward_command = [*serve, "--workers", str(args.workers)]
         steward_env = {**base_env, "STEWARD_HOME": str(home.settings.home)}
         steward_env["STEWARD_TOKEN"] = server_token
         bare_env = {**base_env, "BENCH_MODEL": str(work / "model.joblib"), "PYTHONPATH": str(HERE)}
@@ -465,8 +463,7 @@ def main(argv: list[str] | None = None) -> int:
         # MLflow's 582 MB is its default server, one worker: Steward's default is one too
         results["steward_idle_rss_1w_mb"] = results["steward_idle_rss_mb"]
         if args.workers != 1:
-            one = [*steward_command[:-1], "1"]
-            with _steward(one, steward_env, steward_port, work) as pid:
+            with _steward([*serve, "--workers", "1"], steward_env, steward_port, work) as pid:
                 results["steward_idle_rss_1w_mb"] = _tree_rss_mb(pid)
         err.print("timing each step in-process…")
         results["steps_us"] = _steps(home, rows)

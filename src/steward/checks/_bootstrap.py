@@ -30,18 +30,15 @@ def binary_metrics(
     positive = np.asarray(y == classes[1])
     said = np.asarray(predicted == classes[1])
     score = np.asarray(proba[:, 1], dtype=np.float64)
+    found = counts @ positive  # positives drawn: never 0, nor all the rows
+    missing = rows - found
     tp = counts @ (positive & said)
     fp = counts @ (~positive & said)
-    fn = counts @ (positive & ~said)
-    tn = counts @ (~positive & ~said)
-    found = counts @ positive
-    missing = rows - found
-    with np.errstate(divide="ignore", invalid="ignore"):
-        f1 = np.where(2 * tp + fp + fn > 0, 2 * tp / (2 * tp + fp + fn), 0.0)
+    tn = missing - fp
     metrics = {
         "accuracy": (tp + tn) / rows,
         "balanced_accuracy": (tp / found + tn / missing) / 2,
-        "f1": f1,
+        "f1": 2 * tp / (found + tp + fp),  # 2TP / (2TP + FP + FN), as scikit-learn divides
         "log_loss": counts @ _row_log_loss(positive, proba) / rows,
         "brier": counts @ (score - positive) ** 2 / rows,
     }

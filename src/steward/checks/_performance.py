@@ -213,12 +213,11 @@ class Performance(Check):
             if len(np.unique(y[rows])) < len(classes):
                 continue  # AUCs need every class in the resample
             drawn.append(rows)
-        samples: dict[str, list[float]] = {}
         if len(classes) == 2 and drawn:  # every resample at once (steward.checks._bootstrap)
             counts = np.stack([np.bincount(rows, minlength=len(y)) for rows in drawn])
-            for name, values in binary_metrics(y, predicted, proba, classes, counts).items():
-                samples[name] = [float(v) for v in values]
-            return self._percentiles(samples)
+            scored = binary_metrics(y, predicted, proba, classes, counts)
+            return self._percentiles({name: values.tolist() for name, values in scored.items()})
+        samples: dict[str, list[float]] = {}
         for rows in drawn:
             for name, value in scalar_metrics(
                 y[rows], predicted[rows], proba[rows], classes
